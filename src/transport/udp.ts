@@ -1,0 +1,81 @@
+import { type Socket, createSocket } from 'node:dgram';
+import { type Address, type Family, makeAddress } from './address.js';
+import type { DatagramHandler, Transport } from './transport.js';
+
+export interface UdpOptions {
+  /** Port to bind; 0 picks a free one. */
+  port?: number;
+  /** Address to bind; defaults to 0.0.0.0 (or :: for family 6). */
+  host?: string;
+  family?: Family;
+}
+
+/** A UDP socket bound and ready. Rejects with a clear error when the port is taken. */
+export async function createUdpTransport(options: UdpOptions = {}): Promise<UdpTransport> {
+  const family = options.family ?? 4;
+  const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+  const host = options.host ?? (family === 6 ? '::' : '0.0.0.0');
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const hint =
+        err.code === 'EADDRINUSE'
+          ? `port ${options.port} is already in use; pick another with --port or use --port 0`
+          : err.code === 'EACCES'
+            ? `not allowed to bind port ${options.port}; ports below 1024 need privileges`
+            : err.message;
+      reject(new Error(`cannot bind UDP ${host}:${options.port ?? 0}: ${hint}`, { cause: err }));
+    };
+    socket.once('error', onError);
+    socket.bind(options.port ?? 0, host, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+  return new UdpTransport(socket, family);
+}
+
+export class UdpTransport implements Transport {
+  readonly address: Address;
+  private handler: DatagramHandler = () => {};
+  private errorHandler: (err: Error) => void = () => {};
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    family: Family,
+  ) {
+    const local = socket.address();
+    this.address = makeAddress(local.address, local.port);
+    socket.on('message', (msg, rinfo) => {
+      let from: Address;
+      try {
+        from = { host: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 6 : family };
+      } catch {
+        return;
+      }
+      this.handler(msg, from);
+    });
+    socket.on('error', (err) => this.errorHandler(err));
+  }
+
+  send(data: Uint8Array, to: Address): void {
+    if (this.closed) return;
+    this.socket.send(data, to.port, to.host, (err) => {
+      if (err) this.errorHandler(err);
+    });
+  }
+
+  onMessage(handler: DatagramHandler): void {
+    this.handler = handler;
+  }
+
+  onError(handler: (err: Error) => void): void {
+    this.errorHandler = handler;
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}
