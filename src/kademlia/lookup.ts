@@ -126,9 +126,8 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
         if (c.state === 'failed') continue;
         if (live >= k) break;
         live++;
-        if (c.state === 'pending' || c.state === 'slow') waiting = true;
         if (c.state === 'new' && active < alpha && queried < maxQueries) launch(c);
-        if (c.state === 'new') waiting = true;
+        if (c.state !== 'done') waiting = true;
       }
       if (!waiting || (inFlight === 0 && active === 0 && !candidates.some((c) => c.state === 'new')))
         finish();

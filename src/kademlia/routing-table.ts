@@ -17,9 +17,9 @@ export interface Contact {
 }
 
 export interface RoutingNode extends Contact {
-  /** Clock time of its last reply to one of our queries; 0 when it never replied. */
+  /** Clock time of its last reply to one of our queries; NEVER when it never replied. */
   lastResponseAt: number;
-  /** Clock time of its last query to us; 0 when none. */
+  /** Clock time of its last query to us; NEVER when none. */
   lastQueryAt: number;
   /** Queries in a row it failed to answer. */
   failures: number;
@@ -45,6 +45,8 @@ export interface RoutingTableOptions {
 }
 
 export const DEFAULT_K = 8;
+/** A timestamp for "has not happened" (clock times are >= 0; the simulator starts at 0). */
+export const NEVER = -1;
 export const GOOD_FOR_MS = 15 * 60_000;
 
 /** What `observe` did with a contact. */
@@ -110,9 +112,10 @@ export class RoutingTable {
 
   state(node: RoutingNode, now: number): NodeState {
     if (node.failures >= this.badAfter) return 'bad';
-    if (node.lastResponseAt > 0 && now - node.lastResponseAt < this.goodForMs) return 'good';
-    if (node.lastResponseAt > 0 && node.lastQueryAt > 0 && now - node.lastQueryAt < this.goodForMs)
-      return 'good';
+    if (node.lastResponseAt === NEVER) return 'questionable';
+    if (now - node.lastResponseAt < this.goodForMs) return 'good';
+    // It answered us once and still queries us: BEP 5 counts it good.
+    if (node.lastQueryAt !== NEVER && now - node.lastQueryAt < this.goodForMs) return 'good';
     return 'questionable';
   }
 
@@ -153,8 +156,8 @@ export class RoutingTable {
     const node: RoutingNode = {
       id: asNodeId(id),
       address,
-      lastResponseAt: responded ? now : 0,
-      lastQueryAt: responded ? 0 : now,
+      lastResponseAt: responded ? now : NEVER,
+      lastQueryAt: responded ? NEVER : now,
       failures: 0,
     };
     for (;;) {
@@ -207,7 +210,7 @@ export class RoutingTable {
     if (node.failures < this.badAfter && bucket.replacements.length === 0) return undefined;
     this.removeFrom(bucket, node);
     const promoted = bucket.replacements.pop();
-    if (promoted) this.insert(bucket, promoted, promoted.lastResponseAt);
+    if (promoted) this.insert(bucket, promoted, Math.max(0, promoted.lastResponseAt));
     return promoted ? { removed: node, promoted } : { removed: node };
   }
 
