@@ -34,6 +34,12 @@ export interface LookupOptions<R> {
   maxQueries?: number;
   /** Candidates kept, nearest first; farther ones are dropped. */
   maxCandidates?: number;
+  /**
+   * Contacts whose answers count (for example ids that pass a protocol's id check). Others are
+   * still asked (at most k of them in the window, their referrals help) but do not count towards
+   * the k answers that end the lookup, and come after favoured ones in `closest`. Default: all.
+   */
+  prefer?: (contact: Contact) => boolean;
 }
 
 export interface LookupResult<R> {
@@ -62,7 +68,7 @@ function idKey(id: Uint8Array): string {
 }
 
 export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
-  const { target, k, alpha, signal } = options;
+  const { target, k, alpha, signal, prefer } = options;
   const maxQueries = options.maxQueries ?? 512;
   const maxCandidates = options.maxCandidates ?? Math.max(64, k * 8);
   const seen = new Set<string>();
@@ -100,11 +106,13 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
       signal?.removeEventListener('abort', onAbort);
       const closest: LookupResult<R>['closest'] = [];
       let hops = 0;
-      for (const c of candidates) {
-        if (c.state !== 'done') continue;
+      const answered = candidates.filter((c) => c.state === 'done');
+      const favoured = prefer ? answered.filter((c) => prefer(c.contact)) : answered;
+      const others = prefer ? answered.filter((c) => !prefer(c.contact)) : [];
+      for (const c of [...favoured, ...others]) {
+        if (closest.length >= k) break;
         closest.push({ contact: c.contact, result: c.result as R });
         hops = Math.max(hops, c.depth + 1);
-        if (closest.length >= k) break;
       }
       resolve({ closest, queried, responded, failed, hops });
     };
@@ -121,11 +129,18 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
       }
       // Walk the K closest live candidates: launch new ones while we have slots.
       let live = 0;
+      let unfavoured = 0;
       let waiting = false;
       for (const c of candidates) {
         if (c.state === 'failed') continue;
         if (live >= k) break;
-        live++;
+        if (prefer && !prefer(c.contact)) {
+          // Asked, but never counted towards the k; bounded so a network of them still ends.
+          if (unfavoured >= k) continue;
+          unfavoured++;
+        } else {
+          live++;
+        }
         if (c.state === 'new' && active < alpha && queried < maxQueries) launch(c);
         if (c.state !== 'done') waiting = true;
       }

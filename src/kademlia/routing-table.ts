@@ -42,6 +42,11 @@ export interface RoutingTableOptions {
   oneNodePerIp?: boolean;
   /** Loopback and private ranges skip the diversity limits (for testnets and LANs). */
   exemptLocal?: boolean;
+  /**
+   * Nodes to favour (for example ids that pass a protocol's id check). When a bucket is full, a
+   * favoured node that answered us replaces the stalest unfavoured one. Default: all equal.
+   */
+  prefer?: (node: Contact) => boolean;
 }
 
 export const DEFAULT_K = 8;
@@ -76,6 +81,7 @@ export class RoutingTable {
   private readonly maxPerSubnet: number;
   private readonly onePerIp: boolean;
   private readonly exemptLocal: boolean;
+  private readonly prefer: ((node: Contact) => boolean) | undefined;
   private readonly buckets: Bucket[];
   /** "host:port" -> node, for lookups by address. */
   private readonly byAddress = new Map<string, RoutingNode>();
@@ -95,6 +101,7 @@ export class RoutingTable {
     this.maxPerSubnet = options.maxPerSubnetPerBucket ?? 2;
     this.onePerIp = options.oneNodePerIp ?? true;
     this.exemptLocal = options.exemptLocal ?? true;
+    this.prefer = options.prefer;
     this.buckets = [{ nodes: [], replacements: [], touchedAt: now }];
   }
 
@@ -179,6 +186,12 @@ export class RoutingTable {
         this.removeFrom(bucket, bad);
         this.insert(bucket, node, now);
         return { action: 'added', bucket: index, replaced: bad };
+      }
+      const unfavoured = responded ? this.unfavouredIn(bucket, node) : undefined;
+      if (unfavoured) {
+        this.removeFrom(bucket, unfavoured);
+        this.insert(bucket, node, now);
+        return { action: 'added', bucket: index, replaced: unfavoured };
       }
       // Only nodes that answered us are worth caching as replacements.
       if (!responded) return { action: 'rejected', reason: 'full' };
@@ -331,6 +344,17 @@ export class RoutingTable {
     if (i >= 0) bucket.replacements.splice(i, 1);
     bucket.replacements.push(node);
     if (bucket.replacements.length > this.maxReplacements) bucket.replacements.shift();
+  }
+
+  /** The stalest node `prefer` rejects, when `prefer` favours the newcomer. */
+  private unfavouredIn(bucket: Bucket, newcomer: RoutingNode): RoutingNode | undefined {
+    if (!this.prefer || !this.prefer(newcomer)) return undefined;
+    let stalest: RoutingNode | undefined;
+    for (const n of bucket.nodes) {
+      if (this.prefer(n)) continue;
+      if (!stalest || lastSeen(n) < lastSeen(stalest)) stalest = n;
+    }
+    return stalest;
   }
 
   private subnetCount(bucket: Bucket, host: string): number {

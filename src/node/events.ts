@@ -3,7 +3,15 @@ import type { NodeId } from '../kademlia/id.js';
 import type { RpcEvents } from '../rpc/rpc.js';
 import type { Address } from '../transport/address.js';
 
-export type LookupKind = 'find_node' | 'get_peers' | 'announce' | 'bootstrap' | 'refresh';
+export type LookupKind =
+  | 'find_node'
+  | 'get_peers'
+  | 'announce'
+  | 'bootstrap'
+  | 'refresh'
+  // BEP 33, BEP 51
+  | 'scrape'
+  | 'sample_infohashes';
 
 export interface DhtEvents extends RpcEvents {
   listening: { address: Address };
@@ -25,5 +33,9 @@ export interface DhtEvents extends RpcEvents {
   'peer:stored': { infoHash: Uint8Array; peer: Address; seed: boolean };
   'token:rotated': { rotations: number };
   warning: { code: string; message: string };
+  /** BEP 42: enough responders agree on our external address (per family). */
+  'external-ip': { host: string; family: 4 | 6 };
+  /** BEP 42: our id was re-derived from our external IP; the routing tables were rebuilt. */
+  'id:changed': { id: NodeId; previous: NodeId; ip: string };
   close: Record<string, never>;
 }

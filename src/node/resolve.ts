@@ -6,7 +6,8 @@ import { type Address, makeAddress, parseHostPort } from '../transport/address.j
 export type Resolver = (host: string) => Promise<string[]>;
 
 export const systemResolver: Resolver = async (host) => {
-  const results = await lookup(host, { all: true, family: 4 });
+  // Both families: a dual-stack node (BEP 32) bootstraps over each one it has a socket for.
+  const results = await lookup(host, { all: true });
   return results.map((r) => r.address);
 };
 

@@ -235,7 +235,8 @@ export class Rpc {
       if (events?.has('message:dropped'))
         events.emit('message:dropped', { reason: 'malformed', from, detail: decoded.error });
       // Only answer senders that speak bencoded dicts; raw garbage gets silence (no reflection).
-      if (decoded.replyable && this.allow(from)) {
+      // BEP 43: a read-only node answers nothing, not even errors.
+      if (decoded.replyable && !this.options.readOnly && this.allow(from)) {
         this.error(from, decoded.t ?? new Uint8Array(0), KrpcErrorCode.Protocol, decoded.error);
       }
       return;

@@ -10,6 +10,7 @@ import { KadmiumError } from '../../util/errors.js';
 import type { BDict } from '../../wire/bencode.js';
 import { decodeCompactAddress, decodeNodes } from '../../wire/compact.js';
 import { ID_LENGTH } from './messages.js';
+import { BLOOM_BYTES } from './scrape-bloom.js';
 
 export interface ReplyBase {
   id: NodeId;
@@ -26,6 +27,27 @@ export interface NodesReply extends ReplyBase {
 export interface PeersReply extends NodesReply {
   token?: Uint8Array | undefined;
   values: Address[];
+  /** BEP 33 seed bloom filter (256 bytes), when asked with scrape and the node holds peers. */
+  seeds?: Uint8Array | undefined;
+  /** BEP 33 peer (non-seed) bloom filter. */
+  leechers?: Uint8Array | undefined;
+}
+
+/** BEP 33 get_peers flags. */
+export interface GetPeersFlags {
+  /** Ask for leechers only in `values`. */
+  noseed?: boolean | undefined;
+  /** Ask for the BFsd/BFpe bloom filters. */
+  scrape?: boolean | undefined;
+}
+
+/** BEP 51 sample_infohashes reply. */
+export interface SampleReply extends NodesReply {
+  samples: Uint8Array[];
+  /** Infohashes the node holds in all, when it said. */
+  num: number | undefined;
+  /** Seconds before it will serve a new sample, when it said. */
+  interval: number | undefined;
 }
 
 export interface ClientHooks {
@@ -33,6 +55,10 @@ export interface ClientHooks {
   replied(contact: Contact, reply: ReplyBase): void;
   /** A query failed (timeout or error reply); `id` when the node was known. */
   failed(to: Address, err: unknown): void;
+}
+
+function bloom(v: unknown): Uint8Array | undefined {
+  return v instanceof Uint8Array && v.length === BLOOM_BYTES ? v.slice() : undefined;
 }
 
 export class BadReplyError extends KadmiumError {
@@ -60,11 +86,22 @@ export class MainlineClient {
     }));
   }
 
-  async getPeers(to: Address, infoHash: Uint8Array, opts?: QueryOptions): Promise<PeersReply> {
+  async getPeers(
+    to: Address,
+    infoHash: Uint8Array,
+    opts?: QueryOptions,
+    flags: GetPeersFlags = {},
+  ): Promise<PeersReply> {
     return this.call(
       to,
       'get_peers',
-      { id: this.localId(), info_hash: infoHash, want: this.want() },
+      {
+        id: this.localId(),
+        info_hash: infoHash,
+        noseed: flags.noseed ? 1 : undefined,
+        scrape: flags.scrape ? 1 : undefined,
+        want: this.want(),
+      },
       opts,
       (base, r) => {
         const values: Address[] = [];
@@ -80,6 +117,8 @@ export class MainlineClient {
           nodes: this.nodes(r),
           values,
           token: r.token instanceof Uint8Array ? r.token.slice() : undefined,
+          seeds: bloom(r.BFsd),
+          leechers: bloom(r.BFpe),
         };
       },
     );
@@ -99,6 +138,33 @@ export class MainlineClient {
       token: args.token,
     };
     return this.call(to, 'announce_peer', a, opts, (base) => base);
+  }
+
+  /** BEP 51: a sample of the infohashes `to` holds, and nodes near target. */
+  async sampleInfohashes(to: Address, target: Uint8Array, opts?: QueryOptions): Promise<SampleReply> {
+    return this.call(
+      to,
+      'sample_infohashes',
+      { id: this.localId(), target, want: this.want() },
+      opts,
+      (base, r) => {
+        if (!(r.samples instanceof Uint8Array) || r.samples.length % ID_LENGTH !== 0) {
+          throw new BadReplyError(
+            `sample_infohashes reply from ${to.host}:${to.port} has no "samples" string of 20-byte infohashes`,
+          );
+        }
+        const samples: Uint8Array[] = [];
+        for (let off = 0; off < r.samples.length; off += ID_LENGTH)
+          samples.push(r.samples.slice(off, off + ID_LENGTH));
+        return {
+          ...base,
+          nodes: this.nodes(r),
+          samples,
+          num: typeof r.num === 'number' && r.num >= 0 ? r.num : undefined,
+          interval: typeof r.interval === 'number' && r.interval >= 0 ? r.interval : undefined,
+        };
+      },
+    );
   }
 
   private want(): Uint8Array[] | undefined {

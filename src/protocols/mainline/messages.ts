@@ -17,7 +17,15 @@ export interface Want {
 export type MainlineQuery =
   | { method: 'ping'; id: NodeId }
   | { method: 'find_node'; id: NodeId; target: Uint8Array; want: Want | undefined }
-  | { method: 'get_peers'; id: NodeId; infoHash: Uint8Array; want: Want | undefined; noseed: boolean }
+  | {
+      method: 'get_peers';
+      id: NodeId;
+      infoHash: Uint8Array;
+      want: Want | undefined;
+      noseed: boolean;
+      /** BEP 33: the querier wants the BFsd/BFpe bloom filters. */
+      scrape: boolean;
+    }
   | {
       method: 'announce_peer';
       id: NodeId;
@@ -26,7 +34,9 @@ export type MainlineQuery =
       impliedPort: boolean;
       token: Uint8Array;
       seed: boolean;
-    };
+    }
+  // BEP 51
+  | { method: 'sample_infohashes'; id: NodeId; target: Uint8Array; want: Want | undefined };
 
 export type Method = MainlineQuery['method'];
 
@@ -64,7 +74,14 @@ function parseWant(a: BDict): Want | undefined {
 }
 
 /** Methods this node serves; others get 204. */
-export const METHODS: readonly Method[] = ['ping', 'find_node', 'get_peers', 'announce_peer'];
+export const METHODS: readonly Method[] = [
+  'ping',
+  'find_node',
+  'get_peers',
+  'announce_peer',
+  // BEP 51
+  'sample_infohashes',
+];
 
 export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
   const a = q.a;
@@ -91,6 +108,7 @@ export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
           infoHash,
           want: parseWant(a),
           noseed: a.noseed === 1,
+          scrape: a.scrape === 1,
         },
       };
     }
@@ -116,6 +134,15 @@ export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
           token,
           seed: a.seed === 1,
         },
+      };
+    }
+    case 'sample_infohashes': {
+      if (typeof id === 'string') return protocolError(id);
+      const target = bytesArg(a, 'target', idLength);
+      if (typeof target === 'string') return protocolError(target);
+      return {
+        ok: true,
+        query: { method: 'sample_infohashes', id: id as NodeId, target, want: parseWant(a) },
       };
     }
     default:

@@ -6,6 +6,7 @@ import type { Address } from '../../../transport/address.js';
 import type { Clock } from '../../../util/clock.js';
 import type { BDict } from '../../../wire/bencode.js';
 import type { MainlineQuery, QueryFailure } from '../messages.js';
+import type { InfohashSampler } from '../sampler.js';
 import type { TokenManager } from '../tokens.js';
 
 export interface HandlerContext {
@@ -19,6 +20,10 @@ export interface HandlerContext {
   readonly maxValues: { v4: number; v6: number };
   /** Told when a peer was stored, for events. */
   readonly onAnnounce?: (infoHash: Uint8Array, peer: Address, seed: boolean) => void;
+  /** BEP 32: the IPv6 routing table of a dual-stack node (nodes6 come from here). */
+  readonly table6?: RoutingTable | undefined;
+  /** BEP 51: the infohash sample we serve (without one, the first infohashes in the store). */
+  readonly sampler?: InfohashSampler | undefined;
 }
 
 export type HandlerResult = BDict | QueryFailure;

@@ -5,6 +5,7 @@ import type { Handler, HandlerContext, HandlerResult } from './context.js';
 import { findNode } from './find-node.js';
 import { getPeers } from './get-peers.js';
 import { ping } from './ping.js';
+import { sampleInfohashes } from './sample-infohashes.js';
 
 export type { HandlerContext, HandlerResult } from './context.js';
 
@@ -13,6 +14,8 @@ const handlers: { [M in MainlineQuery['method']]: Handler<M> } = {
   find_node: findNode,
   get_peers: getPeers,
   announce_peer: announcePeer,
+  // BEP 51
+  sample_infohashes: sampleInfohashes,
 };
 
 export function handle(

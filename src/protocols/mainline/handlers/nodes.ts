@@ -24,7 +24,7 @@ export function closestNodes(
     );
   if (n6)
     out.nodes6 = encodeNodes(
-      ctx.table.closest(target, ctx.k, (n) => n.address.family === 6),
+      (ctx.table6 ?? ctx.table).closest(target, ctx.k, (n) => n.address.family === 6),
       6,
     );
   return out;

@@ -1,0 +1,410 @@
+/**
+ * The node's machinery under the Dht API: sockets, RPC, BEP 32 routing tables, BEP 42 identity,
+ * handlers' context, upkeep and bootstrap. Dht (dht.ts) adds the queries on top; helpers its
+ * methods use are protected here.
+ */
+import { asNodeId, idToHex, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
+import type { LookupResult } from '../kademlia/lookup.js';
+import type { Contact, ExportedTable, RoutingTable } from '../kademlia/routing-table.js';
+import { MainlineClient, type ReplyBase } from '../protocols/mainline/client.js';
+import type { HandlerContext } from '../protocols/mainline/handlers/index.js';
+import { ID_LENGTH } from '../protocols/mainline/messages.js';
+import { InfohashSampler } from '../protocols/mainline/sampler.js';
+import {
+  isExemptAddress,
+  isSecureId,
+  isTrustedId,
+  type SecureIdMode,
+  secureNodeId,
+} from '../protocols/mainline/secure-id.js';
+import { createServer } from '../protocols/mainline/server.js';
+import { TokenManager } from '../protocols/mainline/tokens.js';
+import { Rpc } from '../rpc/rpc.js';
+import { MemoryPeerStore, type PeerStore } from '../storage/peer-store.js';
+import type { Address, Family } from '../transport/address.js';
+import { localAddressOf, transportFamilies } from '../transport/dual.js';
+import type { Transport } from '../transport/transport.js';
+import { deadline } from '../util/abort.js';
+import { type Clock, every, systemClock, type Timer } from '../util/clock.js';
+import { ClosedError, InvalidArgumentError, KadmiumError, TimeoutError } from '../util/errors.js';
+import { EventBus } from '../util/events.js';
+import { type Random, systemRandom } from '../util/random.js';
+import { type BootstrapHost, bootstrapRound, retryWithBackoff } from './bootstrap.js';
+import * as defaults from './defaults.js';
+import type { DhtEvents, LookupKind } from './events.js';
+import { ExternalIpVoter } from './external-ip.js';
+import { type LookupHost, runLookup, seedsFor } from './lookups.js';
+import { Maintenance, type MaintenanceHost } from './maintenance.js';
+import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
+import { bindTransports } from './sockets.js';
+import { NodeTables } from './tables.js';
+
+export class DhtCore implements LookupHost {
+  readonly events = new EventBus<DhtEvents>();
+  readonly k: number;
+  readonly alpha: number;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly peers: PeerStore;
+  /** BEP 42 enforcement level. */
+  readonly secureIds: SecureIdMode;
+  protected idBytes: NodeId;
+  /** True when the caller chose our id: BEP 42 never replaces it. */
+  protected readonly idPinned: boolean;
+  protected transport: Transport | undefined;
+  protected rpc: Rpc | undefined;
+  protected client: MainlineClient | undefined;
+  protected nodeTables: NodeTables;
+  protected readonly tokens: TokenManager;
+  protected readonly sampler: InfohashSampler;
+  protected readonly voter = new ExternalIpVoter();
+  protected readonly shutdown = new AbortController();
+  protected maintenance: Timer | undefined;
+  protected readonly upkeep: Maintenance;
+  /** What bootstrap, lookups and upkeep see of this node. */
+  protected readonly host: BootstrapHost & MaintenanceHost;
+  protected bootstrapLoop: Promise<void> | undefined;
+  protected bootstrapped = false;
+  protected closed = false;
+  protected handlerContext: HandlerContext | undefined;
+  /** Families we have sockets for (before listen: v4, as the tables are built for). */
+  families: Family[] = [4];
+  readonly prefer: ((c: Contact) => boolean) | undefined;
+
+  constructor(protected readonly options: DhtOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? systemRandom;
+    this.k = options.k ?? 8;
+    this.alpha = options.alpha ?? defaults.DEFAULT_ALPHA;
+    if (!Number.isInteger(this.k) || this.k < 1)
+      throw new InvalidArgumentError(`k must be a positive integer, got ${this.k}`);
+    if (!Number.isInteger(this.alpha) || this.alpha < 1)
+      throw new InvalidArgumentError(`alpha must be a positive integer, got ${this.alpha}`);
+    this.secureIds = options.secureIds ?? 'prefer';
+    if (!['off', 'prefer', 'require'].includes(this.secureIds))
+      throw new InvalidArgumentError(
+        `secureIds must be off, prefer or require, got ${String(this.secureIds)}`,
+      );
+    const saved = options.routingTable ? nodeIdFromHex(options.routingTable.id, ID_LENGTH) : undefined;
+    const id = options.id ?? saved ?? randomNodeId(this.random, ID_LENGTH);
+    if (id.length !== ID_LENGTH)
+      throw new InvalidArgumentError(`node id must be ${ID_LENGTH} bytes, got ${id.length}`);
+    this.idBytes = asNodeId(id);
+    this.idPinned = options.id !== undefined;
+    this.prefer = this.secureIds === 'off' ? undefined : (c) => isTrustedId(c.id, c.address.host);
+    this.nodeTables = this.makeTables(options.transport6 !== undefined);
+    this.peers = options.peerStore ?? new MemoryPeerStore();
+    this.tokens = new TokenManager(this.clock, this.random, undefined, () =>
+      this.events.emit('token:rotated', { rotations: this.tokens.rotations }),
+    );
+    this.sampler = new InfohashSampler(this.peers, this.clock, this.random, options.sampleIntervalS);
+    const self = this;
+    // Getters, not copies: listen() sets the client and families, BEP 42 may change the id.
+    this.host = {
+      get id() {
+        return self.idBytes;
+      },
+      get client() {
+        return self.requireClient();
+      },
+      get families() {
+        return self.families;
+      },
+      k: this.k,
+      alpha: this.alpha,
+      clock: this.clock,
+      random: this.random,
+      events: this.events,
+      peers: this.peers,
+      tables: () => this.nodeTables,
+      prefer: this.prefer,
+      shutdown: this.shutdown.signal,
+      routers: options.bootstrap,
+      saved: options.routingTable,
+      resolver: options.resolver,
+      warn: (code, message) => this.warn(code, message),
+    };
+    this.upkeep = new Maintenance(this.host);
+  }
+
+  get id(): NodeId {
+    return this.idBytes;
+  }
+
+  /** The IPv4 routing table (the only one on a v4-only node). */
+  get table(): RoutingTable {
+    return this.nodeTables.v4;
+  }
+
+  /** BEP 32: the IPv6 routing table, on a dual-stack or v6 node. */
+  get table6(): RoutingTable | undefined {
+    return this.nodeTables.v6;
+  }
+
+  /** Both tables behind one API. */
+  tables(): NodeTables {
+    return this.nodeTables;
+  }
+
+  /** The bound local address (IPv4 on a dual-stack node); throws before listen(). */
+  get address(): Address {
+    if (!this.transport)
+      throw new KadmiumError('NOT_LISTENING', 'the node is not listening yet; call listen() or start()');
+    return this.transport.address;
+  }
+
+  /** BEP 32: the bound IPv6 address, when the node has a v6 socket. */
+  get address6(): Address | undefined {
+    return this.transport ? localAddressOf(this.transport, 6) : undefined;
+  }
+
+  /** BEP 42: the external address the network reports for us, per family, once agreed. */
+  externalIp(family: Family = 4): string | undefined {
+    return this.voter.get(family);
+  }
+
+  get isBootstrapped(): boolean {
+    return this.bootstrapped;
+  }
+
+  /** Bind the socket(s) and start serving queries. */
+  async listen(): Promise<Address> {
+    if (this.closed) throw new ClosedError();
+    if (this.transport) return this.transport.address;
+    const bound = await bindTransports(this.options);
+    const transport = bound.transport;
+    this.transport = transport;
+    if (bound.v6Problem) this.warn('NO_IPV6', `running IPv4 only: ${bound.v6Problem}`);
+    const fam = transportFamilies(transport);
+    this.families = [...(fam.n4 ? [4 as const] : []), ...(fam.n6 ? [6 as const] : [])];
+    if (fam.n6 && !this.nodeTables.v6) this.nodeTables = this.makeTables(true);
+    transport.onError((err) => this.warn('TRANSPORT', err.message));
+    const rpc = new Rpc({
+      transport,
+      clock: this.clock,
+      random: this.random,
+      events: this.events,
+      timeoutMs: this.options.timeoutMs,
+      shortTimeoutMs: this.options.shortTimeoutMs,
+      version: defaults.CLIENT_VERSION,
+      readOnly: this.options.readOnly,
+      rateLimit: this.options.rateLimit,
+    });
+    this.rpc = rpc;
+    this.client = new MainlineClient(
+      rpc,
+      () => this.idBytes,
+      {
+        replied: (contact, reply) => this.onReplied(contact, reply),
+        failed: (to, err) => this.onFailed(to, err),
+      },
+      fam,
+    );
+    if (!this.options.readOnly) {
+      rpc.onQuery(
+        createServer(rpc, () => this.context(), {
+          queried: (id, from) => this.observe({ id, address: from }, false),
+          fault: (err, query) => this.warn('HANDLER_FAULT', `${query.method} handler failed: ${String(err)}`),
+        }),
+      );
+    }
+    this.maintenance = every(
+      this.clock,
+      this.options.maintenanceIntervalMs ?? defaults.MAINTENANCE_INTERVAL_MS,
+      () => {
+        if (!this.closed) this.upkeep.run(this.client);
+      },
+    );
+    this.events.emit('listening', { address: transport.address });
+    return transport.address;
+  }
+
+  /**
+   * Listen and join the network. Resolves after the first bootstrap round; when no router
+   * answered, keeps retrying in the background with backoff (see the `bootstrap` event).
+   */
+  async start(opts: CallOptions = {}): Promise<BootstrapResult> {
+    await this.listen();
+    const first = await this.bootstrap(opts);
+    if (!first.ok && this.options.bootstrap !== false) {
+      this.bootstrapLoop = retryWithBackoff(
+        this.clock,
+        this.shutdown.signal,
+        () => this.closed || this.bootstrapped,
+        async () => (await this.bootstrap()).ok,
+        (message) => this.warn('BOOTSTRAP_RETRY', message),
+      );
+    }
+    return first;
+  }
+
+  /** One bootstrap round: ask every router (and saved node) for nodes near us, then look up our own id. */
+  async bootstrap(opts: CallOptions = {}): Promise<BootstrapResult> {
+    this.requireClient();
+    const result = await bootstrapRound(this.host, opts);
+    if (result.ok) this.bootstrapped = true;
+    return this.reportBootstrap(result);
+  }
+
+  /** The routing table(s) as plain JSON, to save and pass back as `routingTable` on restart. */
+  exportRoutingTable(): ExportedTable {
+    return this.nodeTables.export(idToHex);
+  }
+
+  /** Counters for status displays and metrics. */
+  stats(): {
+    id: string;
+    address: Address | undefined;
+    address6: Address | undefined;
+    bootstrapped: boolean;
+    routingTable: { size: number; buckets: number };
+    routingTable6: { size: number; buckets: number } | undefined;
+    inFlight: number;
+    rpc: ReturnType<Rpc['stats']['snapshot']> | undefined;
+    tokenRotations: number;
+  } {
+    const v6 = this.nodeTables.v6;
+    return {
+      id: idToHex(this.idBytes),
+      address: this.transport?.address,
+      address6: this.address6,
+      bootstrapped: this.bootstrapped,
+      routingTable: { size: this.nodeTables.v4.size, buckets: this.nodeTables.v4.bucketCount },
+      routingTable6: v6 ? { size: v6.size, buckets: v6.bucketCount } : undefined,
+      inFlight: this.rpc?.inFlight ?? 0,
+      rpc: this.rpc?.stats.snapshot(),
+      tokenRotations: this.tokens.rotations,
+    };
+  }
+
+  /** Stop everything: in-flight calls reject with ClosedError, the socket closes. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.shutdown.abort(new ClosedError());
+    this.maintenance?.cancel();
+    await this.rpc?.close();
+    await this.bootstrapLoop?.catch(() => undefined);
+    this.events.emit('close', {});
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  protected makeTables(v6: boolean): NodeTables {
+    return new NodeTables(
+      this.idBytes,
+      {
+        k: this.k,
+        routing: this.options.routing,
+        v6,
+        prefer: this.prefer,
+        accept: this.secureIds === 'require' ? this.prefer : undefined,
+      },
+      {
+        events: this.events,
+        ping: (address) => this.requireClient().ping(address, { signal: this.shutdown.signal }),
+      },
+      this.clock.now(),
+    );
+  }
+
+  protected requireClient(): MainlineClient {
+    if (this.closed) throw new ClosedError();
+    if (!this.client)
+      throw new KadmiumError('NOT_LISTENING', 'the node is not listening yet; call listen() or start()');
+    return this.client;
+  }
+
+  protected checkTarget(target: Uint8Array, what: string): void {
+    if (!(target instanceof Uint8Array) || target.length !== ID_LENGTH)
+      throw new InvalidArgumentError(`${what} must be ${ID_LENGTH} bytes (40 hex characters)`);
+  }
+
+  protected callDeadline(opts: CallOptions, what: string) {
+    return deadline(
+      this.clock,
+      opts.timeoutMs ?? defaults.LOOKUP_TIMEOUT_MS,
+      what,
+      opts.signal,
+      this.shutdown.signal,
+    );
+  }
+
+  protected context(): HandlerContext {
+    this.handlerContext ??= {
+      localId: this.idBytes,
+      table: this.nodeTables.v4,
+      table6: this.nodeTables.v6,
+      tokens: this.tokens,
+      peers: this.peers,
+      clock: this.clock,
+      k: this.k,
+      maxValues: { v4: 100, v6: 45 },
+      onAnnounce: (infoHash, peer, seed) => {
+        if (this.events.has('peer:stored')) this.events.emit('peer:stored', { infoHash, peer, seed });
+      },
+      sampler: this.sampler,
+    };
+    return this.handlerContext;
+  }
+
+  protected seedsFor(target: Uint8Array): Contact[] {
+    return seedsFor(this, target);
+  }
+
+  protected runLookup<R extends { nodes: Contact[] }>(
+    kind: LookupKind,
+    target: Uint8Array,
+    seeds: Contact[],
+    signal: AbortSignal,
+    ask: (contact: Contact, onSlow: () => void) => Promise<R>,
+    onReply?: (reply: R) => void,
+  ): Promise<LookupResult<R>> {
+    return runLookup(this, kind, target, seeds, signal, ask, onReply);
+  }
+
+  protected onReplied(contact: Contact, reply: ReplyBase): void {
+    this.observe(contact, true);
+    if (reply.ip) this.learnExternalIp(reply.from.host, reply.ip);
+  }
+
+  /** BEP 42: count the responder's view of our address; on a new consensus, re-derive our id. */
+  protected learnExternalIp(reporter: string, seen: Address): void {
+    const agreed = this.voter.report(reporter, seen);
+    if (!agreed) return;
+    this.events.emit('external-ip', { host: agreed, family: seen.family });
+    // Our id follows the v4 address on a dual-stack node; a v6-only node uses its v6 address.
+    const primary: Family = this.families.includes(4) ? 4 : 6;
+    if (seen.family !== primary || this.secureIds === 'off' || this.idPinned) return;
+    if (isExemptAddress(agreed) || isSecureId(this.idBytes, agreed)) return;
+    this.changeId(secureNodeId(agreed, this.random), agreed);
+  }
+
+  protected changeId(id: NodeId, ip: string): void {
+    const previous = this.idBytes;
+    this.idBytes = id;
+    this.nodeTables = this.nodeTables.rebuild(id, this.clock.now());
+    // Handlers must answer with the new id and read the new tables.
+    this.handlerContext = undefined;
+    this.events.emit('id:changed', { id, previous, ip });
+  }
+
+  protected onFailed(to: Address, err: unknown): void {
+    // Only silence and nonsense count against a node; an error reply proves it is alive.
+    if (!(err instanceof TimeoutError) && !(err instanceof KadmiumError && err.code === 'BAD_REPLY')) return;
+    this.nodeTables.failed(to);
+  }
+
+  protected observe(contact: Contact, responded: boolean): void {
+    this.nodeTables.observe(contact, responded, this.clock.now());
+  }
+
+  protected reportBootstrap(result: BootstrapResult): BootstrapResult {
+    this.events.emit('bootstrap', { ...result });
+    return result;
+  }
+
+  protected warn(code: string, message: string): void {
+    this.events.emit('warning', { code, message });
+  }
+}

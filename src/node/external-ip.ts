@@ -1,0 +1,49 @@
+/**
+ * BEP 42: learning our external IP from the `ip` field of replies. One node cannot be trusted, so
+ * each responder IP gets one vote (its latest report), and an address wins only with a clear
+ * majority of at least MIN_VOTES distinct responders.
+ */
+import type { Address, Family } from '../transport/address.js';
+
+/** Distinct responders that must agree before we believe an address. */
+export const MIN_IP_VOTES = 3;
+/** Most responders remembered per family (oldest forgotten first). */
+export const MAX_IP_VOTERS = 64;
+
+export class ExternalIpVoter {
+  /** Per family: responder host -> the host it says we have. Map order = report age. */
+  private readonly votes: Record<Family, Map<string, string>> = { 4: new Map(), 6: new Map() };
+  private readonly current: Record<Family, string | undefined> = { 4: undefined, 6: undefined };
+
+  constructor(private readonly minVotes = MIN_IP_VOTES) {}
+
+  /** The address the network agrees we have, per family. */
+  get(family: Family): string | undefined {
+    return this.current[family];
+  }
+
+  /**
+   * Record that `reporter` saw us as `seen`. Returns the new consensus host when this report
+   * changed it, otherwise undefined.
+   */
+  report(reporter: string, seen: Address): string | undefined {
+    if (seen.family !== (reporter.includes(':') ? 6 : 4)) return undefined;
+    const votes = this.votes[seen.family];
+    votes.delete(reporter);
+    votes.set(reporter, seen.host);
+    if (votes.size > MAX_IP_VOTERS) votes.delete(votes.keys().next().value as string);
+    const tally = new Map<string, number>();
+    for (const host of votes.values()) tally.set(host, (tally.get(host) ?? 0) + 1);
+    let best: string | undefined;
+    let bestVotes = 0;
+    for (const [host, n] of tally)
+      if (n > bestVotes) {
+        best = host;
+        bestVotes = n;
+      }
+    if (!best || bestVotes < this.minVotes || bestVotes * 2 <= votes.size) return undefined;
+    if (best === this.current[seen.family]) return undefined;
+    this.current[seen.family] = best;
+    return best;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Lookups on a dual-stack node (BEP 32): one iterative lookup per address family we can reach,
+ * in parallel, each fed only contacts of its own family; results are merged nearest first.
+ * Announces go to the closest nodes with tokens in each family (BEP 42 `require`: only to nodes
+ * whose ids are valid for their IPs).
+ */
+import { compareDistance } from '../kademlia/id.js';
+import { type LookupReply, type LookupResult, lookup } from '../kademlia/lookup.js';
+import type { Contact } from '../kademlia/routing-table.js';
+import type { PeersReply } from '../protocols/mainline/client.js';
+import type { Family } from '../transport/address.js';
+import type { Clock } from '../util/clock.js';
+import { KadmiumError } from '../util/errors.js';
+import type { EventBus } from '../util/events.js';
+import type { DhtEvents, LookupKind } from './events.js';
+import type { NodeTables } from './tables.js';
+
+export interface LookupHost {
+  readonly k: number;
+  readonly alpha: number;
+  readonly clock: Clock;
+  readonly events: EventBus<DhtEvents>;
+  tables(): NodeTables;
+  /** Families we have a socket for. */
+  readonly families: readonly Family[];
+  /** BEP 42 preference for lookup termination; undefined when off. */
+  readonly prefer: ((c: Contact) => boolean) | undefined;
+}
+
+export type Ask<R> = (contact: Contact, onSlow: () => void) => Promise<R>;
+
+/** Seeds for a lookup: the closest we know in every family we can reach. */
+export function seedsFor(host: LookupHost, target: Uint8Array): Contact[] {
+  const out: Contact[] = [];
+  for (const family of host.families) out.push(...host.tables().closest(target, host.k * 2, family));
+  return out;
+}
+
+export async function runLookup<R extends { nodes: Contact[] }>(
+  host: LookupHost,
+  kind: LookupKind,
+  target: Uint8Array,
+  seeds: Contact[],
+  signal: AbortSignal,
+  ask: Ask<R>,
+  onReply?: (reply: R) => void,
+): Promise<LookupResult<R>> {
+  const started = host.clock.now();
+  const groups = host.families
+    .map((family) => ({ family, seeds: seeds.filter((s) => s.address.family === family) }))
+    .filter((g) => g.seeds.length > 0);
+  if (groups.length === 0) {
+    throw new KadmiumError(
+      'NO_NODES',
+      'the routing table is empty: bootstrap first (check --bootstrap and that the routers are reachable)',
+    );
+  }
+  const results = await Promise.all(
+    groups.map((g) =>
+      lookup<R>({
+        target,
+        seeds: g.seeds,
+        k: host.k,
+        alpha: host.alpha,
+        signal,
+        prefer: host.prefer,
+        query: async (contact, onSlow): Promise<LookupReply<R>> => {
+          const reply = await ask(contact, onSlow);
+          // Each family's lookup follows only its own family's referrals.
+          return { nodes: reply.nodes.filter((n) => n.address.family === g.family), result: reply };
+        },
+        onReply: onReply ? (_contact, reply) => onReply(reply) : undefined,
+      }),
+    ),
+  );
+  const result = mergeResults(target, results);
+  host.tables().touch(target, host.clock.now());
+  if (kind !== 'announce') {
+    host.events.emit('lookup:finished', {
+      kind,
+      target,
+      durationMs: host.clock.now() - started,
+      queried: result.queried,
+      responded: result.responded,
+      failed: result.failed,
+      hops: result.hops,
+      found: result.closest.length,
+      ok: result.closest.length > 0,
+    });
+  }
+  return result;
+}
+
+function mergeResults<R>(target: Uint8Array, results: LookupResult<R>[]): LookupResult<R> {
+  if (results.length === 1) return results[0] as LookupResult<R>;
+  const closest = results
+    .flatMap((r) => r.closest)
+    .sort((a, b) => compareDistance(target, a.contact.id, b.contact.id));
+  return {
+    closest,
+    queried: results.reduce((n, r) => n + r.queried, 0),
+    responded: results.reduce((n, r) => n + r.responded, 0),
+    failed: results.reduce((n, r) => n + r.failed, 0),
+    hops: Math.max(...results.map((r) => r.hops)),
+  };
+}
+
+/**
+ * The nodes to announce to: in each family, the k closest that answered with a token, favouring
+ * (BEP 42 `prefer`) or keeping only (`require`) nodes whose ids are valid for their IPs.
+ */
+export function announceTargets(
+  host: LookupHost,
+  result: LookupResult<PeersReply>,
+  requireTrusted: boolean,
+): { contact: Contact; token: Uint8Array }[] {
+  const out: { contact: Contact; token: Uint8Array }[] = [];
+  for (const family of [4, 6] as const) {
+    let n = 0;
+    for (const { contact, result: reply } of result.closest) {
+      if (contact.address.family !== family || reply.token === undefined) continue;
+      if (requireTrusted && host.prefer && !host.prefer(contact)) continue;
+      out.push({ contact, token: reply.token });
+      if (++n >= host.k) break;
+    }
+  }
+  return out;
+}

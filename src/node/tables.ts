@@ -1,0 +1,157 @@
+/**
+ * BEP 32: the node's routing tables, one per address family, behind one API. Contacts go to the
+ * table of their family; `closest` answers per family or across both. This is also where the node
+ * decides which contacts it keeps (BEP 42 `accept`) and reports membership changes as events.
+ */
+import type { NodeId } from '../kademlia/id.js';
+import {
+  type Contact,
+  type ExportedTable,
+  NEVER,
+  RoutingTable,
+  type RoutingTableOptions,
+} from '../kademlia/routing-table.js';
+import { compareDistance } from '../kademlia/id.js';
+import { type Address, addressKey, type Family } from '../transport/address.js';
+import type { EventBus } from '../util/events.js';
+import type { DhtEvents } from './events.js';
+
+export interface TablesOptions {
+  k: number;
+  routing?: RoutingTableOptions | undefined;
+  /** Keep a v6 table (a dual-stack or v6 node). */
+  v6: boolean;
+  /** Contacts allowed in at all (BEP 42 `require`); default all. */
+  accept?: ((contact: Contact) => boolean) | undefined;
+  /** Contacts favoured in full buckets (BEP 42 `prefer`). */
+  prefer?: ((contact: Contact) => boolean) | undefined;
+}
+
+export interface TablesHooks {
+  events: EventBus<DhtEvents>;
+  /** Ping a questionable node (BEP 5 full-bucket rule); the reply or timeout feeds back in. */
+  ping(address: Address): Promise<unknown>;
+}
+
+/** Questionable nodes pinged at once; more wait for the next full-bucket event. */
+const MAX_PINGING = 64;
+
+export class NodeTables {
+  readonly v4: RoutingTable;
+  readonly v6: RoutingTable | undefined;
+  private readonly pinging = new Set<string>();
+
+  constructor(
+    readonly id: NodeId,
+    private readonly options: TablesOptions,
+    private readonly hooks: TablesHooks,
+    now: number,
+  ) {
+    const tableOptions = { k: options.k, ...options.routing, prefer: options.prefer };
+    this.v4 = new RoutingTable(id, tableOptions, now);
+    this.v6 = options.v6 ? new RoutingTable(id, tableOptions, now) : undefined;
+  }
+
+  table(family: Family): RoutingTable | undefined {
+    return family === 4 ? this.v4 : this.v6;
+  }
+
+  get size(): number {
+    return this.v4.size + (this.v6?.size ?? 0);
+  }
+
+  get bucketCount(): number {
+    return this.v4.bucketCount + (this.v6?.bucketCount ?? 0);
+  }
+
+  *nodes(): IterableIterator<Contact> {
+    yield* this.v4.nodes();
+    if (this.v6) yield* this.v6.nodes();
+  }
+
+  /** The n closest to target in one family, or across both (nearest first, up to n). */
+  closest(target: Uint8Array, n: number, family?: Family): Contact[] {
+    if (family) return this.table(family)?.closest(target, n) ?? [];
+    const all = [...this.v4.closest(target, n), ...(this.v6?.closest(target, n) ?? [])];
+    return all.sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, n);
+  }
+
+  /** A lookup went through this target's range: its buckets are fresh. */
+  touch(target: Uint8Array, now: number): void {
+    for (const t of [this.v4, this.v6]) t?.touchBucket(t.bucketIndex(target), now);
+  }
+
+  observe(contact: Contact, responded: boolean, now: number): void {
+    const table = this.table(contact.address.family);
+    if (!table) return;
+    if (this.options.accept && !this.options.accept(contact)) return;
+    const result = table.observe(contact, responded, now);
+    const { events } = this.hooks;
+    if (result.action === 'added') {
+      if (result.replaced) {
+        const r = result.replaced;
+        events.emit('node:evicted', { id: r.id, address: r.address, reason: 'bad' });
+      }
+      if (events.has('node:added'))
+        events.emit('node:added', { id: contact.id, address: contact.address, bucket: result.bucket });
+    } else if (result.action === 'cached' && result.ping) {
+      this.pingQuestionable(result.ping.address);
+    }
+  }
+
+  /** A query to `to` timed out or got nonsense back. */
+  failed(to: Address): void {
+    const table = this.table(to.family);
+    const node = table?.getByAddress(to);
+    if (!table || !node) return;
+    const outcome = table.failed(node.id);
+    if (!outcome) return;
+    const { events } = this.hooks;
+    events.emit('node:evicted', {
+      id: outcome.removed.id,
+      address: outcome.removed.address,
+      reason: 'failed',
+    });
+    if (outcome.promoted) {
+      const p = outcome.promoted;
+      events.emit('node:added', { id: p.id, address: p.address, bucket: table.bucketIndex(p.id) });
+    }
+  }
+
+  /** Buckets idle for the refresh interval, as (family, index) pairs. */
+  staleBuckets(now: number): { family: Family; index: number }[] {
+    const out: { family: Family; index: number }[] = [];
+    for (const index of this.v4.staleBuckets(now)) out.push({ family: 4, index });
+    for (const index of this.v6?.staleBuckets(now) ?? []) out.push({ family: 6, index });
+    return out;
+  }
+
+  export(toHex: (b: Uint8Array) => string): ExportedTable {
+    const v4 = this.v4.export(toHex);
+    if (this.v6) v4.nodes.push(...this.v6.export(toHex).nodes);
+    return v4;
+  }
+
+  /** The same nodes under a new id (BEP 42 re-derivation): they re-sort into the new buckets. */
+  rebuild(id: NodeId, now: number): NodeTables {
+    const next = new NodeTables(id, this.options, this.hooks, now);
+    for (const t of [this.v4, this.v6]) {
+      if (!t) continue;
+      for (const n of t.nodes()) {
+        const target = next.table(n.address.family) as RoutingTable;
+        target.observe({ id: n.id, address: n.address }, n.lastResponseAt !== NEVER, now);
+      }
+    }
+    return next;
+  }
+
+  private pingQuestionable(address: Address): void {
+    const key = addressKey(address);
+    if (this.pinging.has(key) || this.pinging.size >= MAX_PINGING) return;
+    this.pinging.add(key);
+    this.hooks
+      .ping(address)
+      .catch(() => undefined)
+      .finally(() => this.pinging.delete(key));
+  }
+}
