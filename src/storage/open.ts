@@ -1,11 +1,18 @@
 /**
  * One entry point for storage: pick a backend kind, get the three stores a node needs.
  */
-import { DEFAULT_ITEM_LIMITS, ItemStore, type ItemStoreLimits, MemoryItemBackend } from './item-store.js';
+import {
+  DEFAULT_ITEM_LIMITS,
+  type ItemBackend,
+  ItemStore,
+  type ItemStoreLimits,
+  MemoryItemBackend,
+} from './item-store.js';
 import {
   BackedPeerStore,
   DEFAULT_PEER_LIMITS,
   MemoryPeerBackend,
+  type PeerBackend,
   type PeerStore,
   type PeerStoreLimits,
 } from './peer-store.js';
@@ -59,8 +66,8 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
 }
 
 function assemble(
-  peerBackend: ConstructorParameters<typeof BackedPeerStore>[0],
-  itemBackend: ConstructorParameters<typeof ItemStore>[0],
+  peerBackend: PeerBackend,
+  itemBackend: ItemBackend,
   state: StateStore,
   peerLimits: PeerStoreLimits,
   itemLimits: ItemStoreLimits,

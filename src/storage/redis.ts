@@ -75,6 +75,12 @@ export class RedisStorage {
       // Reconnect a few times after a drop, then give up and fail commands instead of hanging.
       retryStrategy: (times) => (times > 10 ? null : Math.min(times * 100, 2_000)),
     });
+    // ioredis reports connection trouble as 'error' events (and logs them when nobody listens);
+    // commands fail on their own, so the event only needs to be kept for the message below.
+    let lastError: unknown;
+    redis.on('error', (err: unknown) => {
+      lastError = err;
+    });
     try {
       await redis.connect();
       await redis.ping();
@@ -82,7 +88,7 @@ export class RedisStorage {
       redis.disconnect();
       throw new KadmiumError(
         'STORAGE_UNAVAILABLE',
-        `cannot reach Redis at ${options.url}: ${String(err)}; start redis-server or fix the storage url`,
+        `cannot reach Redis at ${options.url}: ${String(lastError ?? err)}; start redis-server or fix the storage url`,
         { cause: err },
       );
     }
@@ -141,7 +147,7 @@ export class RedisItemBackend implements ItemBackend {
 
   async load(target: Uint8Array): Promise<StoredItem | undefined> {
     const raw = await this.redis.getBuffer(this.key(toHex(target)));
-    return raw ? decodeItemRecord(target.slice(), bytes(raw)) : undefined;
+    return raw ? decodeItemRecord(new Uint8Array(target), bytes(raw)) : undefined;
   }
 
   async list(limit: number): Promise<StoredItem[]> {
@@ -235,13 +241,13 @@ export class RedisPeerBackend implements PeerBackend {
 
   async loadOne(infohash: Uint8Array, address: Address): Promise<PeerRecord | undefined> {
     const raw = await this.redis.hgetBuffer(this.swarm(toHex(infohash)), addressKey(address));
-    return raw ? decodePeerRecord(infohash.slice(), bytes(raw)) : undefined;
+    return raw ? decodePeerRecord(new Uint8Array(infohash), bytes(raw)) : undefined;
   }
 
   async load(infohash: Uint8Array): Promise<PeerRecord[]> {
     const all = await this.redis.hgetallBuffer(this.swarm(toHex(infohash)));
     const out: PeerRecord[] = [];
-    const ih = infohash.slice();
+    const ih = new Uint8Array(infohash);
     for (const raw of Object.values(all)) {
       const record = decodePeerRecord(ih, bytes(raw));
       if (record) out.push(record);
