@@ -44,7 +44,10 @@ export function parseHostPort(text: string): { host: string; port: number } | { 
     portText = bracket[2] as string;
   } else {
     const i = text.lastIndexOf(':');
-    if (i <= 0) return { error: `"${text}" is not HOST:PORT (for example 127.0.0.1:6881 or router.bittorrent.com:6881)` };
+    if (i <= 0)
+      return {
+        error: `"${text}" is not HOST:PORT (for example 127.0.0.1:6881 or router.bittorrent.com:6881)`,
+      };
     host = text.slice(0, i);
     portText = text.slice(i + 1);
     if (host.includes(':')) return { error: `"${text}": write IPv6 addresses in brackets, like [::1]:6881` };

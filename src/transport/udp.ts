@@ -1,4 +1,4 @@
-import { type Socket, createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { type Address, type Family, makeAddress } from './address.js';
 import type { DatagramHandler, Transport } from './transport.js';
 

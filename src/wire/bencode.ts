@@ -127,7 +127,8 @@ export function decode(input: Uint8Array): DecodeResult {
   const decoder = new Decoder(input);
   try {
     const value = decoder.value(0);
-    if (decoder.pos !== input.length) return { ok: false, error: `trailing bytes after offset ${decoder.pos}` };
+    if (decoder.pos !== input.length)
+      return { ok: false, error: `trailing bytes after offset ${decoder.pos}` };
     return { ok: true, value };
   } catch (err) {
     if (err instanceof Fail) return { ok: false, error: err.message };
@@ -215,7 +216,8 @@ function writeValue(value: BValue, depth: number): void {
   if (value instanceof Uint8Array) {
     writeBytes(value);
   } else if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new TypeError(`bencode integers must be safe integers, got ${value}`);
+    if (!Number.isSafeInteger(value))
+      throw new TypeError(`bencode integers must be safe integers, got ${value}`);
     ensure(1);
     scratch[at++] = I;
     writeAscii(String(value));

@@ -15,7 +15,8 @@ const ipLength = (family: Family): number => (family === 4 ? 4 : 16);
 
 /** Write ip ‖ port at offset; false when the host is not of the given family. */
 function writeAddress(out: Uint8Array, offset: number, address: Address): boolean {
-  const ok = address.family === 4 ? ipv4ToBytes(address.host, out, offset) : ipv6ToBytes(address.host, out, offset);
+  const ok =
+    address.family === 4 ? ipv4ToBytes(address.host, out, offset) : ipv6ToBytes(address.host, out, offset);
   if (!ok) return false;
   const p = offset + ipLength(address.family);
   out[p] = address.port >> 8;

@@ -1,6 +1,10 @@
 /** IP text <-> bytes, both families, without allocation-heavy helpers. Returns undefined on bad input. */
 
-export function ipv4ToBytes(host: string, out: Uint8Array = new Uint8Array(4), offset = 0): Uint8Array | undefined {
+export function ipv4ToBytes(
+  host: string,
+  out: Uint8Array = new Uint8Array(4),
+  offset = 0,
+): Uint8Array | undefined {
   let part = 0;
   let value = 0;
   let digits = 0;
@@ -25,7 +29,11 @@ export function bytesToIpv4(b: Uint8Array, offset = 0): string {
   return `${b[offset]}.${b[offset + 1]}.${b[offset + 2]}.${b[offset + 3]}`;
 }
 
-export function ipv6ToBytes(host: string, out: Uint8Array = new Uint8Array(16), offset = 0): Uint8Array | undefined {
+export function ipv6ToBytes(
+  host: string,
+  out: Uint8Array = new Uint8Array(16),
+  offset = 0,
+): Uint8Array | undefined {
   let text = host;
   const zone = text.indexOf('%');
   if (zone >= 0) text = text.slice(0, zone);
@@ -40,7 +48,10 @@ export function ipv6ToBytes(host: string, out: Uint8Array = new Uint8Array(16), 
       if (i === parts.length - 1 && p.includes('.')) {
         const v4 = ipv4ToBytes(p);
         if (!v4) return undefined;
-        groups.push(((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number));
+        groups.push(
+          ((v4[0] as number) << 8) | (v4[1] as number),
+          ((v4[2] as number) << 8) | (v4[3] as number),
+        );
       } else {
         if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return undefined;
         groups.push(Number.parseInt(p, 16));
@@ -64,11 +75,12 @@ export function ipv6ToBytes(host: string, out: Uint8Array = new Uint8Array(16), 
 
 export function bytesToIpv6(b: Uint8Array, offset = 0): string {
   const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(((b[offset + i * 2] as number) << 8) | (b[offset + i * 2 + 1] as number));
+  for (let i = 0; i < 8; i++)
+    groups.push(((b[offset + i * 2] as number) << 8) | (b[offset + i * 2 + 1] as number));
   // Compress the longest run of zero groups (RFC 5952).
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -97,7 +97,8 @@ export function decodeKrpc(data: Uint8Array): KrpcDecodeResult {
     case 0x65: {
       // 'e'
       const e = m.e;
-      if (!Array.isArray(e) || typeof e[0] !== 'number') return fail('error without [code, message] list "e"');
+      if (!Array.isArray(e) || typeof e[0] !== 'number')
+        return fail('error without [code, message] list "e"');
       const text = e[1] instanceof Uint8Array ? utf8.decode(e[1]) : '';
       const message: KrpcError = { y: 'e', t, code: e[0], message: text };
       if (v) message.v = v;
@@ -138,6 +139,11 @@ export function encodeResponse(t: Uint8Array, r: BDict, extras?: EnvelopeExtras)
   return encode({ ip: extras?.ip, r, t, v: extras?.v, y: Y_R });
 }
 
-export function encodeError(t: Uint8Array, code: number, message: string, extras?: EnvelopeExtras): Uint8Array {
+export function encodeError(
+  t: Uint8Array,
+  code: number,
+  message: string,
+  extras?: EnvelopeExtras,
+): Uint8Array {
   return encode({ e: [code, textEncoder.encode(message)], ip: extras?.ip, t, v: extras?.v, y: Y_E });
 }

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { asNodeId, bitAt, commonPrefixLength, compareDistance, randomIdWithPrefix, xor } from '../../src/kademlia/id.js';
+import {
+  asNodeId,
+  bitAt,
+  commonPrefixLength,
+  compareDistance,
+  randomIdWithPrefix,
+  xor,
+} from '../../src/kademlia/id.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 describe('node ids', () => {

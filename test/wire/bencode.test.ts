@@ -34,7 +34,22 @@ describe('bencode', () => {
   });
 
   it('rejects malformed input with a reason and never throws', () => {
-    const bad = ['', 'i', 'ie', 'i12', 'i-e', '5:abc', 'l', 'd1:a', 'd1:ai1e', 'di1ei2ee', 'x', '1:ab', '-1:a', 'i1ei2e'];
+    const bad = [
+      '',
+      'i',
+      'ie',
+      'i12',
+      'i-e',
+      '5:abc',
+      'l',
+      'd1:a',
+      'd1:ai1e',
+      'di1ei2ee',
+      'x',
+      '1:ab',
+      '-1:a',
+      'i1ei2e',
+    ];
     for (const input of bad) {
       const out = decode(b(input));
       assert.equal(out.ok, false, `should reject ${JSON.stringify(input)}`);
@@ -76,7 +91,7 @@ describe('bencode', () => {
       const buf = new Uint8Array(len);
       for (let i = 0; i < len; i++) {
         seed = (seed * 1103515245 + 12345) >>> 0;
-        buf[i] = n % 2 === 0 ? seed >>> 24 : b('dlie0123456789:')[(seed >>> 24) % 15] as number;
+        buf[i] = n % 2 === 0 ? seed >>> 24 : (b('dlie0123456789:')[(seed >>> 24) % 15] as number);
       }
       const out = decode(buf);
       if (out.ok) assert.deepEqual(decode(encode(out.value)).ok, true);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeNodes, encodeNodes, encodePeers, decodeCompactAddress } from '../../src/wire/compact.js';
+import { decodeCompactAddress, decodeNodes, encodeNodes, encodePeers } from '../../src/wire/compact.js';
 import { bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../../src/wire/ip.js';
 import { decodeKrpc, encodeError, encodeQuery, encodeResponse } from '../../src/wire/krpc.js';
 

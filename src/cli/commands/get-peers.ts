@@ -1,0 +1,45 @@
+import { toHex } from '../../util/bytes.js';
+import { COMMON_OPTIONS, parse, parseBootstrap, parseHex20, parsePort, parseTimeoutMs } from '../args.js';
+import { createOutput, formatAddress } from '../output.js';
+import { withNode } from '../session.js';
+import { COMMON_HELP, type Command } from './types.js';
+
+export const getPeers: Command = {
+  name: 'get-peers',
+  summary: 'find peers for an infohash (printed as they arrive)',
+  help: `Usage: kadmium get-peers INFOHASH [options]
+
+Runs a get_peers lookup and prints each peer (HOST:PORT) as soon as a node returns it.
+Exits 0 when the lookup completes, whether or not peers were found.
+
+Examples:
+  kadmium get-peers 08ada5a7a6183aae1e09d831df6748d566095a10
+  kadmium get-peers 08ada5a7a6183aae1e09d831df6748d566095a10 --bootstrap 127.0.0.1:6900 --json
+
+${COMMON_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, COMMON_OPTIONS);
+    const out = createOutput(values.json ?? false);
+    const infoHash = parseHex20(positionals[0], 'INFOHASH');
+    const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
+    const opts = {
+      bootstrap: parseBootstrap(values.bootstrap),
+      port: parsePort(values.port, 0),
+      host: values.host,
+      timeoutMs,
+      out,
+    };
+    return withNode(opts, async (dht, signal) => {
+      const started = Date.now();
+      const peers: string[] = [];
+      for await (const peer of dht.getPeers(infoHash, { signal, timeoutMs })) {
+        const text = formatAddress(peer);
+        peers.push(text);
+        out.line(text);
+      }
+      out.info(`${peers.length} peer(s) for ${toHex(infoHash)} in ${Date.now() - started} ms`);
+      out.result({ infoHash: toHex(infoHash), peers, durationMs: Date.now() - started });
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/** kadmium command line: dispatch to one command, turn errors into messages and exit codes. */
+import { UsageError } from './args.js';
+import { announce } from './commands/announce.js';
+import { findNode } from './commands/find-node.js';
+import { getPeers } from './commands/get-peers.js';
+import { ping } from './commands/ping.js';
+import { start } from './commands/start.js';
+import { testnet } from './commands/testnet.js';
+import type { Command } from './commands/types.js';
+
+const COMMANDS: Command[] = [start, ping, findNode, getPeers, announce, testnet];
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `kadmium: a BitTorrent Mainline DHT node (BEP 5)
+
+Usage: kadmium <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run "kadmium <command> --help" for a command's options and examples.
+Try it offline: "kadmium testnet --nodes 50" in one terminal, then announce and get-peers
+with --bootstrap 127.0.0.1:6900 in another.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`kadmium: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${command.help}\n`);
+    return 0;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const code = (err as { exitCode?: number }).exitCode ?? 1;
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`kadmium: ${message}\n`);
+    if (err instanceof UsageError) process.stderr.write('run "kadmium --help" for usage\n');
+    process.exitCode = code;
+  },
+);

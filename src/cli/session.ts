@@ -1,0 +1,56 @@
+/**
+ * A short-lived node for one-shot commands (ping, find-node, get-peers, announce): bind, join,
+ * run, close; with clear errors when the network cannot be reached.
+ */
+
+import { DEFAULT_BOOTSTRAP } from '../node/defaults.js';
+import { Dht } from '../node/dht.js';
+import { KadmiumError } from '../util/errors.js';
+import type { Output } from './output.js';
+
+export class CommandError extends Error {
+  readonly exitCode = 1;
+}
+
+export interface SessionOptions {
+  bootstrap: string[] | undefined;
+  port: number;
+  host: string | undefined;
+  timeoutMs: number;
+  out: Output;
+}
+
+/** Run fn with a joined node; always closes it. Ctrl-C aborts the signal. */
+export async function withNode<T>(
+  options: SessionOptions,
+  fn: (dht: Dht, signal: AbortSignal) => Promise<T>,
+  join = true,
+): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new KadmiumError('ABORTED', 'interrupted'));
+  process.once('SIGINT', onSignal);
+  const dht = new Dht({
+    port: options.port,
+    host: options.host ?? '0.0.0.0',
+    bootstrap: options.bootstrap ?? DEFAULT_BOOTSTRAP,
+  });
+  try {
+    await dht.listen();
+    if (join) {
+      const routers = options.bootstrap ?? DEFAULT_BOOTSTRAP;
+      options.out.info(`joining through ${routers.join(', ')} ...`);
+      const joined = await dht.bootstrap({ signal: controller.signal, timeoutMs: options.timeoutMs });
+      if (!joined.ok) {
+        throw new CommandError(
+          `cannot join the DHT: ${joined.message}. Check the network, or pass --bootstrap HOST:PORT ` +
+            '(for a local network: kadmium testnet --nodes 50).',
+        );
+      }
+      options.out.info(joined.message);
+    }
+    return await fn(dht, controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    await dht.close();
+  }
+}

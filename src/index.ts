@@ -1,0 +1,34 @@
+/** kadmium: a Kademlia DHT for Node.js that speaks BitTorrent Mainline. */
+
+export { asNodeId, compareDistance, idToHex, type NodeId, nodeIdFromHex, xor } from './kademlia/id.js';
+export { lookup } from './kademlia/lookup.js';
+export type { Contact, ExportedTable, RoutingTableOptions } from './kademlia/routing-table.js';
+export { RoutingTable } from './kademlia/routing-table.js';
+export { DEFAULT_BOOTSTRAP } from './node/defaults.js';
+export type {
+  AnnounceOptions,
+  AnnounceResult,
+  BootstrapResult,
+  CallOptions,
+  DhtOptions,
+} from './node/dht.js';
+export { Dht } from './node/dht.js';
+export type { DhtEvents, LookupKind } from './node/events.js';
+export type { Resolver } from './node/resolve.js';
+export type { Testnet, TestnetOptions } from './node/testnet.js';
+export { createTestnet } from './node/testnet.js';
+export type { PeerStore, StoredPeer } from './storage/peer-store.js';
+export { MemoryPeerStore } from './storage/peer-store.js';
+
+export { type Address, makeAddress, parseHostPort } from './transport/address.js';
+export { MemoryNetwork, MemoryTransport } from './transport/memory.js';
+export type { Transport } from './transport/transport.js';
+export { createUdpTransport } from './transport/udp.js';
+export { fromHex, toHex } from './util/bytes.js';
+export { type Clock, systemClock } from './util/clock.js';
+export * from './util/errors.js';
+export { EventBus } from './util/events.js';
+export { type Random, SeededRandom, systemRandom } from './util/random.js';
+
+export { type BValue, decode as bdecode, encode as bencode } from './wire/bencode.js';
+export { KrpcErrorCode } from './wire/krpc.js';

@@ -1,0 +1,182 @@
+/**
+ * The iterative Kademlia lookup, generic over id length and protocol: the caller supplies how to
+ * query one contact and gets back the K closest contacts that answered, each with whatever its
+ * reply carried (a write token, values, ...).
+ *
+ * - At most `alpha` queries count against the parallelism at once; a query that passes the short
+ *   timeout stops counting (its slot goes to the next candidate) but its late reply is still used.
+ * - The lookup ends when the K closest live candidates have all answered, or nothing is left.
+ */
+import { AbortError } from '../util/errors.js';
+import { compareDistance } from './id.js';
+import type { Contact } from './routing-table.js';
+
+export interface LookupReply<R> {
+  /** Closer contacts the node told us about. */
+  nodes: readonly Contact[];
+  /** Protocol payload kept with the contact (e.g. a token and peers). */
+  result: R;
+}
+
+export interface LookupOptions<R> {
+  target: Uint8Array;
+  seeds: readonly Contact[];
+  k: number;
+  alpha: number;
+  /** Query one contact; call onSlow() when the short timeout passes; reject on failure. */
+  query: (contact: Contact, onSlow: () => void) => Promise<LookupReply<R>>;
+  /** Told about each answer as it arrives (for streaming results). */
+  onReply?: (contact: Contact, result: R) => void;
+  /** Told about each contact that failed to answer. */
+  onFailure?: (contact: Contact, err: unknown) => void;
+  signal?: AbortSignal | undefined;
+  /** Upper bound on queries sent by one lookup. */
+  maxQueries?: number;
+  /** Candidates kept, nearest first; farther ones are dropped. */
+  maxCandidates?: number;
+}
+
+export interface LookupResult<R> {
+  /** The closest contacts that answered, nearest first, at most k. */
+  closest: { contact: Contact; result: R }[];
+  queried: number;
+  responded: number;
+  failed: number;
+  /** Longest chain of referrals from a seed to a contact in `closest`. */
+  hops: number;
+}
+
+type State = 'new' | 'pending' | 'slow' | 'done' | 'failed';
+
+interface Candidate<R> {
+  contact: Contact;
+  state: State;
+  depth: number;
+  result?: R;
+}
+
+function idKey(id: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < id.length; i++) s += String.fromCharCode(id[i] as number);
+  return s;
+}
+
+export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
+  const { target, k, alpha, signal } = options;
+  const maxQueries = options.maxQueries ?? 512;
+  const maxCandidates = options.maxCandidates ?? Math.max(64, k * 8);
+  const seen = new Set<string>();
+  let candidates: Candidate<R>[] = [];
+  let active = 0;
+  let inFlight = 0;
+  let queried = 0;
+  let responded = 0;
+  let failed = 0;
+  let finished = false;
+
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new AbortError());
+      return;
+    }
+    const onAbort = (): void => {
+      if (finished) return;
+      finished = true;
+      reject(new AbortError('lookup aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const add = (contact: Contact, depth: number): void => {
+      if (contact.id.length !== target.length) return;
+      const key = idKey(contact.id);
+      if (seen.has(key)) return;
+      seen.add(key);
+      candidates.push({ contact, state: 'new', depth });
+    };
+
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      signal?.removeEventListener('abort', onAbort);
+      const closest: LookupResult<R>['closest'] = [];
+      let hops = 0;
+      for (const c of candidates) {
+        if (c.state !== 'done') continue;
+        closest.push({ contact: c.contact, result: c.result as R });
+        hops = Math.max(hops, c.depth + 1);
+        if (closest.length >= k) break;
+      }
+      resolve({ closest, queried, responded, failed, hops });
+    };
+
+    const step = (): void => {
+      if (finished) return;
+      candidates.sort((a, b) => compareDistance(target, a.contact.id, b.contact.id));
+      if (candidates.length > maxCandidates) {
+        // Drop the farthest candidates nobody is waiting on.
+        const kept = candidates.slice(0, maxCandidates);
+        for (const c of candidates.slice(maxCandidates))
+          if (c.state === 'pending' || c.state === 'slow') kept.push(c);
+        candidates = kept;
+      }
+      // Walk the K closest live candidates: launch new ones while we have slots.
+      let live = 0;
+      let waiting = false;
+      for (const c of candidates) {
+        if (c.state === 'failed') continue;
+        if (live >= k) break;
+        live++;
+        if (c.state === 'new' && active < alpha && queried < maxQueries) launch(c);
+        if (c.state !== 'done') waiting = true;
+      }
+      if (!waiting || (inFlight === 0 && active === 0 && !candidates.some((c) => c.state === 'new')))
+        finish();
+      else if (inFlight === 0 && queried >= maxQueries) finish();
+    };
+
+    const launch = (c: Candidate<R>): void => {
+      c.state = 'pending';
+      active++;
+      inFlight++;
+      queried++;
+      let counted = true;
+      const release = (): void => {
+        if (counted) {
+          counted = false;
+          active--;
+        }
+      };
+      const onSlow = (): void => {
+        if (c.state !== 'pending') return;
+        c.state = 'slow';
+        release();
+        step();
+      };
+      options.query(c.contact, onSlow).then(
+        (reply) => {
+          release();
+          inFlight--;
+          if (finished) return;
+          c.state = 'done';
+          c.result = reply.result;
+          responded++;
+          options.onReply?.(c.contact, reply.result);
+          for (const node of reply.nodes) add(node, c.depth + 1);
+          step();
+        },
+        (err: unknown) => {
+          release();
+          inFlight--;
+          if (finished) return;
+          c.state = 'failed';
+          failed++;
+          options.onFailure?.(c.contact, err);
+          step();
+        },
+      );
+    };
+
+    for (const seed of options.seeds) add(seed, 0);
+    step();
+  });
+}

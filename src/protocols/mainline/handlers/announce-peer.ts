@@ -1,0 +1,16 @@
+import { KrpcErrorCode } from '../../../wire/krpc.js';
+import type { Handler } from './context.js';
+
+/**
+ * BEP 5 announce_peer: store the querier as a peer for the infohash, if its token is one we issued
+ * to its IP for this infohash. With implied_port the peer's port is the datagram's source port.
+ */
+export const announcePeer: Handler<'announce_peer'> = async (ctx, query, from) => {
+  if (!ctx.tokens.verify(from.host, query.infoHash, query.token)) {
+    return { code: KrpcErrorCode.Protocol, message: 'bad token: get a fresh one with get_peers first' };
+  }
+  const peer = { host: from.host, port: query.impliedPort ? from.port : query.port, family: from.family };
+  await ctx.peers.announce(query.infoHash, peer, query.seed, ctx.clock.now());
+  ctx.onAnnounce?.(query.infoHash, peer, query.seed);
+  return { id: ctx.localId };
+};

@@ -1,0 +1,25 @@
+/** The inbound method table: one handler per method, registered in one place. */
+import type { MainlineQuery } from '../messages.js';
+import { announcePeer } from './announce-peer.js';
+import type { Handler, HandlerContext, HandlerResult } from './context.js';
+import { findNode } from './find-node.js';
+import { getPeers } from './get-peers.js';
+import { ping } from './ping.js';
+
+export type { HandlerContext, HandlerResult } from './context.js';
+
+const handlers: { [M in MainlineQuery['method']]: Handler<M> } = {
+  ping,
+  find_node: findNode,
+  get_peers: getPeers,
+  announce_peer: announcePeer,
+};
+
+export function handle(
+  ctx: HandlerContext,
+  query: MainlineQuery,
+  from: Parameters<Handler<'ping'>>[2],
+): HandlerResult | Promise<HandlerResult> {
+  const handler = handlers[query.method] as Handler<typeof query.method>;
+  return handler(ctx, query as never, from);
+}

@@ -1,0 +1,128 @@
+/**
+ * Mainline (BEP 5) method arguments: KRPC queries become a typed union, or a KRPC error that says
+ * exactly what was wrong (203 for bad arguments, 204 for unknown methods).
+ */
+import type { NodeId } from '../../kademlia/id.js';
+import type { BDict } from '../../wire/bencode.js';
+import { KrpcErrorCode, type KrpcQuery } from '../../wire/krpc.js';
+
+export const ID_LENGTH = 20;
+
+/** BEP 32 `want`: which families of nodes the querier asks for. */
+export interface Want {
+  n4: boolean;
+  n6: boolean;
+}
+
+export type MainlineQuery =
+  | { method: 'ping'; id: NodeId }
+  | { method: 'find_node'; id: NodeId; target: Uint8Array; want: Want | undefined }
+  | { method: 'get_peers'; id: NodeId; infoHash: Uint8Array; want: Want | undefined; noseed: boolean }
+  | {
+      method: 'announce_peer';
+      id: NodeId;
+      infoHash: Uint8Array;
+      port: number;
+      impliedPort: boolean;
+      token: Uint8Array;
+      seed: boolean;
+    };
+
+export type Method = MainlineQuery['method'];
+
+export interface QueryFailure {
+  code: number;
+  message: string;
+}
+
+export type ParseResult = { ok: true; query: MainlineQuery } | ({ ok: false } & QueryFailure);
+
+const protocolError = (message: string): ParseResult => ({
+  ok: false,
+  code: KrpcErrorCode.Protocol,
+  message,
+});
+
+function bytesArg(a: BDict, key: string, length?: number): Uint8Array | string {
+  const v = a[key];
+  if (!(v instanceof Uint8Array)) return `missing or non-string argument "${key}"`;
+  if (length !== undefined && v.length !== length)
+    return `argument "${key}" must be ${length} bytes, got ${v.length}`;
+  return v;
+}
+
+function parseWant(a: BDict): Want | undefined {
+  const w = a.want;
+  if (!Array.isArray(w)) return undefined;
+  const want: Want = { n4: false, n6: false };
+  for (const item of w) {
+    if (!(item instanceof Uint8Array) || item.length !== 2 || item[0] !== 0x6e) continue;
+    if (item[1] === 0x34) want.n4 = true;
+    else if (item[1] === 0x36) want.n6 = true;
+  }
+  return want;
+}
+
+/** Methods this node serves; others get 204. */
+export const METHODS: readonly Method[] = ['ping', 'find_node', 'get_peers', 'announce_peer'];
+
+export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
+  const a = q.a;
+  const id = bytesArg(a, 'id', idLength);
+  switch (q.q) {
+    case 'ping':
+      if (typeof id === 'string') return protocolError(id);
+      return { ok: true, query: { method: 'ping', id: id as NodeId } };
+    case 'find_node': {
+      if (typeof id === 'string') return protocolError(id);
+      const target = bytesArg(a, 'target', idLength);
+      if (typeof target === 'string') return protocolError(target);
+      return { ok: true, query: { method: 'find_node', id: id as NodeId, target, want: parseWant(a) } };
+    }
+    case 'get_peers': {
+      if (typeof id === 'string') return protocolError(id);
+      const infoHash = bytesArg(a, 'info_hash', idLength);
+      if (typeof infoHash === 'string') return protocolError(infoHash);
+      return {
+        ok: true,
+        query: {
+          method: 'get_peers',
+          id: id as NodeId,
+          infoHash,
+          want: parseWant(a),
+          noseed: a.noseed === 1,
+        },
+      };
+    }
+    case 'announce_peer': {
+      if (typeof id === 'string') return protocolError(id);
+      const infoHash = bytesArg(a, 'info_hash', idLength);
+      if (typeof infoHash === 'string') return protocolError(infoHash);
+      const token = bytesArg(a, 'token');
+      if (typeof token === 'string') return protocolError(token);
+      const impliedPort = a.implied_port === 1;
+      const port = a.port;
+      if (!impliedPort && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)) {
+        return protocolError('argument "port" must be an integer 1-65535 (or set implied_port=1)');
+      }
+      return {
+        ok: true,
+        query: {
+          method: 'announce_peer',
+          id: id as NodeId,
+          infoHash,
+          port: typeof port === 'number' ? port : 0,
+          impliedPort,
+          token,
+          seed: a.seed === 1,
+        },
+      };
+    }
+    default:
+      return {
+        ok: false,
+        code: KrpcErrorCode.MethodUnknown,
+        message: `method "${q.q.slice(0, 32)}" is unknown`,
+      };
+  }
+}

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { asNodeId, commonPrefixLength, compareDistance, randomIdWithPrefix } from '../../src/kademlia/id.js';
+import { type Contact, GOOD_FOR_MS, RoutingTable } from '../../src/kademlia/routing-table.js';
+import type { Address } from '../../src/transport/address.js';
+import { SeededRandom } from '../../src/util/random.js';
+
+const random = new SeededRandom(99);
+const local = asNodeId(new Uint8Array(20)); // all zeros: bucket i holds ids whose first set bit is i
+let hostCounter = 0;
+
+/** A public-looking address, each in its own /24 unless a subnet is given. */
+function addr(subnet?: string, port = 6881): Address {
+  hostCounter++;
+  const host = subnet
+    ? `${subnet}.${hostCounter % 250}`
+    : `8.${(hostCounter >> 8) & 255}.${hostCounter & 255}.1`;
+  return { host, port, family: 4 };
+}
+
+function contactIn(bucket: number, address = addr()): Contact {
+  return { id: randomIdWithPrefix(random, local, bucket), address };
+}
+
+describe('routing table', () => {
+  it('splits only the bucket covering our own id', () => {
+    const table = new RoutingTable(local, { k: 2 });
+    // Far bucket (prefix 0) fills to k and stays one bucket: the extra is rejected, never split.
+    for (let i = 0; i < 3; i++) table.observe(contactIn(0), false, 0);
+    assert.equal(table.bucketCount, 2, 'adding to the covering bucket split it once');
+    assert.equal(table.size, 2);
+    const far = table.observe(contactIn(0), false, 0);
+    assert.deepEqual(far, { action: 'rejected', reason: 'full' });
+    // Nodes close to us keep splitting the last bucket.
+    for (let depth = 1; depth < 6; depth++) {
+      table.observe(contactIn(depth), false, 0);
+      table.observe(contactIn(depth), false, 0);
+    }
+    assert.ok(table.bucketCount >= 6);
+    for (const node of table.nodes()) {
+      const index = table.bucketIndex(node.id);
+      assert.ok(index === table.bucketCount - 1 || commonPrefixLength(node.id, local) === index);
+    }
+  });
+
+  it('tracks good, questionable and bad states with the 15-minute rule', () => {
+    const table = new RoutingTable(local, { k: 8 });
+    const c = contactIn(3);
+    table.observe(c, true, 0);
+    const node = table.get(c.id);
+    assert.ok(node);
+    assert.equal(table.state(node, GOOD_FOR_MS - 1), 'good');
+    assert.equal(table.state(node, GOOD_FOR_MS), 'questionable');
+    // A query from a node that once answered keeps it good.
+    table.observe(c, false, GOOD_FOR_MS + 5);
+    assert.equal(table.state(node, GOOD_FOR_MS + 10), 'good');
+    table.failed(c.id);
+    assert.equal(table.get(c.id)?.failures, 1);
+    table.failed(c.id);
+    assert.equal(table.get(c.id), undefined, 'two failures in a row make it bad and remove it');
+  });
+
+  it('replaces a bad node in a full bucket', () => {
+    const table = new RoutingTable(local, { k: 2, badAfterFailures: 3 });
+    table.observe(contactIn(1), true, 0); // splits to reach bucket 1
+    const a = contactIn(0);
+    const b = contactIn(0);
+    table.observe(a, true, 0);
+    table.observe(b, true, 0);
+    for (let i = 0; i < 2; i++) table.failed(a.id);
+    assert.ok(table.get(a.id), 'not yet bad');
+    table.failed(a.id);
+    // bad nodes are removed on the third failure; fill again and make b bad without removal path
+    const c = contactIn(0);
+    const result = table.observe(c, true, 1);
+    assert.equal(result.action, 'added');
+    assert.ok(table.get(c.id));
+  });
+
+  it('asks to ping the stalest questionable node when a full bucket meets a new good node', () => {
+    const table = new RoutingTable(local, { k: 2 });
+    table.observe(contactIn(1), true, 0);
+    const old = contactIn(0);
+    const recent = contactIn(0);
+    table.observe(old, true, 0);
+    table.observe(recent, true, 10 * 60_000);
+    const now = GOOD_FOR_MS + 60_000; // old is questionable, recent still good
+    const newcomer = contactIn(0);
+    const result = table.observe(newcomer, true, now);
+    assert.equal(result.action, 'cached');
+    assert.ok(result.action === 'cached' && result.ping);
+    if (result.action === 'cached') assert.deepEqual(result.ping?.id, old.id);
+    // The ping fails: the old node goes and the cached newcomer takes its place.
+    const outcome = table.failed(old.id);
+    assert.deepEqual(outcome?.promoted?.id, newcomer.id);
+    assert.ok(table.get(newcomer.id));
+    assert.equal(table.get(old.id), undefined);
+  });
+
+  it('discards a newcomer when the bucket is full of good nodes, keeping it as a replacement', () => {
+    const table = new RoutingTable(local, { k: 2 });
+    table.observe(contactIn(1), true, 0);
+    table.observe(contactIn(0), true, 0);
+    table.observe(contactIn(0), true, 0);
+    const result = table.observe(contactIn(0), true, 1000);
+    assert.deepEqual(result, { action: 'cached', bucket: 0 });
+    assert.equal(table.describe(1000)[0]?.replacements, 1);
+  });
+
+  it('allows one node per IP and a few per /24 per bucket; loopback is exempt', () => {
+    const table = new RoutingTable(local, { k: 8, maxPerSubnetPerBucket: 2 });
+    const a = contactIn(0, { host: '9.9.9.9', port: 1, family: 4 });
+    assert.equal(table.observe(a, true, 0).action, 'added');
+    const sameIp = contactIn(0, { host: '9.9.9.9', port: 2, family: 4 });
+    assert.deepEqual(table.observe(sameIp, true, 0), { action: 'rejected', reason: 'same-ip' });
+    assert.equal(
+      table.observe(contactIn(0, { host: '9.9.9.10', port: 1, family: 4 }), true, 0).action,
+      'added',
+    );
+    assert.deepEqual(table.observe(contactIn(0, { host: '9.9.9.11', port: 1, family: 4 }), true, 0), {
+      action: 'rejected',
+      reason: 'subnet-limit',
+    });
+    for (let port = 1; port <= 5; port++) {
+      const r = table.observe(contactIn(0, { host: '127.0.0.1', port, family: 4 }), true, 0);
+      assert.equal(r.action, 'added', 'loopback nodes share an IP in testnets');
+    }
+  });
+
+  it('keeps the known node when its id shows up from another address', () => {
+    const table = new RoutingTable(local);
+    const c = contactIn(4);
+    table.observe(c, true, 0);
+    const r = table.observe({ id: c.id, address: addr() }, true, 1);
+    assert.equal(r.action, 'rejected');
+    assert.deepEqual(table.get(c.id)?.address, c.address);
+  });
+
+  it('returns the closest nodes exactly as a brute-force sort would', () => {
+    const table = new RoutingTable(asNodeId(random.bytes(20)), { k: 8 });
+    const all: Contact[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const c = { id: asNodeId(random.bytes(20)), address: addr() };
+      if (table.observe(c, true, 0).action === 'added') all.push(c);
+    }
+    for (const node of table.nodes()) assert.ok(all.some((c) => c.id === node.id));
+    for (let trial = 0; trial < 50; trial++) {
+      const target = random.bytes(20);
+      const expected = [...table.nodes()].sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, 8);
+      assert.deepEqual(
+        table.closest(target, 8).map((n) => n.id),
+        expected.map((n) => n.id),
+      );
+    }
+  });
+
+  it('reports buckets idle for 15 minutes as stale', () => {
+    const table = new RoutingTable(local, { k: 8 }, 0);
+    table.observe(contactIn(0), true, 0);
+    assert.deepEqual(table.staleBuckets(GOOD_FOR_MS - 1), []);
+    assert.deepEqual(table.staleBuckets(GOOD_FOR_MS), [0]);
+    table.touchBucket(0, GOOD_FOR_MS);
+    assert.deepEqual(table.staleBuckets(GOOD_FOR_MS + 1), []);
+  });
+
+  it('exports every node for a later import', () => {
+    const table = new RoutingTable(local, { k: 8 });
+    for (let i = 0; i < 5; i++) table.observe(contactIn(i), true, 0);
+    const exported = table.export((b) => Buffer.from(b).toString('hex'));
+    assert.equal(exported.id, '00'.repeat(20));
+    assert.equal(exported.nodes.length, 5);
+    assert.ok(exported.nodes.every((n) => n.id.length === 40 && n.port === 6881));
+  });
+
+  it('works unchanged with 256-bit ids', () => {
+    const id = asNodeId(random.bytes(32));
+    const table = new RoutingTable(id, { k: 4 });
+    for (let i = 0; i < 500; i++) table.observe({ id: asNodeId(random.bytes(32)), address: addr() }, true, 0);
+    assert.ok(table.size > 4);
+    const target = random.bytes(32);
+    const closest = table.closest(target, 4);
+    const brute = [...table.nodes()].sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, 4);
+    assert.deepEqual(closest, brute);
+    assert.equal(
+      table.observe({ id: asNodeId(random.bytes(20)), address: addr() }, true, 0).action,
+      'rejected',
+    );
+  });
+});
