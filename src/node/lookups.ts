@@ -16,6 +16,8 @@ import type { DhtEvents, LookupKind } from './events.js';
 import type { NodeTables } from './tables.js';
 
 export interface LookupHost {
+  /** Our id: referrals to ourselves are dropped (a real client lists us back to us). */
+  readonly id: Uint8Array;
   readonly k: number;
   readonly alpha: number;
   readonly clock: Clock;
@@ -66,8 +68,12 @@ export async function runLookup<R extends { nodes: Contact[] }>(
         prefer: host.prefer,
         query: async (contact, onSlow): Promise<LookupReply<R>> => {
           const reply = await ask(contact, onSlow);
-          // Each family's lookup follows only its own family's referrals.
-          return { nodes: reply.nodes.filter((n) => n.address.family === g.family), result: reply };
+          // Each family's lookup follows only its own family's referrals, and never us.
+          const self = host.id;
+          const nodes = reply.nodes.filter(
+            (n) => n.address.family === g.family && compareDistance(self, n.id, self) !== 0,
+          );
+          return { nodes, result: reply };
         },
         onReply: onReply ? (_contact, reply) => onReply(reply) : undefined,
       }),
