@@ -3,9 +3,9 @@
  * handlers' context, upkeep and bootstrap. Dht (dht.ts) adds the queries on top; helpers its
  * methods use are protected here.
  */
-import { asNodeId, idToHex, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
+import { asNodeId, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
-import type { Contact, ExportedTable, RoutingTable } from '../kademlia/routing-table.js';
+import type { Contact, RoutingTable } from '../kademlia/routing-table.js';
 import { MainlineClient, type ReplyBase } from '../protocols/mainline/client.js';
 import type { HandlerContext } from '../protocols/mainline/handlers/index.js';
 import { ID_LENGTH } from '../protocols/mainline/messages.js';
@@ -20,6 +20,7 @@ import {
 import { createServer } from '../protocols/mainline/server.js';
 import { TokenManager } from '../protocols/mainline/tokens.js';
 import { Rpc } from '../rpc/rpc.js';
+import { DEFAULT_ITEM_LIMITS, ItemStore, MemoryItemBackend } from '../storage/item-store.js';
 import { MemoryPeerStore, type PeerStore } from '../storage/peer-store.js';
 import type { Address, Family } from '../transport/address.js';
 import { localAddressOf, transportFamilies } from '../transport/dual.js';
@@ -33,6 +34,7 @@ import { type BootstrapHost, bootstrapRound, retryWithBackoff } from './bootstra
 import * as defaults from './defaults.js';
 import type { DhtEvents, LookupKind } from './events.js';
 import { ExternalIpVoter } from './external-ip.js';
+import { ItemOperations } from './items.js';
 import { type LookupHost, runLookup, seedsFor } from './lookups.js';
 import { Maintenance, type MaintenanceHost } from './maintenance.js';
 import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
@@ -46,6 +48,7 @@ export class DhtCore implements LookupHost {
   readonly clock: Clock;
   readonly random: Random;
   readonly peers: PeerStore;
+  readonly items: ItemStore;
   /** BEP 42 enforcement level. */
   readonly secureIds: SecureIdMode;
   protected idBytes: NodeId;
@@ -58,7 +61,8 @@ export class DhtCore implements LookupHost {
   protected readonly tokens: TokenManager;
   protected readonly sampler: InfohashSampler;
   protected readonly voter = new ExternalIpVoter();
-  protected readonly shutdown = new AbortController();
+  protected readonly shutdownController = new AbortController();
+  protected readonly itemOps: ItemOperations;
   protected maintenance: Timer | undefined;
   protected readonly upkeep: Maintenance;
   /** What bootstrap, lookups and upkeep see of this node. */
@@ -94,6 +98,7 @@ export class DhtCore implements LookupHost {
     this.prefer = this.secureIds === 'off' ? undefined : (c) => isTrustedId(c.id, c.address.host);
     this.nodeTables = this.makeTables(options.transport6 !== undefined);
     this.peers = options.peerStore ?? new MemoryPeerStore();
+    this.items = options.itemStore ?? new ItemStore(new MemoryItemBackend(), DEFAULT_ITEM_LIMITS);
     this.tokens = new TokenManager(this.clock, this.random, undefined, () =>
       this.events.emit('token:rotated', { rotations: this.tokens.rotations }),
     );
@@ -118,13 +123,19 @@ export class DhtCore implements LookupHost {
       peers: this.peers,
       tables: () => this.nodeTables,
       prefer: this.prefer,
-      shutdown: this.shutdown.signal,
+      shutdown: this.shutdown,
       routers: options.bootstrap,
       saved: options.routingTable,
       resolver: options.resolver,
       warn: (code, message) => this.warn(code, message),
     };
     this.upkeep = new Maintenance(this.host);
+    this.itemOps = new ItemOperations(this);
+  }
+
+  /** @internal Aborted when the node closes; every call's signal is merged with it. */
+  get shutdown(): AbortSignal {
+    return this.shutdownController.signal;
   }
 
   get id(): NodeId {
@@ -229,7 +240,7 @@ export class DhtCore implements LookupHost {
     if (!first.ok && this.options.bootstrap !== false) {
       this.bootstrapLoop = retryWithBackoff(
         this.clock,
-        this.shutdown.signal,
+        this.shutdown,
         () => this.closed || this.bootstrapped,
         async () => (await this.bootstrap()).ok,
         (message) => this.warn('BOOTSTRAP_RETRY', message),
@@ -246,43 +257,13 @@ export class DhtCore implements LookupHost {
     return this.reportBootstrap(result);
   }
 
-  /** The routing table(s) as plain JSON, to save and pass back as `routingTable` on restart. */
-  exportRoutingTable(): ExportedTable {
-    return this.nodeTables.export(idToHex);
-  }
-
-  /** Counters for status displays and metrics. */
-  stats(): {
-    id: string;
-    address: Address | undefined;
-    address6: Address | undefined;
-    bootstrapped: boolean;
-    routingTable: { size: number; buckets: number };
-    routingTable6: { size: number; buckets: number } | undefined;
-    inFlight: number;
-    rpc: ReturnType<Rpc['stats']['snapshot']> | undefined;
-    tokenRotations: number;
-  } {
-    const v6 = this.nodeTables.v6;
-    return {
-      id: idToHex(this.idBytes),
-      address: this.transport?.address,
-      address6: this.address6,
-      bootstrapped: this.bootstrapped,
-      routingTable: { size: this.nodeTables.v4.size, buckets: this.nodeTables.v4.bucketCount },
-      routingTable6: v6 ? { size: v6.size, buckets: v6.bucketCount } : undefined,
-      inFlight: this.rpc?.inFlight ?? 0,
-      rpc: this.rpc?.stats.snapshot(),
-      tokenRotations: this.tokens.rotations,
-    };
-  }
-
   /** Stop everything: in-flight calls reject with ClosedError, the socket closes. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.shutdown.abort(new ClosedError());
+    this.shutdownController.abort(new ClosedError());
     this.maintenance?.cancel();
+    this.itemOps.close();
     await this.rpc?.close();
     await this.bootstrapLoop?.catch(() => undefined);
     this.events.emit('close', {});
@@ -302,13 +283,14 @@ export class DhtCore implements LookupHost {
       },
       {
         events: this.events,
-        ping: (address) => this.requireClient().ping(address, { signal: this.shutdown.signal }),
+        ping: (address) => this.requireClient().ping(address, { signal: this.shutdown }),
       },
       this.clock.now(),
     );
   }
 
-  protected requireClient(): MainlineClient {
+  /** @internal */
+  requireClient(): MainlineClient {
     if (this.closed) throw new ClosedError();
     if (!this.client)
       throw new KadmiumError('NOT_LISTENING', 'the node is not listening yet; call listen() or start()');
@@ -326,7 +308,7 @@ export class DhtCore implements LookupHost {
       opts.timeoutMs ?? defaults.LOOKUP_TIMEOUT_MS,
       what,
       opts.signal,
-      this.shutdown.signal,
+      this.shutdown,
     );
   }
 
@@ -337,6 +319,8 @@ export class DhtCore implements LookupHost {
       table6: this.nodeTables.v6,
       tokens: this.tokens,
       peers: this.peers,
+      items: this.items,
+      fullNode: this.options.fullNode ?? false,
       clock: this.clock,
       k: this.k,
       maxValues: { v4: 100, v6: 45 },
@@ -344,15 +328,26 @@ export class DhtCore implements LookupHost {
         if (this.events.has('peer:stored')) this.events.emit('peer:stored', { infoHash, peer, seed });
       },
       sampler: this.sampler,
+      onItemStored: (item, from) => {
+        if (this.events.has('item:stored'))
+          this.events.emit('item:stored', {
+            target: item.target,
+            mutable: item.k !== undefined,
+            seq: item.seq,
+            from,
+          });
+      },
     };
     return this.handlerContext;
   }
 
-  protected seedsFor(target: Uint8Array): Contact[] {
+  /** @internal */
+  seedsFor(target: Uint8Array): Contact[] {
     return seedsFor(this, target);
   }
 
-  protected runLookup<R extends { nodes: Contact[] }>(
+  /** @internal */
+  runLookup<R extends { nodes: Contact[] }>(
     kind: LookupKind,
     target: Uint8Array,
     seeds: Contact[],
@@ -404,7 +399,8 @@ export class DhtCore implements LookupHost {
     return result;
   }
 
-  protected warn(code: string, message: string): void {
+  /** @internal */
+  warn(code: string, message: string): void {
     this.events.emit('warning', { code, message });
   }
 }

@@ -13,17 +13,20 @@
  * lookups.ts (per-family lookups), indexing.ts (BEP 33 scrape, BEP 51 samples), external-ip.ts
  * (BEP 42 voting), maintenance.ts and bootstrap.ts.
  */
-import { randomNodeId } from '../kademlia/id.js';
+import { idToHex, randomNodeId } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
-import type { Contact } from '../kademlia/routing-table.js';
+import type { Contact, ExportedTable } from '../kademlia/routing-table.js';
 import type { PeersReply, ReplyBase } from '../protocols/mainline/client.js';
 import { ID_LENGTH } from '../protocols/mainline/messages.js';
+import type { Rpc } from '../rpc/rpc.js';
 import { type Address, addressKey } from '../transport/address.js';
 import { deadline } from '../util/abort.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { InvalidArgumentError } from '../util/errors.js';
+import type { BValue } from '../wire/bencode.js';
 import { DhtCore } from './dht-core.js';
 import { sampleWalk, scrapeLookup } from './indexing.js';
+import type { GetResult, ItemCallOptions, ItemGetOptions, MutablePutOptions, PutResult } from './items.js';
 import { announceTargets } from './lookups.js';
 import type {
   AnnounceOptions,
@@ -52,7 +55,7 @@ type PeersLookup = LookupResult<PeersReply>;
 export class Dht extends DhtCore {
   /** Ping one address; resolves with its id and round-trip time. */
   async ping(address: Address, opts: CallOptions = {}): Promise<ReplyBase> {
-    const d = deadline(this.clock, opts.timeoutMs, 'ping', opts.signal, this.shutdown.signal);
+    const d = deadline(this.clock, opts.timeoutMs, 'ping', opts.signal, this.shutdown);
     try {
       return await this.requireClient().ping(address, { signal: d.signal });
     } finally {
@@ -162,6 +165,25 @@ export class Dht extends DhtCore {
     }
   }
 
+  /** BEP 44: store an immutable item on the K closest nodes; its target is SHA-1 of bencoded v. */
+  putImmutable(v: BValue, opts?: ItemCallOptions & { republish?: boolean }): Promise<PutResult> {
+    return this.itemOps.putImmutable(v, opts);
+  }
+
+  /**
+   * BEP 44: sign and store a mutable item. Without `seq`, reads the network's latest seq first and
+   * publishes one above it; conflicts throw SeqConflictError or CasMismatchError saying what to do.
+   */
+  putMutable(opts: MutablePutOptions): Promise<PutResult> {
+    return this.itemOps.putMutable(opts);
+  }
+
+  /** BEP 44: the verified item with the highest seq the K closest nodes hold, or undefined. */
+  get(target: Uint8Array, opts?: ItemGetOptions): Promise<GetResult | undefined> {
+    this.checkTarget(target, 'target');
+    return this.itemOps.get(target, opts);
+  }
+
   /** BEP 33: estimate how many seeds and leechers an infohash has, from the nodes' bloom filters. */
   async scrape(infoHash: Uint8Array, opts: CallOptions = {}): Promise<ScrapeResult> {
     this.checkTarget(infoHash, 'infohash');
@@ -185,6 +207,37 @@ export class Dht extends DhtCore {
     } finally {
       d.dispose();
     }
+  }
+
+  /** The routing table(s) as plain JSON, to save and pass back as `routingTable` on restart. */
+  exportRoutingTable(): ExportedTable {
+    return this.nodeTables.export(idToHex);
+  }
+
+  /** Counters for status displays and metrics. */
+  stats(): {
+    id: string;
+    address: Address | undefined;
+    address6: Address | undefined;
+    bootstrapped: boolean;
+    routingTable: { size: number; buckets: number };
+    routingTable6: { size: number; buckets: number } | undefined;
+    inFlight: number;
+    rpc: ReturnType<Rpc['stats']['snapshot']> | undefined;
+    tokenRotations: number;
+  } {
+    const v6 = this.nodeTables.v6;
+    return {
+      id: idToHex(this.idBytes),
+      address: this.transport?.address,
+      address6: this.address6,
+      bootstrapped: this.bootstrapped,
+      routingTable: { size: this.nodeTables.v4.size, buckets: this.nodeTables.v4.bucketCount },
+      routingTable6: v6 ? { size: v6.size, buckets: v6.bucketCount } : undefined,
+      inFlight: this.rpc?.inFlight ?? 0,
+      rpc: this.rpc?.stats.snapshot(),
+      tokenRotations: this.tokens.rotations,
+    };
   }
 
   // ------------------------------------------------------------------------------------------

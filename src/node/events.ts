@@ -11,7 +11,10 @@ export type LookupKind =
   | 'refresh'
   // BEP 33, BEP 51
   | 'scrape'
-  | 'sample_infohashes';
+  | 'sample_infohashes'
+  // BEP 44
+  | 'get'
+  | 'put';
 
 export interface DhtEvents extends RpcEvents {
   listening: { address: Address };
@@ -31,6 +34,7 @@ export interface DhtEvents extends RpcEvents {
   };
   bootstrap: { ok: boolean; responded: number; tried: number; message: string; retryInMs?: number };
   'peer:stored': { infoHash: Uint8Array; peer: Address; seed: boolean };
+  'item:stored': { target: Uint8Array; mutable: boolean; seq: number | undefined; from: Address };
   'token:rotated': { rotations: number };
   warning: { code: string; message: string };
   /** BEP 42: enough responders agree on our external address (per family). */

@@ -2,6 +2,7 @@
 import type { ExportedTable, RoutingTableOptions } from '../kademlia/routing-table.js';
 import type { SecureIdMode } from '../protocols/mainline/secure-id.js';
 import type { RateLimitOptions } from '../rpc/rate-limit.js';
+import type { ItemStore } from '../storage/item-store.js';
 import type { PeerStore } from '../storage/peer-store.js';
 import type { Address } from '../transport/address.js';
 import type { Transport } from '../transport/transport.js';
@@ -37,6 +38,10 @@ export interface DhtOptions {
   random?: Random;
   resolver?: Resolver;
   peerStore?: PeerStore;
+  /** BEP 44 item store (default: in memory). */
+  itemStore?: ItemStore;
+  /** Store every valid item, not only those we are among the K closest to (a "full node"). */
+  fullNode?: boolean;
   /** Per-attempt query timeout, ms. */
   timeoutMs?: number;
   /** After this long a query no longer holds a lookup slot, ms. */

@@ -5,6 +5,7 @@
 import type { NodeId } from '../../kademlia/id.js';
 import type { BDict } from '../../wire/bencode.js';
 import { KrpcErrorCode, type KrpcQuery } from '../../wire/krpc.js';
+import { type GetQuery, type PutQuery, parseGet, parsePut } from './bep44-messages.js';
 
 export const ID_LENGTH = 20;
 
@@ -36,7 +37,10 @@ export type MainlineQuery =
       seed: boolean;
     }
   // BEP 51
-  | { method: 'sample_infohashes'; id: NodeId; target: Uint8Array; want: Want | undefined };
+  | { method: 'sample_infohashes'; id: NodeId; target: Uint8Array; want: Want | undefined }
+  // BEP 44
+  | GetQuery
+  | PutQuery;
 
 export type Method = MainlineQuery['method'];
 
@@ -81,6 +85,9 @@ export const METHODS: readonly Method[] = [
   'announce_peer',
   // BEP 51
   'sample_infohashes',
+  // BEP 44
+  'get',
+  'put',
 ];
 
 export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
@@ -145,6 +152,12 @@ export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
         query: { method: 'sample_infohashes', id: id as NodeId, target, want: parseWant(a) },
       };
     }
+    case 'get':
+      if (typeof id === 'string') return protocolError(id);
+      return parseGet(a, id as NodeId, idLength);
+    case 'put':
+      if (typeof id === 'string') return protocolError(id);
+      return parsePut(a, id as NodeId);
     default:
       return {
         ok: false,

@@ -3,9 +3,11 @@ import type { MainlineQuery } from '../messages.js';
 import { announcePeer } from './announce-peer.js';
 import type { Handler, HandlerContext, HandlerResult } from './context.js';
 import { findNode } from './find-node.js';
+import { get } from './get.js';
 import { getPeers } from './get-peers.js';
 import { ping } from './ping.js';
 import { sampleInfohashes } from './sample-infohashes.js';
+import { put } from './put.js';
 
 export type { HandlerContext, HandlerResult } from './context.js';
 
@@ -16,6 +18,8 @@ const handlers: { [M in MainlineQuery['method']]: Handler<M> } = {
   announce_peer: announcePeer,
   // BEP 51
   sample_infohashes: sampleInfohashes,
+  get,
+  put,
 };
 
 export function handle(
