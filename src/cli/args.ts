@@ -20,7 +20,24 @@ export const COMMON_OPTIONS = {
   json: { type: 'boolean' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  // BEP 32, BEP 43
+  ipv6: { type: 'boolean' },
+  'no-ipv6': { type: 'boolean' },
+  'read-only': { type: 'boolean' },
 } as const satisfies OptionSpec;
+
+/** --ipv6 / --no-ipv6 (BEP 32) and --read-only (BEP 43), as Dht options. */
+export function parseNodeFlags(values: {
+  ipv6?: boolean | undefined;
+  'no-ipv6'?: boolean | undefined;
+  'read-only'?: boolean | undefined;
+}): { ipv6: boolean | 'auto'; readOnly: boolean } {
+  if (values.ipv6 && values['no-ipv6']) throw new UsageError('give --ipv6 or --no-ipv6, not both');
+  return {
+    ipv6: values.ipv6 ? true : values['no-ipv6'] ? false : 'auto',
+    readOnly: values['read-only'] ?? false,
+  };
+}
 
 export interface Parsed<T extends OptionSpec> {
   values: {

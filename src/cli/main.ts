@@ -5,11 +5,23 @@ import { announce } from './commands/announce.js';
 import { findNode } from './commands/find-node.js';
 import { getPeers } from './commands/get-peers.js';
 import { ping } from './commands/ping.js';
+import { sampleInfohashes } from './commands/sample-infohashes.js';
+import { scrape } from './commands/scrape.js';
 import { start } from './commands/start.js';
 import { testnet } from './commands/testnet.js';
 import type { Command } from './commands/types.js';
 
-const COMMANDS: Command[] = [start, ping, findNode, getPeers, announce, testnet];
+const COMMANDS: Command[] = [
+  start,
+  ping,
+  findNode,
+  getPeers,
+  announce,
+  testnet,
+  // BEP 33, BEP 51
+  scrape,
+  sampleInfohashes,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -18,6 +18,10 @@ export interface SessionOptions {
   host: string | undefined;
   timeoutMs: number;
   out: Output;
+  /** BEP 32: IPv6 too (`auto`: when the system allows). */
+  ipv6?: boolean | 'auto' | undefined;
+  /** BEP 43: query only, answer nobody. */
+  readOnly?: boolean | undefined;
 }
 
 /** Run fn with a joined node; always closes it. Ctrl-C aborts the signal. */
@@ -33,6 +37,8 @@ export async function withNode<T>(
     port: options.port,
     host: options.host ?? '0.0.0.0',
     bootstrap: options.bootstrap ?? DEFAULT_BOOTSTRAP,
+    ipv6: options.ipv6 ?? 'auto',
+    readOnly: options.readOnly ?? false,
   });
   try {
     await dht.listen();

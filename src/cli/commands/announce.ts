@@ -4,6 +4,7 @@ import {
   parse,
   parseBootstrap,
   parseHex20,
+  parseNodeFlags,
   parsePort,
   parseTimeoutMs,
   UsageError,
@@ -41,7 +42,14 @@ ${COMMON_HELP.replace(/ {2}-p, --port N[^\n]*\n/, '')}`,
     if (peerPort === 0)
       throw new UsageError('--port must be 1-65535 for announce: it is the port peers connect to');
     const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
-    const opts = { bootstrap: parseBootstrap(values.bootstrap), port: 0, host: values.host, timeoutMs, out };
+    const opts = {
+      bootstrap: parseBootstrap(values.bootstrap),
+      port: 0,
+      host: values.host,
+      timeoutMs,
+      out,
+      ...parseNodeFlags(values),
+    };
     return withNode(opts, async (dht, signal) => {
       const started = Date.now();
       const result = await dht.announce(infoHash, {

@@ -1,5 +1,13 @@
 import { idToHex } from '../../kademlia/id.js';
-import { COMMON_OPTIONS, parse, parseBootstrap, parseHex20, parsePort, parseTimeoutMs } from '../args.js';
+import {
+  COMMON_OPTIONS,
+  parse,
+  parseBootstrap,
+  parseHex20,
+  parsePort,
+  parseTimeoutMs,
+  parseNodeFlags,
+} from '../args.js';
 import { createOutput, formatAddress } from '../output.js';
 import { withNode } from '../session.js';
 import { COMMON_HELP, type Command } from './types.js';
@@ -28,6 +36,7 @@ ${COMMON_HELP}`,
       host: values.host,
       timeoutMs,
       out,
+      ...parseNodeFlags(values),
     };
     return withNode(opts, async (dht, signal) => {
       const started = Date.now();

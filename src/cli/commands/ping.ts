@@ -1,7 +1,7 @@
 import { resolveAll, systemResolver } from '../../node/resolve.js';
 import { makeAddress } from '../../transport/address.js';
 import { toHex } from '../../util/bytes.js';
-import { COMMON_OPTIONS, parse, parsePort, parseTimeoutMs, UsageError } from '../args.js';
+import { COMMON_OPTIONS, parse, parsePort, parseTimeoutMs, UsageError, parseNodeFlags } from '../args.js';
 import { createOutput, formatAddress } from '../output.js';
 import { CommandError, withNode } from '../session.js';
 import { COMMON_HELP, type Command } from './types.js';
@@ -28,7 +28,14 @@ ${COMMON_HELP}`,
     const address = addresses[0];
     if (!address) throw new CommandError(`${target} resolved to no address`);
     const timeoutMs = parseTimeoutMs(values.timeout, 5_000);
-    const opts = { bootstrap: [], port: parsePort(values.port, 0), host: values.host, timeoutMs, out };
+    const opts = {
+      bootstrap: [],
+      port: parsePort(values.port, 0),
+      host: values.host,
+      timeoutMs,
+      out,
+      ...parseNodeFlags(values),
+    };
     return withNode(
       opts,
       async (dht, signal) => {

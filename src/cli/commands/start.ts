@@ -2,7 +2,15 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { ExportedTable } from '../../kademlia/routing-table.js';
 import { DEFAULT_BOOTSTRAP, DEFAULT_PORT } from '../../node/defaults.js';
 import { Dht } from '../../node/dht.js';
-import { COMMON_OPTIONS, parse, parseBootstrap, parsePort, parsePositiveInt, UsageError } from '../args.js';
+import {
+  COMMON_OPTIONS,
+  parse,
+  parseBootstrap,
+  parsePort,
+  parsePositiveInt,
+  UsageError,
+  parseNodeFlags,
+} from '../args.js';
 import { createOutput, formatAddress } from '../output.js';
 import { createSampler, formatStatus } from '../status.js';
 import { COMMON_HELP, type Command } from './types.js';
@@ -57,6 +65,7 @@ ${COMMON_HELP.replace('(0 = any free port)', `(default ${DEFAULT_PORT}; 0 = any 
       host: values.host ?? '0.0.0.0',
       bootstrap,
       routingTable,
+      ...parseNodeFlags(values),
     });
     const emit = (event: string, data: object, text: string): void => {
       if (out.json) process.stdout.write(`${JSON.stringify({ event, ...data })}\n`);
