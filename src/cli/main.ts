@@ -3,8 +3,11 @@
 import { UsageError } from './args.js';
 import { announce } from './commands/announce.js';
 import { findNode } from './commands/find-node.js';
+import { get } from './commands/get.js';
 import { getPeers } from './commands/get-peers.js';
+import { keygen } from './commands/keygen.js';
 import { ping } from './commands/ping.js';
+import { put } from './commands/put.js';
 import { sampleInfohashes } from './commands/sample-infohashes.js';
 import { scrape } from './commands/scrape.js';
 import { start } from './commands/start.js';
@@ -17,6 +20,9 @@ const COMMANDS: Command[] = [
   findNode,
   getPeers,
   announce,
+  keygen,
+  put,
+  get,
   testnet,
   // BEP 33, BEP 51
   scrape,

@@ -20,7 +20,7 @@ export interface SessionOptions {
   out: Output;
   /** BEP 32: IPv6 too (`auto`: when the system allows). */
   ipv6?: boolean | 'auto' | undefined;
-  /** BEP 43: query only, answer nobody. */
+  /** BEP 43 --read-only: accepted for symmetry with start; one-shot nodes are always read-only. */
   readOnly?: boolean | undefined;
 }
 
@@ -33,12 +33,14 @@ export async function withNode<T>(
   const controller = new AbortController();
   const onSignal = (): void => controller.abort(new KadmiumError('ABORTED', 'interrupted'));
   process.once('SIGINT', onSignal);
+  // One-shot commands are BEP 43 read-only: they ask but never serve, so the nodes they talk to
+  // do not keep a contact that is about to vanish in their routing tables.
   const dht = new Dht({
     port: options.port,
     host: options.host ?? '0.0.0.0',
     bootstrap: options.bootstrap ?? DEFAULT_BOOTSTRAP,
     ipv6: options.ipv6 ?? 'auto',
-    readOnly: options.readOnly ?? false,
+    readOnly: true,
   });
   try {
     await dht.listen();

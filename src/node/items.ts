@@ -253,7 +253,13 @@ export class ItemOperations {
           }
         }),
       );
-      if (storedOn === 0) throw refusalError(withToken.length, refusals, args.seq);
+      // A 301/302 from any node proves the network holds a newer value: the put lost a race or
+      // used a stale seq, even if nodes that never held the item accepted it.
+      const conflict = refusals.some(
+        (r) => r.krpcCode === KrpcErrorCode.CasMismatch || r.krpcCode === KrpcErrorCode.SeqTooLow,
+      );
+      if (storedOn === 0 || (mutable && conflict))
+        throw refusalError(withToken.length, refusals, args.seq, storedOn);
       return {
         target,
         ...(args.seq !== undefined ? { seq: args.seq } : {}),
@@ -321,16 +327,18 @@ function refusalError(
   candidates: number,
   refusals: KrpcRemoteError[],
   seq: number | undefined,
+  storedOn: number,
 ): KadmiumError {
   const codes = new Set(refusals.map((r) => r.krpcCode));
+  const partly = storedOn > 0 ? ` (${storedOn} node(s) without the newer value accepted it)` : '';
   if (codes.has(KrpcErrorCode.CasMismatch)) {
     return new CasMismatchError(
-      'CAS mismatch: the stored item changed since you read it; get it again and retry with its seq as cas',
+      `CAS mismatch: the stored item changed since you read it${partly}; get it again and retry with its seq as cas`,
     );
   }
   if (codes.has(KrpcErrorCode.SeqTooLow)) {
     return new SeqConflictError(
-      `seq ${seq} is not above the seq stored on the network; omit seq to publish one above the latest, or pass a higher seq`,
+      `seq ${seq} is not above the seq stored on the network${partly}; omit seq to publish one above the latest, or pass a higher seq`,
     );
   }
   if (candidates === 0) {

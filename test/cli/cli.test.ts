@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
@@ -128,6 +131,96 @@ describe('kadmium CLI: the README walk-through on a loopback testnet', () => {
     const doc = JSON.parse(json.stdout) as { infoHash: string; peers: string[] };
     assert.equal(doc.infoHash, infoHash);
     assert.deepEqual(doc.peers, ['127.0.0.1:51413']);
+  });
+
+  it('keygen, then put and get immutable and mutable items (with salt)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kadmium-cli-'));
+    try {
+      const keyFile = join(dir, 'alice.key');
+      const keygen = await run(['keygen', '--out', keyFile, '--json']);
+      assert.equal(keygen.code, 0, keygen.stderr);
+      const { publicKey } = JSON.parse(keygen.stdout) as { publicKey: string };
+      assert.match(publicKey, /^[0-9a-f]{64}$/);
+      assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'the key file is private');
+      assert.match((await run(['keygen', '--out', keyFile])).stderr, /already exists; pass --force/);
+
+      const put = await run(['put', 'hello world', '--bootstrap', bootstrap, '--json']);
+      assert.equal(put.code, 0, put.stderr);
+      const { target } = JSON.parse(put.stdout) as { target: string };
+      const got = await run(['get', target, '--bootstrap', bootstrap]);
+      assert.equal(got.code, 0, got.stderr);
+      assert.equal(got.stdout, 'hello world\n');
+
+      const m1 = await run([
+        'put',
+        '--mutable',
+        '--key',
+        keyFile,
+        '--salt',
+        'profile',
+        'v1',
+        '-b',
+        bootstrap,
+        '--json',
+      ]);
+      const m2 = await run([
+        'put',
+        '--mutable',
+        '--key',
+        keyFile,
+        '--salt',
+        'profile',
+        'v2',
+        '-b',
+        bootstrap,
+        '--json',
+      ]);
+      assert.deepEqual(
+        [m1, m2].map((r) => (JSON.parse(r.stdout) as { seq: number }).seq),
+        [0, 1],
+      );
+      const byKey = await run([
+        'get',
+        '--public-key',
+        publicKey,
+        '--salt',
+        'profile',
+        '-b',
+        bootstrap,
+        '--json',
+      ]);
+      const item = JSON.parse(byKey.stdout) as { value: string; seq: number };
+      assert.deepEqual([item.value, item.seq], ['v2', 1]);
+
+      const stale = await run([
+        'put',
+        '--mutable',
+        '--key',
+        keyFile,
+        '--salt',
+        'profile',
+        '--seq',
+        '0',
+        'old',
+        '-b',
+        bootstrap,
+      ]);
+      assert.equal(stale.code, 1);
+      assert.match(stale.stderr, /seq 0 is not above the seq stored/);
+      const big = await run(['put', 'x'.repeat(1200), '-b', bootstrap]);
+      assert.equal(big.code, 1);
+      assert.match(big.stderr, /value too big/);
+      const none = await run(['get', 'cd'.repeat(20), '-b', bootstrap]);
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /no node holds a valid item/);
+      assert.match((await run(['put', '--mutable', 'v'])).stderr, /--mutable needs --key FILE/);
+      assert.match(
+        (await run(['put', '--mutable', '--key', join(dir, 'nope.key'), 'v'])).stderr,
+        /does not exist; create one/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('ping and find-node work against the testnet', async () => {

@@ -10,12 +10,14 @@ export interface Command {
 
 export const COMMON_HELP = `Common options:
   -b, --bootstrap HOST:PORT  router(s) to join through; repeat or comma-separate
-                             (default: the public Mainline routers)
+                             (default: the public Mainline routers; "none" for
+                             the first node of a private network)
   -p, --port N               UDP port to bind (0 = any free port)
       --host ADDR            address to bind (default 0.0.0.0)
       --timeout SECONDS      give up after this long (default 30)
       --ipv6                 also run over IPv6 (BEP 32); fail if no IPv6 socket opens
       --no-ipv6              IPv4 only (default: IPv6 too when the system allows)
       --read-only            BEP 43 read-only: send ro=1 and answer no queries
+                             (one-shot commands always are; it matters for start)
       --json                 print one JSON document for scripts
   -h, --help                 this help`;
