@@ -184,6 +184,9 @@ export class MainlineClient {
           interval: typeof r.interval === 'number' && r.interval >= 0 ? r.interval : undefined,
         };
       },
+      // bittorrent-dht (and other BEP 5-only nodes) never answer sample_infohashes, not even 204:
+      // that must not count against them in our routing table.
+      false,
     );
   }
 
@@ -249,12 +252,14 @@ export class MainlineClient {
     args: BDict,
     opts: QueryOptions | undefined,
     shape: (base: ReplyBase, r: BDict) => T,
+    /** False for optional extensions: silence may mean "not supported", not "gone". */
+    silenceCounts = true,
   ): Promise<T> {
     let reply: QueryReply;
     try {
       reply = await this.rpc.query(to, method, args, opts);
     } catch (err) {
-      this.hooks.failed(to, err);
+      if (silenceCounts) this.hooks.failed(to, err);
       throw err;
     }
     const { r } = reply;
