@@ -360,11 +360,11 @@ export class DhtCore implements LookupHost {
 
   protected onReplied(contact: Contact, reply: ReplyBase): void {
     this.observe(contact, true);
-    if (reply.ip) this.learnExternalIp(reply.from.host, reply.ip);
+    if (reply.ip) this.learnExternalIp(reply.from, reply.ip);
   }
 
   /** BEP 42: count the responder's view of our address; on a new consensus, re-derive our id. */
-  protected learnExternalIp(reporter: string, seen: Address): void {
+  protected learnExternalIp(reporter: Address, seen: Address): void {
     const agreed = this.voter.report(reporter, seen);
     if (!agreed) return;
     this.events.emit('external-ip', { host: agreed, family: seen.family });

@@ -1,9 +1,10 @@
 /**
  * BEP 42: learning our external IP from the `ip` field of replies. One node cannot be trusted, so
  * each responder IP gets one vote (its latest report), and an address wins only with a clear
- * majority of at least MIN_VOTES distinct responders.
+ * majority of at least MIN_VOTES distinct responders. Responders on local addresses (a LAN, a
+ * loopback testnet) share IPs by nature, so there each address:port votes.
  */
-import type { Address, Family } from '../transport/address.js';
+import { type Address, addressKey, type Family, isLocalAddress } from '../transport/address.js';
 
 /** Distinct responders that must agree before we believe an address. */
 export const MIN_IP_VOTES = 3;
@@ -26,11 +27,12 @@ export class ExternalIpVoter {
    * Record that `reporter` saw us as `seen`. Returns the new consensus host when this report
    * changed it, otherwise undefined.
    */
-  report(reporter: string, seen: Address): string | undefined {
-    if (seen.family !== (reporter.includes(':') ? 6 : 4)) return undefined;
+  report(reporter: Address, seen: Address): string | undefined {
+    if (seen.family !== reporter.family) return undefined;
     const votes = this.votes[seen.family];
-    votes.delete(reporter);
-    votes.set(reporter, seen.host);
+    const voter = isLocalAddress(reporter.host) ? addressKey(reporter) : reporter.host;
+    votes.delete(voter);
+    votes.set(voter, seen.host);
     if (votes.size > MAX_IP_VOTERS) votes.delete(votes.keys().next().value as string);
     const tally = new Map<string, number>();
     for (const host of votes.values()) tally.set(host, (tally.get(host) ?? 0) + 1);
