@@ -166,6 +166,16 @@ export class AnomalyDetector {
     return fired;
   }
 
+  /** Ticks observed so far. */
+  get observed(): number {
+    return this.ticks;
+  }
+
+  /** True once the warm-up is over and rules may fire. */
+  get warm(): boolean {
+    return this.ticks > this.options.warmupTicks;
+  }
+
   /** Flags still active, newest first. */
   active(): Anomaly[] {
     return [...this.activeFlags.values()].sort((a, b) => b.lastAt - a.lastAt).map(strip);

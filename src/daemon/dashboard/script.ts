@@ -118,8 +118,9 @@ function latencyChart(s) {
     g.fillStyle = C.in; g.fillRect(5 + i * bw + 2, bottom - bh, bw - 4, bh);
     g.fillStyle = C.ink; if (c > 0) g.fillText(String(c), 5 + i * bw + 4, bottom - bh - 2);
     g.fillStyle = C.dim;
-    var label = i < bounds.length ? '<=' + (bounds[i] < 1 ? (bounds[i] * 1000) + 'ms' : bounds[i] + 's') : '>' + bounds[bounds.length - 1] + 's';
+    var label = i < bounds.length ? (bounds[i] < 1 ? Math.round(bounds[i] * 1000) + 'ms' : bounds[i] + 's') : '>' + bounds[bounds.length - 1] + 's';
     g.fillText(label, 5 + i * bw + 2, h - 12);
+    if (i === 0) g.fillText('upper bound of each bar', 5, h - 1);
   });
   var acc = 0, p50 = null, p90 = null;
   counts.forEach(function (c, i) {
@@ -133,7 +134,7 @@ function latencyChart(s) {
 
 function tableChart(s) {
   var buckets = s.routingTable.buckets, k = s.k;
-  var rowH = Math.max(6, Math.min(16, Math.floor(230 / Math.max(1, buckets.length))));
+  var rowH = Math.max(6, Math.min(26, Math.floor(230 / Math.max(1, buckets.length))));
   var c = $('c-table');
   c.setAttribute('height', String(Math.max(60, buckets.length * rowH + 8)));
   var p = surface('c-table'), g = p.g, w = p.w;
