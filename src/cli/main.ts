@@ -4,13 +4,16 @@ import { UsageError } from './args.js';
 import { announce } from './commands/announce.js';
 import { daemon } from './commands/daemon.js';
 import { findNode } from './commands/find-node.js';
+import { get } from './commands/get.js';
 import { getPeers } from './commands/get-peers.js';
+import { keygen } from './commands/keygen.js';
 import { ping } from './commands/ping.js';
+import { put } from './commands/put.js';
 import { start } from './commands/start.js';
 import { testnet } from './commands/testnet.js';
 import type { Command } from './commands/types.js';
 
-const COMMANDS: Command[] = [start, daemon, ping, findNode, getPeers, announce, testnet];
+const COMMANDS: Command[] = [start, daemon, ping, findNode, getPeers, announce, keygen, put, get, testnet];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
