@@ -133,8 +133,8 @@ export const SCHEMA = [
   },
   {
     key: 'storage.backend',
-    default: 'memory',
-    doc: 'peer storage backend (see daemon/storage.ts)',
+    default: 'sqlite',
+    doc: 'sqlite (a file in the data dir) or memory',
     parse: (value: unknown) => oneOf(Object.keys(STORAGE_BACKENDS))(value, false),
   },
   {

@@ -19,7 +19,7 @@ import { createApp, type DaemonState } from './http/app.js';
 import { createHttpServer, type Feed, type HttpServer } from './http/server.js';
 import { liveSnapshot } from './live.js';
 import { createLogger, type Logger } from './logger.js';
-import { type DaemonStorage, openStorage, STORAGE_BACKENDS, type StorageFactory } from './storage.js';
+import { type DaemonStorage, openDaemonStorage, STORAGE_BACKENDS, type StorageFactory } from './storage.js';
 
 export interface DaemonOptions {
   config: DaemonConfig;
@@ -63,7 +63,7 @@ export class Daemon {
     const { config } = options;
     const log = options.log ?? createLogger({ level: config.log.level, format: config.log.format });
     ensureDataDir(config.dataDir);
-    const storage = await openStorage(
+    const storage = await openDaemonStorage(
       config.storage.backend,
       config.dataDir,
       options.backends ?? STORAGE_BACKENDS,
@@ -80,6 +80,7 @@ export class Daemon {
       readOnly: config.node.readOnly,
       routingTable,
       peerStore: storage.peers,
+      itemStore: storage.items,
       ...options.dht,
     });
     const stats = new Statistics(dht, {

@@ -173,7 +173,7 @@ describe('daemon HTTP API (injected requests)', () => {
     assert.equal((await open.handle(req('DELETE', '/api/status'))).headers.allow, 'GET');
   });
 
-  it('answers BEP 44 item endpoints with 501 until the item store lands', async () => {
+  it('answers BEP 44 item endpoints with 501 until the API serves items', async () => {
     const get = await open.handle(req('GET', `/api/items/${INFOHASH}`));
     assert.equal(get.status, 501);
     assert.match(bodyOf(get).error ? JSON.stringify(bodyOf(get)) : '', /BEP 44/);

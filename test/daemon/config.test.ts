@@ -21,14 +21,14 @@ function problems(fn: () => unknown): string[] {
 }
 
 describe('daemon config', () => {
-  it('has safe defaults: API on loopback, memory storage', () => {
+  it('has safe defaults: API on loopback, SQLite in the data dir', () => {
     const c = loadConfig({ env: {}, flags: { data_dir: dir() } });
     assert.equal(c.api.host, '127.0.0.1');
     assert.equal(c.api.port, 7881);
     assert.equal(c.api.token, undefined);
     assert.equal(c.node.port, 6881);
     assert.ok(c.node.bootstrap.includes('router.bittorrent.com:6881'));
-    assert.equal(c.storage.backend, 'memory');
+    assert.equal(c.storage.backend, 'sqlite');
     assert.equal(c.sources['api.port'], 'default');
   });
 
@@ -111,7 +111,7 @@ describe('daemon config', () => {
     const [storage] = problems(() =>
       loadConfig({ env: {}, flags: { data_dir: d, 'storage.backend': 'redis' } }),
     );
-    assert.match(storage ?? '', /^storage\.backend \(flag\): must be one of memory, got "redis"/);
+    assert.match(storage ?? '', /^storage\.backend \(flag\): must be one of sqlite, memory, got "redis"/);
   });
 });
 

@@ -55,7 +55,7 @@ On shutdown it stops the API, saves the routing table to the data dir and closes
       --no-api               no HTTP API, metrics or dashboard
       --log-level LEVEL      debug, info, warn or error (default info)
       --log-format FORMAT    json, pretty or auto (default auto: pretty on a terminal)
-      --storage BACKEND      peer storage backend (default memory)
+      --storage BACKEND      sqlite (DATA_DIR/kadmium.sqlite, the default) or memory
   -h, --help                 this help
 
 Every setting, its variable and default: docs/DAEMON.md.

@@ -256,7 +256,7 @@ async function itemsNotImplemented(): Promise<ApiResponse> {
   throw new HttpError(
     501,
     'NOT_IMPLEMENTED',
-    'BEP 44 items (get/put of immutable and mutable values) are not in this build yet; this endpoint will serve them once the item store lands',
+    'the daemon API does not serve BEP 44 items yet (the node stores them, and "kadmium get" / "kadmium put" work); this endpoint will',
   );
 }
 

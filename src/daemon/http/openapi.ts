@@ -182,17 +182,17 @@ export function openApiDocument(version: string): object {
       },
       '/api/items/{target}': {
         get: {
-          summary: 'BEP 44 item get (not implemented yet: 501)',
+          summary: 'BEP 44 item get (not served by the daemon API yet: 501)',
           parameters: [{ name: 'target', in: 'path', required: true, schema: hex40 }],
-          responses: { 501: err('BEP 44 is not in this build yet') },
+          responses: { 501: err('the daemon API does not serve BEP 44 items yet') },
         },
         put: {
-          summary: 'BEP 44 item put (not implemented yet: 501)',
+          summary: 'BEP 44 item put (not served by the daemon API yet: 501)',
           security: [{ bearer: [] }, {}],
           parameters: [{ name: 'target', in: 'path', required: true, schema: hex40 }],
           responses: {
             401: err('missing or wrong bearer token'),
-            501: err('BEP 44 is not in this build yet'),
+            501: err('the daemon API does not serve BEP 44 items yet'),
           },
         },
       },
