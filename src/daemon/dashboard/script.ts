@@ -36,9 +36,14 @@ function text(id, value) { var el = $(id); if (el.textContent !== String(value))
 /** A canvas sized for the device's pixel ratio; returns its 2D context and CSS size. */
 function surface(id) {
   var c = $(id);
-  var w = c.clientWidth, h = Number(c.getAttribute('height'));
+  var w = c.clientWidth, h = Number(c.getAttribute('data-h') || c.getAttribute('height'));
+  if (!c.getAttribute('data-h')) c.setAttribute('data-h', String(h));
   var r = window.devicePixelRatio || 1;
-  if (c.width !== Math.round(w * r)) { c.width = Math.round(w * r); c.height = Math.round(h * r); c.style.height = h + 'px'; }
+  // The table canvas changes height with the bucket count: resize on either dimension.
+  if (c.width !== Math.round(w * r) || c.height !== Math.round(h * r)) {
+    c.width = Math.round(w * r); c.height = Math.round(h * r);
+  }
+  c.style.height = h + 'px';
   var g = c.getContext('2d');
   g.setTransform(r, 0, 0, r, 0, 0);
   g.clearRect(0, 0, w, h);
@@ -136,7 +141,7 @@ function tableChart(s) {
   var buckets = s.routingTable.buckets, k = s.k;
   var rowH = Math.max(6, Math.min(26, Math.floor(230 / Math.max(1, buckets.length))));
   var c = $('c-table');
-  c.setAttribute('height', String(Math.max(60, buckets.length * rowH + 8)));
+  c.setAttribute('data-h', String(Math.max(60, buckets.length * rowH + 8)));
   var p = surface('c-table'), g = p.g, w = p.w;
   var cell = Math.min(22, (w - 120) / (k + 4));
   buckets.forEach(function (b, i) {
