@@ -2,6 +2,7 @@
 /** kadmium command line: dispatch to one command, turn errors into messages and exit codes. */
 import { UsageError } from './args.js';
 import { announce } from './commands/announce.js';
+import { daemon } from './commands/daemon.js';
 import { findNode } from './commands/find-node.js';
 import { get } from './commands/get.js';
 import { getPeers } from './commands/get-peers.js';
@@ -16,6 +17,7 @@ import type { Command } from './commands/types.js';
 
 const COMMANDS: Command[] = [
   start,
+  daemon,
   ping,
   findNode,
   getPeers,

@@ -76,6 +76,16 @@ describe('BEP 44 items across a network', () => {
     });
     const cas = await clock.run(nodes[3]!.putMutable({ keyPair, v: text('three'), salt: 'svc', cas: 1 }));
     assert.equal(cas.seq, 2);
+
+    // BEP 44 get with seq: a storing node leaves v out when the asker already has that seq.
+    const holders: Dht[] = [];
+    for (const n of nodes) if (await n.items.get(target, clock.now())) holders.push(n);
+    assert.ok(holders.length > 0);
+    const raw = nodes[9]!.requireClient();
+    const current = await clock.run(raw.get(holders[0]!.address, target, 2));
+    assert.deepEqual([current.seq, current.v], [2, undefined], 'seq 2 is what the asker has: no v');
+    const older = await clock.run(raw.get(holders[0]!.address, target, 1));
+    assert.equal(str(older.v), 'three', 'the asker has seq 1: v is sent');
     await close();
   });
 
