@@ -142,6 +142,44 @@ for (const [name, startClient] of clients) {
       await net?.destroy();
     });
 
+    it('BEP 5 edge cases: unknown method, missing or short id, bad token', async () => {
+      const unknown = await probe.ask(client.port, 'frobnicate', { id: randomBytes(20) });
+      if (lt)
+        assert.ok(unknown !== 'silence' && unknown.y === 'e' && unknown.code === 203, 'libtorrent: 203');
+      else assert.equal(unknown, 'silence', 'bittorrent-dht: no answer');
+      const noId = await probe.ask(client.port, 'get_peers', { info_hash: ih });
+      const shortId = await probe.ask(client.port, 'ping', { id: randomBytes(19) });
+      for (const m of [noId, shortId]) {
+        assert.ok(m !== 'silence');
+        if (lt) assert.ok(m.y === 'e' && m.code === 203);
+        else assert.equal(m.y, 'r', 'bittorrent-dht answers anyway');
+      }
+      const badToken = await probe.ask(client.port, 'announce_peer', {
+        id: randomBytes(20),
+        info_hash: ih,
+        port: 5,
+        token: new Uint8Array([1, 2]),
+      });
+      assert.ok(badToken !== 'silence' && badToken.y === 'e' && badToken.code === 203);
+      // kadmium's own answers to the same four.
+      const k = net.nodes[0]!.address.port;
+      const ours = [
+        await probe.ask(k, 'frobnicate', { id: randomBytes(20) }),
+        await probe.ask(k, 'get_peers', { info_hash: ih }),
+        await probe.ask(k, 'ping', { id: randomBytes(19) }),
+        await probe.ask(k, 'announce_peer', {
+          id: randomBytes(20),
+          info_hash: ih,
+          port: 5,
+          token: new Uint8Array(2),
+        }),
+      ];
+      assert.deepEqual(
+        ours.map((m) => (m !== 'silence' && m.y === 'e' ? m.code : m === 'silence' ? m : m.y)),
+        [204, 203, 203, 203],
+      );
+    });
+
     it('BEP 32: want n4+n6 and want n6 over IPv4', async () => {
       const both = reply(
         await probe.ask(client.port, 'find_node', {

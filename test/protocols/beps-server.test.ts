@@ -97,6 +97,37 @@ describe('BEP 32 server: want, nodes and nodes6', () => {
     assert.ok(junk.nodes instanceof Uint8Array);
   });
 
+  it('a dual-stack node asks for both families with want; a v4-only node sends no want', async () => {
+    for (const dual of [true, false]) {
+      const clock = new VirtualClock();
+      const random = new SeededRandom(8);
+      const net = new MemoryNetwork({ clock, random, latencyMs: () => 1 });
+      const dht = new Dht({
+        transport: net.createTransport('2.0.0.1'),
+        transport6: dual ? net.createTransport('2001:db8::1') : undefined,
+        clock,
+        random,
+        bootstrap: ['5.0.0.1:6881'],
+      });
+      const remote = net.createTransport('5.0.0.1', 6881);
+      const seen: KrpcMessage[] = [];
+      remote.onMessage((data) => {
+        const m = decodeKrpc(data);
+        if (m.ok) seen.push(m.message);
+      });
+      await dht.listen();
+      dht.bootstrap({ timeoutMs: 100 }).catch(() => undefined);
+      await clock.advance(10);
+      const q = seen[0];
+      assert.ok(q?.y === 'q' && q.q === 'find_node');
+      const want = q.y === 'q' ? q.a.want : undefined;
+      if (dual) assert.deepEqual(want, [N4, N6]);
+      else assert.equal(want, undefined);
+      await clock.advance(5000);
+      await dht.close();
+    }
+  });
+
   it('stores v6 announces and returns compact v6 peers (18 bytes) to v6 queriers only', async () => {
     const { ask } = await setup();
     const gp = r(await ask('get_peers', { id, info_hash: infoHash }, '2001:db8::7'));
