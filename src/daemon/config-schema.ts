@@ -115,6 +115,12 @@ export const SCHEMA = [
   },
   { key: 'node.k', default: 8, doc: 'bucket size and lookup width', parse: int(1, 64) },
   { key: 'node.read_only', default: false, doc: 'BEP 43 read-only: answer no queries', parse: bool },
+  {
+    key: 'node.full_node',
+    default: false,
+    doc: 'store every valid BEP 44 item, not only those this node is among the K closest to',
+    parse: bool,
+  },
   { key: 'api.enabled', default: true, doc: 'serve the HTTP API, metrics and dashboard', parse: bool },
   { key: 'api.host', default: '127.0.0.1', doc: 'HTTP address; not loopback needs api.token', parse: ip },
   { key: 'api.port', default: DEFAULT_API_PORT, doc: 'HTTP port (0 = any free port)', parse: int(0, 65535) },
@@ -134,8 +140,23 @@ export const SCHEMA = [
   {
     key: 'storage.backend',
     default: 'sqlite',
-    doc: 'sqlite (a file in the data dir) or memory',
+    doc: 'sqlite (a file in the data dir), redis (storage.redis_url) or memory',
     parse: (value: unknown) => oneOf(Object.keys(STORAGE_BACKENDS))(value, false),
+  },
+  {
+    key: 'storage.redis_url',
+    default: '',
+    doc: 'Redis URL for the redis backend, e.g. redis://127.0.0.1:6379',
+    parse: (value: unknown) =>
+      typeof value === 'string' && (value === '' || /^rediss?:\/\//.test(value))
+        ? { value }
+        : { error: `must be a URL like redis://127.0.0.1:6379, got ${show(value)}` },
+  },
+  {
+    key: 'storage.namespace',
+    default: 'mainline',
+    doc: 'Redis key namespace: one per network; nodes sharing it share one dataset',
+    parse: nonEmpty,
   },
   {
     key: 'table.save_interval_s',

@@ -21,10 +21,10 @@ export const CONFIG_FILE_NAME = 'kadmium.toml';
 
 export interface DaemonConfig {
   dataDir: string;
-  node: { host: string; port: number; bootstrap: string[]; k: number; readOnly: boolean };
+  node: { host: string; port: number; bootstrap: string[]; k: number; readOnly: boolean; fullNode: boolean };
   api: { enabled: boolean; host: string; port: number; token: string | undefined };
   log: { level: LogLevel; format: LogFormat };
-  storage: { backend: string };
+  storage: { backend: string; redisUrl: string; namespace: string };
   table: { saveIntervalMs: number };
   stats: { tickMs: number };
   anomaly: AnomalyOptions;
@@ -120,6 +120,12 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
         `API listens beyond loopback; set ${envName('api.token')} or api.token in the config file`,
     ]);
   }
+  if (get<string>('storage.backend') === 'redis' && get<string>('storage.redis_url') === '') {
+    throw new ConfigError([
+      `storage.redis_url (${sources['storage.backend']} sets storage.backend = redis): the redis backend needs ` +
+        `a URL such as redis://127.0.0.1:6379; set ${envName('storage.redis_url')} or storage.redis_url`,
+    ]);
+  }
   const dataDir = get<string>('data_dir');
   return {
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
@@ -129,10 +135,15 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
       bootstrap: get('node.bootstrap'),
       k: get('node.k'),
       readOnly: get('node.read_only'),
+      fullNode: get('node.full_node'),
     },
     api: { enabled: get('api.enabled'), host: apiHost, port: get('api.port'), token },
     log: { level: get('log.level'), format: get('log.format') },
-    storage: { backend: get('storage.backend') },
+    storage: {
+      backend: get('storage.backend'),
+      redisUrl: get('storage.redis_url'),
+      namespace: get('storage.namespace'),
+    },
     table: { saveIntervalMs: get<number>('table.save_interval_s') * 1000 },
     stats: { tickMs: get('stats.tick_ms') },
     anomaly: {

@@ -67,6 +67,7 @@ export class Daemon {
       config.storage.backend,
       config.dataDir,
       options.backends ?? STORAGE_BACKENDS,
+      { redisUrl: config.storage.redisUrl, namespace: config.storage.namespace },
     );
     const saved = loadTable(config.dataDir);
     if ('error' in saved) log.warn(`ignoring the saved routing table: ${saved.error}`);
@@ -78,6 +79,7 @@ export class Daemon {
       bootstrap,
       k: config.node.k,
       readOnly: config.node.readOnly,
+      fullNode: config.node.fullNode,
       routingTable,
       peerStore: storage.peers,
       itemStore: storage.items,

@@ -1,12 +1,11 @@
 /**
  * Where the daemon's node keeps what others store with it. `openDaemonStorage` picks a backend by
  * the `storage.backend` setting; a backend is a factory from the data dir to a `DaemonStorage`.
- * Both wrap storage/open.ts; another backend (e.g. Redis, which needs a URL setting) is one more
- * entry in STORAGE_BACKENDS. Statistics read `peers.counts()` and `itemCount()`.
+ * All wrap storage/open.ts; another backend is one more entry in STORAGE_BACKENDS. Statistics read `peers.counts()` and `itemCount()`.
  */
 import { join } from 'node:path';
 import type { ItemStore } from '../storage/item-store.js';
-import { openStorage, type Storage } from '../storage/open.js';
+import { openStorage, SQLITE_FILE_NAME, type Storage } from '../storage/open.js';
 import type { PeerStore } from '../storage/peer-store.js';
 
 export interface DaemonStorage {
@@ -19,9 +18,15 @@ export interface DaemonStorage {
   close(): Promise<void>;
 }
 
-export type StorageFactory = (dataDir: string) => Promise<DaemonStorage>;
+/** Backend settings from the config (`storage.*`). */
+export interface StorageSettings {
+  redisUrl: string;
+  namespace: string;
+}
 
-export const SQLITE_FILE = 'kadmium.sqlite';
+export type StorageFactory = (dataDir: string, settings: StorageSettings) => Promise<DaemonStorage>;
+
+export const SQLITE_FILE = SQLITE_FILE_NAME;
 
 function wrap(description: string, storage: Storage): DaemonStorage {
   return {
@@ -41,12 +46,25 @@ export const STORAGE_BACKENDS: Readonly<Record<string, StorageFactory>> = {
   },
   /** Process memory: everything stored is lost on restart. */
   memory: async () => wrap('memory', await openStorage({ kind: 'memory' })),
+  /** A Redis server shared by several nodes on one host; keys namespaced per network. */
+  redis: async (_dir, { redisUrl, namespace }) => {
+    if (!/^rediss?:\/\//.test(redisUrl)) {
+      throw new Error(
+        `storage.redis_url: the redis backend needs a URL like redis://127.0.0.1:6379, got ${JSON.stringify(redisUrl)}`,
+      );
+    }
+    return wrap(
+      `redis ${redisUrl} namespace ${namespace}`,
+      await openStorage({ kind: 'redis', url: redisUrl, namespace }),
+    );
+  },
 };
 
 export async function openDaemonStorage(
   backend: string,
   dataDir: string,
   backends: Readonly<Record<string, StorageFactory>> = STORAGE_BACKENDS,
+  settings: StorageSettings = { redisUrl: '', namespace: 'mainline' },
 ): Promise<DaemonStorage> {
   const factory = backends[backend];
   if (!factory) {
@@ -54,5 +72,5 @@ export async function openDaemonStorage(
       `storage.backend: unknown backend "${backend}"; available: ${Object.keys(backends).join(', ')}`,
     );
   }
-  return factory(dataDir);
+  return factory(dataDir, settings);
 }

@@ -3,6 +3,7 @@
  * handlers' context, upkeep and bootstrap. Dht (dht.ts) adds the queries on top; helpers its
  * methods use are protected here.
  */
+import { setMaxListeners } from 'node:events';
 import { asNodeId, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
 import type { Contact, RoutingTable } from '../kademlia/routing-table.js';
@@ -10,13 +11,7 @@ import { MainlineClient, type ReplyBase } from '../protocols/mainline/client.js'
 import type { HandlerContext } from '../protocols/mainline/handlers/index.js';
 import { ID_LENGTH } from '../protocols/mainline/messages.js';
 import { InfohashSampler } from '../protocols/mainline/sampler.js';
-import {
-  isExemptAddress,
-  isSecureId,
-  isTrustedId,
-  type SecureIdMode,
-  secureNodeId,
-} from '../protocols/mainline/secure-id.js';
+import { isTrustedId, type SecureIdMode } from '../protocols/mainline/secure-id.js';
 import { createServer } from '../protocols/mainline/server.js';
 import { TokenManager } from '../protocols/mainline/tokens.js';
 import { Rpc } from '../rpc/rpc.js';
@@ -33,7 +28,7 @@ import { type Random, systemRandom } from '../util/random.js';
 import { type BootstrapHost, bootstrapRound, retryWithBackoff } from './bootstrap.js';
 import * as defaults from './defaults.js';
 import type { DhtEvents, LookupKind } from './events.js';
-import { ExternalIpVoter } from './external-ip.js';
+import { ExternalIpVoter, rederivedId } from './external-ip.js';
 import { ItemOperations } from './items.js';
 import { type LookupHost, runLookup, seedsFor } from './lookups.js';
 import { Maintenance, type MaintenanceHost } from './maintenance.js';
@@ -131,6 +126,8 @@ export class DhtCore implements LookupHost {
     };
     this.upkeep = new Maintenance(this.host);
     this.itemOps = new ItemOperations(this);
+    // Every in-flight call listens on the shutdown signal; hundreds at once are normal, not a leak.
+    setMaxListeners(0, this.shutdownController.signal);
   }
 
   /** @internal Aborted when the node closes; every call's signal is merged with it. */
@@ -254,7 +251,8 @@ export class DhtCore implements LookupHost {
     this.requireClient();
     const result = await bootstrapRound(this.host, opts);
     if (result.ok) this.bootstrapped = true;
-    return this.reportBootstrap(result);
+    this.events.emit('bootstrap', { ...result });
+    return result;
   }
 
   /** Stop everything: in-flight calls reject with ClosedError, the socket closes. Idempotent. */
@@ -370,9 +368,13 @@ export class DhtCore implements LookupHost {
     this.events.emit('external-ip', { host: agreed, family: seen.family });
     // Our id follows the v4 address on a dual-stack node; a v6-only node uses its v6 address.
     const primary: Family = this.families.includes(4) ? 4 : 6;
-    if (seen.family !== primary || this.secureIds === 'off' || this.idPinned) return;
-    if (isExemptAddress(agreed) || isSecureId(this.idBytes, agreed)) return;
-    this.changeId(secureNodeId(agreed, this.random), agreed);
+    if (seen.family !== primary) return;
+    const next = rederivedId(this.idBytes, agreed, {
+      mode: this.secureIds,
+      pinned: this.idPinned,
+      random: this.random,
+    });
+    if (next) this.changeId(next, agreed);
   }
 
   protected changeId(id: NodeId, ip: string): void {
@@ -392,11 +394,6 @@ export class DhtCore implements LookupHost {
 
   protected observe(contact: Contact, responded: boolean): void {
     this.nodeTables.observe(contact, responded, this.clock.now());
-  }
-
-  protected reportBootstrap(result: BootstrapResult): BootstrapResult {
-    this.events.emit('bootstrap', { ...result });
-    return result;
   }
 
   /** @internal */

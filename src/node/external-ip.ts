@@ -4,7 +4,15 @@
  * majority of at least MIN_VOTES distinct responders. Responders on local addresses (a LAN, a
  * loopback testnet) share IPs by nature, so there each address:port votes.
  */
+import type { NodeId } from '../kademlia/id.js';
+import {
+  isExemptAddress,
+  isSecureId,
+  type SecureIdMode,
+  secureNodeId,
+} from '../protocols/mainline/secure-id.js';
 import { type Address, addressKey, type Family, isLocalAddress } from '../transport/address.js';
+import type { Random } from '../util/random.js';
 
 /** Distinct responders that must agree before we believe an address. */
 export const MIN_IP_VOTES = 3;
@@ -48,4 +56,18 @@ export class ExternalIpVoter {
     this.current[seen.family] = best;
     return best;
   }
+}
+
+/**
+ * BEP 42: the id to switch to now that the network agrees `agreed` is our address, or undefined
+ * to keep ours (checks off, an id the caller chose, a local address, or already valid).
+ */
+export function rederivedId(
+  current: NodeId,
+  agreed: string,
+  opts: { mode: SecureIdMode; pinned: boolean; random: Random },
+): NodeId | undefined {
+  if (opts.mode === 'off' || opts.pinned) return undefined;
+  if (isExemptAddress(agreed) || isSecureId(current, agreed)) return undefined;
+  return secureNodeId(agreed, opts.random);
 }

@@ -173,12 +173,38 @@ describe('daemon HTTP API (injected requests)', () => {
     assert.equal((await open.handle(req('DELETE', '/api/status'))).headers.allow, 'GET');
   });
 
-  it('answers BEP 44 item endpoints with 501 until the API serves items', async () => {
-    const get = await open.handle(req('GET', `/api/items/${INFOHASH}`));
-    assert.equal(get.status, 501);
-    assert.match(bodyOf(get).error ? JSON.stringify(bodyOf(get)) : '', /BEP 44/);
-    assert.equal((await guarded.handle(req('PUT', `/api/items/${INFOHASH}`, { v: 1 }))).status, 401);
-    assert.equal((await open.handle(req('PUT', `/api/items/${INFOHASH}`, { v: 1 }))).status, 501);
+  it('puts and gets BEP 44 items, immutable and mutable with salt, with clear errors', async () => {
+    assert.equal((await guarded.handle(req('POST', '/api/items', { value: 'x' }))).status, 401);
+    const put = await open.handle(req('POST', '/api/items', { value: 'hello from the API' }));
+    assert.equal(put.status, 200, put.body);
+    const { target } = bodyOf(put) as { target: string };
+    const got = await open.handle(req('GET', `/api/items/${target}`));
+    assert.equal(got.status, 200, got.body);
+    assert.equal(bodyOf(got).value, 'hello from the API');
+
+    const seed = 'ab'.repeat(32);
+    const m1 = await open.handle(req('POST', '/api/items', { value: 'v1', mutable: { seed, salt: 'svc' } }));
+    const m2 = await open.handle(req('POST', '/api/items', { value: 'v2', mutable: { seed, salt: 'svc' } }));
+    assert.deepEqual([bodyOf(m1).seq, bodyOf(m2).seq], [0, 1]);
+    const mt = bodyOf(m2).target as string;
+    const latest = await open.handle(req('GET', `/api/items/${mt}?salt=svc`));
+    assert.deepEqual([bodyOf(latest).value, bodyOf(latest).seq], ['v2', 1]);
+    const noSalt = await open.handle(req('GET', `/api/items/${mt}`));
+    assert.equal(noSalt.status, 404);
+    assert.match(JSON.stringify(bodyOf(noSalt)), /needs \?salt=/);
+
+    const stale = await open.handle(
+      req('POST', '/api/items', { value: 'old', mutable: { seed, salt: 'svc', seq: 0 } }),
+    );
+    assert.equal(stale.status, 409);
+    assert.equal(errorCode(stale), 'SEQ_CONFLICT');
+    const big = await open.handle(req('POST', '/api/items', { value: 'x'.repeat(1200) }));
+    assert.equal(big.status, 413);
+    const badSeed = await open.handle(req('POST', '/api/items', { value: 'v', mutable: { seed: 'zz' } }));
+    assert.equal(badSeed.status, 422);
+    const unknown = await open.handle(req('POST', '/api/items', { value: 'v', mutable: { seed, nonce: 1 } }));
+    assert.equal(errorCode(unknown), 'UNKNOWN_FIELD');
+    assert.equal((await open.handle(req('GET', '/api/items/xyz'))).status, 422);
   });
 
   it('serves Prometheus metrics that parse and move with traffic', async () => {

@@ -109,9 +109,23 @@ describe('daemon config', () => {
     const [bad] = problems(() => loadConfig({ env: {}, flags: { data_dir: d, 'node.bootstrap': 'nohost' } }));
     assert.match(bad ?? '', /^node\.bootstrap \(flag\): "nohost" is not HOST:PORT/);
     const [storage] = problems(() =>
+      loadConfig({ env: {}, flags: { data_dir: d, 'storage.backend': 'postgres' } }),
+    );
+    assert.match(
+      storage ?? '',
+      /^storage\.backend \(flag\): must be one of sqlite, memory, redis, got "postgres"/,
+    );
+    const [redis] = problems(() =>
       loadConfig({ env: {}, flags: { data_dir: d, 'storage.backend': 'redis' } }),
     );
-    assert.match(storage ?? '', /^storage\.backend \(flag\): must be one of sqlite, memory, got "redis"/);
+    assert.match(
+      redis ?? '',
+      /^storage\.redis_url \(flag sets storage\.backend = redis\): the redis backend needs a URL/,
+    );
+    const [url] = problems(() =>
+      loadConfig({ env: {}, flags: { data_dir: d, 'storage.redis_url': 'localhost' } }),
+    );
+    assert.match(url ?? '', /^storage\.redis_url \(flag\): must be a URL like redis:/);
   });
 });
 

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { TABLE_FILE } from '../../src/daemon/data-dir.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { createTestnet, type Testnet } from '../../src/node/testnet.js';
+import { startRedisServer } from '../storage/redis-server.js';
 import { memoryLogger, testConfig, waitFor } from './helpers.js';
 
 /** The first SSE event of a stream, parsed. */
@@ -108,5 +109,31 @@ describe('daemon lifecycle', () => {
       await daemon.stop('test');
     }
     assert.ok(existsSync(join(config.dataDir, TABLE_FILE)));
+  });
+
+  it('keeps its data in a shared Redis when storage.backend = redis', async () => {
+    const redis = await startRedisServer();
+    try {
+      const config = testConfig(net.bootstrap, {
+        'storage.backend': 'redis',
+        'storage.redis_url': redis.url,
+      });
+      const daemon = await Daemon.start({ config, log: memoryLogger().log });
+      try {
+        const status = (await (await fetch(`${daemon.url}api/status`)).json()) as Record<string, unknown>;
+        assert.match(JSON.stringify(status), /redis redis:\/\/127\.0\.0\.1:\d+ namespace mainline/);
+        await waitFor(() => daemon.dht.isBootstrapped, 10_000, 'bootstrap');
+        const put = await fetch(`${daemon.url}api/items`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ value: 'kept in redis' }),
+        });
+        assert.equal(put.status, 200, await put.clone().text());
+      } finally {
+        await daemon.stop('test');
+      }
+    } finally {
+      await redis.stop();
+    }
   });
 });

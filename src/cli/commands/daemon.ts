@@ -16,6 +16,8 @@ const OPTIONS = {
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   storage: { type: 'string' },
+  redis: { type: 'string' },
+  'full-node': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -29,6 +31,7 @@ const FLAG_KEYS: Record<string, ConfigKey> = {
   'log-level': 'log.level',
   'log-format': 'log.format',
   storage: 'storage.backend',
+  redis: 'storage.redis_url',
 };
 
 export const daemon: Command = {
@@ -55,7 +58,10 @@ On shutdown it stops the API, saves the routing table to the data dir and closes
       --no-api               no HTTP API, metrics or dashboard
       --log-level LEVEL      debug, info, warn or error (default info)
       --log-format FORMAT    json, pretty or auto (default auto: pretty on a terminal)
-      --storage BACKEND      sqlite (DATA_DIR/kadmium.sqlite, the default) or memory
+      --storage BACKEND      sqlite (DATA_DIR/kadmium.sqlite, the default), redis or memory
+      --redis URL            Redis server for --storage redis (implies it), e.g.
+                             redis://127.0.0.1:6379; nodes sharing a namespace share data
+      --full-node            store every valid BEP 44 item, not only those near our id
   -h, --help                 this help
 
 Every setting, its variable and default: docs/DAEMON.md.
@@ -75,6 +81,8 @@ Examples:
     }
     if (values.bootstrap) flags['node.bootstrap'] = values.bootstrap.join(',');
     if (values['no-api']) flags['api.enabled'] = 'false';
+    if (values['full-node']) flags['node.full_node'] = 'true';
+    if (values.redis !== undefined && values.storage === undefined) flags['storage.backend'] = 'redis';
     let config;
     try {
       config = loadConfig({ flags, env: process.env, configFile: values.config });

@@ -12,6 +12,7 @@ import { xorMap } from '../../services/xor-map.js';
 import { KadmiumError } from '../../util/errors.js';
 import { DASHBOARD_HTML } from '../dashboard/page.js';
 import { liveSnapshot } from '../live.js';
+import { getItem, putItem } from './items.js';
 import { openApiDocument } from './openapi.js';
 import { type ApiRequest, type ApiResponse, errorResponse, HttpError, json } from './types.js';
 import { hex20, jsonBody, onlyFields, optionalBool, optionalInt, timeoutMs } from './validate.js';
@@ -200,8 +201,18 @@ export function createApp(ctx: AppContext): App {
         });
       },
     },
-    { method: 'GET', pattern: /^\/api\/items\/([^/]+)$/, write: false, handler: itemsNotImplemented },
-    { method: 'PUT', pattern: /^\/api\/items\/([^/]+)$/, write: true, handler: itemsNotImplemented },
+    {
+      method: 'GET',
+      pattern: /^\/api\/items\/([^/]+)$/,
+      write: false,
+      handler: (_req, params, query) => getItem(ctx.dht, withLookupSlot, params[0] ?? '', query),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/items$/,
+      write: true,
+      handler: (req) => putItem(ctx.dht, withLookupSlot, req),
+    },
   ];
 
   const authorize = (req: ApiRequest): void => {
@@ -252,14 +263,6 @@ export function createApp(ctx: AppContext): App {
   };
 }
 
-async function itemsNotImplemented(): Promise<ApiResponse> {
-  throw new HttpError(
-    501,
-    'NOT_IMPLEMENTED',
-    'the daemon API does not serve BEP 44 items yet (the node stores them, and "kadmium get" / "kadmium put" work); this endpoint will',
-  );
-}
-
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof KadmiumError) {
@@ -271,6 +274,10 @@ function toHttpError(err: unknown): HttpError {
       TIMEOUT: 504,
       ABORTED: 504,
       RPC_BUSY: 429,
+      VALUE_TOO_BIG: 413,
+      SEQ_CONFLICT: 409,
+      CAS_MISMATCH: 409,
+      PUT_REFUSED: 502,
     };
     return new HttpError(status[err.code] ?? 500, err.code, err.message);
   }

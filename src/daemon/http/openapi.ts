@@ -182,17 +182,76 @@ export function openApiDocument(version: string): object {
       },
       '/api/items/{target}': {
         get: {
-          summary: 'BEP 44 item get (not served by the daemon API yet: 501)',
-          parameters: [{ name: 'target', in: 'path', required: true, schema: hex40 }],
-          responses: { 501: err('the daemon API does not serve BEP 44 items yet') },
-        },
-        put: {
-          summary: 'BEP 44 item put (not served by the daemon API yet: 501)',
-          security: [{ bearer: [] }, {}],
-          parameters: [{ name: 'target', in: 'path', required: true, schema: hex40 }],
+          summary: 'Get a BEP 44 item: the verified value with the highest seq among the closest nodes',
+          parameters: [
+            { name: 'target', in: 'path', required: true, schema: hex40 },
+            { name: 'salt', in: 'query', required: false, schema: { type: 'string', maxLength: 64 } },
+            { name: 'timeout', in: 'query', required: false, schema: { type: 'number', maximum: 120 } },
+          ],
           responses: {
+            200: ok('the item', {
+              type: 'object',
+              properties: {
+                target: hex40,
+                value: { type: ['string', 'null'], description: 'the value as UTF-8 text, when it is text' },
+                valueBencodedHex: { type: 'string' },
+                seq: { type: ['integer', 'null'] },
+                publicKey: { type: ['string', 'null'] },
+                verifiedBy: { type: 'integer' },
+              },
+            }),
+            404: err('no node holds a valid item (mutable items need ?salt=)'),
+            422: err('bad target, salt or timeout'),
+            429: err('too many lookups running'),
+          },
+        },
+      },
+      '/api/items': {
+        post: {
+          summary: 'Put a BEP 44 item: immutable, or mutable signed with the given ed25519 seed',
+          security: [{ bearer: [] }, {}],
+          requestBody: {
+            required: true,
+            content: jsonOf({
+              type: 'object',
+              required: ['value'],
+              additionalProperties: false,
+              properties: {
+                value: { type: 'string' },
+                encoding: { enum: ['utf8', 'hex'] },
+                timeout: { type: 'number', maximum: 120 },
+                mutable: {
+                  type: 'object',
+                  required: ['seed'],
+                  additionalProperties: false,
+                  description:
+                    'sign with this key; the seed travels in the request, so keep the API on loopback',
+                  properties: {
+                    seed: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
+                    salt: { type: 'string', maxLength: 64 },
+                    seq: { type: 'integer', minimum: 0 },
+                    cas: { type: 'integer', minimum: 0 },
+                  },
+                },
+              },
+            }),
+          },
+          responses: {
+            200: ok('stored', {
+              type: 'object',
+              properties: {
+                target: hex40,
+                publicKey: { type: 'string' },
+                seq: { type: ['integer', 'null'] },
+                storedOn: { type: 'integer' },
+                candidates: { type: 'integer' },
+              },
+            }),
             401: err('missing or wrong bearer token'),
-            501: err('the daemon API does not serve BEP 44 items yet'),
+            409: err('seq or CAS conflict: the network holds a newer value'),
+            413: err('value over 1000 bytes bencoded'),
+            422: err('a field is invalid or unknown'),
+            502: err('no node stored the item'),
           },
         },
       },
