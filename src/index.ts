@@ -11,6 +11,11 @@ export type {
   BootstrapResult,
   CallOptions,
   DhtOptions,
+  // BEP 33, BEP 51
+  GetPeersOptions,
+  SampleInfohashesOptions,
+  SampleInfohashesResult,
+  ScrapeResult,
 } from './node/dht.js';
 export { Dht } from './node/dht.js';
 export type { DhtEvents, LookupKind } from './node/events.js';
@@ -24,6 +29,9 @@ export { type Address, makeAddress, parseHostPort } from './transport/address.js
 export { MemoryNetwork, MemoryTransport } from './transport/memory.js';
 export type { Transport } from './transport/transport.js';
 export { createUdpTransport } from './transport/udp.js';
+// BEP 32 dual stack, BEP 42 secure ids
+export { DualTransport } from './transport/dual.js';
+export { isSecureId, type SecureIdMode, secureNodeId } from './protocols/mainline/secure-id.js';
 export { fromHex, toHex } from './util/bytes.js';
 export { type Clock, systemClock } from './util/clock.js';
 export * from './util/errors.js';

@@ -30,7 +30,9 @@ export async function bindTransports(options: DhtOptions): Promise<Bound> {
   if (host6 === undefined) {
     if (want6 === true) {
       await v4.close();
-      throw new Error(`--ipv6: no IPv6 address to pair with ${host}; give one with host6 / --host6`);
+      throw new Error(
+        `--ipv6: no IPv6 address to pair with ${host}; pass the host6 option (or bind to 0.0.0.0 / 127.0.0.1)`,
+      );
     }
     return { transport: v4 };
   }
