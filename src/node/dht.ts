@@ -25,13 +25,19 @@ import {
   RoutingTable,
   type RoutingTableOptions,
 } from '../kademlia/routing-table.js';
-import { MainlineClient, type PeersReply, type ReplyBase } from '../protocols/mainline/client.js';
+import {
+  BadReplyError,
+  MainlineClient,
+  type PeersReply,
+  type ReplyBase,
+} from '../protocols/mainline/client.js';
 import type { HandlerContext } from '../protocols/mainline/handlers/index.js';
 import { ID_LENGTH } from '../protocols/mainline/messages.js';
 import { createServer } from '../protocols/mainline/server.js';
 import { TokenManager } from '../protocols/mainline/tokens.js';
 import type { RateLimitOptions } from '../rpc/rate-limit.js';
 import { Rpc } from '../rpc/rpc.js';
+import { bytesEqual } from '../util/bytes.js';
 import { DEFAULT_ITEM_LIMITS, ItemStore, MemoryItemBackend } from '../storage/item-store.js';
 import { MemoryPeerStore, type PeerStore } from '../storage/peer-store.js';
 import { type Address, addressKey, makeAddress } from '../transport/address.js';
@@ -584,7 +590,7 @@ export class Dht {
   }
 
   /** @internal */
-  async runLookup<R extends { nodes: Contact[] }>(
+  async runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
     kind: LookupKind,
     target: Uint8Array,
     seeds: Contact[],
@@ -607,6 +613,15 @@ export class Dht {
       signal,
       query: async (contact, onSlow): Promise<LookupReply<R>> => {
         const reply = await ask(contact, onSlow);
+        if (!bytesEqual(reply.id, contact.id)) {
+          // Another node now answers at that address (a restart, NAT rebinding, a reused port):
+          // its referrals lead elsewhere, and the contact we knew is gone.
+          const err = new BadReplyError(
+            `${addressKey(contact.address)} answered as ${idToHex(reply.id)}, not ${idToHex(contact.id)}`,
+          );
+          this.onFailed(contact.address, err);
+          throw err;
+        }
         return { nodes: reply.nodes, result: reply };
       },
       onReply: onReply ? (_contact, reply) => onReply(reply) : undefined,
