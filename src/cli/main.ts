@@ -5,11 +5,12 @@ import { announce } from './commands/announce.js';
 import { findNode } from './commands/find-node.js';
 import { getPeers } from './commands/get-peers.js';
 import { ping } from './commands/ping.js';
+import { sim } from './commands/sim.js';
 import { start } from './commands/start.js';
 import { testnet } from './commands/testnet.js';
 import type { Command } from './commands/types.js';
 
-const COMMANDS: Command[] = [start, ping, findNode, getPeers, announce, testnet];
+const COMMANDS: Command[] = [start, ping, findNode, getPeers, announce, testnet, sim];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
