@@ -9,9 +9,15 @@
  *
  * The tables are then exercised by real lookups; nothing else about the nodes is bypassed.
  */
-import type { Contact } from '../kademlia/routing-table.js';
+import type { Address } from '../transport/address.js';
 import type { Random } from '../util/random.js';
 import type { SimNode } from './world.js';
+
+/** A table contact; the id type is the node's own (NodeId), taken from Dht. */
+interface Contact {
+  id: SimNode['dht']['id'];
+  address: Address;
+}
 
 function bit(id: Uint8Array, d: number): number {
   return ((id[d >> 3] as number) >> (7 - (d & 7))) & 1;

@@ -3,13 +3,21 @@
  * and the nodes on it. Nodes are the real `Dht` class on a simulated transport; the world only
  * creates, starts and stops them, and answers "who is really closest" for checking lookups.
  */
-import { compareDistance } from '../kademlia/id.js';
 import { Dht, type DhtOptions } from '../node/dht.js';
 import { addressKey } from '../transport/address.js';
 import { SeededRandom } from '../util/random.js';
 import type { LatencyModel } from './latency.js';
 import { type SimEndpoint, SimNetwork } from './network.js';
 import { VirtualClock } from './virtual-clock.js';
+
+/** XOR distance order of a and b to target (the architecture keeps sim off the kademlia layer). */
+function closer(target: Uint8Array, a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < target.length; i++) {
+    const d = ((a[i] as number) ^ (target[i] as number)) - ((b[i] as number) ^ (target[i] as number));
+    if (d !== 0) return d;
+  }
+  return 0;
+}
 
 export interface SimNode {
   /** Creation order, unique for the world's lifetime. */
@@ -121,11 +129,10 @@ export class SimWorld {
     const best: SimNode[] = [];
     for (const node of this.live) {
       if (accept && !accept(node)) continue;
-      if (best.length === n && compareDistance(target, node.dht.id, (best[n - 1] as SimNode).dht.id) >= 0)
-        continue;
+      if (best.length === n && closer(target, node.dht.id, (best[n - 1] as SimNode).dht.id) >= 0) continue;
       let i = Math.min(best.length, n - 1);
       if (best.length < n) best.push(node);
-      while (i > 0 && compareDistance(target, node.dht.id, (best[i - 1] as SimNode).dht.id) < 0) {
+      while (i > 0 && closer(target, node.dht.id, (best[i - 1] as SimNode).dht.id) < 0) {
         best[i] = best[i - 1] as SimNode;
         i--;
       }
