@@ -73,9 +73,13 @@ export function parsePositiveInt(
   return Number(text);
 }
 
-/** --bootstrap values: repeatable and comma-separated; each checked as HOST:PORT. */
+/**
+ * --bootstrap values: repeatable and comma-separated; each checked as HOST:PORT. "none" means no
+ * bootstrap at all (the first node of a private network).
+ */
 export function parseBootstrap(values: string[] | undefined): string[] | undefined {
   if (!values) return undefined;
+  if (values.length === 1 && values[0] === 'none') return [];
   const out = values
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())

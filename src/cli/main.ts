@@ -3,14 +3,17 @@
 import { UsageError } from './args.js';
 import { announce } from './commands/announce.js';
 import { findNode } from './commands/find-node.js';
+import { get } from './commands/get.js';
 import { getPeers } from './commands/get-peers.js';
+import { keygen } from './commands/keygen.js';
 import { ping } from './commands/ping.js';
+import { put } from './commands/put.js';
 import { sim } from './commands/sim.js';
 import { start } from './commands/start.js';
 import { testnet } from './commands/testnet.js';
 import type { Command } from './commands/types.js';
 
-const COMMANDS: Command[] = [start, ping, findNode, getPeers, announce, testnet, sim];
+const COMMANDS: Command[] = [start, ping, findNode, getPeers, announce, keygen, put, get, testnet, sim];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

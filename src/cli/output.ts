@@ -30,8 +30,21 @@ export function formatAddress(a: Address): string {
   return a.family === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
-/** Bytes print as hex in JSON. */
+/**
+ * Bytes print as hex in JSON. Buffers reach the replacer already turned into
+ * { type: 'Buffer', data } by Buffer#toJSON, so both shapes are handled.
+ */
 export function jsonReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  if (isBufferJson(value)) return Buffer.from(value.data).toString('hex');
   return value;
+}
+
+function isBufferJson(value: unknown): value is { type: 'Buffer'; data: number[] } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { type?: unknown }).type === 'Buffer' &&
+    Array.isArray((value as { data?: unknown }).data)
+  );
 }

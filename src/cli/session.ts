@@ -29,7 +29,10 @@ export async function withNode<T>(
   const controller = new AbortController();
   const onSignal = (): void => controller.abort(new KadmiumError('ABORTED', 'interrupted'));
   process.once('SIGINT', onSignal);
+  // One-shot commands are BEP 43 read-only: they ask but never serve, so the nodes they talk to
+  // do not keep a contact that is about to vanish in their routing tables.
   const dht = new Dht({
+    readOnly: true,
     port: options.port,
     host: options.host ?? '0.0.0.0',
     bootstrap: options.bootstrap ?? DEFAULT_BOOTSTRAP,

@@ -31,6 +31,7 @@ import { createServer } from '../protocols/mainline/server.js';
 import { TokenManager } from '../protocols/mainline/tokens.js';
 import type { RateLimitOptions } from '../rpc/rate-limit.js';
 import { Rpc } from '../rpc/rpc.js';
+import { DEFAULT_ITEM_LIMITS, ItemStore, MemoryItemBackend } from '../storage/item-store.js';
 import { MemoryPeerStore, type PeerStore } from '../storage/peer-store.js';
 import { type Address, addressKey, makeAddress } from '../transport/address.js';
 import type { Transport } from '../transport/transport.js';
@@ -43,7 +44,16 @@ import { EventBus } from '../util/events.js';
 import { type Random, systemRandom } from '../util/random.js';
 import * as defaults from './defaults.js';
 import type { DhtEvents, LookupKind } from './events.js';
+import {
+  type GetResult,
+  type ItemCallOptions,
+  type ItemGetOptions,
+  ItemOperations,
+  type MutablePutOptions,
+  type PutResult,
+} from './items.js';
 import { type Resolver, resolveAll, systemResolver } from './resolve.js';
+import type { BValue } from '../wire/bencode.js';
 
 export interface DhtOptions {
   /** Our node id (20 bytes); random by default, or the one in `routingTable` when restoring. */
@@ -64,6 +74,10 @@ export interface DhtOptions {
   random?: Random;
   resolver?: Resolver;
   peerStore?: PeerStore;
+  /** BEP 44 item store (default: in memory). */
+  itemStore?: ItemStore;
+  /** Store every valid item, not only those we are among the K closest to (a "full node"). */
+  fullNode?: boolean;
   /** Per-attempt query timeout, ms. */
   timeoutMs?: number;
   /** After this long a query no longer holds a lookup slot, ms. */
@@ -119,13 +133,15 @@ export class Dht {
   readonly clock: Clock;
   readonly random: Random;
   readonly peers: PeerStore;
+  readonly items: ItemStore;
   private idBytes: NodeId;
   private transport: Transport | undefined;
   private rpc: Rpc | undefined;
   private client: MainlineClient | undefined;
   private tableRef: RoutingTable;
   private readonly tokens: TokenManager;
-  private readonly shutdown = new AbortController();
+  private readonly shutdownController = new AbortController();
+  private readonly itemOps: ItemOperations;
   private maintenance: Timer | undefined;
   private readonly pinging = new Set<string>();
   private refreshing = 0;
@@ -150,9 +166,16 @@ export class Dht {
     this.idBytes = asNodeId(id);
     this.tableRef = new RoutingTable(this.idBytes, { k: this.k, ...options.routing }, this.clock.now());
     this.peers = options.peerStore ?? new MemoryPeerStore();
+    this.items = options.itemStore ?? new ItemStore(new MemoryItemBackend(), DEFAULT_ITEM_LIMITS);
+    this.itemOps = new ItemOperations(this);
     this.tokens = new TokenManager(this.clock, this.random, undefined, () =>
       this.events.emit('token:rotated', { rotations: this.tokens.rotations }),
     );
+  }
+
+  /** @internal Aborted when the node closes; every call's signal is merged with it. */
+  get shutdown(): AbortSignal {
+    return this.shutdownController.signal;
   }
 
   get id(): NodeId {
@@ -260,7 +283,7 @@ export class Dht {
       opts.timeoutMs ?? defaults.LOOKUP_TIMEOUT_MS,
       'bootstrap',
       opts.signal,
-      this.shutdown.signal,
+      this.shutdown,
     );
     try {
       const seeds: Contact[] = [];
@@ -305,7 +328,7 @@ export class Dht {
 
   /** Ping one address; resolves with its id and round-trip time. */
   async ping(address: Address, opts: CallOptions = {}): Promise<ReplyBase> {
-    const d = deadline(this.clock, opts.timeoutMs, 'ping', opts.signal, this.shutdown.signal);
+    const d = deadline(this.clock, opts.timeoutMs, 'ping', opts.signal, this.shutdown);
     try {
       return await this.requireClient().ping(address, { signal: d.signal });
     } finally {
@@ -322,7 +345,7 @@ export class Dht {
       opts.timeoutMs ?? defaults.LOOKUP_TIMEOUT_MS,
       'find_node',
       opts.signal,
-      this.shutdown.signal,
+      this.shutdown,
     );
     try {
       const result = await this.runLookup(
@@ -384,7 +407,7 @@ export class Dht {
       opts.timeoutMs ?? defaults.LOOKUP_TIMEOUT_MS,
       'announce',
       opts.signal,
-      this.shutdown.signal,
+      this.shutdown,
     );
     try {
       const peers = new Map<string, Address>();
@@ -424,6 +447,25 @@ export class Dht {
     }
   }
 
+  /** BEP 44: store an immutable item on the K closest nodes; its target is SHA-1 of bencoded v. */
+  putImmutable(v: BValue, opts?: ItemCallOptions & { republish?: boolean }): Promise<PutResult> {
+    return this.itemOps.putImmutable(v, opts);
+  }
+
+  /**
+   * BEP 44: sign and store a mutable item. Without `seq`, reads the network's latest seq first and
+   * publishes one above it; conflicts throw SeqConflictError or CasMismatchError saying what to do.
+   */
+  putMutable(opts: MutablePutOptions): Promise<PutResult> {
+    return this.itemOps.putMutable(opts);
+  }
+
+  /** BEP 44: the verified item with the highest seq the K closest nodes hold, or undefined. */
+  get(target: Uint8Array, opts?: ItemGetOptions): Promise<GetResult | undefined> {
+    this.checkTarget(target, 'target');
+    return this.itemOps.get(target, opts);
+  }
+
   /** The routing table as plain JSON, to save and pass back as `routingTable` on restart. */
   exportRoutingTable(): ExportedTable {
     return this.tableRef.export(idToHex);
@@ -454,8 +496,9 @@ export class Dht {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.shutdown.abort(new ClosedError());
+    this.shutdownController.abort(new ClosedError());
     this.maintenance?.cancel();
+    this.itemOps.close();
     await this.rpc?.close();
     await this.bootstrapLoop?.catch(() => undefined);
     this.events.emit('close', {});
@@ -463,7 +506,8 @@ export class Dht {
 
   // ------------------------------------------------------------------------------------------
 
-  private requireClient(): MainlineClient {
+  /** @internal */
+  requireClient(): MainlineClient {
     if (this.closed) throw new ClosedError();
     if (!this.client)
       throw new KadmiumError('NOT_LISTENING', 'the node is not listening yet; call listen() or start()');
@@ -481,17 +525,29 @@ export class Dht {
       table: this.tableRef,
       tokens: this.tokens,
       peers: this.peers,
+      items: this.items,
+      fullNode: this.options.fullNode ?? false,
       clock: this.clock,
       k: this.k,
       maxValues: { v4: 100, v6: 45 },
       onAnnounce: (infoHash, peer, seed) => {
         if (this.events.has('peer:stored')) this.events.emit('peer:stored', { infoHash, peer, seed });
       },
+      onItemStored: (item, from) => {
+        if (this.events.has('item:stored'))
+          this.events.emit('item:stored', {
+            target: item.target,
+            mutable: item.k !== undefined,
+            seq: item.seq,
+            from,
+          });
+      },
     };
     return this.handlerContext;
   }
 
-  private seedsFor(target: Uint8Array): Contact[] {
+  /** @internal */
+  seedsFor(target: Uint8Array): Contact[] {
     return this.tableRef.closest(target, this.k * 2);
   }
 
@@ -506,7 +562,7 @@ export class Dht {
       opts.timeoutMs ?? defaults.LOOKUP_TIMEOUT_MS,
       'get_peers',
       opts.signal,
-      this.shutdown.signal,
+      this.shutdown,
     );
     try {
       return await this.runLookup(
@@ -524,7 +580,8 @@ export class Dht {
     }
   }
 
-  private async runLookup<R extends { nodes: Contact[] }>(
+  /** @internal */
+  async runLookup<R extends { nodes: Contact[] }>(
     kind: LookupKind,
     target: Uint8Array,
     seeds: Contact[],
@@ -615,7 +672,7 @@ export class Dht {
     if (this.pinging.has(key) || !this.client) return;
     this.pinging.add(key);
     this.client
-      .ping(node.address, { signal: this.shutdown.signal })
+      .ping(node.address, { signal: this.shutdown })
       .catch(() => undefined)
       .finally(() => this.pinging.delete(key));
   }
@@ -634,7 +691,7 @@ export class Dht {
       this.tableRef.touchBucket(index, now);
       this.refreshing++;
       const client = this.client;
-      const d = deadline(this.clock, defaults.LOOKUP_TIMEOUT_MS, 'refresh', this.shutdown.signal);
+      const d = deadline(this.clock, defaults.LOOKUP_TIMEOUT_MS, 'refresh', this.shutdown);
       this.runLookup('refresh', target, this.seedsFor(target), d.signal, (contact, onSlow) =>
         client.findNode(contact.address, target, { signal: d.signal, onSlow }),
       )
@@ -651,7 +708,7 @@ export class Dht {
     while (!this.closed && !this.bootstrapped) {
       this.warn('BOOTSTRAP_RETRY', `retrying bootstrap in ${Math.round(waitMs / 1000)} s`);
       try {
-        await sleep(this.clock, waitMs, this.shutdown.signal);
+        await sleep(this.clock, waitMs, this.shutdown);
       } catch {
         return;
       }
@@ -666,7 +723,8 @@ export class Dht {
     return result;
   }
 
-  private warn(code: string, message: string): void {
+  /** @internal */
+  warn(code: string, message: string): void {
     this.events.emit('warning', { code, message });
   }
 }

@@ -3,7 +3,7 @@ import type { NodeId } from '../kademlia/id.js';
 import type { RpcEvents } from '../rpc/rpc.js';
 import type { Address } from '../transport/address.js';
 
-export type LookupKind = 'find_node' | 'get_peers' | 'announce' | 'bootstrap' | 'refresh';
+export type LookupKind = 'find_node' | 'get_peers' | 'announce' | 'bootstrap' | 'refresh' | 'get' | 'put';
 
 export interface DhtEvents extends RpcEvents {
   listening: { address: Address };
@@ -23,6 +23,7 @@ export interface DhtEvents extends RpcEvents {
   };
   bootstrap: { ok: boolean; responded: number; tried: number; message: string; retryInMs?: number };
   'peer:stored': { infoHash: Uint8Array; peer: Address; seed: boolean };
+  'item:stored': { target: Uint8Array; mutable: boolean; seq: number | undefined; from: Address };
   'token:rotated': { rotations: number };
   warning: { code: string; message: string };
   close: Record<string, never>;

@@ -2,10 +2,10 @@
  * Peers announced for infohashes (BEP 5 announce_peer), with a TTL and caps per infohash and in
  * total. The store is async so persistent and shared backends (SQLite, Redis) fit behind it.
  *
- * Policy (TTL, caps, which peer to evict) lives here; a backend only stores, loads, lists and
- * expires.
+ * Policy (TTL, caps, which peer to evict) lives in `BackedPeerStore`; a `PeerBackend` only stores,
+ * loads, lists and expires records.
  */
-import type { Address } from '../transport/address.js';
+import { type Address, addressKey } from '../transport/address.js';
 import { toHex } from '../util/bytes.js';
 
 export interface StoredPeer {
@@ -45,97 +45,222 @@ export interface PeerStore {
   close(): Promise<void>;
 }
 
-interface Entry {
-  infohash: Uint8Array;
-  /** Keyed by "host:port"; Map keeps insertion order, so re-announce = delete + set = freshest last. */
-  peers: Map<string, StoredPeer>;
+/** One stored announce, as a backend keeps it. (infohash, address) is the key. */
+export interface PeerRecord {
+  readonly infohash: Uint8Array;
+  readonly address: Address;
+  readonly seed: boolean;
+  /** Clock time of the announce that stored it. */
+  readonly storedAt: number;
+  readonly expiresAt: number;
 }
 
-/** The library default: everything in process memory. */
-export class MemoryPeerStore implements PeerStore {
-  private readonly byInfohash = new Map<string, Entry>();
-  private total = 0;
+/**
+ * Where peer records live. No policy: a backend keeps what it is given and answers queries about
+ * it. "Stalest" means smallest expiresAt.
+ */
+export interface PeerBackend {
+  /** Insert, or replace the record with the same infohash and address. */
+  store(record: PeerRecord): Promise<void>;
+  /** The record for one (infohash, address), if held. */
+  loadOne(infohash: Uint8Array, address: Address): Promise<PeerRecord | undefined>;
+  /** Every record held for an infohash, freshest first (expired ones included until expired). */
+  load(infohash: Uint8Array): Promise<PeerRecord[]>;
+  /** Up to `limit` records, stalest first: of one infohash when given, else of all. */
+  list(limit: number, infohash?: Uint8Array): Promise<PeerRecord[]>;
+  /** Delete every record with expiresAt <= now; returns how many. */
+  expire(now: number): Promise<number>;
+  delete(infohash: Uint8Array, address: Address): Promise<boolean>;
+  /** Records held for one infohash. */
+  countFor(infohash: Uint8Array): Promise<number>;
+  counts(): Promise<{ infohashes: number; peers: number }>;
+  infohashes(max: number): Promise<Uint8Array[]>;
+  close(): Promise<void>;
+}
 
-  constructor(private readonly limits: PeerStoreLimits = DEFAULT_PEER_LIMITS) {}
+/**
+ * The one PeerStore policy, over any backend:
+ * - an announce lives `ttlMs` from its clock time `now`; a refresh never shortens a peer's life;
+ * - at the per-infohash cap the stalest peer of that infohash makes room, at the total cap expired
+ *   peers are swept and then the stalest peer overall makes room;
+ * - a fresher record is never dropped for a staler one: if the candidate to evict would outlive
+ *   the incoming announce, the announce is the one not kept.
+ */
+export class BackedPeerStore implements PeerStore {
+  /** Peers held, as last known; loaded from the backend on first need, so the cap costs no count query. */
+  private held: number | undefined;
+
+  constructor(
+    protected readonly backend: PeerBackend,
+    protected readonly limits: PeerStoreLimits = DEFAULT_PEER_LIMITS,
+  ) {}
 
   async announce(infohash: Uint8Array, address: Address, seed: boolean, now: number): Promise<void> {
-    const key = toHex(infohash);
-    let entry = this.byInfohash.get(key);
-    if (!entry) {
-      entry = { infohash: infohash.slice(), peers: new Map() };
-      this.byInfohash.set(key, entry);
+    const record: PeerRecord = { infohash, address, seed, storedAt: now, expiresAt: now + this.limits.ttlMs };
+    const existing = await this.backend.loadOne(infohash, address);
+    if (existing) {
+      // Out-of-order announces (an older `now`) must not shorten a newer announce's life.
+      if (existing.expiresAt > record.expiresAt) return;
+      await this.backend.store(record);
+      return;
     }
-    const peerKey = `${address.host}:${address.port}`;
-    if (entry.peers.delete(peerKey)) this.total--;
-    if (entry.peers.size >= this.limits.maxPeersPerInfohash) this.dropOldest(entry, key);
-    if (this.total >= this.limits.maxPeers) this.dropGlobalOldest(now);
-    entry.peers.set(peerKey, { address, seed, expiresAt: now + this.limits.ttlMs });
-    this.total++;
+    if ((await this.backend.countFor(infohash)) >= this.limits.maxPeersPerInfohash) {
+      if (!(await this.makeRoom(record, infohash))) return;
+    }
+    if (this.held === undefined) this.held = (await this.backend.counts()).peers;
+    if (this.held >= this.limits.maxPeers) {
+      await this.expire(now);
+      this.held = (await this.backend.counts()).peers;
+      // Bounded: one eviction per peer over the cap (the cap may have been lowered on reopen).
+      for (let over = this.held - this.limits.maxPeers; over >= 0; over--) {
+        if (!(await this.makeRoom(record))) return;
+      }
+    }
+    await this.backend.store(record);
+    this.held++;
   }
 
   async peers(infohash: Uint8Array, max: number, family: 4 | 6, now: number): Promise<StoredPeer[]> {
-    const entry = this.byInfohash.get(toHex(infohash));
-    if (!entry) return [];
     const out: StoredPeer[] = [];
-    // Newest are last in insertion order: walk from the end.
-    const all = [...entry.peers.values()];
-    for (let i = all.length - 1; i >= 0 && out.length < max; i--) {
-      const peer = all[i] as StoredPeer;
-      if (peer.expiresAt > now && peer.address.family === family) out.push(peer);
+    if (max <= 0) return out;
+    for (const r of await this.backend.load(infohash)) {
+      if (r.expiresAt > now && r.address.family === family) {
+        out.push({ address: r.address, seed: r.seed, expiresAt: r.expiresAt });
+        if (out.length >= max) break;
+      }
+    }
+    return out;
+  }
+
+  async expire(now: number): Promise<number> {
+    const removed = await this.backend.expire(now);
+    if (this.held !== undefined) this.held = Math.max(0, this.held - removed);
+    return removed;
+  }
+
+  counts(): Promise<{ infohashes: number; peers: number }> {
+    return this.backend.counts();
+  }
+
+  infohashes(max: number): Promise<Uint8Array[]> {
+    return this.backend.infohashes(max);
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+
+  /** Evict the stalest record (of one infohash, or overall) unless it is fresher than `incoming`. */
+  private async makeRoom(incoming: PeerRecord, infohash?: Uint8Array): Promise<boolean> {
+    const [stalest] = await this.backend.list(1, infohash);
+    if (!stalest) return true;
+    if (stalest.expiresAt > incoming.expiresAt) return false;
+    if ((await this.backend.delete(stalest.infohash, stalest.address)) && this.held !== undefined)
+      this.held--;
+    return true;
+  }
+}
+
+interface Swarm {
+  infohash: Uint8Array;
+  /** Keyed by addressKey; Map keeps insertion order, so a re-store (delete + set) is freshest last. */
+  peers: Map<string, PeerRecord>;
+}
+
+/**
+ * Peers in process memory. Insertion order stands for expiry order, which holds while announces
+ * arrive with non-decreasing `now` (any Clock); the policy never stores a record that would expire
+ * before the one it replaces.
+ */
+export class MemoryPeerBackend implements PeerBackend {
+  private readonly swarms = new Map<string, Swarm>();
+  /** Every record, keyed "infohashHex/addressKey", in insertion (= expiry) order. */
+  private readonly all = new Map<string, PeerRecord>();
+
+  async store(record: PeerRecord): Promise<void> {
+    const ih = toHex(record.infohash);
+    let swarm = this.swarms.get(ih);
+    if (!swarm) {
+      swarm = { infohash: new Uint8Array(record.infohash), peers: new Map() };
+      this.swarms.set(ih, swarm);
+    }
+    const key = addressKey(record.address);
+    const kept: PeerRecord = { ...record, infohash: swarm.infohash };
+    swarm.peers.delete(key);
+    swarm.peers.set(key, kept);
+    this.all.delete(`${ih}/${key}`);
+    this.all.set(`${ih}/${key}`, kept);
+  }
+
+  async loadOne(infohash: Uint8Array, address: Address): Promise<PeerRecord | undefined> {
+    return this.swarms.get(toHex(infohash))?.peers.get(addressKey(address));
+  }
+
+  async load(infohash: Uint8Array): Promise<PeerRecord[]> {
+    const swarm = this.swarms.get(toHex(infohash));
+    return swarm ? [...swarm.peers.values()].reverse() : [];
+  }
+
+  async list(limit: number, infohash?: Uint8Array): Promise<PeerRecord[]> {
+    const source = infohash ? this.swarms.get(toHex(infohash))?.peers : this.all;
+    const out: PeerRecord[] = [];
+    if (!source) return out;
+    for (const record of source.values()) {
+      if (out.length >= limit) break;
+      out.push(record);
     }
     return out;
   }
 
   async expire(now: number): Promise<number> {
     let removed = 0;
-    for (const [key, entry] of this.byInfohash) {
-      for (const [peerKey, peer] of entry.peers) {
-        if (peer.expiresAt <= now) {
-          entry.peers.delete(peerKey);
-          removed++;
-        }
-      }
-      if (entry.peers.size === 0) this.byInfohash.delete(key);
+    for (const [key, record] of this.all) {
+      if (record.expiresAt > now) continue;
+      this.all.delete(key);
+      this.removeFromSwarm(record);
+      removed++;
     }
-    this.total -= removed;
     return removed;
   }
 
+  async delete(infohash: Uint8Array, address: Address): Promise<boolean> {
+    const found = this.all.delete(`${toHex(infohash)}/${addressKey(address)}`);
+    if (found) this.removeFromSwarm({ infohash, address });
+    return found;
+  }
+
+  async countFor(infohash: Uint8Array): Promise<number> {
+    return this.swarms.get(toHex(infohash))?.peers.size ?? 0;
+  }
+
   async counts(): Promise<{ infohashes: number; peers: number }> {
-    return { infohashes: this.byInfohash.size, peers: this.total };
+    return { infohashes: this.swarms.size, peers: this.all.size };
   }
 
   async infohashes(max: number): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
-    for (const entry of this.byInfohash.values()) {
+    for (const swarm of this.swarms.values()) {
       if (out.length >= max) break;
-      out.push(entry.infohash);
+      out.push(swarm.infohash);
     }
     return out;
   }
 
   async close(): Promise<void> {}
 
-  private dropOldest(entry: Entry, key: string): void {
-    const oldest = entry.peers.keys().next();
-    if (oldest.done) return;
-    entry.peers.delete(oldest.value);
-    this.total--;
-    if (entry.peers.size === 0) this.byInfohash.delete(key);
+  /** Remove one peer from its swarm, and the swarm itself when that empties it (no empty entries). */
+  private removeFromSwarm(record: { infohash: Uint8Array; address: Address }): void {
+    const ih = toHex(record.infohash);
+    const swarm = this.swarms.get(ih);
+    if (!swarm) return;
+    swarm.peers.delete(addressKey(record.address));
+    if (swarm.peers.size === 0) this.swarms.delete(ih);
   }
+}
 
-  /** Over the total cap: first sweep expired peers; if still full, evict the oldest of the largest swarm. */
-  private dropGlobalOldest(now: number): void {
-    let largest: [string, Entry] | undefined;
-    for (const [key, entry] of this.byInfohash) {
-      for (const [peerKey, peer] of entry.peers) {
-        if (peer.expiresAt <= now) {
-          entry.peers.delete(peerKey);
-          this.total--;
-        }
-      }
-      if (!largest || entry.peers.size > largest[1].peers.size) largest = [key, entry];
-    }
-    if (this.total >= this.limits.maxPeers && largest) this.dropOldest(largest[1], largest[0]);
+/** The library default: the one policy over process memory. */
+export class MemoryPeerStore extends BackedPeerStore {
+  constructor(limits: PeerStoreLimits = DEFAULT_PEER_LIMITS) {
+    super(new MemoryPeerBackend(), limits);
   }
 }

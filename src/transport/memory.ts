@@ -29,14 +29,15 @@ export class MemoryNetwork {
 
   constructor(readonly options: MemoryNetworkOptions) {}
 
-  /** A new endpoint. Without a host, addresses are allocated from 10.0.0.0/8-like space (as public-looking 1.x.y.z). */
+  /** A new endpoint. Without a host, a public-looking address in a /24 of its own is allocated. */
   createTransport(host?: string, port = 6881): MemoryTransport {
     let address: Address;
     if (host) {
       address = { host, port, family: host.includes(':') ? 6 : 4 };
     } else {
+      // Each host gets its own /24 (x.y.z.1), so routing-table diversity limits see distinct networks.
       const n = ++this.nextHost;
-      address = { host: `1.${(n >> 16) & 0xff}.${(n >> 8) & 0xff}.${n & 0xff}`, port, family: 4 };
+      address = { host: `${11 + ((n >> 16) & 0x3f)}.${(n >> 8) & 0xff}.${n & 0xff}.1`, port, family: 4 };
     }
     const key = addressKey(address);
     if (this.endpoints.has(key)) throw new Error(`address ${key} is already in use on this network`);

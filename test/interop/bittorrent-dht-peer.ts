@@ -143,26 +143,30 @@ export class BittorrentDhtPeer implements InteropPeer {
     const ms = opts.timeoutMs ?? 5000;
     const minNodes = opts.minNodes ?? 1;
     for (const n of nodes) this.dht.addNode({ host: n.host, port: n.port });
-    await bounded(
-      'bootstrap',
-      ms,
-      new Promise<void>((resolve) => {
-        const poll = setInterval(() => {
-          if (this.dht.nodes.count() >= minNodes || this.stopped !== null) {
-            clearInterval(poll);
-            resolve();
-          }
-        }, 20);
-        poll.unref();
-        setTimeout(() => clearInterval(poll), ms).unref();
-      }),
-    );
-    // a lookup of our own id pulls the bootstrap nodes' neighbours into the table
+    const waitFor = (count: number, what: string): Promise<void> =>
+      bounded(
+        what,
+        ms,
+        new Promise<void>((resolve) => {
+          const poll = setInterval(() => {
+            if (this.dht.nodes.count() >= count || this.stopped !== null) {
+              clearInterval(poll);
+              resolve();
+            }
+          }, 20);
+          poll.unref();
+          setTimeout(() => clearInterval(poll), ms).unref();
+        }),
+      );
+    // addNode pings; the bootstrap nodes enter the table when they answer.
+    await waitFor(1, 'bootstrap');
+    // A lookup of our own id pulls the bootstrap nodes' neighbours into the table.
     await bounded(
       'bootstrap self-lookup',
       ms,
       new Promise<void>((resolve) => this.dht.lookup(this.dht.nodeId, () => resolve())),
     );
+    await waitFor(minNodes, `bootstrap to ${minNodes} nodes`);
     return { dhtNodes: this.dht.nodes.count() };
   }
 

@@ -1,19 +1,21 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { ExportedTable } from '../../kademlia/routing-table.js';
 import { DEFAULT_BOOTSTRAP, DEFAULT_PORT } from '../../node/defaults.js';
 import { Dht } from '../../node/dht.js';
-import { COMMON_OPTIONS, parse, parseBootstrap, parsePort, parsePositiveInt, UsageError } from '../args.js';
+import { COMMON_OPTIONS, parse, parseBootstrap, parsePort, parsePositiveInt } from '../args.js';
 import { createOutput, formatAddress } from '../output.js';
 import { createSampler, formatStatus } from '../status.js';
+import { STORAGE_HELP, STORAGE_OPTIONS, describeStorage, openStorageFromFlags } from '../storage-options.js';
 import { COMMON_HELP, type Command } from './types.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
-  'table-file': { type: 'string' },
+  ...STORAGE_OPTIONS,
+  'full-node': { type: 'boolean' },
   'status-interval': { type: 'string' },
 } as const;
 
 const SAVE_EVERY_MS = 5 * 60_000;
+const TABLE_KEY = 'routing-table';
 
 export const start: Command = {
   name: 'start',
@@ -24,39 +26,44 @@ Runs a Mainline DHT node until Ctrl-C (SIGINT) or SIGTERM: it joins the network,
 queries (ping, find_node, get_peers, announce_peer) and prints a status line.
 Without internet it says that the routers are unreachable and keeps retrying with backoff.
 
-      --table-file PATH      load the routing table from PATH at start and save it there
-                             every 5 minutes and on exit, for a fast rejoin after restart
+The routing table is saved every 5 minutes and on exit, so a restarted node rejoins at once
+through the nodes it knew; stored peers and items survive restarts too.
+
+      --full-node            store every valid item, not only those this node is close to
       --status-interval S    seconds between status lines (default 10)
+
+${STORAGE_HELP}
 
 Examples:
   kadmium start
-  kadmium start --port 6881 --table-file ~/.kadmium-table.json
-  kadmium start --port 0 --bootstrap 127.0.0.1:6900 --json
+  kadmium start --port 6881 --data-dir /var/lib/kadmium --full-node
+  kadmium start --port 0 --bootstrap 127.0.0.1:6900 --memory --json
 
 ${COMMON_HELP.replace('(0 = any free port)', `(default ${DEFAULT_PORT}; 0 = any free port)`)}`,
   async run(argv) {
     const { values } = parse(argv, OPTIONS);
     const out = createOutput(values.json ?? false);
-    const tableFile = values['table-file'];
     const intervalMs = parsePositiveInt(values['status-interval'], 10, '--status-interval', 86_400) * 1000;
+    const bootstrap = parseBootstrap(values.bootstrap) ?? DEFAULT_BOOTSTRAP;
+    const port = parsePort(values.port, DEFAULT_PORT);
+    const storage = await openStorageFromFlags(values);
     let routingTable: ExportedTable | undefined;
-    if (tableFile && existsSync(tableFile)) {
+    const saved = await storage.state.loadState(TABLE_KEY);
+    if (saved) {
       try {
-        routingTable = JSON.parse(readFileSync(tableFile, 'utf8')) as ExportedTable;
-        if (typeof routingTable.id !== 'string' || !Array.isArray(routingTable.nodes))
-          throw new Error('not a table');
-      } catch (err) {
-        throw new UsageError(
-          `--table-file ${tableFile} is not a saved routing table: ${(err as Error).message}`,
-        );
+        routingTable = JSON.parse(new TextDecoder().decode(saved)) as ExportedTable;
+      } catch {
+        out.info('warning: the saved routing table is unreadable; starting from the bootstrap nodes');
       }
     }
-    const bootstrap = parseBootstrap(values.bootstrap) ?? DEFAULT_BOOTSTRAP;
     const dht = new Dht({
-      port: parsePort(values.port, DEFAULT_PORT),
+      port,
       host: values.host ?? '0.0.0.0',
-      bootstrap,
+      bootstrap: bootstrap.length > 0 ? bootstrap : false,
       routingTable,
+      peerStore: storage.peers,
+      itemStore: storage.items,
+      fullNode: values['full-node'] ?? false,
     });
     const emit = (event: string, data: object, text: string): void => {
       if (out.json) process.stdout.write(`${JSON.stringify({ event, ...data })}\n`);
@@ -66,19 +73,27 @@ ${COMMON_HELP.replace('(0 = any free port)', `(default ${DEFAULT_PORT}; 0 = any 
       emit('bootstrap', b, b.ok ? b.message : `bootstrap failed: ${b.message}`),
     );
     dht.events.on('warning', (w) => emit('warning', w, `warning: ${w.message}`));
-    const address = await dht.listen();
+    let address: Awaited<ReturnType<Dht['listen']>>;
+    try {
+      address = await dht.listen();
+    } catch (err) {
+      await storage.close();
+      throw err;
+    }
     emit(
       'listening',
       { address: formatAddress(address), id: Buffer.from(dht.id).toString('hex') },
-      `kadmium node ${Buffer.from(dht.id).toString('hex')} listening on udp ${formatAddress(address)}` +
-        (routingTable ? ` (restored ${routingTable.nodes.length} nodes from ${tableFile})` : ''),
+      `kadmium node ${Buffer.from(dht.id).toString('hex')} listening on udp ${formatAddress(address)}; ` +
+        `storage ${describeStorage(values)}` +
+        (routingTable ? `; restored ${routingTable.nodes.length} nodes` : '') +
+        (values['full-node'] ? '; full node' : ''),
     );
-    const save = (): void => {
-      if (!tableFile) return;
-      const tmp = `${tableFile}.tmp`;
-      writeFileSync(tmp, JSON.stringify(dht.exportRoutingTable()));
-      renameSync(tmp, tableFile);
-    };
+    const save = (): Promise<void> =>
+      storage.state
+        .saveState(TABLE_KEY, new TextEncoder().encode(JSON.stringify(dht.exportRoutingTable())))
+        .catch((err: unknown) =>
+          out.info(`warning: saving the routing table failed: ${(err as Error).message}`),
+        );
     const sample = createSampler([dht]);
     const statusTimer = setInterval(() => {
       sample().then(
@@ -86,7 +101,7 @@ ${COMMON_HELP.replace('(0 = any free port)', `(default ${DEFAULT_PORT}; 0 = any 
         () => undefined,
       );
     }, intervalMs);
-    const saveTimer = setInterval(save, SAVE_EVERY_MS);
+    const saveTimer = setInterval(() => void save(), SAVE_EVERY_MS);
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -96,8 +111,9 @@ ${COMMON_HELP.replace('(0 = any free port)', `(default ${DEFAULT_PORT}; 0 = any 
     clearInterval(statusTimer);
     clearInterval(saveTimer);
     emit('stopping', { signal: why }, `${why}: saving state and closing`);
-    save();
+    await save();
     await dht.close();
+    await storage.close();
     return 0;
   },
 };

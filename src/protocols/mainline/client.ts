@@ -7,7 +7,7 @@ import type { Contact } from '../../kademlia/routing-table.js';
 import type { QueryOptions, QueryReply, Rpc } from '../../rpc/rpc.js';
 import type { Address } from '../../transport/address.js';
 import { KadmiumError } from '../../util/errors.js';
-import type { BDict } from '../../wire/bencode.js';
+import type { BDict, BValue } from '../../wire/bencode.js';
 import { decodeCompactAddress, decodeNodes } from '../../wire/compact.js';
 import { ID_LENGTH } from './messages.js';
 
@@ -26,6 +26,26 @@ export interface NodesReply extends ReplyBase {
 export interface PeersReply extends NodesReply {
   token?: Uint8Array | undefined;
   values: Address[];
+}
+
+/** A BEP 44 get reply: token and nodes always; the item fields when the node holds one. */
+export interface ItemReply extends NodesReply {
+  token?: Uint8Array | undefined;
+  /** The value as a decoded bencode value (re-encode it for hashes and signatures). */
+  v?: BValue | undefined;
+  k?: Uint8Array | undefined;
+  sig?: Uint8Array | undefined;
+  seq?: number | undefined;
+}
+
+export interface PutArgs {
+  token: Uint8Array;
+  v: BValue;
+  k?: Uint8Array | undefined;
+  sig?: Uint8Array | undefined;
+  salt?: Uint8Array | undefined;
+  seq?: number | undefined;
+  cas?: number | undefined;
 }
 
 export interface ClientHooks {
@@ -99,6 +119,40 @@ export class MainlineClient {
       token: args.token,
     };
     return this.call(to, 'announce_peer', a, opts, (base) => base);
+  }
+
+  /** BEP 44 get: with `seq`, the node leaves out v unless it holds a newer one. */
+  async get(to: Address, target: Uint8Array, seq?: number, opts?: QueryOptions): Promise<ItemReply> {
+    return this.call(to, 'get', { id: this.localId(), seq, target }, opts, (base, r) => {
+      const bytes = (key: string): Uint8Array | undefined => {
+        const value = r[key];
+        return value instanceof Uint8Array ? value.slice() : undefined;
+      };
+      return {
+        ...base,
+        nodes: this.nodes(r),
+        token: bytes('token'),
+        v: r.v,
+        k: bytes('k'),
+        sig: bytes('sig'),
+        seq: typeof r.seq === 'number' ? r.seq : undefined,
+      };
+    });
+  }
+
+  /** BEP 44 put, with the token the node gave us in its get reply. */
+  async put(to: Address, args: PutArgs, opts?: QueryOptions): Promise<ReplyBase> {
+    const a: BDict = {
+      cas: args.cas,
+      id: this.localId(),
+      k: args.k,
+      salt: args.salt && args.salt.length > 0 ? args.salt : undefined,
+      seq: args.seq,
+      sig: args.sig,
+      token: args.token,
+      v: args.v,
+    };
+    return this.call(to, 'put', a, opts, (base) => base);
   }
 
   private want(): Uint8Array[] | undefined {

@@ -5,6 +5,7 @@
 import type { NodeId } from '../../kademlia/id.js';
 import type { BDict } from '../../wire/bencode.js';
 import { KrpcErrorCode, type KrpcQuery } from '../../wire/krpc.js';
+import { type GetQuery, type PutQuery, parseGet, parsePut } from './bep44-messages.js';
 
 export const ID_LENGTH = 20;
 
@@ -26,7 +27,9 @@ export type MainlineQuery =
       impliedPort: boolean;
       token: Uint8Array;
       seed: boolean;
-    };
+    }
+  | GetQuery
+  | PutQuery;
 
 export type Method = MainlineQuery['method'];
 
@@ -64,7 +67,7 @@ function parseWant(a: BDict): Want | undefined {
 }
 
 /** Methods this node serves; others get 204. */
-export const METHODS: readonly Method[] = ['ping', 'find_node', 'get_peers', 'announce_peer'];
+export const METHODS: readonly Method[] = ['ping', 'find_node', 'get_peers', 'announce_peer', 'get', 'put'];
 
 export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
   const a = q.a;
@@ -118,6 +121,12 @@ export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
         },
       };
     }
+    case 'get':
+      if (typeof id === 'string') return protocolError(id);
+      return parseGet(a, id as NodeId, idLength);
+    case 'put':
+      if (typeof id === 'string') return protocolError(id);
+      return parsePut(a, id as NodeId);
     default:
       return {
         ok: false,

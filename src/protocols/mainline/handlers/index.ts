@@ -3,8 +3,10 @@ import type { MainlineQuery } from '../messages.js';
 import { announcePeer } from './announce-peer.js';
 import type { Handler, HandlerContext, HandlerResult } from './context.js';
 import { findNode } from './find-node.js';
+import { get } from './get.js';
 import { getPeers } from './get-peers.js';
 import { ping } from './ping.js';
+import { put } from './put.js';
 
 export type { HandlerContext, HandlerResult } from './context.js';
 
@@ -13,6 +15,8 @@ const handlers: { [M in MainlineQuery['method']]: Handler<M> } = {
   find_node: findNode,
   get_peers: getPeers,
   announce_peer: announcePeer,
+  get,
+  put,
 };
 
 export function handle(

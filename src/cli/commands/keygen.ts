@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { keypairFromSeed } from '../../protocols/mainline/bep44.js';
+import { toHex } from '../../util/bytes.js';
+import { parse } from '../args.js';
+import { writeKeyFile } from '../keys.js';
+import { createOutput } from '../output.js';
+import type { Command } from './types.js';
+
+const OPTIONS = {
+  out: { type: 'string', short: 'o' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const keygen: Command = {
+  name: 'keygen',
+  summary: 'create an ed25519 key file for publishing mutable items (BEP 44)',
+  help: `Usage: kadmium keygen [--out FILE] [--force]
+
+Creates an ed25519 key pair and writes it to FILE (default kadmium.key) as JSON, readable
+only by you. The public key identifies your mutable items: kadmium put --mutable --key FILE.
+
+  -o, --out FILE             where to write the key (default kadmium.key)
+      --force                overwrite FILE if it exists
+      --json                 print {"file", "publicKey"} as JSON
+
+Example:
+  kadmium keygen --out alice.key`,
+  async run(argv) {
+    const { values } = parse(argv, OPTIONS);
+    const out = createOutput(values.json ?? false);
+    const file = values.out ?? 'kadmium.key';
+    const keyPair = keypairFromSeed(new Uint8Array(randomBytes(32)));
+    writeKeyFile(file, keyPair, values.force ?? false);
+    out.line(`wrote ${file}; public key ${toHex(keyPair.publicKey)}`);
+    out.result({ file, publicKey: toHex(keyPair.publicKey) });
+    return 0;
+  },
+};

@@ -1,0 +1,283 @@
+/**
+ * BEP 44 items (immutable and mutable), with BEP 44's validation, a TTL and a capacity.
+ *
+ * Policy (signature, salt size, seq/CAS, value size, TTL, capacity and eviction) lives in
+ * `ItemStore`; an `ItemBackend` only stores, loads, lists and expires records. Values are kept as
+ * their raw bencoded bytes so signatures keep verifying over the bytes that were signed.
+ */
+import {
+  type Bep44ErrorCode,
+  checkSequence,
+  ITEM_TTL_MS,
+  immutableTargetOfEncoded,
+  MAX_VALUE_BYTES,
+  mutableTarget,
+  reject,
+  validateMutable,
+} from '../protocols/mainline/bep44.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
+import { decode } from '../wire/bencode.js';
+import { KrpcErrorCode } from '../wire/krpc.js';
+
+export interface StoredItem {
+  /** SHA-1 of v (immutable) or of k ‖ salt (mutable). */
+  readonly target: Uint8Array;
+  /** Raw bencoded bytes of the value, as they were put. */
+  readonly v: Uint8Array;
+  /** Mutable items only: public key, signature, salt (when non-empty) and sequence number. */
+  readonly k?: Uint8Array;
+  readonly sig?: Uint8Array;
+  readonly salt?: Uint8Array;
+  readonly seq?: number;
+  /** Clock time of the put that stored it. */
+  readonly storedAt: number;
+  /** Clock time after which it is gone unless put again. */
+  readonly expiresAt: number;
+}
+
+/** Where item records live. No policy. "Stalest" means smallest expiresAt. */
+export interface ItemBackend {
+  /** Insert, or replace the record with the same target. */
+  store(item: StoredItem): Promise<void>;
+  load(target: Uint8Array): Promise<StoredItem | undefined>;
+  /** Up to `limit` records, stalest first. */
+  list(limit: number): Promise<StoredItem[]>;
+  /** Delete every record with expiresAt <= now; returns how many. */
+  expire(now: number): Promise<number>;
+  delete(target: Uint8Array): Promise<boolean>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface ItemStoreLimits {
+  /** How long an item lives after its last put, ms (BEP 44: 2 hours). */
+  ttlMs: number;
+  /** Most items kept. */
+  maxItems: number;
+  /** Largest bencoded value accepted (BEP 44: 1000 bytes). */
+  maxValueBytes: number;
+}
+
+export const DEFAULT_ITEM_LIMITS: ItemStoreLimits = {
+  ttlMs: ITEM_TTL_MS,
+  maxItems: 50_000,
+  maxValueBytes: MAX_VALUE_BYTES,
+};
+
+/** What a `put` carries: immutable when k, sig and seq are all absent, mutable when all present. */
+export interface ItemPut {
+  /** Raw bencoded value. */
+  v: Uint8Array;
+  k?: Uint8Array;
+  sig?: Uint8Array;
+  salt?: Uint8Array;
+  seq?: number;
+  /** Mutable only: the seq the putter believes is stored (compare-and-swap). */
+  cas?: number;
+  /** When given, must equal the target the item hashes to. */
+  target?: Uint8Array;
+}
+
+export type ItemPutResult =
+  | { ok: true; item: StoredItem }
+  | {
+      ok: false;
+      /** KRPC error code to answer the put with: 203, 205, 206, 207, 301, 302, or 202 when full. */
+      code: Bep44ErrorCode | typeof KrpcErrorCode.Server;
+      /** What went wrong and what to do about it. */
+      message: string;
+    };
+
+/**
+ * The one item policy, over any backend. Puts to one target are serialized, so concurrent puts
+ * from this process cannot interleave their seq checks.
+ */
+export class ItemStore {
+  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Records held, as last known; loaded from the backend on first need. */
+  private held: number | undefined;
+
+  constructor(
+    private readonly backend: ItemBackend,
+    readonly limits: ItemStoreLimits = DEFAULT_ITEM_LIMITS,
+  ) {}
+
+  /** Validate and store an item at clock time `now`. Never throws for a bad item: returns why. */
+  async put(put: ItemPut, now: number): Promise<ItemPutResult> {
+    if (!decode(put.v).ok)
+      return reject(KrpcErrorCode.Protocol, 'v is not valid bencoding; send the value bencoded');
+    const mutable = put.k !== undefined || put.sig !== undefined || put.seq !== undefined;
+    let target: Uint8Array;
+    if (mutable) {
+      if (put.k === undefined || put.sig === undefined || put.seq === undefined) {
+        return reject(KrpcErrorCode.Protocol, 'a mutable put needs k, seq and sig together; send all three');
+      }
+      const salt = put.salt && put.salt.length > 0 ? put.salt : undefined;
+      const check = validateMutable(
+        { k: put.k, sig: put.sig, seq: put.seq, v: put.v, ...(salt ? { salt } : {}) },
+        this.limits.maxValueBytes,
+      );
+      if (!check.ok) return check;
+      target = mutableTarget(put.k, salt);
+    } else {
+      if (put.v.length > this.limits.maxValueBytes) {
+        return reject(
+          KrpcErrorCode.ValueTooBig,
+          `value too big: bencoded v is ${put.v.length} bytes, the limit is ${this.limits.maxValueBytes}; store a smaller value`,
+        );
+      }
+      target = immutableTargetOfEncoded(put.v);
+    }
+    if (put.target && !bytesEqual(put.target, target)) {
+      return reject(
+        KrpcErrorCode.Protocol,
+        `target ${toHex(put.target)} does not match the item, which hashes to ${toHex(target)}; ` +
+          (mutable
+            ? 'the target of a mutable item is SHA-1(k ‖ salt)'
+            : 'the target of an immutable item is SHA-1(v)'),
+      );
+    }
+    return this.serialize(toHex(target), () => this.putChecked(put, target, mutable, now));
+  }
+
+  /** The live item for a target, if held. */
+  async get(target: Uint8Array, now: number): Promise<StoredItem | undefined> {
+    const item = await this.backend.load(target);
+    return item && item.expiresAt > now ? item : undefined;
+  }
+
+  /** Drop expired items; returns how many went. */
+  async expire(now: number): Promise<number> {
+    const removed = await this.backend.expire(now);
+    if (this.held !== undefined) this.held = Math.max(0, this.held - removed);
+    return removed;
+  }
+
+  /** Items held (expired ones count until expired). */
+  count(): Promise<number> {
+    return this.backend.count();
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+
+  private async putChecked(
+    put: ItemPut,
+    target: Uint8Array,
+    mutable: boolean,
+    now: number,
+  ): Promise<ItemPutResult> {
+    const stored = await this.backend.load(target);
+    const current = stored && stored.expiresAt > now ? stored : undefined;
+    if (mutable && current && current.seq !== undefined) {
+      const check = checkSequence({ seq: current.seq, v: current.v }, put.seq as number, put.v, put.cas);
+      if (!check.ok) return check;
+    }
+    const item: StoredItem = {
+      target,
+      v: copy(put.v),
+      ...(mutable
+        ? {
+            k: copy(put.k as Uint8Array),
+            sig: copy(put.sig as Uint8Array),
+            ...(put.salt && put.salt.length > 0 ? { salt: copy(put.salt) } : {}),
+            seq: put.seq as number,
+          }
+        : {}),
+      storedAt: now,
+      // A re-put with an older clock time never shortens the item's life.
+      expiresAt: Math.max(now + this.limits.ttlMs, current?.expiresAt ?? 0),
+    };
+    if (!stored) {
+      const room = await this.makeRoom(item, now);
+      if (!room.ok) return room;
+    }
+    await this.backend.store(item);
+    if (!stored && this.held !== undefined) this.held++;
+    return { ok: true, item };
+  }
+
+  /** At capacity: sweep expired items, then evict the stalest, unless it would outlive `incoming`. */
+  private async makeRoom(incoming: StoredItem, now: number): Promise<ItemPutResult | { ok: true }> {
+    if (this.held === undefined) this.held = await this.backend.count();
+    if (this.held < this.limits.maxItems) return { ok: true };
+    await this.expire(now);
+    this.held = await this.backend.count();
+    // Bounded: one eviction per record over the cap (the cap may have been lowered on reopen).
+    for (let over = this.held - this.limits.maxItems; over >= 0; over--) {
+      const [stalest] = await this.backend.list(1);
+      if (!stalest) break;
+      if (stalest.expiresAt > incoming.expiresAt) {
+        return {
+          ok: false,
+          code: KrpcErrorCode.Server,
+          message: `item store full (${this.limits.maxItems} items) of items fresher than this one; put it on another node`,
+        };
+      }
+      if (await this.backend.delete(stalest.target)) this.held--;
+    }
+    return { ok: true };
+  }
+
+  private serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(key, tail);
+    void tail.then(() => {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    });
+    return run;
+  }
+}
+
+/** A plain Uint8Array copy (callers may hand in Buffers or views into datagrams). */
+function copy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
+/** Items in process memory. Insertion order stands for expiry order (puts with non-decreasing `now`). */
+export class MemoryItemBackend implements ItemBackend {
+  private readonly items = new Map<string, StoredItem>();
+
+  async store(item: StoredItem): Promise<void> {
+    const key = toHex(item.target);
+    this.items.delete(key);
+    this.items.set(key, item);
+  }
+
+  async load(target: Uint8Array): Promise<StoredItem | undefined> {
+    return this.items.get(toHex(target));
+  }
+
+  async list(limit: number): Promise<StoredItem[]> {
+    const out: StoredItem[] = [];
+    for (const item of this.items.values()) {
+      if (out.length >= limit) break;
+      out.push(item);
+    }
+    return out;
+  }
+
+  async expire(now: number): Promise<number> {
+    let removed = 0;
+    for (const [key, item] of this.items) {
+      if (item.expiresAt <= now) {
+        this.items.delete(key);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async delete(target: Uint8Array): Promise<boolean> {
+    return this.items.delete(toHex(target));
+  }
+
+  async count(): Promise<number> {
+    return this.items.size;
+  }
+
+  async close(): Promise<void> {}
+}

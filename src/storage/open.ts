@@ -1,0 +1,87 @@
+/**
+ * One entry point for storage: pick a backend kind, get the three stores a node needs.
+ */
+import {
+  DEFAULT_ITEM_LIMITS,
+  type ItemBackend,
+  ItemStore,
+  type ItemStoreLimits,
+  MemoryItemBackend,
+} from './item-store.js';
+import {
+  BackedPeerStore,
+  DEFAULT_PEER_LIMITS,
+  MemoryPeerBackend,
+  type PeerBackend,
+  type PeerStore,
+  type PeerStoreLimits,
+} from './peer-store.js';
+import { MemoryStateStore, type StateStore } from './state-store.js';
+
+export type StorageOptions = (
+  | { kind: 'memory' }
+  | { kind: 'sqlite'; path: string; synchronous?: 'normal' | 'full' }
+  | { kind: 'redis'; url: string; namespace: string }
+) & {
+  peerLimits?: Partial<PeerStoreLimits>;
+  itemLimits?: Partial<ItemStoreLimits>;
+};
+
+export interface Storage {
+  readonly peers: PeerStore;
+  readonly items: ItemStore;
+  readonly state: StateStore;
+  /** Close all three stores and the connection or file behind them. */
+  close(): Promise<void>;
+}
+
+/** Open storage of the given kind. Fails with code STORAGE_UNAVAILABLE when the backend cannot be reached. */
+export async function openStorage(options: StorageOptions): Promise<Storage> {
+  const peerLimits = { ...DEFAULT_PEER_LIMITS, ...options.peerLimits };
+  const itemLimits = { ...DEFAULT_ITEM_LIMITS, ...options.itemLimits };
+  switch (options.kind) {
+    case 'memory':
+      return assemble(
+        new MemoryPeerBackend(),
+        new MemoryItemBackend(),
+        new MemoryStateStore(),
+        peerLimits,
+        itemLimits,
+      );
+    case 'sqlite': {
+      // Loaded on demand, so memory-only users never load the native SQLite module or the Redis client.
+      const { SqliteStorage } = await import('./sqlite.js');
+      const db = new SqliteStorage(
+        options.path,
+        options.synchronous ? { synchronous: options.synchronous } : {},
+      );
+      return assemble(db.peers, db.items, db.state, peerLimits, itemLimits);
+    }
+    case 'redis': {
+      const { RedisStorage } = await import('./redis.js');
+      const redis = await RedisStorage.open({ url: options.url, namespace: options.namespace });
+      return assemble(redis.peers, redis.items, redis.state, peerLimits, itemLimits);
+    }
+  }
+}
+
+function assemble(
+  peerBackend: PeerBackend,
+  itemBackend: ItemBackend,
+  state: StateStore,
+  peerLimits: PeerStoreLimits,
+  itemLimits: ItemStoreLimits,
+): Storage {
+  const peers = new BackedPeerStore(peerBackend, peerLimits);
+  const items = new ItemStore(itemBackend, itemLimits);
+  let closing: Promise<void> | undefined;
+  return {
+    peers,
+    items,
+    state,
+    close() {
+      closing ??= Promise.all([peers.close(), items.close(), state.close()]).then(() => undefined);
+      return closing;
+    },
+  };
+}

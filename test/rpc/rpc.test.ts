@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Rpc } from '../../src/rpc/rpc.js';
+import { RateLimiter } from '../../src/rpc/rate-limit.js';
+import { TransactionTable } from '../../src/rpc/transactions.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
+import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory.js';
+import { SeededRandom } from '../../src/util/random.js';
+import { decodeKrpc, encodeResponse } from '../../src/wire/krpc.js';
+
+function setup(latencyMs = 5) {
+  const clock = new VirtualClock();
+  const random = new SeededRandom(3);
+  const net = new MemoryNetwork({ clock, random, latencyMs: () => latencyMs });
+  return { clock, random, net };
+}
+
+/** A raw endpoint that records what it receives and can answer by hand. */
+function rawPeer(net: MemoryNetwork, host: string) {
+  const t = net.createTransport(host);
+  const received: { data: Uint8Array; from: { host: string; port: number } }[] = [];
+  t.onMessage((data, from) => received.push({ data, from }));
+  return { t, received };
+}
+
+describe('transaction table', () => {
+  it('allocates compact ids, wraps, and matches only the queried address', () => {
+    const table = new TransactionTable<string>(0xfffe, 4);
+    const to = { host: '1.1.1.1', port: 1, family: 4 as const };
+    const a = table.add(to, 'a');
+    const b = table.add(to, 'b');
+    const c = table.add(to, 'c');
+    assert.deepEqual(
+      [a, b, c].map((x) => x?.id),
+      [0xfffe, 0xffff, 0],
+    );
+    assert.equal(a?.tid.length, 2);
+    assert.equal(table.match(a!.tid, to), a);
+    assert.equal(table.match(a!.tid, { ...to, port: 2 }), undefined, 'another port is another address');
+    assert.equal(table.match(new Uint8Array([1, 2, 3]), to), undefined);
+    table.add(to, 'd');
+    assert.equal(table.add(to, 'e'), undefined, 'full at capacity');
+    assert.ok(table.delete(a!));
+    assert.equal(table.match(a!.tid, to), undefined);
+  });
+});
+
+describe('rpc engine', () => {
+  it('matches a reply to its query and measures the round trip', async () => {
+    const { clock, random, net } = setup(5);
+    const rpc = new Rpc({ transport: net.createTransport('1.0.0.1'), clock, random });
+    const peer = rawPeer(net, '1.0.0.2');
+    const pending = rpc.query(peer.t.address, 'ping', { id: new Uint8Array(20) });
+    await clock.advance(5);
+    assert.equal(peer.received.length, 1);
+    const q = decodeKrpc(peer.received[0]!.data);
+    assert.ok(q.ok && q.message.y === 'q' && q.message.q === 'ping');
+    peer.t.send(encodeResponse(q.message.t, { id: new Uint8Array(20).fill(1) }), rpc.address);
+    await clock.advance(5);
+    const reply = await pending;
+    assert.equal(reply.rttMs, 10);
+    assert.deepEqual(reply.r.id, new Uint8Array(20).fill(1));
+    assert.deepEqual(rpc.stats.snapshot().outbound.ping, { tx: 1, rx: 1, errors: 0, timeouts: 0 });
+  });
+
+  it('ignores a reply from an address it did not query', async () => {
+    const { clock, random, net } = setup(1);
+    const rpc = new Rpc({
+      transport: net.createTransport('1.0.0.1'),
+      clock,
+      random,
+      timeoutMs: 100,
+      retries: 0,
+    });
+    const peer = rawPeer(net, '1.0.0.2');
+    const impostor = rawPeer(net, '1.0.0.3');
+    const pending = rpc.query(peer.t.address, 'ping', {});
+    pending.catch(() => undefined);
+    await clock.advance(1);
+    const q = decodeKrpc(peer.received[0]!.data);
+    assert.ok(q.ok);
+    impostor.t.send(encodeResponse(q.message.t, { id: new Uint8Array(20) }), rpc.address);
+    await clock.advance(200);
+    await assert.rejects(pending, { code: 'TIMEOUT' });
+    assert.equal(rpc.stats.dropped.unsolicited, 1);
+  });
+
+  it('retries once after a timeout, then gives up; the short timeout fires before', async () => {
+    const { clock, random, net } = setup(1);
+    const rpc = new Rpc({
+      transport: net.createTransport('1.0.0.1'),
+      clock,
+      random,
+      timeoutMs: 1000,
+      shortTimeoutMs: 300,
+    });
+    const silent = rawPeer(net, '1.0.0.2');
+    let slowAt = -1;
+    const pending = rpc.query(silent.t.address, 'find_node', {}, { onSlow: () => (slowAt = clock.now()) });
+    let settledAt = -1;
+    pending.catch(() => (settledAt = clock.now()));
+    await clock.advance(5000);
+    assert.equal(slowAt, 300);
+    assert.equal(silent.received.length, 2, 'the query was sent twice');
+    assert.equal(settledAt, 2000);
+    await assert.rejects(pending, { code: 'TIMEOUT' });
+    assert.equal(rpc.stats.out('find_node').timeouts, 1);
+    assert.equal(rpc.inFlight, 0);
+  });
+
+  it('uses a late reply that arrives after the short timeout', async () => {
+    const { clock, random, net } = setup(1);
+    const rpc = new Rpc({
+      transport: net.createTransport('1.0.0.1'),
+      clock,
+      random,
+      timeoutMs: 2000,
+      shortTimeoutMs: 100,
+    });
+    const peer = rawPeer(net, '1.0.0.2');
+    let slow = false;
+    const pending = rpc.query(peer.t.address, 'ping', {}, { onSlow: () => (slow = true) });
+    await clock.advance(500);
+    assert.ok(slow);
+    const q = decodeKrpc(peer.received[0]!.data);
+    assert.ok(q.ok);
+    peer.t.send(encodeResponse(q.message.t, { id: new Uint8Array(20) }), rpc.address);
+    await clock.advance(10);
+    assert.equal((await pending).rttMs, 501);
+  });
+
+  it('answers a malformed query with 203 echoing t, and raw garbage with silence', async () => {
+    const { clock, random, net } = setup(1);
+    const rpc = new Rpc({ transport: net.createTransport('1.0.0.1'), clock, random });
+    const peer = rawPeer(net, '1.0.0.2');
+    peer.t.send(Buffer.from('d1:q4:ping1:t2:xy1:y1:qe'), rpc.address); // no "a"
+    peer.t.send(Buffer.from('\x00\x01garbage'), rpc.address);
+    await clock.advance(10);
+    assert.equal(peer.received.length, 1);
+    const e = decodeKrpc(peer.received[0]!.data);
+    assert.ok(e.ok && e.message.y === 'e');
+    if (e.ok && e.message.y === 'e') {
+      assert.equal(e.message.code, 203);
+      assert.deepEqual(e.message.t, new Uint8Array(Buffer.from('xy')));
+    }
+    assert.equal(rpc.stats.dropped.malformed, 2);
+  });
+
+  it('rate-limits inbound queries per IP (loopback exempt by default)', async () => {
+    const { clock, random, net } = setup(1);
+    const rpc = new Rpc({
+      transport: net.createTransport('1.0.0.1'),
+      clock,
+      random,
+      rateLimit: { perSecond: 10, burst: 5, maxTracked: 100 },
+    });
+    let handled = 0;
+    rpc.onQuery(() => handled++);
+    const flood = rawPeer(net, '1.0.0.2');
+    const ping = Buffer.from('d1:ad2:id20:aaaaaaaaaaaaaaaaaaaae1:q4:ping1:t2:aa1:y1:qe');
+    for (let i = 0; i < 50; i++) flood.t.send(ping, rpc.address);
+    await clock.advance(10);
+    assert.equal(handled, 5, 'the burst passes, the rest is dropped');
+    assert.equal(rpc.stats.dropped.rateLimited, 45);
+    await clock.advance(1000);
+    for (let i = 0; i < 50; i++) flood.t.send(ping, rpc.address);
+    await clock.advance(10);
+    assert.equal(handled, 10, 'refilled at 10/s, capped at the burst');
+  });
+
+  it('bounds the rate limiter table', () => {
+    const limiter = new RateLimiter({ perSecond: 1, burst: 1, maxTracked: 100 });
+    for (let i = 0; i < 1000; i++) limiter.allow(`10.0.${i >> 8}.${i & 255}`, 0);
+    assert.ok(limiter.tracked <= 100);
+  });
+
+  it('rejects in-flight queries when closed, and every call after', async () => {
+    const { clock, random, net } = setup(1);
+    const rpc = new Rpc({ transport: net.createTransport('1.0.0.1'), clock, random });
+    const peer = rawPeer(net, '1.0.0.2');
+    const pending = rpc.query(peer.t.address, 'ping', {});
+    await rpc.close();
+    await assert.rejects(pending, { code: 'CLOSED' });
+    await assert.rejects(rpc.query(peer.t.address, 'ping', {}), { code: 'CLOSED' });
+  });
+
+  it('aborts a query when its signal aborts', async () => {
+    const { clock, random, net } = setup(1);
+    const rpc = new Rpc({ transport: net.createTransport('1.0.0.1'), clock, random });
+    const peer: MemoryTransport = net.createTransport('1.0.0.2');
+    const controller = new AbortController();
+    const pending = rpc.query(peer.address, 'ping', {}, { signal: controller.signal });
+    controller.abort();
+    await assert.rejects(pending, { code: 'ABORTED' });
+    assert.equal(rpc.inFlight, 0);
+  });
+});
