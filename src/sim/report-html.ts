@@ -71,7 +71,8 @@ function svg(title: string, body: string): string {
 }
 
 export function renderHtml(r: SimResult): string {
-  const lookups = r.samples.filter((s) => s.kind !== 'announce');
+  const kinds = new Set<string>(r.phases.map((p) => p.lookupKind));
+  const lookups = r.samples.filter((s) => kinds.has(s.kind));
   // Latency: 25 bins up to the p99 (the tail beyond lands in the last bin).
   const lat = lookups.map((s) => s.latencyMs).sort((a, b) => a - b);
   const top = Math.max(1, quantile(lat, 0.99));

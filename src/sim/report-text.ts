@@ -36,8 +36,8 @@ export function formatSummary(r: SimResult): string {
     ['phase', 'op', 'count', 'success', 'hops', 'queries', 'dgrams/lookup', 'median', 'p95', 'p99'],
   ];
   for (const p of r.phases) {
-    rows.push(row(p.name, p.workload, p.lookups, p.datagramsPerLookup));
-    if (p.announces) rows.push(row('', 'announce', p.announces));
+    rows.push(row(p.name, p.lookupKind, p.lookups, p.datagramsPerLookup));
+    if (p.stores) rows.push(row('', p.storeKind ?? 'store', p.stores));
   }
   const mib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
   const lines = [

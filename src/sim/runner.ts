@@ -7,7 +7,7 @@ import { type Summary, summarize } from './stats.js';
 import { seedRoutingTables } from './fast-build.js';
 import { internetLatency } from './latency.js';
 import type { NetworkCounters } from './network.js';
-import type { OpKind, OpSample, Workload } from './workloads.js';
+import { type OpKind, type OpSample, STORE_KINDS, type Workload } from './workloads.js';
 import { type SimNode, SimWorld } from './world.js';
 
 export type BuildMode = 'fast' | 'join';
@@ -54,11 +54,14 @@ export interface OpStats {
 export interface PhaseResult {
   name: string;
   workload: string;
+  /** The operation counted as a lookup in this phase. */
+  lookupKind: OpKind;
   startMs: number;
   endMs: number;
   lookups: OpStats;
-  /** Announce steps, for workloads that have them. */
-  announces?: OpStats;
+  /** Store steps (announce, put), for workloads that have them. */
+  stores?: OpStats;
+  storeKind?: OpKind;
   /** Datagrams sent network-wide during the phase, and per lookup. */
   datagrams: number;
   datagramsPerLookup: number;
@@ -219,23 +222,23 @@ export class SimContext {
       throw new Error(`phase ${name}: ${count - done} operations still running after the time limit`);
     const mine = this.samples.slice(firstSample);
     const lookups = mine.filter((s) => s.kind === workload.lookupKind);
-    const announces = mine.filter((s) => s.kind === 'announce');
+    const stores = mine.filter((s) => STORE_KINDS.includes(s.kind));
     const datagrams = world.network.counters.sent - sentBefore;
     const result: PhaseResult = {
       name,
       workload: workload.name,
+      lookupKind: workload.lookupKind,
       startMs,
       endMs: world.clock.now(),
       lookups: opStats(lookups),
       datagrams,
       datagramsPerLookup: lookups.length > 0 ? datagrams / lookups.length : 0,
     };
-    if (announces.length > 0) result.announces = opStats(announces);
+    if (stores.length > 0) {
+      result.stores = opStats(stores);
+      result.storeKind = (stores[0] as OpSample).kind;
+    }
     this.phases.push(result);
     return result;
   }
-}
-
-export function lookupKinds(result: SimResult): OpKind[] {
-  return [...new Set(result.samples.map((s) => s.kind))];
 }

@@ -2,12 +2,12 @@
  * Scenarios: what happens to the network, and which operations are measured while it does.
  * Each one builds the network, then runs one or more phases (see SimContext.phase).
  *
- * To add one (for example BEP 44 put/get once it lands), add a workload in workloads.ts and a
- * scenario here that runs phases of it.
+ * To add one, add a workload in workloads.ts (if the operation is new) and a scenario here that
+ * runs phases of it.
  */
 import { churnSchedule, sessionModel } from './churn.js';
 import type { BuildMode, SimContext } from './runner.js';
-import { findNodeWorkload, getPeersWorkload, type Workload } from './workloads.js';
+import { findNodeWorkload, getPeersWorkload, putGetWorkload, type Workload } from './workloads.js';
 import type { SimNode } from './world.js';
 
 export interface Scenario {
@@ -47,6 +47,12 @@ const lookup = steady(
   'lookup',
   'announce from one random node, get_peers from another; no faults',
   getPeersWorkload,
+);
+
+const items = steady(
+  'items',
+  'BEP 44: put an immutable item from one random node, get it from another',
+  putGetWorkload,
 );
 
 const loss: Scenario = {
@@ -120,4 +126,4 @@ const partition: Scenario = {
   },
 };
 
-export const SCENARIOS: Record<string, Scenario> = { bootstrap, lookup, churn, loss, partition };
+export const SCENARIOS: Record<string, Scenario> = { bootstrap, lookup, items, churn, loss, partition };

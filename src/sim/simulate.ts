@@ -53,9 +53,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     });
   }
   const wallMs = performance.now() - started;
-  const lookupKinds = new Set<string>(
-    ctx.phases.map((p) => (p.workload === 'find_node' ? 'find_node' : 'get_peers')),
-  );
+  const lookupKinds = new Set<string>(ctx.phases.map((p) => p.lookupKind));
   const lookups = ctx.samples.filter((s) => lookupKinds.has(s.kind));
   const minutes = new Map<number, { minute: number; count: number; ok: number }>();
   for (const s of lookups) {

@@ -2,14 +2,16 @@
  * What a simulated user does, one operation at a time, and how we judge it. Each workload runs
  * the node's public API and checks the answer against the world's ground truth.
  *
- * Extension point: BEP 44 put/get becomes a workload here once `Dht.put`/`Dht.get` exist: put an
- * item from one random node, get it from another, ok when the value (and seq) match. Register it
- * in WORKLOADS and scenarios can name it; nothing else changes.
+ * To measure another operation, add a workload here and register it in WORKLOADS; a scenario can
+ * then run phases of it (the `items` scenario runs put_get).
  */
 import type { LookupKind } from '../node/events.js';
 import type { SimNode, SimWorld } from './world.js';
 
-export type OpKind = 'find_node' | 'get_peers' | 'announce';
+export type OpKind = 'find_node' | 'get_peers' | 'announce' | 'put' | 'get';
+
+/** Steps that store (announce, put) rather than look up; reported beside the lookups. */
+export const STORE_KINDS: readonly OpKind[] = ['announce', 'put'];
 
 export interface OpSample {
   kind: OpKind;
@@ -37,7 +39,8 @@ async function measured<T>(
   world: SimWorld,
   node: SimNode,
   kind: OpKind,
-  target: Uint8Array,
+  /** The lookup's target, to pick its event; undefined when the node computes it (put). */
+  target: Uint8Array | undefined,
   op: () => Promise<T>,
   judge: (value: T) => boolean,
 ): Promise<OpSample> {
@@ -46,7 +49,7 @@ async function measured<T>(
   let queries = 0;
   const eventKind: LookupKind = kind;
   const off = node.dht.events.on('lookup:finished', (e) => {
-    if (e.kind === eventKind && e.target === target) {
+    if (e.kind === eventKind && (target === undefined || e.target === target)) {
       hops = e.hops;
       queries = e.queried;
     }
@@ -119,7 +122,47 @@ export const getPeersWorkload: Workload = {
   },
 };
 
+/**
+ * BEP 44: one random node puts an immutable item (20 random bytes, not republished), another gets
+ * it by its target: ok when the value comes back byte for byte.
+ */
+export const putGetWorkload: Workload = {
+  name: 'put_get',
+  lookupKind: 'get',
+  async run(world, out) {
+    const value = world.randomId();
+    const putter = world.randomLive();
+    let target: Uint8Array | undefined;
+    out.push(
+      await measured(
+        world,
+        putter,
+        'put',
+        undefined,
+        () => putter.dht.putImmutable(value, { republish: false }),
+        (r) => {
+          target = r.target;
+          return r.storedOn > 0;
+        },
+      ),
+    );
+    const getter = world.randomLive((n) => n !== putter);
+    const key = target ?? new Uint8Array(20);
+    out.push(
+      await measured(
+        world,
+        getter,
+        'get',
+        key,
+        () => getter.dht.get(key),
+        (r) => r !== undefined && r.v instanceof Uint8Array && Buffer.compare(r.v, value) === 0,
+      ),
+    );
+  },
+};
+
 export const WORKLOADS: Record<string, Workload> = {
   find_node: findNodeWorkload,
   get_peers: getPeersWorkload,
+  put_get: putGetWorkload,
 };

@@ -42,6 +42,14 @@ describe('simulation', () => {
     assert.ok(r.overall.successRate >= 0.99, `success ${r.overall.successRate}; replay: ${r.replay}`);
   });
 
+  it('BEP 44 items put on one node are found from another', async () => {
+    const r = await simulate({ nodes: 1000, seed: 4, scenario: 'items', lookups: 150, build: 'fast' });
+    const [phase] = r.phases;
+    assert.ok(phase?.stores && phase.stores.count === 150 && phase.storeKind === 'put');
+    assert.equal(phase.lookupKind, 'get');
+    assert.ok(r.overall.successRate >= 0.99, `success ${r.overall.successRate}; replay: ${r.replay}`);
+  });
+
   it('a partition splits lookups, healing restores them', async () => {
     const r = await simulate({ nodes: 1000, seed: 2, scenario: 'partition', lookups: 150, build: 'fast' });
     const [before, during, after] = r.phases;
