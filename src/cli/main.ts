@@ -2,6 +2,7 @@
 /** kadmium command line: dispatch to one command, turn errors into messages and exit codes. */
 import { UsageError } from './args.js';
 import { announce } from './commands/announce.js';
+import { daemon } from './commands/daemon.js';
 import { findNode } from './commands/find-node.js';
 import { get } from './commands/get.js';
 import { getPeers } from './commands/get-peers.js';
@@ -13,7 +14,19 @@ import { start } from './commands/start.js';
 import { testnet } from './commands/testnet.js';
 import type { Command } from './commands/types.js';
 
-const COMMANDS: Command[] = [start, ping, findNode, getPeers, announce, keygen, put, get, testnet, sim];
+const COMMANDS: Command[] = [
+  start,
+  daemon,
+  ping,
+  findNode,
+  getPeers,
+  announce,
+  keygen,
+  put,
+  get,
+  testnet,
+  sim,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

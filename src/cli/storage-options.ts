@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type Storage, openStorage } from '../storage/open.js';
+import { SQLITE_FILE_NAME, type Storage, openStorage } from '../storage/open.js';
 import { UsageError } from './args.js';
 
 export const STORAGE_OPTIONS = {
@@ -28,7 +28,7 @@ export interface StorageFlags {
 export function describeStorage(flags: StorageFlags): string {
   if (flags.memory) return 'memory (nothing persisted)';
   if (flags.redis) return `redis ${flags.redis} namespace ${flags.namespace ?? 'mainline'}`;
-  return `sqlite ${join(flags['data-dir'] ?? defaultDataDir(), 'kadmium.db')}`;
+  return `sqlite ${join(flags['data-dir'] ?? defaultDataDir(), SQLITE_FILE_NAME)}`;
 }
 
 export function defaultDataDir(): string {
@@ -52,5 +52,5 @@ export async function openStorageFromFlags(flags: StorageFlags): Promise<Storage
   } catch (err) {
     throw new UsageError(`cannot create data dir ${dir}: ${(err as Error).message}`);
   }
-  return openStorage({ kind: 'sqlite', path: join(dir, 'kadmium.db') });
+  return openStorage({ kind: 'sqlite', path: join(dir, SQLITE_FILE_NAME) });
 }

@@ -8,6 +8,7 @@
  *   await dht.announce(infoHash, { port: 6881 });
  *   await dht.close();
  */
+import { setMaxListeners } from 'node:events';
 import {
   asNodeId,
   idToHex,
@@ -168,6 +169,8 @@ export class Dht {
     this.peers = options.peerStore ?? new MemoryPeerStore();
     this.items = options.itemStore ?? new ItemStore(new MemoryItemBackend(), DEFAULT_ITEM_LIMITS);
     this.itemOps = new ItemOperations(this);
+    // Every in-flight call listens on the shutdown signal; hundreds at once are normal, not a leak.
+    setMaxListeners(0, this.shutdownController.signal);
     this.tokens = new TokenManager(this.clock, this.random, undefined, () =>
       this.events.emit('token:rotated', { rotations: this.tokens.rotations }),
     );

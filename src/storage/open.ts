@@ -18,6 +18,9 @@ import {
 } from './peer-store.js';
 import { MemoryStateStore, type StateStore } from './state-store.js';
 
+/** The SQLite file a node keeps in its data dir (CLI and daemon alike). */
+export const SQLITE_FILE_NAME = 'kadmium.sqlite';
+
 export type StorageOptions = (
   | { kind: 'memory' }
   | { kind: 'sqlite'; path: string; synchronous?: 'normal' | 'full' }

@@ -1,0 +1,195 @@
+/**
+ * Every daemon setting: its key (as written in the TOML file), type, default and description.
+ * The environment variable is derived from the key (`api.port` -> KADMIUM_API_PORT); the
+ * command-line flags that set a key are listed in cli/commands/daemon.ts. docs/DAEMON.md
+ * documents the same table.
+ */
+import { isIP } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_BOOTSTRAP, DEFAULT_PORT } from '../node/defaults.js';
+import { parseHostPort } from '../transport/address.js';
+import { STORAGE_BACKENDS } from './storage.js';
+
+export type Parsed<T> = { value: T } | { error: string };
+
+export interface KeySpec<T = unknown> {
+  key: string;
+  /** Default value, or a function of nothing (computed when the config loads). */
+  default: T | (() => T);
+  doc: string;
+  /** Parse a TOML value (`text` false) or an environment/flag string (`text` true). */
+  parse(value: unknown, text: boolean): Parsed<T>;
+}
+
+export const DEFAULT_API_PORT = 7881;
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+function int(min: number, max: number): KeySpec<number>['parse'] {
+  return (value, text) => {
+    const n = text && typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+      return { error: `must be a whole number ${min}-${max}, got ${show(value)}` };
+    return { value: n };
+  };
+}
+
+function num(min: number, max: number): KeySpec<number>['parse'] {
+  return (value, text) => {
+    const n = text && typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max)
+      return { error: `must be a number ${min}-${max}, got ${show(value)}` };
+    return { value: n };
+  };
+}
+
+const bool: KeySpec<boolean>['parse'] = (value, text) => {
+  if (typeof value === 'boolean') return { value };
+  if (text && typeof value === 'string') {
+    const v = value.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(v)) return { value: true };
+    if (['false', '0', 'no', 'off'].includes(v)) return { value: false };
+  }
+  return { error: `must be true or false, got ${show(value)}` };
+};
+
+function oneOf<T extends string>(choices: readonly T[]): KeySpec<T>['parse'] {
+  return (value) =>
+    typeof value === 'string' && (choices as readonly string[]).includes(value)
+      ? { value: value as T }
+      : { error: `must be one of ${choices.join(', ')}, got ${show(value)}` };
+}
+
+const ip: KeySpec<string>['parse'] = (value) =>
+  typeof value === 'string' && isIP(value) !== 0
+    ? { value }
+    : { error: `must be an IP address such as 127.0.0.1, 0.0.0.0 or ::1, got ${show(value)}` };
+
+const nonEmpty: KeySpec<string>['parse'] = (value) =>
+  typeof value === 'string' && value.trim() !== ''
+    ? { value }
+    : { error: `must be a non-empty string, got ${show(value)}` };
+
+/** A list of HOST:PORT; in text, comma-separated; "none" (or an empty list) for no bootstrap. */
+const hostPorts: KeySpec<string[]>['parse'] = (value, text) => {
+  let list: unknown[];
+  if (text && typeof value === 'string') list = value.trim() === 'none' ? [] : value.split(',');
+  else if (Array.isArray(value)) list = value;
+  else return { error: `must be a list of "HOST:PORT" strings, got ${show(value)}` };
+  const out: string[] = [];
+  for (const entry of list) {
+    if (typeof entry !== 'string')
+      return { error: `entries must be "HOST:PORT" strings, got ${show(entry)}` };
+    const trimmed = entry.trim();
+    if (trimmed === '') continue;
+    const parsed = parseHostPort(trimmed);
+    if ('error' in parsed) return { error: parsed.error };
+    out.push(trimmed);
+  }
+  return { value: out };
+};
+
+/** Tokens are compared in constant time; short ones are guessable. */
+const token: KeySpec<string>['parse'] = (value) =>
+  typeof value === 'string' && value.length >= 16 && !/\s/.test(value)
+    ? { value }
+    : { error: 'must be at least 16 characters without spaces (e.g. from "openssl rand -hex 24")' };
+
+export const SCHEMA = [
+  {
+    key: 'data_dir',
+    default: () => join(homedir(), '.kadmium'),
+    doc: 'where the daemon keeps its state (routing table, storage)',
+    parse: nonEmpty,
+  },
+  { key: 'node.host', default: '0.0.0.0', doc: 'UDP address the DHT node binds', parse: ip },
+  { key: 'node.port', default: DEFAULT_PORT, doc: 'UDP port (0 = any free port)', parse: int(0, 65535) },
+  {
+    key: 'node.bootstrap',
+    default: () => [...DEFAULT_BOOTSTRAP],
+    doc: 'routers to join through; [] or "none" for a private network',
+    parse: hostPorts,
+  },
+  { key: 'node.k', default: 8, doc: 'bucket size and lookup width', parse: int(1, 64) },
+  { key: 'node.read_only', default: false, doc: 'BEP 43 read-only: answer no queries', parse: bool },
+  {
+    key: 'node.full_node',
+    default: false,
+    doc: 'store every valid BEP 44 item, not only those this node is among the K closest to',
+    parse: bool,
+  },
+  { key: 'api.enabled', default: true, doc: 'serve the HTTP API, metrics and dashboard', parse: bool },
+  { key: 'api.host', default: '127.0.0.1', doc: 'HTTP address; not loopback needs api.token', parse: ip },
+  { key: 'api.port', default: DEFAULT_API_PORT, doc: 'HTTP port (0 = any free port)', parse: int(0, 65535) },
+  {
+    key: 'api.token',
+    default: '',
+    doc: 'bearer token for write endpoints (required off loopback)',
+    parse: token,
+  },
+  { key: 'log.level', default: 'info', doc: 'debug, info, warn or error', parse: oneOf(LOG_LEVELS) },
+  {
+    key: 'log.format',
+    default: 'auto',
+    doc: 'json (JSON lines), pretty, or auto (pretty on a TTY)',
+    parse: oneOf(LOG_FORMATS),
+  },
+  {
+    key: 'storage.backend',
+    default: 'sqlite',
+    doc: 'sqlite (a file in the data dir), redis (storage.redis_url) or memory',
+    parse: (value: unknown) => oneOf(Object.keys(STORAGE_BACKENDS))(value, false),
+  },
+  {
+    key: 'storage.redis_url',
+    default: '',
+    doc: 'Redis URL for the redis backend, e.g. redis://127.0.0.1:6379',
+    parse: (value: unknown) =>
+      typeof value === 'string' && (value === '' || /^rediss?:\/\//.test(value))
+        ? { value }
+        : { error: `must be a URL like redis://127.0.0.1:6379, got ${show(value)}` },
+  },
+  {
+    key: 'storage.namespace',
+    default: 'mainline',
+    doc: 'Redis key namespace: one per network; nodes sharing it share one dataset',
+    parse: nonEmpty,
+  },
+  {
+    key: 'table.save_interval_s',
+    default: 300,
+    doc: 'seconds between routing-table saves',
+    parse: int(5, 86_400),
+  },
+  { key: 'stats.tick_ms', default: 1000, doc: 'length of a statistics tick', parse: int(100, 60_000) },
+  { key: 'anomaly.warmup_ticks', default: 30, doc: 'ticks before any rule may fire', parse: int(0, 100_000) },
+  { key: 'anomaly.z', default: 4, doc: 'standard deviations above the baseline', parse: num(0, 100) },
+  { key: 'anomaly.ratio', default: 3, doc: 'times the baseline mean', parse: num(1, 1000) },
+  { key: 'anomaly.min_inbound', default: 50, doc: 'floor for inbound-spike, per tick', parse: int(1, 1e9) },
+  { key: 'anomaly.min_errors', default: 10, doc: 'floor for error-spike, per tick', parse: int(1, 1e9) },
+  { key: 'anomaly.min_dropped', default: 10, doc: 'floor for dropped-spike, per tick', parse: int(1, 1e9) },
+  { key: 'anomaly.min_flood', default: 30, doc: 'floor for subnet-flood, per tick', parse: int(1, 1e9) },
+  {
+    key: 'anomaly.flood_share',
+    default: 0.5,
+    doc: 'share of inbound one subnet must send',
+    parse: num(0, 1),
+  },
+] as const satisfies readonly KeySpec<unknown>[];
+
+export type ConfigKey = (typeof SCHEMA)[number]['key'];
+
+export function envName(key: string): string {
+  return `KADMIUM_${key.toUpperCase().replace(/\./g, '_')}`;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'a list';
+  if (value instanceof Date) return 'a date';
+  if (value !== null && typeof value === 'object') return 'a table';
+  return String(value);
+}

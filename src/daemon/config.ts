@@ -1,0 +1,205 @@
+/**
+ * The daemon's configuration: defaults, then a TOML file, then KADMIUM_* environment variables,
+ * then command-line flags (flags win). Every value is validated; a bad one fails the start with
+ * the key, where it came from, and what a right value looks like.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { KadmiumError } from '../util/errors.js';
+import { type AnomalyOptions } from '../services/anomaly.js';
+import {
+  type ConfigKey,
+  envName,
+  type KeySpec,
+  type LogFormat,
+  type LogLevel,
+  SCHEMA,
+} from './config-schema.js';
+
+export const CONFIG_FILE_NAME = 'kadmium.toml';
+
+export interface DaemonConfig {
+  dataDir: string;
+  node: { host: string; port: number; bootstrap: string[]; k: number; readOnly: boolean; fullNode: boolean };
+  api: { enabled: boolean; host: string; port: number; token: string | undefined };
+  log: { level: LogLevel; format: LogFormat };
+  storage: { backend: string; redisUrl: string; namespace: string };
+  table: { saveIntervalMs: number };
+  stats: { tickMs: number };
+  anomaly: AnomalyOptions;
+  /** Where each key's value came from: "default", "file PATH", "env NAME", "flag". */
+  sources: Record<string, string>;
+  /** The config file read, if any. */
+  file: string | undefined;
+}
+
+export class ConfigError extends KadmiumError {
+  constructor(readonly problems: string[]) {
+    super(
+      'CONFIG',
+      problems.length === 1
+        ? `invalid configuration: ${problems[0]}`
+        : `invalid configuration:\n  ${problems.join('\n  ')}`,
+    );
+  }
+}
+
+export interface ConfigInput {
+  /** Values from command-line flags, by config key (strings as typed). */
+  flags?: Partial<Record<ConfigKey, string>>;
+  /** Usually process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** --config: a file that must exist. Otherwise KADMIUM_CONFIG, else DATA_DIR/kadmium.toml if present. */
+  configFile?: string;
+  /** Resolve relative paths against this directory (default: process.cwd()). */
+  cwd?: string;
+}
+
+const BY_KEY = new Map<string, KeySpec<unknown>>(SCHEMA.map((s) => [s.key, s as KeySpec<unknown>]));
+
+export function loadConfig(input: ConfigInput = {}): DaemonConfig {
+  const env = input.env ?? {};
+  const flags = input.flags ?? {};
+  const cwd = input.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const values = new Map<string, unknown>();
+  const sources: Record<string, string> = {};
+
+  const set = (key: string, raw: unknown, text: boolean, source: string): void => {
+    const spec = BY_KEY.get(key);
+    if (!spec) {
+      problems.push(`${key} (${source}): unknown key; known keys are ${[...BY_KEY.keys()].join(', ')}`);
+      return;
+    }
+    const parsed = spec.parse(raw, text);
+    if ('error' in parsed) problems.push(`${key} (${source}): ${parsed.error}`);
+    else {
+      values.set(key, parsed.value);
+      sources[key] = source;
+    }
+  };
+
+  // The data dir decides where the default config file is, so read it from env and flags first.
+  const earlyDataDir = flags.data_dir ?? env[envName('data_dir')];
+  const explicit = input.configFile ?? env.KADMIUM_CONFIG;
+  let file: string | undefined;
+  if (explicit !== undefined) {
+    file = resolve(cwd, explicit);
+    if (!existsSync(file)) throw new ConfigError([`config file ${file} does not exist`]);
+  } else {
+    const dir = earlyDataDir ? resolve(cwd, earlyDataDir) : String(defaultOf('data_dir'));
+    const candidate = join(dir, CONFIG_FILE_NAME);
+    if (existsSync(candidate)) file = candidate;
+  }
+  if (file) {
+    for (const [key, value] of Object.entries(readToml(file))) set(key, value, false, `file ${file}`);
+  }
+  for (const spec of SCHEMA) {
+    const name = envName(spec.key);
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') set(spec.key, raw, true, `env ${name}`);
+  }
+  for (const [key, raw] of Object.entries(flags)) {
+    if (raw !== undefined) set(key, raw, true, 'flag');
+  }
+  for (const spec of SCHEMA) {
+    if (!values.has(spec.key) && !problems.some((p) => p.startsWith(`${spec.key} `))) {
+      values.set(spec.key, defaultOf(spec.key));
+      sources[spec.key] = 'default';
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const get = <T>(key: ConfigKey): T => values.get(key) as T;
+  const token = get<string>('api.token') || undefined;
+  const apiHost = get<string>('api.host');
+  if (get<boolean>('api.enabled') && !isLoopback(apiHost) && token === undefined) {
+    throw new ConfigError([
+      `api.token (${sources['api.host']} sets api.host = ${apiHost}): a bearer token is required when the ` +
+        `API listens beyond loopback; set ${envName('api.token')} or api.token in the config file`,
+    ]);
+  }
+  if (get<string>('storage.backend') === 'redis' && get<string>('storage.redis_url') === '') {
+    throw new ConfigError([
+      `storage.redis_url (${sources['storage.backend']} sets storage.backend = redis): the redis backend needs ` +
+        `a URL such as redis://127.0.0.1:6379; set ${envName('storage.redis_url')} or storage.redis_url`,
+    ]);
+  }
+  const dataDir = get<string>('data_dir');
+  return {
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
+    node: {
+      host: get('node.host'),
+      port: get('node.port'),
+      bootstrap: get('node.bootstrap'),
+      k: get('node.k'),
+      readOnly: get('node.read_only'),
+      fullNode: get('node.full_node'),
+    },
+    api: { enabled: get('api.enabled'), host: apiHost, port: get('api.port'), token },
+    log: { level: get('log.level'), format: get('log.format') },
+    storage: {
+      backend: get('storage.backend'),
+      redisUrl: get('storage.redis_url'),
+      namespace: get('storage.namespace'),
+    },
+    table: { saveIntervalMs: get<number>('table.save_interval_s') * 1000 },
+    stats: { tickMs: get('stats.tick_ms') },
+    anomaly: {
+      warmupTicks: get('anomaly.warmup_ticks'),
+      z: get('anomaly.z'),
+      ratio: get('anomaly.ratio'),
+      minInbound: get('anomaly.min_inbound'),
+      minErrors: get('anomaly.min_errors'),
+      minDropped: get('anomaly.min_dropped'),
+      minFlood: get('anomaly.min_flood'),
+      floodShare: get('anomaly.flood_share'),
+    },
+    sources,
+    file,
+  };
+}
+
+/** The config as JSON for logs and /api/status, with the token hidden. */
+export function redact(config: DaemonConfig): Record<string, unknown> {
+  return { ...config, api: { ...config.api, token: config.api.token ? '(set)' : '(none)' } };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === '::1' || host.startsWith('127.');
+}
+
+function defaultOf(key: ConfigKey): unknown {
+  const spec = BY_KEY.get(key) as KeySpec<unknown>;
+  return typeof spec.default === 'function' ? (spec.default as () => unknown)() : spec.default;
+}
+
+/** Read a TOML file and flatten its tables to dotted keys ("api.port"); lists stay values. */
+function readToml(file: string): Record<string, unknown> {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    const e = err as Error & { line?: number; column?: number };
+    const where = e.line !== undefined ? ` at line ${e.line}, column ${e.column}` : '';
+    throw new ConfigError([`config file ${file} is not valid TOML${where}: ${e.message.split('\n')[0]}`]);
+  }
+  const out: Record<string, unknown> = {};
+  const walk = (prefix: string, table: Record<string, unknown>): void => {
+    for (const [k, v] of Object.entries(table)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (
+        v !== null &&
+        typeof v === 'object' &&
+        !Array.isArray(v) &&
+        !(v instanceof Date) &&
+        !BY_KEY.has(key)
+      )
+        walk(key, v as Record<string, unknown>);
+      else out[key] = v;
+    }
+  };
+  walk('', doc);
+  return out;
+}

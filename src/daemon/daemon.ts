@@ -1,0 +1,259 @@
+/**
+ * The daemon: one long-running node with its storage, statistics, HTTP API and dashboard, and
+ * the lifecycle around them (data dir, routing-table persistence, logs, graceful stop).
+ *
+ *   const daemon = await Daemon.start({ config: loadConfig({ env: process.env }) });
+ *   ...
+ *   await daemon.stop('SIGTERM');
+ */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_BOOTSTRAP } from '../node/defaults.js';
+import { Dht, type DhtOptions } from '../node/dht.js';
+import { AnomalyDetector } from '../services/anomaly.js';
+import { Statistics } from '../services/statistics.js';
+import type { DaemonConfig } from './config.js';
+import { redact } from './config.js';
+import { ensureDataDir, loadTable, saveTable } from './data-dir.js';
+import { createApp, type DaemonState } from './http/app.js';
+import { createHttpServer, type Feed, type HttpServer } from './http/server.js';
+import { liveSnapshot } from './live.js';
+import { createLogger, type Logger } from './logger.js';
+import { type DaemonStorage, openDaemonStorage, STORAGE_BACKENDS, type StorageFactory } from './storage.js';
+
+export interface DaemonOptions {
+  config: DaemonConfig;
+  log?: Logger;
+  /** Storage backends to choose from (default: STORAGE_BACKENDS). */
+  backends?: Readonly<Record<string, StorageFactory>>;
+  /** Extra node options (tests: rate limits, timeouts). */
+  dht?: Partial<DhtOptions>;
+}
+
+export class Daemon {
+  private stateValue: DaemonState = 'starting';
+  private saveTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private http: HttpServer | undefined;
+  /** The API's bound address, when enabled. */
+  apiAddress: AddressInfo | undefined;
+
+  private constructor(
+    readonly config: DaemonConfig,
+    readonly log: Logger,
+    readonly dht: Dht,
+    readonly stats: Statistics,
+    readonly storage: DaemonStorage,
+    readonly version: string,
+  ) {}
+
+  get state(): DaemonState {
+    return this.stateValue;
+  }
+
+  /** http://host:port/ of the dashboard, when the API is enabled. */
+  get url(): string | undefined {
+    if (!this.apiAddress) return undefined;
+    const { address, port } = this.apiAddress;
+    const host = address.includes(':') ? `[${address}]` : address;
+    return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}/`;
+  }
+
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const { config } = options;
+    const log = options.log ?? createLogger({ level: config.log.level, format: config.log.format });
+    ensureDataDir(config.dataDir);
+    const storage = await openDaemonStorage(
+      config.storage.backend,
+      config.dataDir,
+      options.backends ?? STORAGE_BACKENDS,
+      { redisUrl: config.storage.redisUrl, namespace: config.storage.namespace },
+    );
+    const saved = loadTable(config.dataDir);
+    if ('error' in saved) log.warn(`ignoring the saved routing table: ${saved.error}`);
+    const routingTable = 'table' in saved ? saved.table : undefined;
+    const bootstrap = config.node.bootstrap.length > 0 ? config.node.bootstrap : false;
+    const dht = new Dht({
+      host: config.node.host,
+      port: config.node.port,
+      bootstrap,
+      k: config.node.k,
+      readOnly: config.node.readOnly,
+      fullNode: config.node.fullNode,
+      routingTable,
+      peerStore: storage.peers,
+      itemStore: storage.items,
+      ...options.dht,
+    });
+    const stats = new Statistics(dht, {
+      tickMs: config.stats.tickMs,
+      detector: new AnomalyDetector(config.anomaly),
+      itemCount: storage.itemCount,
+    });
+    const daemon = new Daemon(config, log, dht, stats, storage, packageVersion());
+    try {
+      await daemon.run(routingTable?.nodes.length ?? 0);
+    } catch (err) {
+      await daemon.stop('failed start').catch(() => undefined);
+      throw err;
+    }
+    return daemon;
+  }
+
+  /** Stop accepting requests, end dashboard streams, save the table, close the node and storage. */
+  stop(reason = 'stop'): Promise<void> {
+    this.stopping ??= this.shutdown(reason);
+    return this.stopping;
+  }
+
+  /** Save the routing table now; logs and swallows errors (a full disk must not stop the node). */
+  saveTable(): void {
+    try {
+      const path = saveTable(this.config.dataDir, this.dht.exportRoutingTable());
+      this.log.debug('routing table saved', { path, nodes: this.dht.table.size });
+    } catch (err) {
+      this.log.error(`cannot save the routing table: ${(err as Error).message}`);
+    }
+  }
+
+  private async run(restored: number): Promise<void> {
+    const { config, log, dht } = this;
+    log.info(`kadmium ${this.version} daemon starting`, {
+      dataDir: config.dataDir,
+      configFile: config.file ?? '(none)',
+      storage: this.storage.description,
+    });
+    log.debug('configuration', redact(config));
+    this.watchNode();
+    const address = await dht.listen();
+    this.stats.start();
+    log.info(
+      `DHT node ${Buffer.from(dht.id).toString('hex')} listening on udp ${address.host}:${address.port}`,
+      {
+        restoredNodes: restored,
+      },
+    );
+    if (config.api.enabled) {
+      const app = createApp({
+        dht,
+        stats: this.stats,
+        token: config.api.token,
+        storageBackend: this.storage.description,
+        version: this.version,
+        state: () => this.stateValue,
+      });
+      this.http = createHttpServer(app, this.feed(), log.child({ component: 'http' }));
+      try {
+        this.apiAddress = await this.http.listen(config.api.host, config.api.port);
+      } catch (err) {
+        throw new Error(
+          `cannot serve the API on ${config.api.host}:${config.api.port}: ${(err as Error).message}; ` +
+            'choose another with --api-port, or --no-api',
+        );
+      }
+      log.info(`dashboard: ${this.url}  (API: ${this.url}openapi.json, metrics: ${this.url}metrics)`);
+    } else {
+      log.info('HTTP API disabled (api.enabled = false)');
+    }
+    this.saveTimer = setInterval(() => this.saveTable(), config.table.saveIntervalMs);
+    this.saveTimer.unref();
+    this.stateValue = 'running';
+    void dht.start().catch((err: unknown) => log.error(`bootstrap failed: ${(err as Error).message}`));
+  }
+
+  private watchNode(): void {
+    const { log, dht, config } = this;
+    const routers = config.node.bootstrap;
+    const publicRouters = routers.length > 0 && routers.every((r) => DEFAULT_BOOTSTRAP.includes(r));
+    let failures = 0;
+    dht.events.on('bootstrap', (b) => {
+      if (b.ok) {
+        if (failures > 0) log.info(`joined the DHT after ${failures} failed attempt(s): ${b.message}`);
+        else log.info(`joined the DHT: ${b.message}`);
+        failures = 0;
+        return;
+      }
+      if (routers.length === 0) {
+        log.info(
+          'no bootstrap routers configured (node.bootstrap = []): waiting for other nodes to contact us',
+        );
+        return;
+      }
+      failures++;
+      if (failures > 1) {
+        log.warn(`bootstrap attempt ${failures} failed: ${b.message}`);
+        return;
+      }
+      const what = publicRouters
+        ? `the public bootstrap routers (${routers.join(', ')}) are unreachable - is this machine offline?`
+        : `the bootstrap routers (${routers.join(', ')}) are unreachable`;
+      log.warn(
+        `${what} ${b.message}. The daemon keeps running and retries with backoff (1 s, doubling to 5 min); ` +
+          'the API and dashboard stay up. For a local network use --bootstrap HOST:PORT.',
+        { tried: b.tried, responded: b.responded },
+      );
+    });
+    dht.events.on('warning', (w) => {
+      if (w.code === 'BOOTSTRAP_RETRY') log.info(`bootstrap: ${w.message}`);
+      else log.warn(w.message, { code: w.code });
+    });
+    dht.events.on('node:evicted', (e) =>
+      log.debug('node evicted', {
+        id: e.id,
+        address: `${e.address.host}:${e.address.port}`,
+        reason: e.reason,
+      }),
+    );
+    dht.events.on('token:rotated', (e) => log.debug('token secret rotated', { rotations: e.rotations }));
+    this.stats.events.on('anomaly', (a) =>
+      log.warn(`anomaly ${a.rule}: ${a.message}`, { subject: a.subject }),
+    );
+  }
+
+  /** One snapshot per tick, computed only while a dashboard listens, shared by all of them. */
+  private feed(): Feed {
+    const listeners = new Set<(event: string, data: string) => void>();
+    const make = async (): Promise<string> =>
+      JSON.stringify(await liveSnapshot(this.dht, this.stats, this.storage.description, this.version));
+    this.stats.events.on('tick', () => {
+      if (listeners.size === 0) return;
+      make().then(
+        (data) => {
+          for (const send of listeners) send('snapshot', data);
+        },
+        (err: unknown) => this.log.warn(`dashboard snapshot failed: ${(err as Error).message}`),
+      );
+    });
+    return {
+      subscribe(send) {
+        listeners.add(send);
+        return () => listeners.delete(send);
+      },
+      latest: async () => ({ event: 'snapshot', data: await make() }),
+    };
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    const wasRunning = this.stateValue === 'running';
+    this.stateValue = 'stopping';
+    this.log.info(`stopping (${reason}): closing the API, saving the routing table, closing the node`);
+    await this.http?.close();
+    if (this.saveTimer) clearInterval(this.saveTimer);
+    this.stats.stop();
+    if (wasRunning) this.saveTable();
+    await this.dht.close();
+    await this.storage.close();
+    this.log.info('stopped', { nodes: this.dht.table.size });
+  }
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

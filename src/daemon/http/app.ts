@@ -1,0 +1,306 @@
+/**
+ * The daemon's HTTP API as a function from request to response: routing, auth for write
+ * endpoints, body validation, and mapping node errors to status codes. No sockets here
+ * (server.ts adapts node:http; tests call `handle` directly).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Dht } from '../../node/dht.js';
+import { metricsText } from '../../services/metrics.js';
+import type { Statistics } from '../../services/statistics.js';
+import { CONTENT_TYPE as PROMETHEUS_TYPE } from '../../services/prometheus.js';
+import { xorMap } from '../../services/xor-map.js';
+import { KadmiumError } from '../../util/errors.js';
+import { DASHBOARD_HTML } from '../dashboard/page.js';
+import { liveSnapshot } from '../live.js';
+import { getItem, putItem } from './items.js';
+import { openApiDocument } from './openapi.js';
+import { type ApiRequest, type ApiResponse, errorResponse, HttpError, json } from './types.js';
+import { hex20, jsonBody, onlyFields, optionalBool, optionalInt, timeoutMs } from './validate.js';
+
+/** Lookups the API runs at once; more get 429. */
+export const MAX_API_LOOKUPS = 8;
+/** get-peers and announce: default and longest timeout, seconds. */
+export const LOOKUP_TIMEOUT_S = 30;
+export const MAX_LOOKUP_TIMEOUT_S = 120;
+
+export type DaemonState = 'starting' | 'running' | 'stopping';
+
+export interface AppContext {
+  dht: Dht;
+  stats: Statistics;
+  /** Bearer token for write endpoints; undefined = none required (loopback only, enforced by config). */
+  token: string | undefined;
+  storageBackend: string;
+  version: string;
+  state(): DaemonState;
+}
+
+export interface App {
+  handle(req: ApiRequest): Promise<ApiResponse>;
+}
+
+type Handler = (req: ApiRequest, params: string[], query: URLSearchParams) => Promise<ApiResponse>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  write: boolean;
+  handler: Handler;
+}
+
+export function createApp(ctx: AppContext): App {
+  let lookups = 0;
+  const withLookupSlot = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (lookups >= MAX_API_LOOKUPS)
+      throw new HttpError(429, 'BUSY', `${MAX_API_LOOKUPS} lookups are already running; retry shortly`, {
+        'retry-after': '1',
+      });
+    lookups++;
+    try {
+      return await fn();
+    } finally {
+      lookups--;
+    }
+  };
+
+  const routes: Route[] = [
+    { method: 'GET', pattern: /^\/$/, write: false, handler: async () => html(DASHBOARD_HTML) },
+    {
+      method: 'GET',
+      pattern: /^\/health$/,
+      write: false,
+      handler: async () => {
+        const state = ctx.state();
+        const s = ctx.dht.stats();
+        const body = {
+          status: state === 'running' ? 'ok' : state,
+          bootstrapped: s.bootstrapped,
+          nodes: s.routingTable.size,
+          uptimeSeconds: Math.round((ctx.dht.clock.now() - ctx.stats.startedAt) / 1000),
+        };
+        return json(state === 'running' ? 200 : 503, body);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/openapi\.json$/,
+      write: false,
+      handler: async () => json(200, openApiDocument(ctx.version)),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/metrics$/,
+      write: false,
+      handler: async () => ({
+        status: 200,
+        headers: { 'content-type': PROMETHEUS_TYPE },
+        body: await metricsText(ctx.stats),
+      }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/status$/,
+      write: false,
+      handler: async () => {
+        const snap = await ctx.stats.snapshot();
+        return json(200, {
+          id: snap.id,
+          address: snap.address,
+          version: ctx.version,
+          state: ctx.state(),
+          uptimeSeconds: snap.uptimeSeconds,
+          bootstrapped: snap.bootstrapped,
+          lastBootstrap: snap.lastBootstrap,
+          routingTable: { nodes: snap.routingTable.size, buckets: snap.routingTable.buckets.length },
+          inFlight: snap.inFlight,
+          messages: snap.messages,
+          tokenRotations: snap.tokenRotations,
+          counters: snap.counters,
+          storage: { backend: ctx.storageBackend, ...snap.storage },
+          anomalies: snap.anomalies.active,
+          memory: snap.memory,
+        });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/stats$/,
+      write: false,
+      handler: async () => json(200, await liveSnapshot(ctx.dht, ctx.stats, ctx.storageBackend, ctx.version)),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/routing-table$/,
+      write: false,
+      handler: async () => {
+        const now = ctx.dht.clock.now();
+        return json(200, {
+          id: ctx.stats.source.stats().id,
+          k: ctx.dht.k,
+          size: ctx.dht.table.size,
+          buckets: ctx.dht.table.describe(now),
+          nodes: xorMap(ctx.dht.table, now),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/lookups$/,
+      write: false,
+      handler: async () => json(200, { lookups: ctx.stats.recentLookups() }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/anomalies$/,
+      write: false,
+      handler: async () =>
+        json(200, {
+          active: ctx.stats.detector.active(),
+          recent: ctx.stats.detector.recent(),
+          options: ctx.stats.detector.options,
+        }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/peers\/([^/]+)$/,
+      write: false,
+      handler: async (_req, [hash], query) => {
+        const infohash = hex20(hash, 'infohash');
+        const ms = timeoutMs(query.get('timeout') ?? undefined, LOOKUP_TIMEOUT_S, MAX_LOOKUP_TIMEOUT_S);
+        const started = ctx.dht.clock.now();
+        const peers = await withLookupSlot(() => ctx.dht.findPeers(infohash, { timeoutMs: ms }));
+        return json(200, {
+          infohash: hash?.toLowerCase(),
+          peers: peers.map((p) => ({ host: p.host, port: p.port })),
+          durationMs: ctx.dht.clock.now() - started,
+        });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/announce$/,
+      write: true,
+      handler: async (req) => {
+        const body = jsonBody(req.headers, req.body);
+        onlyFields(body, ['infohash', 'port', 'seed', 'timeout']);
+        const infohash = hex20(body.infohash, 'infohash');
+        const port = optionalInt(body.port, 'port', 1, 65535);
+        const seed = optionalBool(body.seed, 'seed');
+        const ms = timeoutMs(body.timeout, LOOKUP_TIMEOUT_S, MAX_LOOKUP_TIMEOUT_S);
+        const result = await withLookupSlot(() =>
+          ctx.dht.announce(infohash, { port, seed: seed ?? false, timeoutMs: ms }),
+        );
+        return json(result.announcedTo > 0 ? 200 : 502, {
+          infohash: toLowerHex(infohash),
+          announcedTo: result.announcedTo,
+          candidates: result.candidates,
+          peers: result.peers.map((p) => ({ host: p.host, port: p.port })),
+          ...(result.announcedTo === 0
+            ? { error: { code: 'NOT_STORED', message: 'no node accepted the announce' } }
+            : {}),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/items\/([^/]+)$/,
+      write: false,
+      handler: (_req, params, query) => getItem(ctx.dht, withLookupSlot, params[0] ?? '', query),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/items$/,
+      write: true,
+      handler: (req) => putItem(ctx.dht, withLookupSlot, req),
+    },
+  ];
+
+  const authorize = (req: ApiRequest): void => {
+    if (ctx.token === undefined) return;
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer (.+)$/i.exec(header.trim());
+    const given = Buffer.from(match?.[1] ?? '');
+    const want = Buffer.from(ctx.token);
+    if (!match || given.length !== want.length || !timingSafeEqual(given, want)) {
+      throw new HttpError(
+        401,
+        'UNAUTHORIZED',
+        match ? 'the bearer token is wrong' : 'this endpoint needs "authorization: Bearer <api.token>"',
+        { 'www-authenticate': 'Bearer realm="kadmium"' },
+      );
+    }
+  };
+
+  return {
+    async handle(req) {
+      try {
+        const url = new URL(req.url, 'http://daemon.invalid');
+        const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+        const matching = routes.filter((r) => r.pattern.test(path));
+        if (matching.length === 0)
+          throw new HttpError(404, 'NOT_FOUND', `no such endpoint: ${path}; see /openapi.json`);
+        const method = req.method === 'HEAD' ? 'GET' : req.method;
+        const route = matching.find((r) => r.method === method);
+        if (!route) {
+          const allow = matching.map((r) => r.method).join(', ');
+          throw new HttpError(
+            405,
+            'METHOD_NOT_ALLOWED',
+            `${req.method} is not allowed on ${path}; use ${allow}`,
+            { allow },
+          );
+        }
+        if (route.write) authorize(req);
+        if (route.write && ctx.state() === 'stopping')
+          throw new HttpError(503, 'STOPPING', 'the daemon is shutting down');
+        const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p ?? ''));
+        const response = await route.handler(req, params, url.searchParams);
+        return req.method === 'HEAD' ? { ...response, body: '' } : response;
+      } catch (err) {
+        return errorResponse(toHttpError(err));
+      }
+    },
+  };
+}
+
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof KadmiumError) {
+    const status: Record<string, number> = {
+      INVALID_ARGUMENT: 422,
+      NO_NODES: 503,
+      NOT_LISTENING: 503,
+      CLOSED: 503,
+      TIMEOUT: 504,
+      ABORTED: 504,
+      RPC_BUSY: 429,
+      VALUE_TOO_BIG: 413,
+      SEQ_CONFLICT: 409,
+      CAS_MISMATCH: 409,
+      PUT_REFUSED: 502,
+    };
+    return new HttpError(status[err.code] ?? 500, err.code, err.message);
+  }
+  return new HttpError(
+    500,
+    'INTERNAL',
+    `internal error: ${err instanceof Error ? err.message : String(err)}`,
+  );
+}
+
+function html(body: string): ApiResponse {
+  return {
+    status: 200,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy':
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+    },
+    body,
+  };
+}
+
+function toLowerHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}

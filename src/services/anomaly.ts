@@ -1,0 +1,285 @@
+/**
+ * A simple, explainable anomaly detector over per-tick message counts.
+ *
+ * Every rule compares the current tick with a rolling baseline: an exponentially weighted moving
+ * average (EWMA) and variance of the same count over past ticks. A rule fires when the count is
+ *   - at least a floor (`min*`), so quiet nodes do not flag one stray packet,
+ *   - above `ratio` times the baseline mean, and
+ *   - above mean + `z` standard deviations (for the global rules),
+ * and only after `warmupTicks` ticks, so the baseline means something.
+ *
+ * Rules:
+ *   inbound-spike  inbound queries (plus dropped messages) jump far above their usual rate
+ *   error-spike    timeouts + error replies to our queries jump (a partition, or we are filtered)
+ *   dropped-spike  malformed, unsolicited or rate-limited messages jump (garbage or reflection)
+ *   subnet-flood   one /24 (IPv6: /48) sends at least `floodShare` of all inbound messages, and far
+ *                  more than its own baseline (a single host or network hammering us)
+ *
+ * A flagged tick still feeds the baseline, but at a quarter of the weight: a one-off burst does
+ * not poison it, while a lasting change of level becomes the new normal within minutes.
+ * A flag stays active until `coolDownTicks` ticks pass without the rule firing again.
+ */
+
+export type AnomalyRule = 'inbound-spike' | 'error-spike' | 'dropped-spike' | 'subnet-flood';
+
+export const ANOMALY_RULES: readonly AnomalyRule[] = [
+  'inbound-spike',
+  'error-spike',
+  'dropped-spike',
+  'subnet-flood',
+];
+
+/** Counts over one tick. */
+export interface TickCounts {
+  /** Clock time at the end of the tick, ms. */
+  at: number;
+  /** Queries received (accepted). */
+  inbound: number;
+  /** Timeouts plus KRPC error replies to our queries. */
+  errors: number;
+  /** Malformed, unsolicited and rate-limited messages. */
+  dropped: number;
+  /** Inbound queries and dropped messages by source subnet ("1.2.3" for 1.2.3.0/24). */
+  bySubnet: ReadonlyMap<string, number>;
+}
+
+export interface AnomalyOptions {
+  /** Ticks observed before any rule may fire. */
+  warmupTicks?: number;
+  /** EWMA weight of the newest tick (0-1). */
+  alpha?: number;
+  /** Standard deviations above the mean that count as a spike. */
+  z?: number;
+  /** Times the baseline mean a count must exceed. */
+  ratio?: number;
+  /** Floors per tick: a count below its floor never fires. */
+  minInbound?: number;
+  minErrors?: number;
+  minDropped?: number;
+  minFlood?: number;
+  /** Share of all inbound messages one subnet must send to count as a flood (0-1). */
+  floodShare?: number;
+  /** Ticks a flag stays active after it last fired. */
+  coolDownTicks?: number;
+  /** Subnets whose baseline is tracked (the quietest are forgotten first). */
+  maxSubnets?: number;
+  /** Flags kept in the history. */
+  maxHistory?: number;
+}
+
+export interface Anomaly {
+  rule: AnomalyRule;
+  /** What it is about: "inbound", "errors", "dropped", or a subnet like "10.0.0.0/24". */
+  subject: string;
+  /** The count that fired, per tick. */
+  value: number;
+  /** The baseline mean it was compared with, per tick. */
+  baseline: number;
+  /** The level it had to exceed. */
+  threshold: number;
+  /** Clock time it first fired (this episode) and last fired. */
+  since: number;
+  lastAt: number;
+  /** Ticks it fired in this episode. */
+  ticks: number;
+  message: string;
+}
+
+interface Baseline {
+  mean: number;
+  variance: number;
+}
+
+export const DEFAULT_ANOMALY_OPTIONS: Required<AnomalyOptions> = {
+  warmupTicks: 30,
+  alpha: 0.05,
+  z: 4,
+  ratio: 3,
+  minInbound: 50,
+  minErrors: 10,
+  minDropped: 10,
+  minFlood: 30,
+  floodShare: 0.5,
+  coolDownTicks: 30,
+  maxSubnets: 1024,
+  maxHistory: 50,
+};
+
+export class AnomalyDetector {
+  readonly options: Required<AnomalyOptions>;
+  private ticks = 0;
+  private readonly global = new Map<'inbound' | 'errors' | 'dropped', Baseline>();
+  private readonly subnets = new Map<string, Baseline>();
+  /** Active flags by "rule subject". */
+  private readonly activeFlags = new Map<string, Anomaly & { lastTick: number }>();
+  private readonly history: Anomaly[] = [];
+  /** Episodes raised so far per rule, for the metrics counter. */
+  readonly raised: Record<AnomalyRule, number> = {
+    'inbound-spike': 0,
+    'error-spike': 0,
+    'dropped-spike': 0,
+    'subnet-flood': 0,
+  };
+
+  constructor(options: AnomalyOptions = {}) {
+    this.options = { ...DEFAULT_ANOMALY_OPTIONS, ...options };
+    for (const [key, value] of Object.entries(this.options)) {
+      if (!Number.isFinite(value) || value < 0) throw new RangeError(`anomaly option ${key} must be >= 0`);
+    }
+    if (this.options.alpha <= 0 || this.options.alpha > 1)
+      throw new RangeError('anomaly alpha must be in (0, 1]');
+  }
+
+  /** Observe one tick; returns the flags that fired on it (new or continuing). */
+  observe(tick: TickCounts): Anomaly[] {
+    this.ticks++;
+    const warm = this.ticks > this.options.warmupTicks;
+    const fired: Anomaly[] = [];
+    const o = this.options;
+    const globals: ['inbound' | 'errors' | 'dropped', AnomalyRule, number, number, string][] = [
+      ['inbound', 'inbound-spike', tick.inbound + tick.dropped, o.minInbound, 'inbound messages'],
+      ['errors', 'error-spike', tick.errors, o.minErrors, 'timeouts and error replies'],
+      ['dropped', 'dropped-spike', tick.dropped, o.minDropped, 'dropped messages'],
+    ];
+    for (const [key, rule, value, floor, what] of globals) {
+      const base = this.global.get(key) ?? { mean: 0, variance: 0 };
+      const threshold = Math.max(floor, base.mean * o.ratio, base.mean + o.z * Math.sqrt(base.variance));
+      const hit = warm && value >= threshold;
+      if (hit) {
+        fired.push(
+          this.raise(
+            tick.at,
+            rule,
+            key,
+            value,
+            base.mean,
+            threshold,
+            () =>
+              `${what}: ${value} in one tick against a usual ${round(base.mean)} (threshold ${round(threshold)})`,
+          ),
+        );
+      }
+      this.global.set(key, update(base, value, hit ? o.alpha / 4 : o.alpha));
+    }
+    fired.push(...this.floods(tick, warm));
+    this.expire();
+    return fired;
+  }
+
+  /** Ticks observed so far. */
+  get observed(): number {
+    return this.ticks;
+  }
+
+  /** True once the warm-up is over and rules may fire. */
+  get warm(): boolean {
+    return this.ticks > this.options.warmupTicks;
+  }
+
+  /** Flags still active, newest first. */
+  active(): Anomaly[] {
+    return [...this.activeFlags.values()].sort((a, b) => b.lastAt - a.lastAt).map(strip);
+  }
+
+  /** Episodes seen (active or past), newest first. */
+  recent(): Anomaly[] {
+    return this.history.slice().reverse();
+  }
+
+  private floods(tick: TickCounts, warm: boolean): Anomaly[] {
+    const o = this.options;
+    const total = tick.inbound + tick.dropped;
+    const fired: Anomaly[] = [];
+    const seen = new Set<string>();
+    for (const [subnet, count] of tick.bySubnet) {
+      seen.add(subnet);
+      const base = this.subnets.get(subnet) ?? { mean: 0, variance: 0 };
+      const threshold = Math.max(o.minFlood, base.mean * o.ratio, total * o.floodShare);
+      const hit = warm && count >= threshold && total > 0;
+      if (hit) {
+        const share = Math.round((count / total) * 100);
+        const label = subnetLabel(subnet);
+        fired.push(
+          this.raise(
+            tick.at,
+            'subnet-flood',
+            label,
+            count,
+            base.mean,
+            threshold,
+            () =>
+              `${label} sent ${count} of ${total} inbound messages (${share}%) in one tick against a usual ${round(base.mean)}`,
+          ),
+        );
+      }
+      this.subnets.set(subnet, update(base, count, hit ? o.alpha / 4 : o.alpha));
+    }
+    // Silent subnets decay towards zero; the quietest are forgotten when over the cap.
+    for (const [subnet, base] of this.subnets) {
+      if (seen.has(subnet)) continue;
+      const next = update(base, 0, o.alpha);
+      if (next.mean < 0.01) this.subnets.delete(subnet);
+      else this.subnets.set(subnet, next);
+    }
+    if (this.subnets.size > o.maxSubnets) {
+      const quietest = [...this.subnets].sort((a, b) => a[1].mean - b[1].mean);
+      for (const [subnet] of quietest.slice(0, this.subnets.size - o.maxSubnets)) this.subnets.delete(subnet);
+    }
+    return fired;
+  }
+
+  private raise(
+    at: number,
+    rule: AnomalyRule,
+    subject: string,
+    value: number,
+    baseline: number,
+    threshold: number,
+    describe: () => string,
+  ): Anomaly {
+    const key = `${rule} ${subject}`;
+    const message = describe();
+    const existing = this.activeFlags.get(key);
+    if (existing) {
+      Object.assign(existing, { value, baseline, threshold, lastAt: at, lastTick: this.ticks, message });
+      existing.ticks++;
+      const inHistory = this.history.find(
+        (h) => h.rule === rule && h.subject === subject && h.since === existing.since,
+      );
+      if (inHistory) Object.assign(inHistory, strip(existing));
+      return strip(existing);
+    }
+    const flag = { rule, subject, value, baseline, threshold, since: at, lastAt: at, ticks: 1, message };
+    this.activeFlags.set(key, { ...flag, lastTick: this.ticks });
+    this.history.push({ ...flag });
+    if (this.history.length > this.options.maxHistory) this.history.shift();
+    this.raised[rule]++;
+    return flag;
+  }
+
+  private expire(): void {
+    for (const [key, flag] of this.activeFlags) {
+      if (this.ticks - flag.lastTick >= this.options.coolDownTicks) this.activeFlags.delete(key);
+    }
+  }
+}
+
+function update(base: Baseline, value: number, alpha: number): Baseline {
+  const diff = value - base.mean;
+  const incr = alpha * diff;
+  return { mean: base.mean + incr, variance: (1 - alpha) * (base.variance + diff * incr) };
+}
+
+function strip(flag: Anomaly & { lastTick?: number }): Anomaly {
+  const { lastTick: _ignored, ...rest } = flag;
+  return { ...rest };
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+/** "1.2.3" -> "1.2.3.0/24"; IPv6 "2001:db8:1" -> "2001:db8:1::/48". */
+export function subnetLabel(subnet: string): string {
+  return subnet.includes(':') ? `${subnet}::/48` : `${subnet}.0/24`;
+}

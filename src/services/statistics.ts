@@ -1,0 +1,307 @@
+/**
+ * The statistics service: subscribes to a node's event bus, reads its `stats()` and routing
+ * table, and keeps what operators look at: message rates over time, lookup latency histograms,
+ * recent lookups, node churn, warnings, and anomaly flags (services/anomaly.ts). Metrics
+ * (services/metrics.ts), the HTTP API and the dashboard read from here; protocol code knows
+ * nothing of it.
+ */
+import type { LookupKind } from '../node/events.js';
+import type { Dht } from '../node/dht.js';
+import { subnetKey } from '../transport/address.js';
+import { toHex } from '../util/bytes.js';
+import { type Clock, every, type Timer } from '../util/clock.js';
+import { EventBus } from '../util/events.js';
+import { type Anomaly, AnomalyDetector } from './anomaly.js';
+import { Histogram, type HistogramSnapshot } from './histogram.js';
+
+/** What the service reads from a node. `Dht` satisfies it. */
+export type StatisticsSource = Pick<Dht, 'id' | 'events' | 'table' | 'peers' | 'clock' | 'stats'>;
+
+export interface StatisticsOptions {
+  /** Length of one tick (rates and anomaly checks), ms. */
+  tickMs?: number;
+  /** Ticks of rate history kept. */
+  historyTicks?: number;
+  /** Recent lookups kept. */
+  maxLookups?: number;
+  detector?: AnomalyDetector;
+  /** Count of stored BEP 44 items, when an item store is plugged in. */
+  itemCount?: () => Promise<number>;
+}
+
+/** Messages per second over one tick. */
+export interface RateSample {
+  at: number;
+  queriesIn: number;
+  queriesOut: number;
+  responsesIn: number;
+  errors: number;
+  timeouts: number;
+  dropped: number;
+}
+
+export interface LookupRecord {
+  at: number;
+  kind: LookupKind;
+  target: string;
+  durationMs: number;
+  queried: number;
+  responded: number;
+  failed: number;
+  hops: number;
+  found: number;
+  ok: boolean;
+}
+
+export interface StatisticsEvents {
+  tick: { sample: RateSample; anomalies: Anomaly[] };
+  /** A flag that fired for the first time in its episode. */
+  anomaly: Anomaly;
+}
+
+export const TICK_MS = 1_000;
+export const HISTORY_TICKS = 300;
+export const MAX_LOOKUPS = 50;
+/** Distinct subnets counted per tick; the rest are lumped together. */
+export const MAX_SUBNETS_PER_TICK = 4_096;
+/** Distinct warning codes counted. */
+export const MAX_WARNING_CODES = 32;
+
+const LOOKUP_KINDS: readonly LookupKind[] = ['find_node', 'get_peers', 'announce', 'bootstrap', 'refresh'];
+
+interface TickCounter {
+  queriesIn: number;
+  queriesOut: number;
+  responsesIn: number;
+  errors: number;
+  timeouts: number;
+  dropped: number;
+  bySubnet: Map<string, number>;
+}
+
+export class Statistics {
+  readonly events = new EventBus<StatisticsEvents>();
+  readonly detector: AnomalyDetector;
+  readonly startedAt: number;
+  readonly tickMs: number;
+  /** Lookups finished, by kind and outcome. */
+  readonly lookupsTotal = new Map<string, number>();
+  readonly latency = new Map<LookupKind, Histogram>();
+  readonly counters = {
+    nodesAdded: 0,
+    evictions: { bad: 0, failed: 0 },
+    peersStored: 0,
+    bootstrapAttempts: 0,
+    bootstrapFailures: 0,
+  };
+  readonly warnings = new Map<string, number>();
+  lastBootstrap: { ok: boolean; message: string; at: number } | undefined;
+  private readonly clock: Clock;
+  private readonly historyTicks: number;
+  private readonly maxLookups: number;
+  private readonly series: RateSample[] = [];
+  private readonly lookups: LookupRecord[] = [];
+  private current: TickCounter = emptyTick();
+  private tickStartedAt: number;
+  private timer: Timer | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    readonly source: StatisticsSource,
+    private readonly options: StatisticsOptions = {},
+  ) {
+    this.clock = source.clock;
+    this.tickMs = options.tickMs ?? TICK_MS;
+    this.historyTicks = options.historyTicks ?? HISTORY_TICKS;
+    this.maxLookups = options.maxLookups ?? MAX_LOOKUPS;
+    this.detector = options.detector ?? new AnomalyDetector();
+    this.startedAt = this.clock.now();
+    this.tickStartedAt = this.startedAt;
+    for (const kind of LOOKUP_KINDS) this.latency.set(kind, new Histogram());
+  }
+
+  /** Subscribe to the node and start ticking. */
+  start(): void {
+    if (this.timer) return;
+    const bus = this.source.events;
+    const countSubnet = (host: string): void => {
+      const m = this.current.bySubnet;
+      const key = m.size < MAX_SUBNETS_PER_TICK || m.has(subnetKey(host)) ? subnetKey(host) : 'other';
+      m.set(key, (m.get(key) ?? 0) + 1);
+    };
+    this.unsubscribe.push(
+      bus.on('query:in', (e) => {
+        this.current.queriesIn++;
+        countSubnet(e.from.host);
+      }),
+      bus.on('query:out', () => this.current.queriesOut++),
+      bus.on('response:in', () => this.current.responsesIn++),
+      bus.on('query:error', () => this.current.errors++),
+      bus.on('query:timeout', () => this.current.timeouts++),
+      bus.on('message:dropped', (e) => {
+        this.current.dropped++;
+        countSubnet(e.from.host);
+      }),
+      bus.on('node:added', () => this.counters.nodesAdded++),
+      bus.on('node:evicted', (e) => this.counters.evictions[e.reason]++),
+      bus.on('peer:stored', () => this.counters.peersStored++),
+      bus.on('lookup:finished', (e) => this.recordLookup(e)),
+      bus.on('bootstrap', (e) => {
+        this.counters.bootstrapAttempts++;
+        if (!e.ok) this.counters.bootstrapFailures++;
+        this.lastBootstrap = { ok: e.ok, message: e.message, at: this.clock.now() };
+      }),
+      bus.on('warning', (e) => {
+        const code = this.warnings.has(e.code) || this.warnings.size < MAX_WARNING_CODES ? e.code : 'OTHER';
+        this.warnings.set(code, (this.warnings.get(code) ?? 0) + 1);
+      }),
+    );
+    this.timer = every(this.clock, this.tickMs, () => this.tick());
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (const off of this.unsubscribe.splice(0)) off();
+  }
+
+  /** Close the current tick now: record its rates and run the anomaly rules. Called by the timer. */
+  tick(): RateSample {
+    const now = this.clock.now();
+    const seconds = Math.max(0.001, (now - this.tickStartedAt) / 1000);
+    const c = this.current;
+    this.current = emptyTick();
+    this.tickStartedAt = now;
+    const rate = (n: number): number => Math.round((n / seconds) * 100) / 100;
+    const sample: RateSample = {
+      at: now,
+      queriesIn: rate(c.queriesIn),
+      queriesOut: rate(c.queriesOut),
+      responsesIn: rate(c.responsesIn),
+      errors: rate(c.errors),
+      timeouts: rate(c.timeouts),
+      dropped: rate(c.dropped),
+    };
+    this.series.push(sample);
+    if (this.series.length > this.historyTicks) this.series.shift();
+    const anomalies = this.detector.observe({
+      at: now,
+      inbound: c.queriesIn,
+      errors: c.errors + c.timeouts,
+      dropped: c.dropped,
+      bySubnet: c.bySubnet,
+    });
+    for (const a of anomalies) if (a.ticks === 1) this.events.emit('anomaly', a);
+    this.events.emit('tick', { sample, anomalies });
+    return sample;
+  }
+
+  /** Rate history, oldest first. */
+  rates(): RateSample[] {
+    return this.series.slice();
+  }
+
+  /** Recent lookups, newest first. */
+  recentLookups(): LookupRecord[] {
+    return this.lookups.slice().reverse();
+  }
+
+  latencySnapshot(): Record<string, HistogramSnapshot> {
+    return Object.fromEntries([...this.latency].map(([kind, h]) => [kind, h.snapshot()]));
+  }
+
+  async storageCounts(): Promise<{ infohashes: number; peers: number; items?: number }> {
+    const counts = await this.source.peers.counts();
+    if (!this.options.itemCount) return counts;
+    return { ...counts, items: await this.options.itemCount() };
+  }
+
+  /** Everything the status endpoint and the dashboard show, in one JSON-ready object. */
+  async snapshot(): Promise<StatisticsSnapshot> {
+    const now = this.clock.now();
+    const stats = this.source.stats();
+    const memory = process.memoryUsage();
+    return {
+      at: now,
+      id: stats.id,
+      address: stats.address ? `${stats.address.host}:${stats.address.port}` : null,
+      uptimeSeconds: Math.round((now - this.startedAt) / 1000),
+      bootstrapped: stats.bootstrapped,
+      lastBootstrap: this.lastBootstrap ?? null,
+      routingTable: { ...stats.routingTable, buckets: this.source.table.describe(now) },
+      inFlight: stats.inFlight,
+      messages: stats.rpc ?? null,
+      tokenRotations: stats.tokenRotations,
+      counters: structuredClone(this.counters),
+      warnings: Object.fromEntries(this.warnings),
+      storage: await this.storageCounts(),
+      rates: this.rates(),
+      latency: this.latencySnapshot(),
+      lookups: this.recentLookups(),
+      anomalies: { active: this.detector.active(), recent: this.detector.recent() },
+      memory: { rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal },
+    };
+  }
+
+  private recordLookup(e: {
+    kind: LookupKind;
+    target: Uint8Array;
+    durationMs: number;
+    queried: number;
+    responded: number;
+    failed: number;
+    hops: number;
+    found: number;
+    ok: boolean;
+  }): void {
+    const key = `${e.kind} ${e.ok ? 'ok' : 'failed'}`;
+    this.lookupsTotal.set(key, (this.lookupsTotal.get(key) ?? 0) + 1);
+    this.latency.get(e.kind)?.observe(e.durationMs / 1000);
+    this.lookups.push({
+      at: this.clock.now(),
+      kind: e.kind,
+      target: toHex(e.target),
+      durationMs: e.durationMs,
+      queried: e.queried,
+      responded: e.responded,
+      failed: e.failed,
+      hops: e.hops,
+      found: e.found,
+      ok: e.ok,
+    });
+    if (this.lookups.length > this.maxLookups) this.lookups.shift();
+  }
+}
+
+export interface StatisticsSnapshot {
+  at: number;
+  id: string;
+  address: string | null;
+  uptimeSeconds: number;
+  bootstrapped: boolean;
+  lastBootstrap: { ok: boolean; message: string; at: number } | null;
+  routingTable: { size: number; buckets: ReturnType<StatisticsSource['table']['describe']> };
+  inFlight: number;
+  messages: ReturnType<StatisticsSource['stats']>['rpc'] | null;
+  tokenRotations: number;
+  counters: Statistics['counters'];
+  warnings: Record<string, number>;
+  storage: { infohashes: number; peers: number; items?: number };
+  rates: RateSample[];
+  latency: Record<string, HistogramSnapshot>;
+  lookups: LookupRecord[];
+  anomalies: { active: Anomaly[]; recent: Anomaly[] };
+  memory: { rss: number; heapUsed: number; heapTotal: number };
+}
+
+function emptyTick(): TickCounter {
+  return {
+    queriesIn: 0,
+    queriesOut: 0,
+    responsesIn: 0,
+    errors: 0,
+    timeouts: 0,
+    dropped: 0,
+    bySubnet: new Map(),
+  };
+}

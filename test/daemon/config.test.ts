@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/daemon/config.js';
+import { createLogger } from '../../src/daemon/logger.js';
+
+function dir(): string {
+  return mkdtempSync(join(tmpdir(), 'kadmium-config-'));
+}
+
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('daemon config', () => {
+  it('has safe defaults: API on loopback, SQLite in the data dir', () => {
+    const c = loadConfig({ env: {}, flags: { data_dir: dir() } });
+    assert.equal(c.api.host, '127.0.0.1');
+    assert.equal(c.api.port, 7881);
+    assert.equal(c.api.token, undefined);
+    assert.equal(c.node.port, 6881);
+    assert.ok(c.node.bootstrap.includes('router.bittorrent.com:6881'));
+    assert.equal(c.storage.backend, 'sqlite');
+    assert.equal(c.sources['api.port'], 'default');
+  });
+
+  it('layers file < environment < flags', () => {
+    const d = dir();
+    writeFileSync(
+      join(d, 'kadmium.toml'),
+      '[node]\nport = 7000\nbootstrap = ["10.0.0.1:6881"]\n[api]\nport = 9000\n[log]\nlevel = "debug"\n',
+    );
+    const c = loadConfig({
+      env: { KADMIUM_DATA_DIR: d, KADMIUM_API_PORT: '9100', KADMIUM_LOG_LEVEL: 'warn' },
+      flags: { 'log.level': 'error' },
+    });
+    assert.equal(c.file, join(d, 'kadmium.toml'));
+    assert.equal(c.node.port, 7000, 'from the file');
+    assert.deepEqual(c.node.bootstrap, ['10.0.0.1:6881']);
+    assert.equal(c.api.port, 9100, 'env beats file');
+    assert.equal(c.log.level, 'error', 'flag beats env');
+    assert.equal(c.sources['node.port'], `file ${join(d, 'kadmium.toml')}`);
+    assert.equal(c.sources['api.port'], 'env KADMIUM_API_PORT');
+    assert.equal(c.sources['log.level'], 'flag');
+  });
+
+  it('names the bad key, its source and the reason', () => {
+    const d = dir();
+    const file = join(d, 'conf.toml');
+    writeFileSync(file, '[api]\nprot = 1\n[node]\nport = "high"\n');
+    const found = problems(() =>
+      loadConfig({
+        configFile: file,
+        env: { KADMIUM_NODE_K: 'lots' },
+        flags: { 'log.format': 'xml', data_dir: d },
+      }),
+    );
+    assert.equal(found.length, 4, found.join('\n'));
+    assert.match(found[0] ?? '', /^api\.prot \(file .*conf\.toml\): unknown key/);
+    assert.match(found[1] ?? '', /^node\.port \(file .*\): must be a whole number 0-65535, got "high"/);
+    assert.match(found[2] ?? '', /^node\.k \(env KADMIUM_NODE_K\): must be a whole number 1-64, got "lots"/);
+    assert.match(found[3] ?? '', /^log\.format \(flag\): must be one of auto, json, pretty, got "xml"/);
+  });
+
+  it('refuses an API beyond loopback without a token, and short tokens', () => {
+    const [p] = problems(() => loadConfig({ env: {}, flags: { 'api.host': '0.0.0.0', data_dir: dir() } }));
+    assert.match(p ?? '', /^api\.token .*required when the API listens beyond loopback/);
+    const [short] = problems(() =>
+      loadConfig({ env: { KADMIUM_API_TOKEN: 'abc' }, flags: { data_dir: dir() } }),
+    );
+    assert.match(short ?? '', /^api\.token \(env KADMIUM_API_TOKEN\): must be at least 16 characters/);
+    const ok = loadConfig({
+      env: { KADMIUM_API_TOKEN: 'a'.repeat(24) },
+      flags: { 'api.host': '0.0.0.0', data_dir: dir() },
+    });
+    assert.equal(ok.api.token, 'a'.repeat(24));
+  });
+
+  it('reports TOML syntax errors with the line, and a missing --config file', () => {
+    const d = dir();
+    const file = join(d, 'bad.toml');
+    writeFileSync(file, '[node]\nport = \n');
+    const [p] = problems(() => loadConfig({ configFile: file, env: {} }));
+    assert.match(p ?? '', /is not valid TOML at line 2/);
+    const [missing] = problems(() => loadConfig({ configFile: join(d, 'nope.toml'), env: {} }));
+    assert.match(missing ?? '', /nope\.toml does not exist/);
+  });
+
+  it('parses bootstrap lists, "none", booleans and unknown storage backends', () => {
+    const d = dir();
+    const c = loadConfig({
+      env: { KADMIUM_NODE_BOOTSTRAP: '127.0.0.1:1, [::1]:2', KADMIUM_API_ENABLED: 'no' },
+      flags: { data_dir: d },
+    });
+    assert.deepEqual(c.node.bootstrap, ['127.0.0.1:1', '[::1]:2']);
+    assert.equal(c.api.enabled, false);
+    assert.deepEqual(
+      loadConfig({ env: {}, flags: { data_dir: d, 'node.bootstrap': 'none' } }).node.bootstrap,
+      [],
+    );
+    const [bad] = problems(() => loadConfig({ env: {}, flags: { data_dir: d, 'node.bootstrap': 'nohost' } }));
+    assert.match(bad ?? '', /^node\.bootstrap \(flag\): "nohost" is not HOST:PORT/);
+    const [storage] = problems(() =>
+      loadConfig({ env: {}, flags: { data_dir: d, 'storage.backend': 'postgres' } }),
+    );
+    assert.match(
+      storage ?? '',
+      /^storage\.backend \(flag\): must be one of sqlite, memory, redis, got "postgres"/,
+    );
+    const [redis] = problems(() =>
+      loadConfig({ env: {}, flags: { data_dir: d, 'storage.backend': 'redis' } }),
+    );
+    assert.match(
+      redis ?? '',
+      /^storage\.redis_url \(flag sets storage\.backend = redis\): the redis backend needs a URL/,
+    );
+    const [url] = problems(() =>
+      loadConfig({ env: {}, flags: { data_dir: d, 'storage.redis_url': 'localhost' } }),
+    );
+    assert.match(url ?? '', /^storage\.redis_url \(flag\): must be a URL like redis:/);
+  });
+});
+
+describe('daemon logger', () => {
+  it('writes JSON lines with fields, and honours the level', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l), now: () => 0 });
+    log.debug('hidden');
+    log.child({ component: 'http' }).warn('slow', { ms: 12, id: new Uint8Array([1, 255]) });
+    assert.equal(lines.length, 1);
+    assert.deepEqual(JSON.parse(lines[0] ?? ''), {
+      time: '1970-01-01T00:00:00.000Z',
+      level: 'warn',
+      msg: 'slow',
+      component: 'http',
+      ms: 12,
+      id: '01ff',
+    });
+  });
+
+  it('is pretty on a terminal in auto mode', () => {
+    const lines: string[] = [];
+    const log = createLogger({ format: 'auto', isTTY: true, write: (l) => lines.push(l), now: () => 0 });
+    log.info('hello', { a: 1 });
+    assert.match(lines[0] ?? '', /^00:00:00 .*INFO .* hello .*a=1/);
+  });
+});
