@@ -9,11 +9,24 @@ import { getPeers } from './commands/get-peers.js';
 import { keygen } from './commands/keygen.js';
 import { ping } from './commands/ping.js';
 import { put } from './commands/put.js';
+import { sim } from './commands/sim.js';
 import { start } from './commands/start.js';
 import { testnet } from './commands/testnet.js';
 import type { Command } from './commands/types.js';
 
-const COMMANDS: Command[] = [start, daemon, ping, findNode, getPeers, announce, keygen, put, get, testnet];
+const COMMANDS: Command[] = [
+  start,
+  daemon,
+  ping,
+  findNode,
+  getPeers,
+  announce,
+  keygen,
+  put,
+  get,
+  testnet,
+  sim,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
