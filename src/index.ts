@@ -29,6 +29,18 @@ export { type Address, makeAddress, parseHostPort } from './transport/address.js
 export { MemoryNetwork, MemoryTransport } from './transport/memory.js';
 export type { Transport } from './transport/transport.js';
 export { createUdpTransport } from './transport/udp.js';
+export { type ChurnEvent, type ChurnOptions, churnSchedule, sessionModel } from './sim/churn.js';
+export { logNormal, pareto, paretoResidual, weibull } from './sim/distributions.js';
+export { constantLatency, internetLatency, type LatencyModel, type Site } from './sim/latency.js';
+export { type NetworkCounters, SimEndpoint, SimNetwork, type SimNetworkOptions } from './sim/network.js';
+export { renderHtml as renderSimReport } from './sim/report-html.js';
+export { formatSummary as formatSimSummary } from './sim/report-text.js';
+export type { PhaseResult, SimOptions, SimProgress, SimResult } from './sim/runner.js';
+export { type Scenario, SCENARIOS } from './sim/scenarios.js';
+export { fingerprint as simFingerprint, simulate } from './sim/simulate.js';
+export { VirtualClock } from './sim/virtual-clock.js';
+export { type OpSample, type Workload, WORKLOADS } from './sim/workloads.js';
+export { type SimNode, SimWorld } from './sim/world.js';
 // BEP 32 dual stack, BEP 42 secure ids
 export { DualTransport } from './transport/dual.js';
 export { isSecureId, type SecureIdMode, secureNodeId } from './protocols/mainline/secure-id.js';

@@ -11,6 +11,7 @@ import { ping } from './commands/ping.js';
 import { put } from './commands/put.js';
 import { sampleInfohashes } from './commands/sample-infohashes.js';
 import { scrape } from './commands/scrape.js';
+import { sim } from './commands/sim.js';
 import { start } from './commands/start.js';
 import { testnet } from './commands/testnet.js';
 import type { Command } from './commands/types.js';
@@ -26,6 +27,7 @@ const COMMANDS: Command[] = [
   put,
   get,
   testnet,
+  sim,
   // BEP 33, BEP 51
   scrape,
   sampleInfohashes,

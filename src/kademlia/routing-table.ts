@@ -83,10 +83,11 @@ export class RoutingTable {
   private readonly exemptLocal: boolean;
   private readonly prefer: ((node: Contact) => boolean) | undefined;
   private readonly buckets: Bucket[];
-  /** "host:port" -> node, for lookups by address. */
-  private readonly byAddress = new Map<string, RoutingNode>();
-  /** host -> nodes in the table, for the one-node-per-IP rule. */
-  private readonly perHost = new Map<string, number>();
+  /**
+   * host -> the node (or nodes, when several share an IP) with that host: lookups by address and
+   * the one-node-per-IP rule. Keyed by the address's own host string, so no key is built per node.
+   */
+  private readonly byHost = new Map<string, RoutingNode | RoutingNode[]>();
   private count = 0;
 
   constructor(
@@ -132,7 +133,10 @@ export class RoutingTable {
   }
 
   getByAddress(address: Address): RoutingNode | undefined {
-    return this.byAddress.get(addressKey(address));
+    const entry = this.byHost.get(address.host);
+    if (entry === undefined) return undefined;
+    if (!Array.isArray(entry)) return entry.address.port === address.port ? entry : undefined;
+    return entry.find((n) => n.address.port === address.port);
   }
 
   /**
@@ -155,8 +159,8 @@ export class RoutingTable {
     const exempt = this.exemptLocal && isLocalAddress(address.host);
     // One node per address always; one per IP unless exempt.
     if (
-      this.byAddress.has(addressKey(address)) ||
-      (this.onePerIp && !exempt && this.perHost.has(address.host))
+      (this.onePerIp && !exempt && this.byHost.has(address.host)) ||
+      this.getByAddress(address) !== undefined
     ) {
       return { action: 'rejected', reason: 'same-ip' };
     }
@@ -323,8 +327,11 @@ export class RoutingTable {
   private insert(bucket: Bucket, node: RoutingNode, now: number): void {
     bucket.nodes.push(node);
     bucket.touchedAt = Math.max(bucket.touchedAt, now);
-    this.byAddress.set(addressKey(node.address), node);
-    this.perHost.set(node.address.host, (this.perHost.get(node.address.host) ?? 0) + 1);
+    const host = node.address.host;
+    const entry = this.byHost.get(host);
+    if (entry === undefined) this.byHost.set(host, node);
+    else if (Array.isArray(entry)) entry.push(node);
+    else this.byHost.set(host, [entry, node]);
     this.count++;
   }
 
@@ -332,10 +339,15 @@ export class RoutingTable {
     const i = bucket.nodes.indexOf(node);
     if (i < 0) return;
     bucket.nodes.splice(i, 1);
-    this.byAddress.delete(addressKey(node.address));
-    const left = (this.perHost.get(node.address.host) ?? 1) - 1;
-    if (left > 0) this.perHost.set(node.address.host, left);
-    else this.perHost.delete(node.address.host);
+    const host = node.address.host;
+    const entry = this.byHost.get(host);
+    if (entry === node) {
+      this.byHost.delete(host);
+    } else if (Array.isArray(entry)) {
+      const j = entry.indexOf(node);
+      if (j >= 0) entry.splice(j, 1);
+      if (entry.length === 1) this.byHost.set(host, entry[0] as RoutingNode);
+    }
     this.count--;
   }
 

@@ -33,7 +33,7 @@ import { ItemOperations } from './items.js';
 import { type LookupHost, runLookup, seedsFor } from './lookups.js';
 import { Maintenance, type MaintenanceHost } from './maintenance.js';
 import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
-import { bindTransports } from './sockets.js';
+import { bindTransports, givenTransports } from './sockets.js';
 import { NodeTables } from './tables.js';
 
 export class DhtCore implements LookupHost {
@@ -179,7 +179,8 @@ export class DhtCore implements LookupHost {
   async listen(): Promise<Address> {
     if (this.closed) throw new ClosedError();
     if (this.transport) return this.transport.address;
-    const bound = await bindTransports(this.options);
+    // A given transport is used at once: callers (the simulator) may query right after listen().
+    const bound = givenTransports(this.options) ?? (await bindTransports(this.options));
     const transport = bound.transport;
     this.transport = transport;
     if (bound.v6Problem) this.warn('NO_IPV6', `running IPv4 only: ${bound.v6Problem}`);
@@ -281,7 +282,7 @@ export class DhtCore implements LookupHost {
       },
       {
         events: this.events,
-        ping: (address) => this.requireClient().ping(address, { signal: this.shutdown }),
+        ping: async (address) => this.client?.ping(address, { signal: this.shutdown }),
       },
       this.clock.now(),
     );
@@ -345,7 +346,7 @@ export class DhtCore implements LookupHost {
   }
 
   /** @internal */
-  runLookup<R extends { nodes: Contact[] }>(
+  runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
     kind: LookupKind,
     target: Uint8Array,
     seeds: Contact[],

@@ -81,7 +81,7 @@ export interface ItemHost {
   readonly shutdown: AbortSignal;
   requireClient(): MainlineClient;
   seedsFor(target: Uint8Array): Contact[];
-  runLookup<R extends { nodes: Contact[] }>(
+  runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
     kind: LookupKind,
     target: Uint8Array,
     seeds: Contact[],

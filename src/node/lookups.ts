@@ -7,7 +7,9 @@
 import { compareDistance } from '../kademlia/id.js';
 import { type LookupReply, type LookupResult, lookup } from '../kademlia/lookup.js';
 import type { Contact } from '../kademlia/routing-table.js';
-import type { PeersReply } from '../protocols/mainline/client.js';
+import { BadReplyError, type PeersReply } from '../protocols/mainline/client.js';
+import { addressKey } from '../transport/address.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
 import type { Family } from '../transport/address.js';
 import type { Clock } from '../util/clock.js';
 import { KadmiumError } from '../util/errors.js';
@@ -16,7 +18,6 @@ import type { DhtEvents, LookupKind } from './events.js';
 import type { NodeTables } from './tables.js';
 
 export interface LookupHost {
-  /** Our id: referrals to ourselves are dropped (a real client lists us back to us). */
   readonly id: Uint8Array;
   readonly k: number;
   readonly alpha: number;
@@ -38,7 +39,7 @@ export function seedsFor(host: LookupHost, target: Uint8Array): Contact[] {
   return out;
 }
 
-export async function runLookup<R extends { nodes: Contact[] }>(
+export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
   host: LookupHost,
   kind: LookupKind,
   target: Uint8Array,
@@ -68,12 +69,18 @@ export async function runLookup<R extends { nodes: Contact[] }>(
         prefer: host.prefer,
         query: async (contact, onSlow): Promise<LookupReply<R>> => {
           const reply = await ask(contact, onSlow);
-          // Each family's lookup follows only its own family's referrals, and never us.
-          const self = host.id;
-          const nodes = reply.nodes.filter(
-            (n) => n.address.family === g.family && compareDistance(self, n.id, self) !== 0,
-          );
-          return { nodes, result: reply };
+          if (!bytesEqual(reply.id, contact.id)) {
+            // Another node now answers at that address (a restart, NAT rebinding, a reused port,
+            // a BEP 42 id change): its referrals lead elsewhere, and the contact we knew is gone.
+            const err = new BadReplyError(
+              `${addressKey(contact.address)} answered as ${toHex(reply.id)}, not ${toHex(contact.id)}`,
+            );
+            host.tables().failed(contact.address);
+            throw err;
+          }
+          // Each family's lookup follows only its own family's referrals. A referral to ourselves
+          // is kept, as before: when we are among the closest, we store (announce, put) too.
+          return { nodes: reply.nodes.filter((n) => n.address.family === g.family), result: reply };
         },
         onReply: onReply ? (_contact, reply) => onReply(reply) : undefined,
       }),

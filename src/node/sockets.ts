@@ -13,12 +13,17 @@ export interface Bound {
   v6Problem?: string;
 }
 
+/** Transports the caller bound already (simulator, tests), without a tick's delay. */
+export function givenTransports(options: DhtOptions): Bound | undefined {
+  if (!options.transport) return undefined;
+  if (options.transport6) return { transport: new DualTransport(options.transport, options.transport6) };
+  return { transport: options.transport };
+}
+
 export async function bindTransports(options: DhtOptions): Promise<Bound> {
   const want6 = options.ipv6 ?? 'auto';
-  if (options.transport) {
-    if (options.transport6) return { transport: new DualTransport(options.transport, options.transport6) };
-    return { transport: options.transport };
-  }
+  const given = givenTransports(options);
+  if (given) return given;
   const host = options.host ?? '0.0.0.0';
   if (host.includes(':')) {
     // Bound to a v6 address: a v6-only node.

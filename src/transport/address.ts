@@ -58,10 +58,70 @@ export function parseHostPort(text: string): { host: string; port: number } | { 
   return { host, port };
 }
 
+/**
+ * The first two octets of a dotted-quad IPv4 text, or undefined when it is not one (the same
+ * strings node:net's isIP accepts: four decimal octets 0-255, no leading zeros). A character scan:
+ * this runs for every contact a routing table sees, where the regex in isIP showed in profiles.
+ */
+function ipv4Head(host: string): [number, number] | undefined {
+  let octets = 0;
+  let value = 0;
+  let digits = 0;
+  let a = 0;
+  for (let i = 0; i <= host.length; i++) {
+    const c = i < host.length ? host.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255) return undefined;
+      if (octets === 0) a = value;
+      else if (octets === 1 && i === host.length) return undefined;
+      octets++;
+      if (octets === 2) {
+        // Keep scanning to validate the rest; remember b.
+        const b = value;
+        return validRest(host, i + 1, 2) ? [a, b] : undefined;
+      }
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && value === 0) return undefined; // leading zero
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Octets `from`..3 of a dotted quad starting at index i are valid and nothing follows. */
+function validRest(host: string, i: number, from: number): boolean {
+  let octet = from;
+  let value = 0;
+  let digits = 0;
+  for (; i <= host.length; i++) {
+    const c = i < host.length ? host.charCodeAt(i) : -1;
+    if (c === 0x2e || c === -1) {
+      if (digits === 0 || value > 255) return false;
+      if (c === -1) return octet === 3;
+      if (++octet > 3) return false;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && value === 0) return false;
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3) return false;
+    } else {
+      return false;
+    }
+  }
+  return false;
+}
+
 /** Loopback, private, link-local and unspecified ranges (BEP 42 exempts these from id checks). */
 export function isLocalAddress(host: string): boolean {
-  if (isIP(host) === 4) {
-    const [a, b] = host.split('.').map(Number) as [number, number];
+  const head = ipv4Head(host);
+  if (head) {
+    const [a, b] = head;
     return (
       a === 10 ||
       a === 127 ||
@@ -78,6 +138,6 @@ export function isLocalAddress(host: string): boolean {
 
 /** The /24 (v4) or /48 (v6) an address belongs to, as a string key for diversity limits. */
 export function subnetKey(host: string): string {
-  if (isIP(host) === 4) return host.slice(0, host.lastIndexOf('.'));
+  if (ipv4Head(host)) return host.slice(0, host.lastIndexOf('.'));
   return host.toLowerCase().split(':').slice(0, 3).join(':');
 }

@@ -53,7 +53,9 @@ export class UdpTransport implements Transport {
       } catch {
         return;
       }
-      this.handler(msg, from);
+      // A plain Uint8Array view, not the Buffer: code above copies what it keeps with .slice(),
+      // which on a Buffer is a view that would pin the whole datagram in routing tables.
+      this.handler(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), from);
     });
     socket.on('error', (err) => this.errorHandler(err));
   }

@@ -184,22 +184,37 @@ function writeAscii(text: string): void {
   for (let i = 0; i < text.length; i++) scratch[at++] = text.charCodeAt(i);
 }
 
-function writeLength(n: number): void {
+/** Decimal digits of a non-negative integer, written without building a string. */
+function writeUint(n: number): void {
   if (n < 10) {
-    ensure(1);
     scratch[at++] = ZERO + n;
-  } else {
-    writeAscii(String(n));
+    return;
   }
-  ensure(1);
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  let p = at + digits;
+  at = p;
+  for (let x = n; p > at - digits; x = Math.floor(x / 10)) scratch[--p] = ZERO + (x % 10);
+}
+
+function writeLength(n: number): void {
+  ensure(17);
+  writeUint(n);
   scratch[at++] = COLON;
 }
 
 function writeBytes(b: Uint8Array): void {
-  writeLength(b.length);
-  ensure(b.length);
-  scratch.set(b, at);
-  at += b.length;
+  const n = b.length;
+  ensure(n + 17);
+  writeUint(n);
+  scratch[at++] = COLON;
+  // TypedArray.set has a fixed cost that dominates for ids, tokens and compact peers.
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) scratch[at + i] = b[i] as number;
+  } else {
+    scratch.set(b, at);
+  }
+  at += n;
 }
 
 function writeKey(key: string): void {

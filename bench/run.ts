@@ -1,0 +1,73 @@
+/**
+ * `npm run bench`: kadmium side by side with the `bencode` package, bittorrent-dht and a raw
+ * dgram echo server, all on this machine and loopback only. Every section is bounded in count and
+ * time. Options: --only codec,serving,lookups,items,storage  --json FILE (write the raw numbers).
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { runCodec } from './codec.js';
+import { benchItems } from './items.js';
+import { runLookups } from './lookups.js';
+import { runServing } from './serving.js';
+import { benchStorage } from './storage.js';
+import { num, table } from './format.js';
+
+const { values } = parseArgs({
+  options: { only: { type: 'string' }, json: { type: 'string' } },
+});
+const only = values.only?.split(',') ?? ['codec', 'serving', 'lookups', 'items', 'storage'];
+const results: Record<string, unknown> = {
+  node: process.version,
+  cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
+  date: new Date().toISOString(),
+};
+
+function section(title: string, text: string): void {
+  process.stdout.write(`\n## ${title}\n\n${text}\n`);
+}
+
+process.stdout.write(`kadmium benchmarks: Node ${process.version}, ${results.cpus as string}\n`);
+
+if (only.includes('codec')) {
+  const codec = runCodec();
+  results.codec = codec.rows;
+  section('Codec: encode + decode round trips per second (target >= 5x bencode)', codec.text);
+}
+if (only.includes('serving')) {
+  const serving = await runServing();
+  results.serving = serving.results;
+  section(
+    'Serving: queries answered per second, load generator in another process, 64 outstanding (targets: ping >= 0.8x echo, find_node and get_peers >= 0.6x)',
+    serving.text,
+  );
+}
+if (only.includes('lookups')) {
+  const lookups = await runLookups();
+  results.lookups = lookups.rows;
+  section(
+    'Lookups: 500-node loopback testnet, one operation at a time (targets: median <= bittorrent-dht, datagrams <= 0.5x)',
+    lookups.lookupText,
+  );
+  section('Memory per node at 500 nodes, each in its own process (target: heap <= 0.5x)', lookups.memoryText);
+}
+if (only.includes('items')) {
+  const rows = await benchItems();
+  results.items = rows;
+  section(
+    'BEP 44 items: put/get latency on a 50-node loopback testnet',
+    table([
+      ['operation', 'median ms', 'p95 ms', 'samples'],
+      ...rows.map((r) => [r.operation, num(r.medianMs, 1), num(r.p95Ms, 1), r.samples]),
+    ]),
+  );
+}
+if (only.includes('storage')) {
+  const rows = await benchStorage();
+  results.storage = rows;
+  section(
+    'Storage: sequential immutable puts per second per backend',
+    table([['backend', 'items/s'], ...rows.map((r) => [r.backend, num(r.itemsPerSec)])]),
+  );
+}
+if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);

@@ -1,0 +1,148 @@
+import { spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
+import { renderHtml } from '../../sim/report-html.js';
+import { formatSummary } from '../../sim/report-text.js';
+import type { BuildMode, SimOptions, SimProgress } from '../../sim/runner.js';
+import { SCENARIOS } from '../../sim/scenarios.js';
+import { simulate } from '../../sim/simulate.js';
+import { COMMON_OPTIONS, parse, parsePositiveInt, UsageError } from '../args.js';
+import { createOutput, jsonReplacer } from '../output.js';
+import type { Command } from './types.js';
+
+const OPTIONS = {
+  nodes: { type: 'string', short: 'n' },
+  seed: { type: 'string', short: 's' },
+  scenario: { type: 'string' },
+  lookups: { type: 'string' },
+  build: { type: 'string' },
+  nat: { type: 'string' },
+  loss: { type: 'string' },
+  churn: { type: 'string' },
+  minutes: { type: 'string' },
+  report: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  json: COMMON_OPTIONS.json,
+  help: COMMON_OPTIONS.help,
+} as const;
+
+/** Heap a run needs: generous per node, plus headroom for the lookups. */
+const HEAP_BYTES_PER_NODE = 120 * 1024;
+
+function fraction(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const x = Number(text);
+  if (!Number.isFinite(x) || x < 0 || x > 1)
+    throw new UsageError(`${what} must be a number 0-1, got "${text}"`);
+  return x;
+}
+
+function progressBar(p: SimProgress): string {
+  const width = 30;
+  const f = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
+  const fill = Math.round(f * width);
+  return `\r${p.phase.padEnd(12)} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${p.done}/${p.total}   `;
+}
+
+export const sim: Command = {
+  name: 'sim',
+  summary: 'simulate a network of N nodes on virtual time (deterministic from --seed)',
+  help: `Usage: kadmium sim [--nodes N] [--seed S] [--scenario NAME] [options]
+
+Runs N real kadmium nodes in this process on a simulated internet (log-normal access
+latency plus distance, loss, duplication, NAT, partitions) and virtual time, and
+measures lookups. The same options and seed replay the run exactly.
+
+  -n, --nodes N        nodes (default 2000; 100000 fits in ~10 GiB of heap)
+  -s, --seed S         random seed (default 1)
+      --scenario NAME  ${Object.keys(SCENARIOS).join(', ')} (default lookup)
+      --lookups N      lookups to measure (default 1000)
+      --build MODE     join: every node bootstraps through real lookups, then the network
+                       ages 20 virtual minutes; fast: routing tables seeded from the sorted
+                       id list (default: join up to 5000 nodes, fast above)
+      --nat F          fraction of nodes behind NAT (default 0.2)
+      --loss F         loss rate for the loss scenario (default 0.05)
+      --churn F        fraction of nodes replaced per 10 minutes (default 0.1)
+      --minutes M      virtual minutes of the churn scenario (default 10)
+      --report FILE    write a self-contained HTML report with plots
+  -q, --quiet          no progress bar
+      --json           print the result as JSON
+  -h, --help           this help
+
+Scenarios:
+${Object.values(SCENARIOS)
+  .map((s) => `  ${s.name.padEnd(10)} ${s.summary}`)
+  .join('\n')}
+
+Examples:
+  kadmium sim --nodes 2000 --scenario churn --report churn.html
+  kadmium sim --nodes 100000 --seed 7 --scenario lookup --build fast`,
+  async run(argv) {
+    const { values } = parse(argv, OPTIONS);
+    const out = createOutput(values.json ?? false, values.quiet ?? false);
+    const nodes = parsePositiveInt(values.nodes, 2000, '--nodes', 1_000_000);
+    if (nodes < 4) throw new UsageError('--nodes must be at least 4');
+    const scenario = values.scenario ?? 'lookup';
+    if (!SCENARIOS[scenario])
+      throw new UsageError(
+        `--scenario must be one of ${Object.keys(SCENARIOS).join(', ')}, got "${scenario}"`,
+      );
+    const build = values.build;
+    if (build !== undefined && build !== 'fast' && build !== 'join')
+      throw new UsageError(`--build must be fast or join, got "${build}"`);
+    const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
+    if (minutes !== undefined && !(minutes > 0 && minutes <= 24 * 60))
+      throw new UsageError(`--minutes must be a number of minutes 0-1440, got "${values.minutes}"`);
+
+    // Big runs need a bigger heap, and --expose-gc for honest memory numbers: rerun ourselves with them.
+    const needHeap = nodes * HEAP_BYTES_PER_NODE + 1024 ** 3;
+    const gcMissing = (globalThis as { gc?: unknown }).gc === undefined;
+    if (!process.env.KADMIUM_SIM_CHILD && (gcMissing || getHeapStatistics().heap_size_limit < needHeap)) {
+      const mb = Math.ceil(Math.max(needHeap, getHeapStatistics().heap_size_limit) / 1024 ** 2);
+      const child = spawnSync(
+        process.execPath,
+        [
+          `--max-old-space-size=${mb}`,
+          '--expose-gc',
+          ...process.execArgv,
+          process.argv[1] as string,
+          'sim',
+          ...argv,
+        ],
+        { stdio: 'inherit', env: { ...process.env, KADMIUM_SIM_CHILD: '1' } },
+      );
+      return child.status ?? 1;
+    }
+
+    const options: SimOptions = {
+      nodes,
+      seed: parsePositiveInt(values.seed, 1, '--seed', 0xffffffff),
+      scenario,
+      lookups: values.lookups === undefined ? undefined : parsePositiveInt(values.lookups, 1000, '--lookups'),
+      build: build as BuildMode | undefined,
+      natFraction: fraction(values.nat, '--nat'),
+      lossRate: fraction(values.loss, '--loss'),
+      churn: fraction(values.churn, '--churn'),
+      durationMs: minutes === undefined ? undefined : minutes * 60_000,
+    };
+    // Each node's lookups listen on its shutdown signal; dozens at once is normal here, not a leak.
+    EventEmitter.defaultMaxListeners = 256;
+    const tty = process.stderr.isTTY;
+    let lastLine = '';
+    if (!values.quiet)
+      options.onProgress = (p) => {
+        if (tty) process.stderr.write(progressBar(p));
+        else if (p.phase !== lastLine && (lastLine = p.phase)) process.stderr.write(`${p.phase}...\n`);
+      };
+    const result = await simulate(options);
+    if (tty && !values.quiet) process.stderr.write('\r\x1b[K');
+    if (values.report) {
+      writeFileSync(values.report, renderHtml(result));
+      out.info(`report written to ${values.report}`);
+    }
+    if (out.json) process.stdout.write(`${JSON.stringify(result, jsonReplacer)}\n`);
+    else out.line(formatSummary(result));
+    return 0;
+  },
+};

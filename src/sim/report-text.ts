@@ -1,0 +1,64 @@
+/** The plain-text summary table `kadmium sim` prints. */
+import type { OpStats, SimResult } from './runner.js';
+
+function pct(x: number): string {
+  return Number.isNaN(x) ? '-' : `${(x * 100).toFixed(2)}%`;
+}
+
+function ms(x: number): string {
+  return Number.isNaN(x) ? '-' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`;
+}
+
+function row(name: string, kind: string, s: OpStats, datagrams?: number): string[] {
+  return [
+    name,
+    kind,
+    String(s.count),
+    pct(s.successRate),
+    s.hops.mean.toFixed(2),
+    s.queries.mean.toFixed(1),
+    datagrams === undefined ? '' : datagrams.toFixed(1),
+    ms(s.latencyMs.median),
+    ms(s.latencyMs.p95),
+    ms(s.latencyMs.p99),
+  ];
+}
+
+export function table(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '))
+    .join('\n');
+}
+
+export function formatSummary(r: SimResult): string {
+  const rows = [
+    ['phase', 'op', 'count', 'success', 'hops', 'queries', 'dgrams/lookup', 'median', 'p95', 'p99'],
+  ];
+  for (const p of r.phases) {
+    rows.push(row(p.name, p.lookupKind, p.lookups, p.datagramsPerLookup));
+    if (p.stores) rows.push(row('', p.storeKind ?? 'store', p.stores));
+  }
+  const mib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
+  const lines = [
+    `scenario ${r.scenario}: ${r.nodes} nodes, seed ${r.seed}, build ${r.build.mode}` +
+      (r.build.mode === 'join' ? ` (${r.build.joined} joined, ${r.build.joinFailed} failed)` : ''),
+    '',
+    table(rows),
+    '',
+    `overall: ${r.overall.count} lookups, ${pct(r.overall.successRate)} successful, ` +
+      `virtual latency median ${ms(r.overall.latencyMs.median)} / p95 ${ms(r.overall.latencyMs.p95)} / p99 ${ms(r.overall.latencyMs.p99)}`,
+    `network: ${r.network.sent} datagrams sent, ${r.network.lost} lost, ${r.network.duplicated} duplicated, ` +
+      `${r.network.partitioned} partitioned, ${r.network.natDropped} dropped by NAT, ${r.network.unreachable} to departed nodes`,
+  ];
+  if (r.churn)
+    lines.push(
+      `churn: ${r.churn.leaves} left, ${r.churn.joins} joined (${r.churn.joinsOk} bootstrapped), mean session ${r.churn.meanSessionMin.toFixed(0)} min`,
+    );
+  lines.push(
+    `time: ${(r.virtualMs / 60_000).toFixed(1)} virtual min in ${(r.perf.wallMs / 1000).toFixed(1)} s wall ` +
+      `(build ${(r.perf.buildWallMs / 1000).toFixed(1)} s); memory per node: heap ${mib(r.perf.heapBytesPerNode)}, RSS ${mib(r.perf.rssBytesPerNode)}`,
+    `replay: ${r.replay}`,
+  );
+  return lines.join('\n');
+}

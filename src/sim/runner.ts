@@ -1,0 +1,244 @@
+/**
+ * Runs one simulation: build the network (fast or by real joins), then the scenario's phases of
+ * operations on virtual time, and collect what happened. Everything in `SimResult` except `perf`
+ * is a pure function of the options: the same seed gives the same numbers.
+ */
+import { type Summary, summarize } from './stats.js';
+import { seedRoutingTables } from './fast-build.js';
+import { internetLatency } from './latency.js';
+import type { NetworkCounters } from './network.js';
+import { type OpKind, type OpSample, STORE_KINDS, type Workload } from './workloads.js';
+import { type SimNode, SimWorld } from './world.js';
+
+export type BuildMode = 'fast' | 'join';
+
+export interface SimOptions {
+  nodes: number;
+  seed: number;
+  scenario: string;
+  /** Lookups measured by the scenario (default 1000). */
+  lookups?: number;
+  /** fast: seed tables from the sorted id list; join: every node bootstraps for real. */
+  build?: BuildMode;
+  k?: number;
+  alpha?: number;
+  /** Fraction of nodes behind NAT (default 0.2). */
+  natFraction?: number;
+  /** Loss and duplication rates for the loss scenario. */
+  lossRate?: number;
+  duplicateRate?: number;
+  /** Churn: fraction of nodes replaced per 10 virtual minutes (default 0.1). */
+  churn?: number;
+  /** After a join build, virtual time the network runs before measuring, ms (default AGE_MS). */
+  ageMs?: number;
+  /** Virtual duration of the churn scenario, ms (default 10 minutes). */
+  durationMs?: number;
+  onProgress?: (progress: SimProgress) => void;
+}
+
+export interface SimProgress {
+  phase: string;
+  done: number;
+  total: number;
+}
+
+export interface OpStats {
+  count: number;
+  ok: number;
+  successRate: number;
+  hops: Summary;
+  queries: Summary;
+  latencyMs: Summary;
+}
+
+export interface PhaseResult {
+  name: string;
+  workload: string;
+  /** The operation counted as a lookup in this phase. */
+  lookupKind: OpKind;
+  startMs: number;
+  endMs: number;
+  lookups: OpStats;
+  /** Store steps (announce, put), for workloads that have them. */
+  stores?: OpStats;
+  storeKind?: OpKind;
+  /** Datagrams sent network-wide during the phase, and per lookup. */
+  datagrams: number;
+  datagramsPerLookup: number;
+}
+
+export interface SimResult {
+  seed: number;
+  scenario: string;
+  nodes: number;
+  build: { mode: BuildMode; virtualMs: number; joined: number; joinFailed: number; contactsSeeded: number };
+  phases: PhaseResult[];
+  /** Every lookup over the whole run (all phases), and per-minute success. */
+  overall: OpStats;
+  timeline: { minute: number; count: number; ok: number }[];
+  samples: OpSample[];
+  network: NetworkCounters;
+  churn?: { leaves: number; joins: number; joinsOk: number; meanSessionMin: number };
+  virtualMs: number;
+  /** How to replay this run exactly. */
+  replay: string;
+  /** Wall-clock and memory measurements: not deterministic, excluded from replay checks. */
+  perf: { wallMs: number; buildWallMs: number; heapBytesPerNode: number; rssBytesPerNode: number };
+}
+
+export const ROUTERS = 3;
+/** Virtual time a network built by real joins runs before measuring: bucket refresh starts at 15 min. */
+export const AGE_MS = 20 * 60_000;
+
+export function opStats(samples: readonly OpSample[]): OpStats {
+  const ok = samples.filter((s) => s.ok).length;
+  return {
+    count: samples.length,
+    ok,
+    successRate: samples.length > 0 ? ok / samples.length : Number.NaN,
+    hops: summarize(samples.map((s) => s.hops)),
+    queries: summarize(samples.map((s) => s.queries)),
+    latencyMs: summarize(samples.map((s) => s.latencyMs)),
+  };
+}
+
+/** Shared state a scenario works with. */
+export class SimContext {
+  readonly world: SimWorld;
+  readonly samples: OpSample[] = [];
+  readonly phases: PhaseResult[] = [];
+  readonly build = { mode: 'fast' as BuildMode, virtualMs: 0, joined: 0, joinFailed: 0, contactsSeeded: 0 };
+  churn: SimResult['churn'];
+  routers: SimNode[] = [];
+  buildWallMs = 0;
+  private lastProgress = 0;
+
+  constructor(readonly options: SimOptions) {
+    this.world = new SimWorld({
+      seed: options.seed,
+      natFraction: options.natFraction ?? 0.2,
+      latency: internetLatency(),
+      dht: { k: options.k, alpha: options.alpha },
+    });
+  }
+
+  get lookups(): number {
+    return this.options.lookups ?? 1000;
+  }
+
+  progress(phase: string, done: number, total: number, force = false): void {
+    const now = performance.now();
+    if (!force && done !== total && now - this.lastProgress < 100) return;
+    this.lastProgress = now;
+    this.options.onProgress?.({ phase, done, total });
+  }
+
+  /** The bootstrap addresses joining nodes use: the routers, which never churn. */
+  get bootstrap(): string[] {
+    return this.routers.map((r) => `${r.endpoint.address.host}:${r.endpoint.address.port}`);
+  }
+
+  async buildNetwork(mode: BuildMode): Promise<void> {
+    const started = performance.now();
+    const { world } = this;
+    const n = this.options.nodes;
+    this.build.mode = mode;
+    for (let i = 0; i < Math.min(ROUTERS, n); i++) this.routers.push(world.addNode({ nat: false }));
+    if (mode === 'fast') {
+      for (let i = this.routers.length; i < n; i++) {
+        world.addNode();
+        if (i % 1000 === 0) this.progress('create', i, n);
+      }
+      this.build.contactsSeeded = seedRoutingTables(
+        world.live,
+        world.live,
+        world.random.fork(),
+        0,
+        8,
+        (d, t) => this.progress('seed tables', d, t),
+      );
+    } else {
+      // Routers first know each other, then everybody joins through them, 64 at a time.
+      const first = this.routers[0];
+      for (const r of this.routers.slice(1)) {
+        if (first) r.dht.table.observe({ id: first.dht.id, address: first.endpoint.address }, true, 0);
+      }
+      await world.clock.run(Promise.all(this.routers.slice(1).map((r) => r.dht.bootstrap())));
+      const batch = 64;
+      for (let i = this.routers.length; i < n; i += batch) {
+        const joining: SimNode[] = [];
+        for (let j = i; j < Math.min(n, i + batch); j++)
+          joining.push(world.addNode({ bootstrap: this.bootstrap }));
+        const results = await world.clock.run(Promise.all(joining.map((node) => node.dht.start())));
+        for (const r of results) {
+          if (r.ok) this.build.joined++;
+          else this.build.joinFailed++;
+        }
+        this.progress('join', Math.min(n, i + batch), n);
+      }
+      // Fresh tables know the joiner's neighbourhood but little of the far half of the id space;
+      // the nodes' own maintenance refreshes idle buckets after 15 minutes. Let the network age
+      // that long (plus a few refresh rounds) before measuring, as a real network has.
+      const ageMs = this.options.ageMs ?? AGE_MS;
+      for (let t = 0; t < ageMs; t += 60_000) {
+        await world.clock.advance(Math.min(60_000, ageMs - t));
+        this.progress('age', Math.min(ageMs, t + 60_000) / 60_000, ageMs / 60_000);
+      }
+    }
+    this.build.virtualMs = world.clock.now();
+    this.buildWallMs = performance.now() - started;
+  }
+
+  /**
+   * Run `count` operations of `workload`, started at uniformly random times over `windowMs` of
+   * virtual time, and wait (bounded) for all of them.
+   */
+  async phase(name: string, workload: Workload, count: number, windowMs: number): Promise<PhaseResult> {
+    const { world } = this;
+    const startMs = world.clock.now();
+    const sentBefore = world.network.counters.sent;
+    const firstSample = this.samples.length;
+    const times: number[] = [];
+    for (let i = 0; i < count; i++) times.push(world.int(Math.max(1, windowMs)));
+    times.sort((a, b) => a - b);
+    let done = 0;
+    for (const t of times) {
+      world.clock.setTimeout(() => {
+        workload.run(world, this.samples).then(
+          () => done++,
+          () => done++,
+        );
+      }, t);
+    }
+    const finished = await world.clock.runUntil(
+      () => {
+        this.progress(name, done, count);
+        return done === count;
+      },
+      windowMs + 5 * 60_000,
+      1000,
+    );
+    if (!finished)
+      throw new Error(`phase ${name}: ${count - done} operations still running after the time limit`);
+    const mine = this.samples.slice(firstSample);
+    const lookups = mine.filter((s) => s.kind === workload.lookupKind);
+    const stores = mine.filter((s) => STORE_KINDS.includes(s.kind));
+    const datagrams = world.network.counters.sent - sentBefore;
+    const result: PhaseResult = {
+      name,
+      workload: workload.name,
+      lookupKind: workload.lookupKind,
+      startMs,
+      endMs: world.clock.now(),
+      lookups: opStats(lookups),
+      datagrams,
+      datagramsPerLookup: lookups.length > 0 ? datagrams / lookups.length : 0,
+    };
+    if (stores.length > 0) {
+      result.stores = opStats(stores);
+      result.storeKind = (stores[0] as OpSample).kind;
+    }
+    this.phases.push(result);
+    return result;
+  }
+}

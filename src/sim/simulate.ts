@@ -1,0 +1,89 @@
+/**
+ * simulate(): the one call behind `kadmium sim`, the tests and the benchmarks.
+ *
+ *   const result = await simulate({ nodes: 2000, seed: 7, scenario: 'churn' });
+ *
+ * A failure (thrown error) carries the seed in its message; rerunning with the same options
+ * replays the run exactly.
+ */
+import { opStats, type SimOptions, type SimResult, SimContext } from './runner.js';
+import { SCENARIOS } from './scenarios.js';
+
+export function replayCommand(o: SimOptions): string {
+  const parts = [`kadmium sim --scenario ${o.scenario} --nodes ${o.nodes} --seed ${o.seed}`];
+  if (o.lookups !== undefined) parts.push(`--lookups ${o.lookups}`);
+  if (o.build !== undefined) parts.push(`--build ${o.build}`);
+  if (o.natFraction !== undefined) parts.push(`--nat ${o.natFraction}`);
+  if (o.lossRate !== undefined) parts.push(`--loss ${o.lossRate}`);
+  if (o.churn !== undefined) parts.push(`--churn ${o.churn}`);
+  if (o.durationMs !== undefined) parts.push(`--minutes ${o.durationMs / 60_000}`);
+  return parts.join(' ');
+}
+
+export async function simulate(options: SimOptions): Promise<SimResult> {
+  const scenario = SCENARIOS[options.scenario];
+  if (!scenario)
+    throw new RangeError(
+      `unknown scenario "${options.scenario}"; choose one of: ${Object.keys(SCENARIOS).join(', ')}`,
+    );
+  if (!Number.isInteger(options.nodes) || options.nodes < 4)
+    throw new RangeError(`a simulation needs at least 4 nodes, got ${options.nodes}`);
+  const replay = replayCommand(options);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const baseline = process.memoryUsage();
+  const started = performance.now();
+  const ctx = new SimContext(options);
+  let heapBytesPerNode = 0;
+  let rssBytesPerNode = 0;
+  try {
+    const buildNetwork = ctx.buildNetwork.bind(ctx);
+    ctx.buildNetwork = async (mode) => {
+      await buildNetwork(mode);
+      gc?.();
+      const after = process.memoryUsage();
+      heapBytesPerNode = (after.heapUsed - baseline.heapUsed) / options.nodes;
+      rssBytesPerNode = (after.rss - baseline.rss) / options.nodes;
+    };
+    await scenario.run(ctx);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`simulation failed (seed ${options.seed}): ${message}\nreplay: ${replay}`, {
+      cause: err,
+    });
+  }
+  const wallMs = performance.now() - started;
+  const lookupKinds = new Set<string>(ctx.phases.map((p) => p.lookupKind));
+  const lookups = ctx.samples.filter((s) => lookupKinds.has(s.kind));
+  const minutes = new Map<number, { minute: number; count: number; ok: number }>();
+  for (const s of lookups) {
+    const minute = Math.floor(s.at / 60_000);
+    const bin = minutes.get(minute) ?? { minute, count: 0, ok: 0 };
+    bin.count++;
+    if (s.ok) bin.ok++;
+    minutes.set(minute, bin);
+  }
+  const result: SimResult = {
+    seed: options.seed,
+    scenario: options.scenario,
+    nodes: options.nodes,
+    build: { ...ctx.build },
+    phases: ctx.phases,
+    overall: opStats(lookups),
+    timeline: [...minutes.values()].sort((a, b) => a.minute - b.minute),
+    samples: ctx.samples,
+    network: { ...ctx.world.network.counters },
+    virtualMs: ctx.world.clock.now(),
+    replay,
+    perf: { wallMs, buildWallMs: ctx.buildWallMs, heapBytesPerNode, rssBytesPerNode },
+  };
+  if (ctx.churn) result.churn = ctx.churn;
+  await ctx.world.close();
+  return result;
+}
+
+/** The deterministic part of a result, for replay checks: everything but `perf`. */
+export function fingerprint(result: SimResult): string {
+  const { perf: _perf, ...rest } = result;
+  return JSON.stringify(rest);
+}

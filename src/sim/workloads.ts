@@ -1,0 +1,168 @@
+/**
+ * What a simulated user does, one operation at a time, and how we judge it. Each workload runs
+ * the node's public API and checks the answer against the world's ground truth.
+ *
+ * To measure another operation, add a workload here and register it in WORKLOADS; a scenario can
+ * then run phases of it (the `items` scenario runs put_get).
+ */
+import type { LookupKind } from '../node/events.js';
+import type { SimNode, SimWorld } from './world.js';
+
+export type OpKind = 'find_node' | 'get_peers' | 'announce' | 'put' | 'get';
+
+/** Steps that store (announce, put) rather than look up; reported beside the lookups. */
+export const STORE_KINDS: readonly OpKind[] = ['announce', 'put'];
+
+export interface OpSample {
+  kind: OpKind;
+  /** Virtual time the operation started. */
+  at: number;
+  ok: boolean;
+  /** Referral depth of the lookup (from the node's lookup:finished event). */
+  hops: number;
+  /** Queries the lookup sent. */
+  queries: number;
+  /** Virtual time the operation took, ms. */
+  latencyMs: number;
+}
+
+export interface Workload {
+  readonly name: string;
+  /** The kind whose samples count as "lookups" in reports. */
+  readonly lookupKind: OpKind;
+  /** Run one operation from random live nodes; push one sample per step taken. */
+  run(world: SimWorld, out: OpSample[]): Promise<void>;
+}
+
+/** Run `op` on node and time it, taking hops and queries from the node's own lookup event. */
+async function measured<T>(
+  world: SimWorld,
+  node: SimNode,
+  kind: OpKind,
+  /** The lookup's target, to pick its event; undefined when the node computes it (put). */
+  target: Uint8Array | undefined,
+  op: () => Promise<T>,
+  judge: (value: T) => boolean,
+): Promise<OpSample> {
+  const at = world.clock.now();
+  let hops = 0;
+  let queries = 0;
+  const eventKind: LookupKind = kind;
+  const off = node.dht.events.on('lookup:finished', (e) => {
+    if (e.kind === eventKind && (target === undefined || e.target === target)) {
+      hops = e.hops;
+      queries = e.queried;
+    }
+  });
+  let ok = false;
+  try {
+    ok = judge(await op());
+  } catch {
+    ok = false;
+  } finally {
+    off();
+  }
+  return { kind, at, ok, hops, queries, latencyMs: world.clock.now() - at };
+}
+
+/** find_node for a random id: ok when the truly closest live, reachable node is among the results. */
+export const findNodeWorkload: Workload = {
+  name: 'find_node',
+  lookupKind: 'find_node',
+  async run(world, out) {
+    const target = world.randomId();
+    const from = world.randomLive();
+    const sample = await measured(
+      world,
+      from,
+      'find_node',
+      target,
+      () => from.dht.findNode(target),
+      (found) => {
+        const truth = world.closestLive(target, 1, (n) => !n.nat && n !== from)[0];
+        return truth !== undefined && found.some((c) => c.address.host === truth.endpoint.address.host);
+      },
+    );
+    out.push(sample);
+  },
+};
+
+/**
+ * A peer announces a random infohash, then another random node looks it up: ok when get_peers
+ * returns the announcer's address. The announce is recorded as its own sample.
+ */
+export const getPeersWorkload: Workload = {
+  name: 'get_peers',
+  lookupKind: 'get_peers',
+  async run(world, out) {
+    const infoHash = world.randomId();
+    const announcer = world.randomLive();
+    const host = announcer.endpoint.address.host;
+    out.push(
+      await measured(
+        world,
+        announcer,
+        'announce',
+        infoHash,
+        () => announcer.dht.announce(infoHash, { port: announcer.endpoint.address.port }),
+        (r) => r.announcedTo > 0,
+      ),
+    );
+    const getter = world.randomLive((n) => n !== announcer);
+    out.push(
+      await measured(
+        world,
+        getter,
+        'get_peers',
+        infoHash,
+        () => getter.dht.findPeers(infoHash),
+        (peers) => peers.some((p) => p.host === host),
+      ),
+    );
+  },
+};
+
+/**
+ * BEP 44: one random node puts an immutable item (20 random bytes, not republished), another gets
+ * it by its target: ok when the value comes back byte for byte.
+ */
+export const putGetWorkload: Workload = {
+  name: 'put_get',
+  lookupKind: 'get',
+  async run(world, out) {
+    const value = world.randomId();
+    const putter = world.randomLive();
+    let target: Uint8Array | undefined;
+    out.push(
+      await measured(
+        world,
+        putter,
+        'put',
+        undefined,
+        () => putter.dht.putImmutable(value, { republish: false }),
+        (r) => {
+          target = r.target;
+          return r.storedOn > 0;
+        },
+      ),
+    );
+    const getter = world.randomLive((n) => n !== putter);
+    const key = target ?? new Uint8Array(20);
+    out.push(
+      await measured(
+        world,
+        getter,
+        'get',
+        key,
+        () => getter.dht.get(key),
+        (r) => r !== undefined && r.v instanceof Uint8Array && Buffer.compare(r.v, value) === 0,
+      ),
+    );
+  },
+};
+
+export const WORKLOADS: Record<string, Workload> = {
+  find_node: findNodeWorkload,
+  get_peers: getPeersWorkload,
+  put_get: putGetWorkload,
+};

@@ -1,0 +1,157 @@
+/**
+ * A simulated world: one virtual clock, one seeded random stream (forked per node), one network,
+ * and the nodes on it. Nodes are the real `Dht` class on a simulated transport; the world only
+ * creates, starts and stops them, and answers "who is really closest" for checking lookups.
+ */
+import { Dht, type DhtOptions } from '../node/dht.js';
+import { addressKey } from '../transport/address.js';
+import { SeededRandom } from '../util/random.js';
+import type { LatencyModel } from './latency.js';
+import { type SimEndpoint, SimNetwork } from './network.js';
+import { VirtualClock } from './virtual-clock.js';
+
+/** XOR distance order of a and b to target (the architecture keeps sim off the kademlia layer). */
+function closer(target: Uint8Array, a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < target.length; i++) {
+    const d = ((a[i] as number) ^ (target[i] as number)) - ((b[i] as number) ^ (target[i] as number));
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+export interface SimNode {
+  /** Creation order, unique for the world's lifetime. */
+  readonly index: number;
+  readonly dht: Dht;
+  readonly endpoint: SimEndpoint;
+  readonly nat: boolean;
+  /** Virtual time it came online. */
+  readonly joinedAt: number;
+  alive: boolean;
+}
+
+export interface WorldOptions {
+  seed: number;
+  /** Fraction of nodes behind a NAT (0..1). */
+  natFraction?: number;
+  latency?: LatencyModel;
+  lossRate?: number;
+  duplicateRate?: number;
+  /** Options for every node (transport, clock, random and bootstrap are the world's). */
+  dht?: Omit<DhtOptions, 'transport' | 'clock' | 'random' | 'bootstrap'>;
+}
+
+export class SimWorld {
+  readonly clock = new VirtualClock();
+  readonly random: SeededRandom;
+  readonly network: SimNetwork;
+  /** Live nodes, in no particular order (swap-remove). */
+  readonly live: SimNode[] = [];
+  private readonly position = new Map<SimNode, number>();
+  private readonly byAddress = new Map<string, SimNode>();
+  private created = 0;
+  private readonly natFraction: number;
+  /** The stream placement, ids and NAT decisions come from; nodes get forks of `random`. */
+  private readonly placement: SeededRandom;
+
+  constructor(readonly options: WorldOptions) {
+    this.random = new SeededRandom(options.seed);
+    this.placement = this.random.fork();
+    const networkOptions = {
+      clock: this.clock,
+      random: this.random.fork(),
+      latency: options.latency,
+      lossRate: options.lossRate,
+      duplicateRate: options.duplicateRate,
+    };
+    this.network = new SimNetwork(networkOptions);
+    this.natFraction = options.natFraction ?? 0;
+  }
+
+  /** Create a node and start listening (it does not join yet). */
+  addNode(opts: { bootstrap?: readonly string[] | false; nat?: boolean; id?: Uint8Array } = {}): SimNode {
+    const nat = opts.nat ?? (this.natFraction > 0 && this.placement.float() < this.natFraction);
+    const endpoint = this.network.createEndpoint({ nat });
+    const dht = new Dht({
+      ...this.options.dht,
+      id: opts.id ?? this.placement.bytes(20),
+      transport: endpoint,
+      clock: this.clock,
+      random: this.random.fork(),
+      bootstrap: opts.bootstrap ?? false,
+    });
+    const node: SimNode = {
+      index: this.created++,
+      dht,
+      endpoint,
+      nat,
+      joinedAt: this.clock.now(),
+      alive: true,
+    };
+    void dht.listen();
+    this.position.set(node, this.live.length);
+    this.live.push(node);
+    this.byAddress.set(addressKey(endpoint.address), node);
+    return node;
+  }
+
+  /** Take a node offline for good: its socket closes, datagrams to it vanish. */
+  async remove(node: SimNode): Promise<void> {
+    if (!node.alive) return;
+    node.alive = false;
+    const i = this.position.get(node) as number;
+    const last = this.live.pop() as SimNode;
+    if (last !== node) {
+      this.live[i] = last;
+      this.position.set(last, i);
+    }
+    this.position.delete(node);
+    this.byAddress.delete(addressKey(node.endpoint.address));
+    await node.dht.close();
+  }
+
+  /** A uniformly random live node, optionally one that passes `accept` (bounded tries). */
+  randomLive(accept?: (n: SimNode) => boolean): SimNode {
+    if (this.live.length === 0) throw new Error('no live nodes');
+    for (let tries = 0; tries < 1000; tries++) {
+      const node = this.live[this.placement.int(this.live.length)] as SimNode;
+      if (!accept || accept(node)) return node;
+    }
+    throw new Error('no live node matched after 1000 tries');
+  }
+
+  nodeAt(host: string, port: number): SimNode | undefined {
+    return this.byAddress.get(`${host}:${port}`);
+  }
+
+  /** The n live nodes closest to target (that pass `accept`), nearest first. Linear scan. */
+  closestLive(target: Uint8Array, n: number, accept?: (node: SimNode) => boolean): SimNode[] {
+    const best: SimNode[] = [];
+    for (const node of this.live) {
+      if (accept && !accept(node)) continue;
+      if (best.length === n && closer(target, node.dht.id, (best[n - 1] as SimNode).dht.id) >= 0) continue;
+      let i = Math.min(best.length, n - 1);
+      if (best.length < n) best.push(node);
+      while (i > 0 && closer(target, node.dht.id, (best[i - 1] as SimNode).dht.id) < 0) {
+        best[i] = best[i - 1] as SimNode;
+        i--;
+      }
+      best[i] = node;
+    }
+    return best;
+  }
+
+  /** A fresh random target id from the world's stream. */
+  randomId(): Uint8Array {
+    return this.placement.bytes(20);
+  }
+
+  /** An integer in [0, max) from the world's stream. */
+  int(max: number): number {
+    return this.placement.int(max);
+  }
+
+  async close(): Promise<void> {
+    for (const node of [...this.live]) await this.remove(node);
+  }
+}
