@@ -98,6 +98,8 @@ export interface DhtOptions {
   routingTable?: ExportedTable;
   lookupTimeoutMs?: number;
   maintenanceIntervalMs?: number;
+  /** After joining, refresh sparse buckets in the background (default true). */
+  refreshOnStart?: boolean;
 }
 
 export interface CallOptions {
@@ -256,6 +258,8 @@ export class Dht {
     await this.listen();
     const first = await this.bootstrap(opts);
     if (!first.ok && this.options.bootstrap !== false) this.bootstrapLoop = this.retryBootstrap();
+    // Fill the far buckets now rather than at the first 15-minute refresh.
+    if (first.ok && (this.options.refreshOnStart ?? true)) this.refresh().catch(() => undefined);
     return first;
   }
 
@@ -333,6 +337,44 @@ export class Dht {
     } finally {
       d.dispose();
     }
+  }
+
+  /**
+   * Refresh the buckets holding fewer than K nodes (all but our own, deepest one): one find_node
+   * for a random id in each, a few at a time. A node runs this after joining; the 15-minute
+   * refresh keeps buckets fresh after that. Resolves with the number of buckets refreshed.
+   */
+  async refresh(opts: CallOptions = {}): Promise<number> {
+    const client = this.requireClient();
+    const sparse = this.tableRef
+      .describe(this.clock.now())
+      .filter((b) => b.index < this.tableRef.bucketCount - 1 && b.nodes < this.k)
+      .map((b) => b.index);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < sparse.length && !this.closed) {
+        const index = sparse[next++] as number;
+        const target = randomIdWithPrefix(this.random, this.idBytes, index);
+        const d = deadline(
+          this.clock,
+          opts.timeoutMs ?? defaults.LOOKUP_TIMEOUT_MS,
+          'refresh',
+          opts.signal,
+          this.shutdown,
+        );
+        try {
+          await this.runLookup('refresh', target, this.seedsFor(target), d.signal, (contact, onSlow) =>
+            client.findNode(contact.address, target, { signal: d.signal, onSlow }),
+          );
+        } catch {
+          // An empty or unreachable bucket stays sparse until the next refresh.
+        } finally {
+          d.dispose();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: defaults.MAX_CONCURRENT_REFRESH }, worker));
+    return sparse.length;
   }
 
   /** Ping one address; resolves with its id and round-trip time. */
@@ -679,13 +721,18 @@ export class Dht {
       }
       if (this.events.has('node:added'))
         this.events.emit('node:added', { id: contact.id, address: contact.address, bucket: result.bucket });
+      // A node that only queried us is unverified (maybe behind NAT): one ping tells.
+      if (!responded) this.pingNode(contact);
     } else if (result.action === 'cached' && result.ping) {
-      this.pingQuestionable(result.ping);
+      this.pingNode(result.ping);
     }
   }
 
-  /** BEP 5: a full bucket with a questionable node pings it; silence makes room for the newcomer. */
-  private pingQuestionable(node: Contact): void {
+  /**
+   * Ping a node whose state is in doubt: a newcomer that only queried us, or (BEP 5) a
+   * questionable node in a full bucket, whose silence makes room for a cached replacement.
+   */
+  private pingNode(node: Contact): void {
     const key = addressKey(node.address);
     if (this.pinging.has(key) || !this.client) return;
     this.pinging.add(key);
