@@ -6,9 +6,11 @@ import type { Want } from '../messages.js';
 import type { HandlerContext } from './context.js';
 
 /**
- * The `nodes` (and, per BEP 32, `nodes6`) a reply carries: the K closest we know to target, in
- * the families asked for (default: the querier's own family). Only nodes that have answered us are
- * handed out: one that only ever queried us may sit behind a NAT nobody can reach.
+ * The `nodes` (and, per BEP 32, `nodes6`) a reply carries: up to K of the closest nodes we know to
+ * target, in the families asked for (default: the querier's own family). Nodes that never
+ * answered us are left out, and nodes known to be reachable come first: a node that only answers
+ * right after querying us may sit behind a NAT nobody else can cross. The rest fill up to K, so a
+ * young network, where few nodes are proven yet, still spreads.
  */
 export function closestNodes(
   ctx: HandlerContext,
@@ -19,19 +21,21 @@ export function closestNodes(
   const n4 = want ? want.n4 : from.family === 4;
   const n6 = want ? want.n6 : from.family === 6;
   const out: BDict = {};
-  if (n4)
-    out.nodes = encodeNodes(
-      ctx.table.closest(target, ctx.k, (n) => n.address.family === 4 && answered(n)),
-      4,
-    );
-  if (n6)
-    out.nodes6 = encodeNodes(
-      ctx.table.closest(target, ctx.k, (n) => n.address.family === 6 && answered(n)),
-      6,
-    );
+  if (n4) out.nodes = encodeNodes(pick(ctx, target, 4), 4);
+  if (n6) out.nodes6 = encodeNodes(pick(ctx, target, 6), 6);
   return out;
 }
 
-function answered(node: RoutingNode): boolean {
-  return node.lastResponseAt !== NEVER;
+function pick(ctx: HandlerContext, target: Uint8Array, family: 4 | 6): RoutingNode[] {
+  const answered = ctx.table.closest(
+    target,
+    ctx.k * 2,
+    (n) => n.address.family === family && n.lastResponseAt !== NEVER,
+  );
+  const chosen = answered.filter((n) => n.reachable).slice(0, ctx.k);
+  for (const n of answered) {
+    if (chosen.length >= ctx.k) break;
+    if (!n.reachable) chosen.push(n);
+  }
+  return chosen;
 }
