@@ -5,7 +5,8 @@
  *
  * - At most `alpha` queries count against the parallelism at once; a query that passes the short
  *   timeout stops counting (its slot goes to the next candidate) but its late reply is still used.
- * - The lookup ends when the K closest live candidates have all answered, or nothing is left.
+ * - The lookup ends when the K closest candidates that are neither failed nor slow have all
+ *   answered, or nothing is left. A slow node that answers before then rejoins the count.
  */
 import { AbortError } from '../util/errors.js';
 import { compareDistance } from './id.js';
@@ -132,7 +133,9 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
       let unfavoured = 0;
       let waiting = false;
       for (const c of candidates) {
-        if (c.state === 'failed') continue;
+        // A query past its short timeout no longer holds up the lookup: the next candidate takes
+        // its place among the K closest. If it still answers before the end, it counts again.
+        if (c.state === 'failed' || c.state === 'slow') continue;
         if (live >= k) break;
         if (prefer && !prefer(c.contact)) {
           // Asked, but never counted towards the k; bounded so a network of them still ends.

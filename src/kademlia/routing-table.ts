@@ -23,6 +23,11 @@ export interface RoutingNode extends Contact {
   lastQueryAt: number;
   /** Queries in a row it failed to answer. */
   failures: number;
+  /**
+   * It answered a query it had not provoked: it had not queried us within the NAT window, so the
+   * answer crossed no NAT mapping it opened towards us. Only such nodes are worth handing out.
+   */
+  reachable: boolean;
 }
 
 export type NodeState = 'good' | 'questionable' | 'bad';
@@ -34,6 +39,8 @@ export interface RoutingTableOptions {
   replacements?: number;
   /** A node is good while it answered us (or queried us, having answered before) within this long. */
   goodForMs?: number;
+  /** How long a node's own query may keep a NAT open for our reply (default 2 min). */
+  natWindowMs?: number;
   /** Failures in a row that make a node bad. */
   badAfterFailures?: number;
   /** Most nodes from one /24 (v4) or /48 (v6) in one bucket. */
@@ -52,6 +59,8 @@ export interface RoutingTableOptions {
 export const DEFAULT_K = 8;
 /** A timestamp for "has not happened" (clock times are >= 0; the simulator starts at 0). */
 export const NEVER = -1;
+/** A typical UDP NAT mapping lifetime: an answer within this long of the node's query proves little. */
+export const NAT_WINDOW_MS = 2 * 60_000;
 export const GOOD_FOR_MS = 15 * 60_000;
 
 /** What `observe` did with a contact. */
@@ -77,6 +86,7 @@ export class RoutingTable {
   readonly k: number;
   private readonly maxReplacements: number;
   private readonly goodForMs: number;
+  private readonly natWindowMs: number;
   private readonly badAfter: number;
   private readonly maxPerSubnet: number;
   private readonly onePerIp: boolean;
@@ -98,6 +108,7 @@ export class RoutingTable {
     this.k = options.k ?? DEFAULT_K;
     this.maxReplacements = options.replacements ?? this.k;
     this.goodForMs = options.goodForMs ?? GOOD_FOR_MS;
+    this.natWindowMs = options.natWindowMs ?? NAT_WINDOW_MS;
     this.badAfter = options.badAfterFailures ?? 2;
     this.maxPerSubnet = options.maxPerSubnetPerBucket ?? 2;
     this.onePerIp = options.oneNodePerIp ?? true;
@@ -169,6 +180,8 @@ export class RoutingTable {
       address,
       lastResponseAt: responded ? now : NEVER,
       lastQueryAt: responded ? NEVER : now,
+      // First heard of as an answer to our query: we reached it without its help.
+      reachable: responded,
       failures: 0,
     };
     for (;;) {
@@ -318,6 +331,7 @@ export class RoutingTable {
     if (responded) {
       node.lastResponseAt = now;
       node.failures = 0;
+      if (node.lastQueryAt === NEVER || now - node.lastQueryAt > this.natWindowMs) node.reachable = true;
     } else {
       node.lastQueryAt = now;
     }

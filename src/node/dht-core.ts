@@ -36,7 +36,7 @@ import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
 import { bindTransports, givenTransports } from './sockets.js';
 import { NodeTables } from './tables.js';
 
-export class DhtCore implements LookupHost {
+export abstract class DhtCore implements LookupHost {
   readonly events = new EventBus<DhtEvents>();
   readonly k: number;
   readonly alpha: number;
@@ -244,6 +244,8 @@ export class DhtCore implements LookupHost {
         (message) => this.warn('BOOTSTRAP_RETRY', message),
       );
     }
+    // Fill the far buckets now rather than at the first 15-minute refresh.
+    if (first.ok && (this.options.refreshOnStart ?? true)) this.refresh().catch(() => undefined);
     return first;
   }
 
@@ -287,6 +289,9 @@ export class DhtCore implements LookupHost {
       this.clock.now(),
     );
   }
+
+  /** Refresh sparse buckets (Dht implements it with the other queries). */
+  abstract refresh(opts?: CallOptions): Promise<number>;
 
   /** @internal */
   requireClient(): MainlineClient {

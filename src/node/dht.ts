@@ -13,7 +13,7 @@
  * lookups.ts (per-family lookups), indexing.ts (BEP 33 scrape, BEP 51 samples), external-ip.ts
  * (BEP 42 voting), maintenance.ts and bootstrap.ts.
  */
-import { idToHex, randomNodeId } from '../kademlia/id.js';
+import { idToHex, randomIdWithPrefix, randomNodeId } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
 import type { Contact, ExportedTable } from '../kademlia/routing-table.js';
 import type { PeersReply, ReplyBase } from '../protocols/mainline/client.js';
@@ -25,6 +25,7 @@ import { AsyncQueue } from '../util/async-queue.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import type { BValue } from '../wire/bencode.js';
 import { DhtCore } from './dht-core.js';
+import { MAX_CONCURRENT_REFRESH } from './defaults.js';
 import { sampleWalk, scrapeLookup } from './indexing.js';
 import type { GetResult, ItemCallOptions, ItemGetOptions, MutablePutOptions, PutResult } from './items.js';
 import { announceTargets } from './lookups.js';
@@ -53,6 +54,37 @@ export type {
 type PeersLookup = LookupResult<PeersReply>;
 
 export class Dht extends DhtCore {
+  /**
+   * Refresh the buckets holding fewer than K nodes (all but each table's deepest): one find_node
+   * for a random id in each, a few at a time, in the bucket's family. A node runs this after
+   * joining; the 15-minute refresh keeps buckets fresh after that. Resolves with the number of
+   * buckets refreshed.
+   */
+  override async refresh(opts: CallOptions = {}): Promise<number> {
+    const client = this.requireClient();
+    const sparse = this.nodeTables.sparseBuckets(this.clock.now());
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < sparse.length && !this.closed) {
+        const { family, index } = sparse[next++] as (typeof sparse)[number];
+        const target = randomIdWithPrefix(this.random, this.id, index);
+        const d = this.callDeadline(opts, 'refresh');
+        try {
+          const seeds = this.nodeTables.closest(target, this.k * 2, family);
+          await this.runLookup('refresh', target, seeds, d.signal, (contact, onSlow) =>
+            client.findNode(contact.address, target, { signal: d.signal, onSlow }),
+          );
+        } catch {
+          // An empty or unreachable bucket stays sparse until the next refresh.
+        } finally {
+          d.dispose();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: MAX_CONCURRENT_REFRESH }, worker));
+    return sparse.length;
+  }
+
   /** Ping one address; resolves with its id and round-trip time. */
   async ping(address: Address, opts: CallOptions = {}): Promise<ReplyBase> {
     const d = deadline(this.clock, opts.timeoutMs, 'ping', opts.signal, this.shutdown);

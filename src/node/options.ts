@@ -64,6 +64,8 @@ export interface DhtOptions {
   routingTable?: ExportedTable;
   lookupTimeoutMs?: number;
   maintenanceIntervalMs?: number;
+  /** After joining, refresh sparse buckets in the background (default true). */
+  refreshOnStart?: boolean;
 }
 
 export interface CallOptions {
@@ -133,6 +135,6 @@ export interface SampleInfohashesResult {
     interval?: number | undefined;
     samples: number;
   }[];
-  /** Nodes that did not answer sample_infohashes (timeouts, 204, or no `samples`). */
+  /** Nodes that refused sample_infohashes (204, no `samples`) or timed out before the walk ended. */
   failed: number;
 }

@@ -94,8 +94,10 @@ export class NodeTables {
       }
       if (events.has('node:added'))
         events.emit('node:added', { id: contact.id, address: contact.address, bucket: result.bucket });
+      // A node that only queried us is unverified (maybe behind NAT): one ping tells.
+      if (!responded) this.pingNode(contact.address);
     } else if (result.action === 'cached' && result.ping) {
-      this.pingQuestionable(result.ping.address);
+      this.pingNode(result.ping.address);
     }
   }
 
@@ -116,6 +118,20 @@ export class NodeTables {
       const p = outcome.promoted;
       events.emit('node:added', { id: p.id, address: p.address, bucket: table.bucketIndex(p.id) });
     }
+  }
+
+  /** Buckets (but each table's deepest) holding fewer than K nodes, as (family, index) pairs. */
+  sparseBuckets(now: number): { family: Family; index: number }[] {
+    const out: { family: Family; index: number }[] = [];
+    for (const [family, t] of [
+      [4, this.v4],
+      [6, this.v6],
+    ] as const) {
+      if (!t) continue;
+      for (const b of t.describe(now))
+        if (b.index < t.bucketCount - 1 && b.nodes < this.options.k) out.push({ family, index: b.index });
+    }
+    return out;
   }
 
   /** Buckets idle for the refresh interval, as (family, index) pairs. */
@@ -145,7 +161,11 @@ export class NodeTables {
     return next;
   }
 
-  private pingQuestionable(address: Address): void {
+  /**
+   * Ping a node whose state is in doubt: a newcomer that only queried us, or (BEP 5) a
+   * questionable node in a full bucket, whose silence makes room for a cached replacement.
+   */
+  private pingNode(address: Address): void {
     const key = addressKey(address);
     if (this.pinging.has(key) || this.pinging.size >= MAX_PINGING) return;
     this.pinging.add(key);

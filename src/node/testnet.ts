@@ -45,16 +45,23 @@ export async function createTestnet(size: number, options: TestnetOptions = {}):
     for (let i = 1; i < size; i += concurrency) {
       const batch: Dht[] = [];
       for (let j = i; j < Math.min(size, i + concurrency); j++) {
-        const node = new Dht({ ...options.node, host, port: 0, bootstrap });
+        // The testnet refreshes every node itself once all have joined (below).
+        const node = new Dht({ refreshOnStart: false, ...options.node, host, port: 0, bootstrap });
         nodes.push(node);
         batch.push(node);
       }
       await Promise.all(batch.map((n) => n.start()));
       options.onProgress?.(nodes.length, size);
     }
-    // Early joiners saw a small network: one more self-lookup each fills their tables.
+    // Early joiners saw a small network: one more self-lookup and a refresh of sparse buckets
+    // each, so the testnet behaves like a network that has run for a while.
     for (let i = 0; i < nodes.length; i += concurrency) {
-      await Promise.all(nodes.slice(i, i + concurrency).map((n) => n.findNode(n.id).catch(() => undefined)));
+      await Promise.all(
+        nodes.slice(i, i + concurrency).map(async (n) => {
+          await n.findNode(n.id).catch(() => undefined);
+          await n.refresh().catch(() => 0);
+        }),
+      );
     }
     return { nodes, bootstrap, destroy };
   } catch (err) {

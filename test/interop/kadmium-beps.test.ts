@@ -322,7 +322,9 @@ for (const [name, startClient] of clients) {
       if (lt) assert.equal(fromClient?.interval, 21600);
       else {
         assert.equal(fromClient, undefined);
-        assert.ok(walk.failed >= 1);
+        // The walk does not wait for silent nodes; their queries time out after it (2 s, one
+        // retry). Then the client must still be in our table.
+        await new Promise((resolve) => setTimeout(resolve, 4500));
         assert.ok(
           [...tapped.table.nodes()].some((c) => c.address.port === client.port),
           'silence to sample_infohashes did not cost bittorrent-dht its place in our table',

@@ -186,4 +186,19 @@ describe('routing table', () => {
       'rejected',
     );
   });
+
+  it('marks a node reachable only when it answers a query it did not provoke (NAT window)', () => {
+    const table = new RoutingTable(local, { k: 8, natWindowMs: 120_000 });
+    const referred = contactIn(2);
+    table.observe(referred, true, 0); // first heard of as an answer to our query
+    assert.equal(table.get(referred.id)?.reachable, true);
+
+    const querier = contactIn(3);
+    table.observe(querier, false, 1_000); // it queried us
+    assert.equal(table.get(querier.id)?.reachable, false);
+    table.observe(querier, true, 2_000); // our ping crossed the mapping its query opened
+    assert.equal(table.get(querier.id)?.reachable, false, 'an answer inside the NAT window proves nothing');
+    table.observe(querier, true, 1_000 + 120_001); // answered long after its last query
+    assert.equal(table.get(querier.id)?.reachable, true);
+  });
 });

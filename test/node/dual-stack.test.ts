@@ -59,7 +59,13 @@ describe('dual-stack nodes on 127.0.0.1 and ::1', { timeout: 30_000 }, () => {
     const sock = createSocket('udp4');
     try {
       await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
-      const reply = new Promise<Buffer>((resolve) => sock.once('message', resolve));
+      // The node may ping us first (we queried it): wait for the reply to our transaction.
+      const reply = new Promise<Buffer>((resolve) =>
+        sock.on('message', (msg) => {
+          const d = decodeKrpc(new Uint8Array(msg));
+          if (d.ok && d.message.y === 'r' && d.message.t[0] === 1 && d.message.t[1] === 2) resolve(msg);
+        }),
+      );
       const q = encodeQuery(new Uint8Array([1, 2]), 'find_node', {
         id: randomBytes(20),
         target: randomBytes(20),

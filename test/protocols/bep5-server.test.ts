@@ -17,9 +17,11 @@ async function setup() {
   await dht.listen();
   const client = net.createTransport('3.0.0.1', 4000);
   const inbox: KrpcMessage[] = [];
+  /** Queries the node sent to our raw client (verification pings). */
+  const queries: KrpcMessage[] = [];
   client.onMessage((data) => {
     const m = decodeKrpc(data);
-    if (m.ok) inbox.push(m.message);
+    if (m.ok) (m.message.y === 'q' ? queries : inbox).push(m.message);
   });
   let n = 0;
   const ask = async (method: string, a: BDict): Promise<KrpcMessage> => {
@@ -36,7 +38,7 @@ async function setup() {
     await clock.advance(5);
     return inbox[before];
   };
-  return { dht, clock, ask, raw };
+  return { dht, clock, ask, raw, queries, net };
 }
 
 const id = new Uint8Array(20).fill(0x42);
@@ -68,14 +70,36 @@ describe('BEP 5 server', () => {
     assert.equal(errorCode(await ask('frobnicate', { id })), 204);
   });
 
-  it('returns the closest nodes for find_node', async () => {
-    const { ask } = await setup();
-    for (let i = 1; i <= 20; i++) {
-      await ask('ping', { id: new Uint8Array(20).fill(i) }); // one querier: only one enters per IP
-    }
+  it('verifies a new querier with a ping and hands out only nodes that answered', async () => {
+    const { ask, queries, dht, clock, net } = await setup();
+    await ask('ping', { id });
+    assert.equal(dht.table.size, 1, 'the querier entered the table');
+    assert.equal(queries.length, 1, 'and was pinged once to verify it');
+    assert.equal(queries[0]?.y === 'q' && queries[0].q, 'ping');
+    // Our raw client never answers that ping: it is not handed out to others.
     const r = await ask('find_node', { id, target: new Uint8Array(20) });
     assert.ok(r.y === 'r' && r.r.nodes instanceof Uint8Array);
-    if (r.y === 'r') assert.equal(decodeNodes(r.r.nodes as Uint8Array, 20, 4)?.length, 1);
+    if (r.y === 'r') assert.equal(decodeNodes(r.r.nodes as Uint8Array, 20, 4)?.length, 0);
+    // A real node that queries it answers the verification ping, and is then handed out.
+    const other = new Dht({
+      transport: net.createTransport('4.0.0.1'),
+      clock,
+      random: new SeededRandom(5),
+      bootstrap: false,
+    });
+    await other.listen();
+    await clock.run(other.ping(dht.address));
+    await clock.advance(50);
+    const again = await ask('find_node', { id, target: new Uint8Array(20) });
+    assert.ok(again.y === 'r');
+    if (again.y === 'r') {
+      const nodes = decodeNodes(again.r.nodes as Uint8Array, 20, 4) ?? [];
+      assert.deepEqual(
+        nodes.map((n) => n.address.host),
+        ['4.0.0.1'],
+      );
+    }
+    await other.close();
   });
 
   it('stores an announce with a valid token, honours implied_port, and rejects bad tokens with 203', async () => {

@@ -171,8 +171,8 @@ describe('conformance: optional extensions', () => {
     walk.catch(() => undefined);
     await clock.advance(10_000);
     const result = await walk;
-    assert.equal(result.failed, 1);
-    assert.equal(result.nodes.length, 0);
+    assert.equal(result.nodes.length, 0, 'no samples from a node without BEP 51');
+    await clock.advance(10_000); // the unanswered query times out, retry included
     assert.equal(dht.table.getByAddress(remote.address)?.failures, 0, 'still a good node');
   });
 });

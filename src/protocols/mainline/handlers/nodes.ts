@@ -1,3 +1,4 @@
+import { NEVER, type RoutingNode } from '../../../kademlia/routing-table.js';
 import type { Address } from '../../../transport/address.js';
 import type { BDict } from '../../../wire/bencode.js';
 import { encodeNodes } from '../../../wire/compact.js';
@@ -5,8 +6,11 @@ import type { Want } from '../messages.js';
 import type { HandlerContext } from './context.js';
 
 /**
- * The `nodes` (and, per BEP 32, `nodes6`) a reply carries: the K closest we know to target, in
- * the families asked for (default: the querier's own family).
+ * The `nodes` (and, per BEP 32, `nodes6`) a reply carries: up to K of the closest nodes we know to
+ * target, in the families asked for (default: the querier's own family). Nodes that never
+ * answered us are left out, and nodes known to be reachable come first: a node that only answers
+ * right after querying us may sit behind a NAT nobody else can cross. The rest fill up to K, so a
+ * young network, where few nodes are proven yet, still spreads.
  */
 export function closestNodes(
   ctx: HandlerContext,
@@ -17,15 +21,23 @@ export function closestNodes(
   const n4 = want ? want.n4 : from.family === 4;
   const n6 = want ? want.n6 : from.family === 6;
   const out: BDict = {};
-  if (n4)
-    out.nodes = encodeNodes(
-      ctx.table.closest(target, ctx.k, (n) => n.address.family === 4),
-      4,
-    );
-  if (n6)
-    out.nodes6 = encodeNodes(
-      (ctx.table6 ?? ctx.table).closest(target, ctx.k, (n) => n.address.family === 6),
-      6,
-    );
+  if (n4) out.nodes = encodeNodes(pick(ctx, target, 4), 4);
+  if (n6) out.nodes6 = encodeNodes(pick(ctx, target, 6), 6);
   return out;
+}
+
+function pick(ctx: HandlerContext, target: Uint8Array, family: 4 | 6): RoutingNode[] {
+  // BEP 32: a dual-stack node keeps v6 nodes in their own table.
+  const table = family === 6 ? (ctx.table6 ?? ctx.table) : ctx.table;
+  const answered = table.closest(
+    target,
+    ctx.k * 2,
+    (n) => n.address.family === family && n.lastResponseAt !== NEVER,
+  );
+  const chosen = answered.filter((n) => n.reachable).slice(0, ctx.k);
+  for (const n of answered) {
+    if (chosen.length >= ctx.k) break;
+    if (!n.reachable) chosen.push(n);
+  }
+  return chosen;
 }
