@@ -27,15 +27,12 @@ export function closestNodes(
 }
 
 function pick(ctx: HandlerContext, target: Uint8Array, family: 4 | 6): RoutingNode[] {
-  const answered = ctx.table.closest(
+  const chosen = ctx.table.closest(target, ctx.k, (n) => n.address.family === family && n.reachable);
+  if (chosen.length >= ctx.k) return chosen;
+  const rest = ctx.table.closest(
     target,
-    ctx.k * 2,
-    (n) => n.address.family === family && n.lastResponseAt !== NEVER,
+    ctx.k - chosen.length,
+    (n) => n.address.family === family && !n.reachable && n.lastResponseAt !== NEVER,
   );
-  const chosen = answered.filter((n) => n.reachable).slice(0, ctx.k);
-  for (const n of answered) {
-    if (chosen.length >= ctx.k) break;
-    if (!n.reachable) chosen.push(n);
-  }
-  return chosen;
+  return chosen.concat(rest);
 }
