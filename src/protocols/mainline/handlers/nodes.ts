@@ -27,12 +27,17 @@ export function closestNodes(
 }
 
 function pick(ctx: HandlerContext, target: Uint8Array, family: 4 | 6): RoutingNode[] {
-  const chosen = ctx.table.closest(target, ctx.k, (n) => n.address.family === family && n.reachable);
-  if (chosen.length >= ctx.k) return chosen;
-  const rest = ctx.table.closest(
-    target,
-    ctx.k - chosen.length,
-    (n) => n.address.family === family && !n.reachable && n.lastResponseAt !== NEVER,
-  );
-  return chosen.concat(rest);
+  const answered = (n: RoutingNode): boolean => n.address.family === family && n.lastResponseAt !== NEVER;
+  // Steady state: the K closest that answered are all proven reachable.
+  const near = ctx.table.closest(target, ctx.k, answered);
+  if (near.every((n) => n.reachable)) return near;
+  // Otherwise rank reachable nodes first, but only among the 2K closest: closeness still matters
+  // more than proof, or a young network would hand out far nodes and lookups would wander.
+  const window = ctx.table.closest(target, ctx.k * 2, answered);
+  const chosen = window.filter((n) => n.reachable).slice(0, ctx.k);
+  for (const n of window) {
+    if (chosen.length >= ctx.k) break;
+    if (!n.reachable) chosen.push(n);
+  }
+  return chosen;
 }
