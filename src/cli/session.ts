@@ -6,6 +6,7 @@
 import { DEFAULT_BOOTSTRAP } from '../node/defaults.js';
 import { Dht } from '../node/dht.js';
 import { KadmiumError } from '../util/errors.js';
+import { parseBootstrap, parsePort, parseTimeoutMs } from './args.js';
 import type { Output } from './output.js';
 
 export class CommandError extends Error {
@@ -18,6 +19,26 @@ export interface SessionOptions {
   host: string | undefined;
   timeoutMs: number;
   out: Output;
+}
+
+/** The common flags of one-shot commands, validated, as session options. */
+export function sessionOptions(
+  values: {
+    bootstrap?: string[] | undefined;
+    port?: string | undefined;
+    host?: string | undefined;
+    timeout?: string | undefined;
+  },
+  out: Output,
+  defaultTimeoutMs = 30_000,
+): SessionOptions {
+  return {
+    bootstrap: parseBootstrap(values.bootstrap),
+    port: parsePort(values.port, 0),
+    host: values.host,
+    timeoutMs: parseTimeoutMs(values.timeout, defaultTimeoutMs),
+    out,
+  };
 }
 
 /** Run fn with a joined node; always closes it. Ctrl-C aborts the signal. */
