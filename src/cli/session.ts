@@ -6,6 +6,7 @@
 import { DEFAULT_BOOTSTRAP } from '../node/defaults.js';
 import { Dht } from '../node/dht.js';
 import { KadmiumError } from '../util/errors.js';
+import { parseBootstrap, parsePort, parseTimeoutMs, parseNodeFlags } from './args.js';
 import type { Output } from './output.js';
 
 export class CommandError extends Error {
@@ -22,6 +23,30 @@ export interface SessionOptions {
   ipv6?: boolean | 'auto' | undefined;
   /** BEP 43 --read-only: accepted for symmetry with start; one-shot nodes are always read-only. */
   readOnly?: boolean | undefined;
+}
+
+/** The common flags of one-shot commands, validated, as session options. */
+export function sessionOptions(
+  values: {
+    bootstrap?: string[] | undefined;
+    port?: string | undefined;
+    host?: string | undefined;
+    timeout?: string | undefined;
+    ipv6?: boolean | undefined;
+    'no-ipv6'?: boolean | undefined;
+    'read-only'?: boolean | undefined;
+  },
+  out: Output,
+  defaultTimeoutMs = 30_000,
+): SessionOptions {
+  return {
+    bootstrap: parseBootstrap(values.bootstrap),
+    port: parsePort(values.port, 0),
+    host: values.host,
+    timeoutMs: parseTimeoutMs(values.timeout, defaultTimeoutMs),
+    out,
+    ...parseNodeFlags(values),
+  };
 }
 
 /** Run fn with a joined node; always closes it. Ctrl-C aborts the signal. */

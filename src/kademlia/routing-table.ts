@@ -253,28 +253,56 @@ export class RoutingTable {
   }
 
   /**
-   * The n contacts closest to target, nearest first. Walks buckets in distance order (the target's
-   * own bucket, then the deeper ones, then shallower ones) and sorts only what it needs.
+   * The n contacts closest to target, nearest first (optionally only those passing `filter`).
+   *
+   * Buckets fall into distance classes relative to target: its own bucket is nearest, then all
+   * deeper buckets together, then each shallower bucket in turn. The walk follows that order and
+   * stops once n nodes are held and the next class is farther, keeping the best n by bounded
+   * insertion on the first 32 bits of XOR distance (full comparison only on ties). This runs for
+   * every find_node and get_peers served, so it allocates nothing but the result.
    */
   closest(target: Uint8Array, n = this.k, filter?: (node: RoutingNode) => boolean): RoutingNode[] {
     const out: RoutingNode[] = [];
-    const last = this.buckets.length - 1;
-    const c = this.bucketIndex(target);
-    const take = (group: RoutingNode[]): void => {
-      const usable = filter ? group.filter(filter) : group.slice();
-      usable.sort((a, b) => compareDistance(target, a.id, b.id));
-      for (const node of usable) {
-        if (out.length >= n) return;
-        out.push(node);
+    const keys: number[] = [];
+    if (n <= 0) return out;
+    const t0 = target[0] as number;
+    const t1 = target[1] as number;
+    const t2 = target[2] as number;
+    const t3 = target[3] as number;
+    const consider = (node: RoutingNode): void => {
+      if (filter && !filter(node)) return;
+      const id = node.id;
+      const key =
+        ((((id[0] as number) ^ t0) << 24) |
+          (((id[1] as number) ^ t1) << 16) |
+          (((id[2] as number) ^ t2) << 8) |
+          ((id[3] as number) ^ t3)) >>>
+        0;
+      let at = out.length;
+      while (at > 0) {
+        const k = keys[at - 1] as number;
+        if (k < key || (k === key && compareDistance(target, (out[at - 1] as RoutingNode).id, id) <= 0))
+          break;
+        at--;
+      }
+      if (at >= n) return;
+      out.splice(at, 0, node);
+      keys.splice(at, 0, key);
+      if (out.length > n) {
+        out.pop();
+        keys.pop();
       }
     };
-    take((this.buckets[c] as Bucket).nodes);
-    if (out.length < n && c < last) {
-      const deeper: RoutingNode[] = [];
-      for (let i = c + 1; i <= last; i++) deeper.push(...(this.buckets[i] as Bucket).nodes);
-      take(deeper);
+    const last = this.buckets.length - 1;
+    const c = this.bucketIndex(target);
+    for (const node of (this.buckets[c] as Bucket).nodes) consider(node);
+    if (out.length < n) {
+      for (let i = c + 1; i <= last; i++)
+        for (const node of (this.buckets[i] as Bucket).nodes) consider(node);
     }
-    for (let i = c - 1; i >= 0 && out.length < n; i--) take((this.buckets[i] as Bucket).nodes);
+    for (let i = c - 1; i >= 0 && out.length < n; i--) {
+      for (const node of (this.buckets[i] as Bucket).nodes) consider(node);
+    }
     return out;
   }
 

@@ -5,7 +5,7 @@
  * (services/metrics.ts), the HTTP API and the dashboard read from here; protocol code knows
  * nothing of it.
  */
-import type { LookupKind } from '../node/events.js';
+import type { DhtEvents, LookupKind } from '../node/events.js';
 import type { Dht } from '../node/dht.js';
 import { subnetKey } from '../transport/address.js';
 import { toHex } from '../util/bytes.js';
@@ -243,17 +243,7 @@ export class Statistics {
     };
   }
 
-  private recordLookup(e: {
-    kind: LookupKind;
-    target: Uint8Array;
-    durationMs: number;
-    queried: number;
-    responded: number;
-    failed: number;
-    hops: number;
-    found: number;
-    ok: boolean;
-  }): void {
+  private recordLookup(e: DhtEvents['lookup:finished']): void {
     const key = `${e.kind} ${e.ok ? 'ok' : 'failed'}`;
     this.lookupsTotal.set(key, (this.lookupsTotal.get(key) ?? 0) + 1);
     this.latency.get(e.kind)?.observe(e.durationMs / 1000);

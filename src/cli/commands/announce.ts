@@ -1,16 +1,7 @@
 import { toHex } from '../../util/bytes.js';
-import {
-  COMMON_OPTIONS,
-  parse,
-  parseBootstrap,
-  parseHex20,
-  parseNodeFlags,
-  parsePort,
-  parseTimeoutMs,
-  UsageError,
-} from '../args.js';
+import { COMMON_OPTIONS, parse, parseHex20, parsePort, parseTimeoutMs, UsageError } from '../args.js';
 import { createOutput } from '../output.js';
-import { CommandError, withNode } from '../session.js';
+import { CommandError, sessionOptions, withNode } from '../session.js';
 import { COMMON_HELP, type Command } from './types.js';
 
 const OPTIONS = { ...COMMON_OPTIONS, seed: { type: 'boolean' } } as const;
@@ -42,14 +33,8 @@ ${COMMON_HELP.replace(/ {2}-p, --port N[^\n]*\n/, '')}`,
     if (peerPort === 0)
       throw new UsageError('--port must be 1-65535 for announce: it is the port peers connect to');
     const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
-    const opts = {
-      bootstrap: parseBootstrap(values.bootstrap),
-      port: 0,
-      host: values.host,
-      timeoutMs,
-      out,
-      ...parseNodeFlags(values),
-    };
+    // --port is the announced port here; the one-shot DHT socket binds any free port.
+    const opts = { ...sessionOptions({ ...values, port: undefined }, out), timeoutMs };
     return withNode(opts, async (dht, signal) => {
       const started = Date.now();
       const result = await dht.announce(infoHash, {

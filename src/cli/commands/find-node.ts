@@ -1,15 +1,7 @@
 import { idToHex } from '../../kademlia/id.js';
-import {
-  COMMON_OPTIONS,
-  parse,
-  parseBootstrap,
-  parseHex20,
-  parsePort,
-  parseTimeoutMs,
-  parseNodeFlags,
-} from '../args.js';
+import { COMMON_OPTIONS, parse, parseHex20 } from '../args.js';
 import { createOutput, formatAddress } from '../output.js';
-import { withNode } from '../session.js';
+import { sessionOptions, withNode } from '../session.js';
 import { COMMON_HELP, type Command } from './types.js';
 
 export const findNode: Command = {
@@ -29,15 +21,8 @@ ${COMMON_HELP}`,
     const { values, positionals } = parse(argv, COMMON_OPTIONS);
     const out = createOutput(values.json ?? false);
     const target = parseHex20(positionals[0], 'ID');
-    const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
-    const opts = {
-      bootstrap: parseBootstrap(values.bootstrap),
-      port: parsePort(values.port, 0),
-      host: values.host,
-      timeoutMs,
-      out,
-      ...parseNodeFlags(values),
-    };
+    const opts = sessionOptions(values, out);
+    const { timeoutMs } = opts;
     return withNode(opts, async (dht, signal) => {
       const started = Date.now();
       const nodes = await dht.findNode(target, { signal, timeoutMs });

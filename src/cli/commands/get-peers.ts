@@ -1,15 +1,7 @@
 import { toHex } from '../../util/bytes.js';
-import {
-  COMMON_OPTIONS,
-  parse,
-  parseBootstrap,
-  parseHex20,
-  parsePort,
-  parseTimeoutMs,
-  parseNodeFlags,
-} from '../args.js';
+import { COMMON_OPTIONS, parse, parseHex20 } from '../args.js';
 import { createOutput, formatAddress } from '../output.js';
-import { withNode } from '../session.js';
+import { sessionOptions, withNode } from '../session.js';
 import { COMMON_HELP, type Command } from './types.js';
 
 const OPTIONS = { ...COMMON_OPTIONS, noseed: { type: 'boolean' } } as const;
@@ -34,15 +26,8 @@ ${COMMON_HELP}`,
     const { values, positionals } = parse(argv, OPTIONS);
     const out = createOutput(values.json ?? false);
     const infoHash = parseHex20(positionals[0], 'INFOHASH');
-    const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
-    const opts = {
-      bootstrap: parseBootstrap(values.bootstrap),
-      port: parsePort(values.port, 0),
-      host: values.host,
-      timeoutMs,
-      out,
-      ...parseNodeFlags(values),
-    };
+    const opts = sessionOptions(values, out);
+    const { timeoutMs } = opts;
     return withNode(opts, async (dht, signal) => {
       const started = Date.now();
       const peers: string[] = [];

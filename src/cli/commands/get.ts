@@ -1,16 +1,8 @@
 import { mutableTarget } from '../../protocols/mainline/bep44.js';
 import { fromHex, toHex } from '../../util/bytes.js';
-import {
-  COMMON_OPTIONS,
-  UsageError,
-  parse,
-  parseBootstrap,
-  parseHex20,
-  parsePort,
-  parseTimeoutMs,
-} from '../args.js';
+import { COMMON_OPTIONS, UsageError, parse, parseHex20 } from '../args.js';
 import { createOutput } from '../output.js';
-import { CommandError, withNode } from '../session.js';
+import { CommandError, sessionOptions, withNode } from '../session.js';
 import { COMMON_HELP, type Command } from './types.js';
 
 const OPTIONS = {
@@ -53,14 +45,8 @@ ${COMMON_HELP}`,
     } else {
       target = parseHex20(positionals[0], 'TARGET');
     }
-    const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
-    const opts = {
-      bootstrap: parseBootstrap(values.bootstrap),
-      port: parsePort(values.port, 0),
-      host: values.host,
-      timeoutMs,
-      out,
-    };
+    const opts = sessionOptions(values, out);
+    const { timeoutMs } = opts;
     return withNode(opts, async (dht, signal) => {
       const started = Date.now();
       const item = await dht.get(target, { salt, signal, timeoutMs });

@@ -1,8 +1,8 @@
 import { toHex } from '../../util/bytes.js';
-import { COMMON_OPTIONS, UsageError, parse, parseBootstrap, parsePort, parseTimeoutMs } from '../args.js';
+import { COMMON_OPTIONS, UsageError, parse } from '../args.js';
 import { readKeyFile } from '../keys.js';
 import { createOutput } from '../output.js';
-import { withNode } from '../session.js';
+import { sessionOptions, withNode } from '../session.js';
 import { COMMON_HELP, type Command } from './types.js';
 
 const OPTIONS = {
@@ -60,14 +60,8 @@ ${COMMON_HELP}`,
     const keyPair = values.key ? readKeyFile(values.key) : undefined;
     const seq = parseSeq(values.seq, '--seq');
     const cas = parseSeq(values.cas, '--cas');
-    const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
-    const opts = {
-      bootstrap: parseBootstrap(values.bootstrap),
-      port: parsePort(values.port, 0),
-      host: values.host,
-      timeoutMs,
-      out,
-    };
+    const opts = sessionOptions(values, out);
+    const { timeoutMs } = opts;
     return withNode(opts, async (dht, signal) => {
       const started = Date.now();
       const result = keyPair

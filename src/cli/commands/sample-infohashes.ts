@@ -1,16 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { toHex } from '../../util/bytes.js';
-import {
-  COMMON_OPTIONS,
-  parse,
-  parseBootstrap,
-  parseHex20,
-  parseNodeFlags,
-  parsePort,
-  parseTimeoutMs,
-} from '../args.js';
+import { COMMON_OPTIONS, parse, parseHex20 } from '../args.js';
 import { createOutput, formatAddress } from '../output.js';
-import { withNode } from '../session.js';
+import { sessionOptions, withNode } from '../session.js';
 import { COMMON_HELP, type Command } from './types.js';
 
 const OPTIONS = { ...COMMON_OPTIONS, target: { type: 'string' } } as const;
@@ -37,15 +29,8 @@ ${COMMON_HELP}`,
     const out = createOutput(values.json ?? false);
     const target =
       values.target === undefined ? new Uint8Array(randomBytes(20)) : parseHex20(values.target, '--target');
-    const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
-    const opts = {
-      bootstrap: parseBootstrap(values.bootstrap),
-      port: parsePort(values.port, 0),
-      host: values.host,
-      timeoutMs,
-      out,
-      ...parseNodeFlags(values),
-    };
+    const opts = sessionOptions(values, out);
+    const { timeoutMs } = opts;
     return withNode(opts, async (dht, signal) => {
       const started = Date.now();
       const r = await dht.sampleInfohashes({ target, signal, timeoutMs });

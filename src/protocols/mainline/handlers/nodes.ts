@@ -27,15 +27,17 @@ export function closestNodes(
 }
 
 function pick(ctx: HandlerContext, target: Uint8Array, family: 4 | 6): RoutingNode[] {
+  const answered = (n: RoutingNode): boolean => n.address.family === family && n.lastResponseAt !== NEVER;
   // BEP 32: a dual-stack node keeps v6 nodes in their own table.
   const table = family === 6 ? (ctx.table6 ?? ctx.table) : ctx.table;
-  const answered = table.closest(
-    target,
-    ctx.k * 2,
-    (n) => n.address.family === family && n.lastResponseAt !== NEVER,
-  );
-  const chosen = answered.filter((n) => n.reachable).slice(0, ctx.k);
-  for (const n of answered) {
+  // Steady state: the K closest that answered are all proven reachable.
+  const near = table.closest(target, ctx.k, answered);
+  if (near.every((n) => n.reachable)) return near;
+  // Otherwise rank reachable nodes first, but only among the 2K closest: closeness still matters
+  // more than proof, or a young network would hand out far nodes and lookups would wander.
+  const window = table.closest(target, ctx.k * 2, answered);
+  const chosen = window.filter((n) => n.reachable).slice(0, ctx.k);
+  for (const n of window) {
     if (chosen.length >= ctx.k) break;
     if (!n.reachable) chosen.push(n);
   }
