@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+
+/**
+ * The layer rules of docs/ARCHITECTURE.md, enforced: every relative import in src/ is checked
+ * against what its layer may import. Lower layers never import upper ones.
+ */
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
+
+const MAY_IMPORT: Record<string, string[]> = {
+  util: [],
+  transport: ['util'],
+  wire: ['util', 'transport'],
+  rpc: ['transport', 'wire', 'util'],
+  kademlia: ['transport', 'util'],
+  storage: ['transport', 'wire', 'util', 'protocols/mainline/bep44.ts'],
+  'protocols/mainline': ['kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
+  node: ['protocols/mainline', 'kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
+  sim: ['node', 'protocols/mainline', 'kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
+  services: ['node', 'protocols/mainline', 'kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
+  daemon: [
+    'services',
+    'node',
+    'protocols/mainline',
+    'kademlia',
+    'rpc',
+    'storage',
+    'wire',
+    'transport',
+    'util',
+  ],
+  cli: [
+    'daemon',
+    'services',
+    'sim',
+    'node',
+    'protocols/mainline',
+    'kademlia',
+    'rpc',
+    'storage',
+    'wire',
+    'transport',
+    'util',
+  ],
+};
+
+function layerOf(path: string): string | undefined {
+  const rel = relative(SRC, path).replaceAll('\\', '/');
+  if (rel.startsWith('protocols/mainline/')) return 'protocols/mainline';
+  const top = rel.split('/')[0] ?? '';
+  return top in MAY_IMPORT ? top : undefined;
+}
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return files(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('architecture', () => {
+  it('lower layers never import upper ones', () => {
+    const violations: string[] = [];
+    let checked = 0;
+    for (const file of files(SRC)) {
+      const from = layerOf(file);
+      if (!from) continue; // src/index.ts, the package entry, may export anything
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(/from '(\.[^']+)'/g)) {
+        const target = resolve(dirname(file), (match[1] as string).replace(/\.js$/, '.ts'));
+        const to = layerOf(target);
+        if (!to || to === from) continue;
+        checked++;
+        const rel = relative(SRC, target).replaceAll('\\', '/');
+        const allowed = MAY_IMPORT[from] ?? [];
+        if (!allowed.includes(to) && !allowed.includes(rel)) {
+          violations.push(`${relative(SRC, file)} (${from}) imports ${rel} (${to})`);
+        }
+      }
+    }
+    assert.ok(checked > 100, `only ${checked} cross-layer imports found; is the scan broken?`);
+    assert.deepEqual(violations, []);
+  });
+});
