@@ -22,3 +22,5 @@ export const BOOTSTRAP_RETRY_MAX_MS = 5 * 60_000;
 export const MAX_CONCURRENT_REFRESH = 2;
 /** Client version we send (`v`): "KD" and a version. */
 export const CLIENT_VERSION = new Uint8Array([0x4b, 0x44, 0x00, 0x01]);
+/** Sparse buckets refreshed right after joining, farthest first (bucket 0 is half the id space). */
+export const POST_JOIN_REFRESH_BUCKETS = 3;

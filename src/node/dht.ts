@@ -56,13 +56,16 @@ type PeersLookup = LookupResult<PeersReply>;
 export class Dht extends DhtCore {
   /**
    * Refresh the buckets holding fewer than K nodes (all but each table's deepest): one find_node
-   * for a random id in each, a few at a time, in the bucket's family. A node runs this after
-   * joining; the 15-minute refresh keeps buckets fresh after that. Resolves with the number of
-   * buckets refreshed.
+   * for a random id in each, a few at a time, in the bucket's family, farthest buckets first.
+   * `maxBuckets` bounds how many (the farthest matter most: bucket 0 covers half the id space).
+   * The 15-minute refresh keeps buckets fresh after that. Resolves with the number refreshed.
    */
-  override async refresh(opts: CallOptions = {}): Promise<number> {
+  override async refresh(opts: CallOptions & { maxBuckets?: number } = {}): Promise<number> {
     const client = this.requireClient();
-    const sparse = this.nodeTables.sparseBuckets(this.clock.now());
+    const sparse = this.nodeTables
+      .sparseBuckets(this.clock.now())
+      .sort((a, b) => a.index - b.index)
+      .slice(0, opts.maxBuckets ?? Number.POSITIVE_INFINITY);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < sparse.length && !this.closed) {
