@@ -6,10 +6,9 @@
 import type { NodeId } from '../../kademlia/id.js';
 import type { Rpc } from '../../rpc/rpc.js';
 import type { Address } from '../../transport/address.js';
-import type { BDict } from '../../wire/bencode.js';
 import { encodeCompactAddress } from '../../wire/compact.js';
 import { KrpcErrorCode, type KrpcQuery } from '../../wire/krpc.js';
-import { type HandlerContext, type HandlerResult, handle } from './handlers/index.js';
+import { type HandlerContext, HandlerFailure, type HandlerResult, handle } from './handlers/index.js';
 import { ID_LENGTH, type MainlineQuery, parseQuery } from './messages.js';
 
 export interface ServerHooks {
@@ -34,11 +33,8 @@ export function createServer(
     // BEP 43: read-only nodes never enter our table.
     if (!q.ro) hooks.queried(query.id, from);
     const reply = (result: HandlerResult): void => {
-      if ('code' in result && typeof result.code === 'number') {
-        rpc.error(from, q.t, result.code, String(result.message), q.q);
-      } else {
-        rpc.respond(from, q, result as BDict, { ip: encodeCompactAddress(from) });
-      }
+      if (result instanceof HandlerFailure) rpc.error(from, q.t, result.code, result.message, q.q);
+      else rpc.respond(from, q, result, { ip: encodeCompactAddress(from) });
     };
     try {
       const result = handle(context(), query, from);

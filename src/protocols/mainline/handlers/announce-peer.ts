@@ -1,5 +1,5 @@
 import { KrpcErrorCode } from '../../../wire/krpc.js';
-import type { Handler } from './context.js';
+import { type Handler, refuse } from './context.js';
 
 /**
  * BEP 5 announce_peer: store the querier as a peer for the infohash, if its token is one we issued
@@ -7,7 +7,7 @@ import type { Handler } from './context.js';
  */
 export const announcePeer: Handler<'announce_peer'> = async (ctx, query, from) => {
   if (!ctx.tokens.verify(from.host, query.infoHash, query.token)) {
-    return { code: KrpcErrorCode.Protocol, message: 'bad token: get a fresh one with get_peers first' };
+    return refuse(KrpcErrorCode.Protocol, 'bad token: get a fresh one with get_peers first');
   }
   const peer = { host: from.host, port: query.impliedPort ? from.port : query.port, family: from.family };
   await ctx.peers.announce(query.infoHash, peer, query.seed, ctx.clock.now());

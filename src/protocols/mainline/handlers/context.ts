@@ -6,7 +6,7 @@ import type { PeerStore } from '../../../storage/peer-store.js';
 import type { Address } from '../../../transport/address.js';
 import type { Clock } from '../../../util/clock.js';
 import type { BDict } from '../../../wire/bencode.js';
-import type { MainlineQuery, QueryFailure } from '../messages.js';
+import type { MainlineQuery } from '../messages.js';
 import type { InfohashSampler } from '../sampler.js';
 import type { TokenManager } from '../tokens.js';
 
@@ -33,7 +33,19 @@ export interface HandlerContext {
   readonly sampler?: InfohashSampler | undefined;
 }
 
-export type HandlerResult = BDict | QueryFailure;
+/** A handler's refusal, answered with a KRPC error. A class, so no reply dict can pass for one. */
+export class HandlerFailure {
+  constructor(
+    readonly code: number,
+    readonly message: string,
+  ) {}
+}
+
+export function refuse(code: number, message: string): HandlerFailure {
+  return new HandlerFailure(code, message);
+}
+
+export type HandlerResult = BDict | HandlerFailure;
 
 export type Handler<M extends MainlineQuery['method']> = (
   ctx: HandlerContext,

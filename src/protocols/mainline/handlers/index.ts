@@ -9,6 +9,7 @@ import { ping } from './ping.js';
 import { sampleInfohashes } from './sample-infohashes.js';
 import { put } from './put.js';
 
+export { HandlerFailure } from './context.js';
 export type { HandlerContext, HandlerResult } from './context.js';
 
 const handlers: { [M in MainlineQuery['method']]: Handler<M> } = {

@@ -1,7 +1,7 @@
 import { compareDistance } from '../../../kademlia/id.js';
 import { immutableTargetOfEncoded, mutableTarget } from '../bep44.js';
 import { KrpcErrorCode } from '../../../wire/krpc.js';
-import type { Handler, HandlerContext } from './context.js';
+import { type Handler, type HandlerContext, refuse } from './context.js';
 
 /**
  * BEP 44 put: check the token (issued by our `get` for this target to this IP), then let the
@@ -13,16 +13,13 @@ export const put: Handler<'put'> = async (ctx, query, from) => {
   const mutable = query.k !== undefined;
   const target = mutable && query.k ? mutableTarget(query.k, salt) : immutableTargetOfEncoded(query.v);
   if (!ctx.tokens.verify(from.host, target, query.token)) {
-    return {
-      code: KrpcErrorCode.Protocol,
-      message: 'bad token: get a fresh one with get for this target first',
-    };
+    return refuse(KrpcErrorCode.Protocol, 'bad token: get a fresh one with get for this target first');
   }
   if (!ctx.fullNode && !amongClosest(ctx, target)) {
-    return {
-      code: KrpcErrorCode.Generic,
-      message: `this node is not among the ${ctx.k} closest it knows to the target; put to closer nodes`,
-    };
+    return refuse(
+      KrpcErrorCode.Generic,
+      `this node is not among the ${ctx.k} closest it knows to the target; put to closer nodes`,
+    );
   }
   const result = await ctx.items.put(
     {
@@ -33,7 +30,7 @@ export const put: Handler<'put'> = async (ctx, query, from) => {
     },
     ctx.clock.now(),
   );
-  if (!result.ok) return { code: result.code, message: result.message };
+  if (!result.ok) return refuse(result.code, result.message);
   ctx.onItemStored?.(result.item, from);
   return { id: ctx.localId };
 };
