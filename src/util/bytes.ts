@@ -32,8 +32,6 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-const utf8 = new TextEncoder();
-
 /**
  * Bytes to a string with one char per byte (code points 0-255), lossless both ways; used for
  * dictionary keys and method names. (TextDecoder's 'latin1' is windows-1252 and is not lossless.)
@@ -42,8 +40,4 @@ export function bytesToBinaryString(bytes: Uint8Array, start = 0, end = bytes.le
   let out = '';
   for (let i = start; i < end; i++) out += String.fromCharCode(bytes[i] as number);
   return out;
-}
-
-export function utf8Bytes(text: string): Uint8Array {
-  return utf8.encode(text);
 }

@@ -277,13 +277,6 @@ export function encode(value: BValue): Uint8Array {
   return scratch.slice(0, at);
 }
 
-/** Byte length of a value's encoding, without keeping the bytes. */
-export function encodedLength(value: BValue): number {
-  at = 0;
-  writeValue(value, 0);
-  return at;
-}
-
 /** Bytes for a text, for building values from literals (method names, keys inside values). */
 export function text(s: string): Uint8Array {
   return Buffer.from(s, 'utf8');

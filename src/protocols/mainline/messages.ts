@@ -77,19 +77,6 @@ function parseWant(a: BDict): Want | undefined {
   return want;
 }
 
-/** Methods this node serves; others get 204. */
-export const METHODS: readonly Method[] = [
-  'ping',
-  'find_node',
-  'get_peers',
-  'announce_peer',
-  // BEP 51
-  'sample_infohashes',
-  // BEP 44
-  'get',
-  'put',
-];
-
 export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
   const a = q.a;
   const id = bytesArg(a, 'id', idLength);
