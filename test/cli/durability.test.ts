@@ -5,12 +5,10 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { encode } from '../../src/wire/bencode.js';
 import { type KrpcMessage, decodeKrpc, encodeQuery } from '../../src/wire/krpc.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+import { MAIN } from './helpers.js';
 
 /** Start `kadmium start` on a data dir and wait for its listening line; returns the process and port. */
 async function startNode(dataDir: string): Promise<{ child: ChildProcess; port: number }> {

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { type Testnet, createTestnet } from '../../src/node/testnet.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+import { MAIN, freePort } from './helpers.js';
 
 interface Running {
   child: ChildProcess;
@@ -72,14 +69,6 @@ function start(args: string[]): Running {
   };
 }
 
-async function deadPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 describe('kadmium start', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kadmium-start-'));
   let net: Testnet;
@@ -92,7 +81,7 @@ describe('kadmium start', () => {
   });
 
   it('says plainly that the bootstrap node is unreachable, keeps retrying, and stops cleanly on SIGINT', async () => {
-    const port = await deadPort();
+    const port = await freePort();
     const node = start([
       '--port',
       '0',
@@ -140,7 +129,7 @@ describe('kadmium start', () => {
       '--data-dir',
       dir,
       '--bootstrap',
-      `127.0.0.1:${await deadPort()}`,
+      `127.0.0.1:${await freePort()}`,
     ]);
     const relisten = await again.waitFor('listening');
     assert.equal(relisten.id, listening.id, 'same node id after restart');
