@@ -3,18 +3,22 @@ import type { NodeId } from '../kademlia/id.js';
 import type { RpcEvents } from '../rpc/rpc.js';
 import type { Address } from '../transport/address.js';
 
-export type LookupKind =
-  | 'find_node'
-  | 'get_peers'
-  | 'announce'
-  | 'bootstrap'
-  | 'refresh'
+/** Every kind of lookup a node runs; consumers (statistics, metrics) iterate this list. */
+export const LOOKUP_KINDS = [
+  'find_node',
+  'get_peers',
+  'announce',
+  'bootstrap',
+  'refresh',
   // BEP 33, BEP 51
-  | 'scrape'
-  | 'sample_infohashes'
+  'scrape',
+  'sample_infohashes',
   // BEP 44
-  | 'get'
-  | 'put';
+  'get',
+  'put',
+] as const;
+
+export type LookupKind = (typeof LOOKUP_KINDS)[number];
 
 export interface DhtEvents extends RpcEvents {
   listening: { address: Address };

@@ -5,7 +5,7 @@
  * (services/metrics.ts), the HTTP API and the dashboard read from here; protocol code knows
  * nothing of it.
  */
-import type { DhtEvents, LookupKind } from '../node/events.js';
+import { type DhtEvents, LOOKUP_KINDS, type LookupKind } from '../node/events.js';
 import type { Dht } from '../node/dht.js';
 import { subnetKey } from '../transport/address.js';
 import { toHex } from '../util/bytes.js';
@@ -40,18 +40,8 @@ export interface RateSample {
   dropped: number;
 }
 
-export interface LookupRecord {
-  at: number;
-  kind: LookupKind;
-  target: string;
-  durationMs: number;
-  queried: number;
-  responded: number;
-  failed: number;
-  hops: number;
-  found: number;
-  ok: boolean;
-}
+/** A finished lookup as the dashboard lists it: the event, with a time and a hex target. */
+export type LookupRecord = Omit<DhtEvents['lookup:finished'], 'target'> & { at: number; target: string };
 
 export interface StatisticsEvents {
   tick: { sample: RateSample; anomalies: Anomaly[] };
@@ -66,8 +56,6 @@ export const MAX_LOOKUPS = 50;
 export const MAX_SUBNETS_PER_TICK = 4_096;
 /** Distinct warning codes counted. */
 export const MAX_WARNING_CODES = 32;
-
-const LOOKUP_KINDS: readonly LookupKind[] = ['find_node', 'get_peers', 'announce', 'bootstrap', 'refresh'];
 
 interface TickCounter {
   queriesIn: number;

@@ -26,6 +26,14 @@ describe('statistics service on a loopback testnet', () => {
     await net.destroy();
   });
 
+  it('records the latency of every lookup kind, BEP 44 get and put included', async () => {
+    const put = await dht.putImmutable(new TextEncoder().encode('latency'), { republish: false });
+    assert.ok(await dht.get(put.target));
+    const latency = stats.latencySnapshot();
+    assert.ok((latency.put?.count ?? 0) >= 1, 'put lookups reach the histogram');
+    assert.ok((latency.get?.count ?? 0) >= 1, 'get lookups reach the histogram');
+  });
+
   it('counts messages, lookups and table changes from the event bus', async () => {
     const infohash = new Uint8Array(20).fill(7);
     await dht.announce(infohash, { port: 7000 });
