@@ -12,7 +12,7 @@ interface ChildResult {
   kind: string;
   nodes: number;
   buildMs: number;
-  memory: { heapPerNode: number; rssPerNode: number };
+  memory: { heapPerNode: number; arrayBuffersPerNode: number; rssPerNode: number };
   ops: { announceMs: number; announceDgrams: number; getMs: number; getDgrams: number; found: boolean }[];
 }
 
@@ -27,6 +27,7 @@ export interface LookupRow {
   found: number;
   ops: number;
   heapPerNode: number;
+  arrayBuffersPerNode: number;
   rssPerNode: number;
 }
 
@@ -66,6 +67,7 @@ export async function runLookups(
       found: r.ops.filter((o) => o.found).length,
       ops: r.ops.length,
       heapPerNode: r.memory.heapPerNode,
+      arrayBuffersPerNode: r.memory.arrayBuffersPerNode,
       rssPerNode: r.memory.rssPerNode,
     });
   }
@@ -104,6 +106,18 @@ export async function runLookups(
   const memoryText = table([
     ['memory per node (500 nodes)', 'kadmium KiB', 'bittorrent-dht KiB', 'ratio'],
     ['heap used', kib(k.heapPerNode), kib(b.heapPerNode), ratio(k.heapPerNode, b.heapPerNode)],
+    [
+      'array buffers (off the heap)',
+      kib(k.arrayBuffersPerNode),
+      kib(b.arrayBuffersPerNode),
+      ratio(k.arrayBuffersPerNode, b.arrayBuffersPerNode),
+    ],
+    [
+      'heap + array buffers',
+      kib(k.heapPerNode + k.arrayBuffersPerNode),
+      kib(b.heapPerNode + b.arrayBuffersPerNode),
+      ratio(k.heapPerNode + k.arrayBuffersPerNode, b.heapPerNode + b.arrayBuffersPerNode),
+    ],
     ['RSS', kib(k.rssPerNode), kib(b.rssPerNode), ratio(k.rssPerNode, b.rssPerNode)],
   ]);
   return { rows, lookupText, memoryText };

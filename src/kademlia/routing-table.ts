@@ -7,8 +7,16 @@
  *
  * The table decides; it does no I/O. When a full bucket holds a questionable node, `observe`
  * answers "ping this one" and the caller reports the outcome with `observe` or `failed`.
+ *
+ * Memory is a design constraint: a full node keeps hundreds of contacts and the simulator keeps
+ * 100,000 tables in one process. So contacts are not objects. Each one is a fixed-size record in
+ * one slab per table (id, IP bytes, port, family, flags, two float64 timestamps: 64 bytes for
+ * 20-byte ids), and a bucket is two small arrays of record numbers. What the table hands out
+ * (`RoutingNode`) is a snapshot built on demand; serving paths that only need the packed wire
+ * form (`closestPacked`) copy bytes straight from the slab and build no objects at all.
  */
-import { type Address, addressKey, isLocalAddress, subnetKey } from '../transport/address.js';
+import { type Address, type Family, isLocalAddress } from '../transport/address.js';
+import { bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../transport/ip.js';
 import { asNodeId, commonPrefixLength, compareDistance, type NodeId } from './id.js';
 
 export interface Contact {
@@ -16,18 +24,22 @@ export interface Contact {
   readonly address: Address;
 }
 
+/**
+ * What the table knew about a contact when asked: a snapshot, not a live view. Ask the table
+ * again (`get`) to see later changes.
+ */
 export interface RoutingNode extends Contact {
   /** Clock time of its last reply to one of our queries; NEVER when it never replied. */
-  lastResponseAt: number;
+  readonly lastResponseAt: number;
   /** Clock time of its last query to us; NEVER when none. */
-  lastQueryAt: number;
+  readonly lastQueryAt: number;
   /** Queries in a row it failed to answer. */
-  failures: number;
+  readonly failures: number;
   /**
    * It answered a query it had not provoked: it had not queried us within the NAT window, so the
    * answer crossed no NAT mapping it opened towards us. Only such nodes are worth handing out.
    */
-  reachable: boolean;
+  readonly reachable: boolean;
 }
 
 export type NodeState = 'good' | 'questionable' | 'bad';
@@ -56,6 +68,20 @@ export interface RoutingTableOptions {
   prefer?: (node: Contact) => boolean;
 }
 
+/** Which contacts `closest` and `closestPacked` consider, and in what order they hand them out. */
+export interface ClosestOptions {
+  /** Only contacts of this address family. */
+  family?: Family;
+  /** Only contacts that answered one of our queries at least once. */
+  answered?: boolean;
+  /**
+   * Hand out reachable contacts first, but only from among the 2n closest: closeness still
+   * matters more than proof, or a young network would hand out far nodes and lookups would
+   * wander. Unproven contacts fill up to n, so a young network, where few are proven, still spreads.
+   */
+  reachableFirst?: boolean;
+}
+
 export const DEFAULT_K = 8;
 /** A timestamp for "has not happened" (clock times are >= 0; the simulator starts at 0). */
 export const NEVER = -1;
@@ -68,11 +94,18 @@ export type ObserveResult =
   | { action: 'updated' }
   | { action: 'added'; bucket: number; replaced?: RoutingNode }
   | { action: 'cached'; bucket: number; ping?: RoutingNode }
-  | { action: 'rejected'; reason: 'self' | 'same-ip' | 'subnet-limit' | 'full' | 'id-length' };
+  | {
+      action: 'rejected';
+      reason: 'self' | 'same-ip' | 'subnet-limit' | 'full' | 'id-length' | 'bad-address';
+    };
 
+/**
+ * Record numbers: the contacts in the bucket, and the answered ones waiting to replace them. The
+ * lists are replaced, never changed in place (see `plus`), so iterating one is always safe.
+ */
 interface Bucket {
-  nodes: RoutingNode[];
-  replacements: RoutingNode[];
+  nodes: readonly number[];
+  replacements: readonly number[];
   /** Clock time something in this bucket last changed or answered; drives refresh. */
   touchedAt: number;
 }
@@ -81,6 +114,10 @@ export interface ExportedTable {
   id: string;
   nodes: { id: string; host: string; port: number }[];
 }
+
+/** Records the slab starts with; it doubles when full. */
+const INITIAL_RECORDS = 8;
+const FLAG_REACHABLE = 1;
 
 export class RoutingTable {
   readonly k: number;
@@ -93,12 +130,26 @@ export class RoutingTable {
   private readonly exemptLocal: boolean;
   private readonly prefer: ((node: Contact) => boolean) | undefined;
   private readonly buckets: Bucket[];
-  /**
-   * host -> the node (or nodes, when several share an IP) with that host: lookups by address and
-   * the one-node-per-IP rule. Keyed by the address's own host string, so no key is built per node.
-   */
-  private readonly byHost = new Map<string, RoutingNode | RoutingNode[]>();
   private count = 0;
+
+  // Record layout, in bytes from the record's start: id | IP (16, v4 in the first 4) | port (BE) |
+  // family | flags | failures | padding to 8 | lastResponseAt f64 | lastQueryAt f64.
+  private readonly idLength: number;
+  private readonly ipAt: number;
+  private readonly portAt: number;
+  private readonly familyAt: number;
+  private readonly flagsAt: number;
+  private readonly failuresAt: number;
+  /** Index of lastResponseAt in `times`, relative to the record's first float64. */
+  private readonly timesAt: number;
+  private readonly recordBytes: number;
+  private bytes: Uint8Array;
+  private times: Float64Array;
+  /** Records ever handed out (the slab's high-water mark), and released ones to reuse. */
+  private used = 0;
+  private readonly released: number[] = [];
+  /** The address being observed, as bytes (parsed once per call). */
+  private readonly scratchIp = new Uint8Array(16);
 
   constructor(
     readonly localId: NodeId,
@@ -115,6 +166,19 @@ export class RoutingTable {
     this.exemptLocal = options.exemptLocal ?? true;
     this.prefer = options.prefer;
     this.buckets = [{ nodes: [], replacements: [], touchedAt: now }];
+
+    this.idLength = localId.length;
+    this.ipAt = this.idLength;
+    this.portAt = this.ipAt + 16;
+    this.familyAt = this.portAt + 2;
+    this.flagsAt = this.familyAt + 1;
+    this.failuresAt = this.flagsAt + 1;
+    const timesByte = (this.failuresAt + 1 + 7) & ~7;
+    this.timesAt = timesByte / 8;
+    this.recordBytes = timesByte + 16;
+    const slab = new ArrayBuffer(INITIAL_RECORDS * this.recordBytes);
+    this.bytes = new Uint8Array(slab);
+    this.times = new Float64Array(slab);
   }
 
   get size(): number {
@@ -130,24 +194,19 @@ export class RoutingTable {
   }
 
   state(node: RoutingNode, now: number): NodeState {
-    if (node.failures >= this.badAfter) return 'bad';
-    if (node.lastResponseAt === NEVER) return 'questionable';
-    if (now - node.lastResponseAt < this.goodForMs) return 'good';
-    // It answered us once and still queries us: BEP 5 counts it good.
-    if (node.lastQueryAt !== NEVER && now - node.lastQueryAt < this.goodForMs) return 'good';
-    return 'questionable';
+    return this.stateOf(node.failures, node.lastResponseAt, node.lastQueryAt, now);
   }
 
   get(id: Uint8Array): RoutingNode | undefined {
-    const bucket = this.buckets[this.bucketIndex(id)] as Bucket;
-    return bucket.nodes.find((n) => compareDistance(id, n.id, id) === 0);
+    if (id.length !== this.idLength) return undefined;
+    const r = this.find((this.buckets[this.bucketIndex(id)] as Bucket).nodes, id);
+    return r < 0 ? undefined : this.snapshot(r);
   }
 
   getByAddress(address: Address): RoutingNode | undefined {
-    const entry = this.byHost.get(address.host);
-    if (entry === undefined) return undefined;
-    if (!Array.isArray(entry)) return entry.address.port === address.port ? entry : undefined;
-    return entry.find((n) => n.address.port === address.port);
+    if (!this.parseIp(address)) return undefined;
+    const r = this.findIp(address.family, address.port);
+    return r < 0 ? undefined : this.snapshot(r);
   }
 
   /**
@@ -156,11 +215,12 @@ export class RoutingTable {
    */
   observe(contact: Contact, responded: boolean, now: number): ObserveResult {
     const { id, address } = contact;
-    if (id.length !== this.localId.length) return { action: 'rejected', reason: 'id-length' };
+    if (id.length !== this.idLength) return { action: 'rejected', reason: 'id-length' };
     if (compareDistance(id, id, this.localId) === 0) return { action: 'rejected', reason: 'self' };
-    const existing = this.get(id);
-    if (existing) {
-      if (existing.address.host !== address.host || existing.address.port !== address.port) {
+    if (!this.parseIp(address)) return { action: 'rejected', reason: 'bad-address' };
+    const existing = this.find((this.buckets[this.bucketIndex(id)] as Bucket).nodes, id);
+    if (existing >= 0) {
+      if (!this.sameAddress(existing, address.family, address.port)) {
         // Same id from another address: keep the one we know (an id is not proof of identity).
         return { action: 'rejected', reason: 'same-ip' };
       }
@@ -169,57 +229,41 @@ export class RoutingTable {
     }
     const exempt = this.exemptLocal && isLocalAddress(address.host);
     // One node per address always; one per IP unless exempt.
-    if (
-      (this.onePerIp && !exempt && this.byHost.has(address.host)) ||
-      this.getByAddress(address) !== undefined
-    ) {
-      return { action: 'rejected', reason: 'same-ip' };
-    }
-    const node: RoutingNode = {
-      id: asNodeId(id),
-      address,
-      lastResponseAt: responded ? now : NEVER,
-      lastQueryAt: responded ? NEVER : now,
-      // First heard of as an answer to our query: we reached it without its help.
-      reachable: responded,
-      failures: 0,
-    };
+    const sameIp = this.findIp(address.family, this.onePerIp && !exempt ? -1 : address.port);
+    if (sameIp >= 0) return { action: 'rejected', reason: 'same-ip' };
     for (;;) {
       const index = this.bucketIndex(id);
       const bucket = this.buckets[index] as Bucket;
-      if (!exempt && this.subnetCount(bucket, address.host) >= this.maxPerSubnet) {
+      if (!exempt && this.subnetCount(bucket, address.family) >= this.maxPerSubnet) {
         return { action: 'rejected', reason: 'subnet-limit' };
       }
       if (bucket.nodes.length < this.k) {
-        this.insert(bucket, node, now);
+        this.insert(bucket, this.record(id, address, responded, now), now);
         return { action: 'added', bucket: index };
       }
-      if (index === this.buckets.length - 1 && this.buckets.length < this.localId.length * 8) {
+      if (index === this.buckets.length - 1 && this.buckets.length < this.idLength * 8) {
         this.split();
         continue;
       }
-      const bad = bucket.nodes.find((n) => this.state(n, now) === 'bad');
-      if (bad) {
-        this.removeFrom(bucket, bad);
-        this.insert(bucket, node, now);
-        return { action: 'added', bucket: index, replaced: bad };
-      }
-      const unfavoured = responded ? this.unfavouredIn(bucket, node) : undefined;
-      if (unfavoured) {
+      const bad = bucket.nodes.find((r) => this.stateAt(r, now) === 'bad');
+      const unfavoured = bad ?? (responded ? this.unfavouredIn(bucket, contact) : undefined);
+      if (unfavoured !== undefined) {
+        const replaced = this.snapshot(unfavoured);
         this.removeFrom(bucket, unfavoured);
-        this.insert(bucket, node, now);
-        return { action: 'added', bucket: index, replaced: unfavoured };
+        this.release(unfavoured);
+        this.insert(bucket, this.record(id, address, responded, now), now);
+        return { action: 'added', bucket: index, replaced };
       }
       // Only nodes that answered us are worth caching as replacements.
       if (!responded) return { action: 'rejected', reason: 'full' };
-      this.cache(bucket, node);
-      let stalest: RoutingNode | undefined;
-      for (const n of bucket.nodes) {
-        if (this.state(n, now) !== 'questionable') continue;
-        if (!stalest || lastSeen(n) < lastSeen(stalest)) stalest = n;
+      this.cache(bucket, this.record(id, address, responded, now));
+      let stalest = -1;
+      for (const r of bucket.nodes) {
+        if (this.stateAt(r, now) !== 'questionable') continue;
+        if (stalest < 0 || this.lastSeen(r) < this.lastSeen(stalest)) stalest = r;
       }
-      return stalest
-        ? { action: 'cached', bucket: index, ping: stalest }
+      return stalest >= 0
+        ? { action: 'cached', bucket: index, ping: this.snapshot(stalest) }
         : { action: 'cached', bucket: index };
     }
   }
@@ -229,86 +273,70 @@ export class RoutingTable {
    * replacement waits), along with the replacement promoted in its place.
    */
   failed(id: Uint8Array): { removed: RoutingNode; promoted?: RoutingNode } | undefined {
+    if (id.length !== this.idLength) return undefined;
     const bucket = this.buckets[this.bucketIndex(id)] as Bucket;
-    const node = bucket.nodes.find((n) => compareDistance(id, n.id, id) === 0);
-    if (!node) {
-      const i = bucket.replacements.findIndex((n) => compareDistance(id, n.id, id) === 0);
-      if (i >= 0) bucket.replacements.splice(i, 1);
+    const r = this.find(bucket.nodes, id);
+    if (r < 0) {
+      const waiting = this.find(bucket.replacements, id);
+      if (waiting >= 0) {
+        bucket.replacements = minus(bucket.replacements, waiting);
+        this.release(waiting);
+      }
       return undefined;
     }
-    node.failures++;
-    if (node.failures < this.badAfter && bucket.replacements.length === 0) return undefined;
-    this.removeFrom(bucket, node);
-    const promoted = bucket.replacements.pop();
-    if (promoted) this.insert(bucket, promoted, Math.max(0, promoted.lastResponseAt));
-    return promoted ? { removed: node, promoted } : { removed: node };
+    const failures = Math.min(255, (this.bytes[r * this.recordBytes + this.failuresAt] as number) + 1);
+    this.bytes[r * this.recordBytes + this.failuresAt] = failures;
+    if (failures < this.badAfter && bucket.replacements.length === 0) return undefined;
+    const removed = this.snapshot(r);
+    this.removeFrom(bucket, r);
+    this.release(r);
+    const promoted = bucket.replacements[bucket.replacements.length - 1];
+    if (promoted === undefined) return { removed };
+    bucket.replacements = minus(bucket.replacements, promoted);
+    this.insert(bucket, promoted, Math.max(0, this.times[this.timeIndex(promoted)] as number));
+    return { removed, promoted: this.snapshot(promoted) };
   }
 
   remove(id: Uint8Array): boolean {
+    if (id.length !== this.idLength) return false;
     const bucket = this.buckets[this.bucketIndex(id)] as Bucket;
-    const node = bucket.nodes.find((n) => compareDistance(id, n.id, id) === 0);
-    if (!node) return false;
-    this.removeFrom(bucket, node);
+    const r = this.find(bucket.nodes, id);
+    if (r < 0) return false;
+    this.removeFrom(bucket, r);
+    this.release(r);
     return true;
   }
 
+  /** The n contacts closest to target, nearest first (see `ClosestOptions` for filters and order). */
+  closest(target: Uint8Array, n = this.k, options: ClosestOptions = {}): RoutingNode[] {
+    return this.pick(target, n, options).map((r) => this.snapshot(r));
+  }
+
   /**
-   * The n contacts closest to target, nearest first (optionally only those passing `filter`).
-   *
-   * Buckets fall into distance classes relative to target: its own bucket is nearest, then all
-   * deeper buckets together, then each shallower bucket in turn. The walk follows that order and
-   * stops once n nodes are held and the next class is farther, keeping the best n by bounded
-   * insertion on the first 32 bits of XOR distance (full comparison only on ties). This runs for
-   * every find_node and get_peers served, so it allocates nothing but the result.
+   * `closest`, packed the way datagrams carry contacts: each one its id, its IP bytes (4 or 16,
+   * per `family`) and its port big-endian, back to back. Copied from the slab, no object per
+   * contact: this runs for every find_node and get_peers a node serves.
    */
-  closest(target: Uint8Array, n = this.k, filter?: (node: RoutingNode) => boolean): RoutingNode[] {
-    const out: RoutingNode[] = [];
-    const keys: number[] = [];
-    if (n <= 0) return out;
-    const t0 = target[0] as number;
-    const t1 = target[1] as number;
-    const t2 = target[2] as number;
-    const t3 = target[3] as number;
-    const consider = (node: RoutingNode): void => {
-      if (filter && !filter(node)) return;
-      const id = node.id;
-      const key =
-        ((((id[0] as number) ^ t0) << 24) |
-          (((id[1] as number) ^ t1) << 16) |
-          (((id[2] as number) ^ t2) << 8) |
-          ((id[3] as number) ^ t3)) >>>
-        0;
-      let at = out.length;
-      while (at > 0) {
-        const k = keys[at - 1] as number;
-        if (k < key || (k === key && compareDistance(target, (out[at - 1] as RoutingNode).id, id) <= 0))
-          break;
-        at--;
-      }
-      if (at >= n) return;
-      out.splice(at, 0, node);
-      keys.splice(at, 0, key);
-      if (out.length > n) {
-        out.pop();
-        keys.pop();
-      }
-    };
-    const last = this.buckets.length - 1;
-    const c = this.bucketIndex(target);
-    for (const node of (this.buckets[c] as Bucket).nodes) consider(node);
-    if (out.length < n) {
-      for (let i = c + 1; i <= last; i++)
-        for (const node of (this.buckets[i] as Bucket).nodes) consider(node);
-    }
-    for (let i = c - 1; i >= 0 && out.length < n; i--) {
-      for (const node of (this.buckets[i] as Bucket).nodes) consider(node);
+  closestPacked(target: Uint8Array, n: number, options: ClosestOptions & { family: Family }): Uint8Array {
+    const records = this.pick(target, n, options);
+    const ipLength = options.family === 4 ? 4 : 16;
+    const size = this.idLength + ipLength + 2;
+    const out = new Uint8Array(records.length * size);
+    const bytes = this.bytes;
+    let at = 0;
+    for (const r of records) {
+      const o = r * this.recordBytes;
+      for (let i = 0; i < this.idLength; i++) out[at++] = bytes[o + i] as number;
+      for (let i = 0; i < ipLength; i++) out[at++] = bytes[o + this.ipAt + i] as number;
+      out[at++] = bytes[o + this.portAt] as number;
+      out[at++] = bytes[o + this.portAt + 1] as number;
     }
     return out;
   }
 
   /** Every node, bucket by bucket. */
   *nodes(): IterableIterator<RoutingNode> {
-    for (const bucket of this.buckets) yield* bucket.nodes;
+    for (const bucket of this.buckets) for (const r of bucket.nodes) yield this.snapshot(r);
   }
 
   /** Indices of buckets nothing touched for `idleMs` (BEP 5: refresh after 15 minutes). */
@@ -339,8 +367,8 @@ export class RoutingTable {
       let good = 0;
       let questionable = 0;
       let bad = 0;
-      for (const n of b.nodes) {
-        const s = this.state(n, now);
+      for (const r of b.nodes) {
+        const s = this.stateAt(r, now);
         if (s === 'good') good++;
         else if (s === 'questionable') questionable++;
         else bad++;
@@ -355,84 +383,331 @@ export class RoutingTable {
     return { id: toHex(this.localId), nodes };
   }
 
-  private touch(node: RoutingNode, responded: boolean, now: number): void {
-    if (responded) {
-      node.lastResponseAt = now;
-      node.failures = 0;
-      if (node.lastQueryAt === NEVER || now - node.lastQueryAt > this.natWindowMs) node.reachable = true;
-    } else {
-      node.lastQueryAt = now;
-    }
-    (this.buckets[this.bucketIndex(node.id)] as Bucket).touchedAt = now;
+  // --- records -------------------------------------------------------------------------------
+
+  /** Index in `times` of a record's lastResponseAt (lastQueryAt follows it). */
+  private timeIndex(r: number): number {
+    return (r * this.recordBytes) / 8 + this.timesAt;
   }
 
-  private insert(bucket: Bucket, node: RoutingNode, now: number): void {
-    bucket.nodes.push(node);
+  /** A new record for a contact whose IP is in `scratchIp`. */
+  private record(id: Uint8Array, address: Address, responded: boolean, now: number): number {
+    const r = this.allocate();
+    const o = r * this.recordBytes;
+    const bytes = this.bytes;
+    for (let i = 0; i < this.idLength; i++) bytes[o + i] = id[i] as number;
+    bytes.set(this.scratchIp, o + this.ipAt);
+    bytes[o + this.portAt] = address.port >> 8;
+    bytes[o + this.portAt + 1] = address.port & 0xff;
+    bytes[o + this.familyAt] = address.family;
+    // First heard of as an answer to our query: we reached it without its help.
+    bytes[o + this.flagsAt] = responded ? FLAG_REACHABLE : 0;
+    bytes[o + this.failuresAt] = 0;
+    const t = this.timeIndex(r);
+    this.times[t] = responded ? now : NEVER;
+    this.times[t + 1] = responded ? NEVER : now;
+    return r;
+  }
+
+  private allocate(): number {
+    const reused = this.released.pop();
+    if (reused !== undefined) return reused;
+    const capacity = this.bytes.length / this.recordBytes;
+    if (this.used === capacity) {
+      const slab = new ArrayBuffer(capacity * 2 * this.recordBytes);
+      const bytes = new Uint8Array(slab);
+      bytes.set(this.bytes);
+      this.bytes = bytes;
+      this.times = new Float64Array(slab);
+    }
+    return this.used++;
+  }
+
+  private release(r: number): void {
+    this.bytes[r * this.recordBytes + this.familyAt] = 0;
+    this.released.push(r);
+  }
+
+  private snapshot(r: number): RoutingNode {
+    const o = r * this.recordBytes;
+    const bytes = this.bytes;
+    const family = bytes[o + this.familyAt] as Family;
+    const host = family === 4 ? bytesToIpv4(bytes, o + this.ipAt) : bytesToIpv6(bytes, o + this.ipAt);
+    const port = ((bytes[o + this.portAt] as number) << 8) | (bytes[o + this.portAt + 1] as number);
+    const t = this.timeIndex(r);
+    return {
+      id: asNodeId(bytes.slice(o, o + this.idLength)),
+      address: { host, port, family },
+      lastResponseAt: this.times[t] as number,
+      lastQueryAt: this.times[t + 1] as number,
+      failures: bytes[o + this.failuresAt] as number,
+      reachable: ((bytes[o + this.flagsAt] as number) & FLAG_REACHABLE) !== 0,
+    };
+  }
+
+  /** Parse the address's IP into `scratchIp`; false when it is not an IP of its stated family. */
+  private parseIp(address: Address): boolean {
+    this.scratchIp.fill(0);
+    return (
+      (address.family === 4
+        ? ipv4ToBytes(address.host, this.scratchIp)
+        : ipv6ToBytes(address.host, this.scratchIp)) !== undefined
+    );
+  }
+
+  /** The record in `records` with this id, or -1. */
+  private find(records: readonly number[], id: Uint8Array): number {
+    const bytes = this.bytes;
+    outer: for (const r of records) {
+      const o = r * this.recordBytes;
+      for (let i = 0; i < this.idLength; i++) if (bytes[o + i] !== id[i]) continue outer;
+      return r;
+    }
+    return -1;
+  }
+
+  /** The bucket record with the IP in `scratchIp` (and this port, unless port is -1), or -1. */
+  private findIp(family: Family, port: number): number {
+    for (const bucket of this.buckets) {
+      for (const r of bucket.nodes) {
+        if (this.sameIp(r, family, 16) && (port < 0 || this.portOf(r) === port)) return r;
+      }
+    }
+    return -1;
+  }
+
+  /** The record's IP equals `scratchIp` in its first `length` bytes (4 for v4). */
+  private sameIp(r: number, family: Family, length: number): boolean {
+    const o = r * this.recordBytes;
+    if (this.bytes[o + this.familyAt] !== family) return false;
+    const n = family === 4 ? Math.min(length, 4) : length;
+    for (let i = 0; i < n; i++) if (this.bytes[o + this.ipAt + i] !== this.scratchIp[i]) return false;
+    return true;
+  }
+
+  private sameAddress(r: number, family: Family, port: number): boolean {
+    return this.sameIp(r, family, 16) && this.portOf(r) === port;
+  }
+
+  private portOf(r: number): number {
+    const o = r * this.recordBytes + this.portAt;
+    return ((this.bytes[o] as number) << 8) | (this.bytes[o + 1] as number);
+  }
+
+  private lastSeen(r: number): number {
+    const t = this.timeIndex(r);
+    return Math.max(this.times[t] as number, this.times[t + 1] as number);
+  }
+
+  private stateAt(r: number, now: number): NodeState {
+    const t = this.timeIndex(r);
+    return this.stateOf(
+      this.bytes[r * this.recordBytes + this.failuresAt] as number,
+      this.times[t] as number,
+      this.times[t + 1] as number,
+      now,
+    );
+  }
+
+  private stateOf(failures: number, lastResponseAt: number, lastQueryAt: number, now: number): NodeState {
+    if (failures >= this.badAfter) return 'bad';
+    if (lastResponseAt === NEVER) return 'questionable';
+    if (now - lastResponseAt < this.goodForMs) return 'good';
+    // It answered us once and still queries us: BEP 5 counts it good.
+    if (lastQueryAt !== NEVER && now - lastQueryAt < this.goodForMs) return 'good';
+    return 'questionable';
+  }
+
+  /** Leading bits a record's id shares with ours. */
+  private prefixOf(r: number): number {
+    const o = r * this.recordBytes;
+    for (let i = 0; i < this.idLength; i++) {
+      const x = (this.bytes[o + i] as number) ^ (this.localId[i] as number);
+      if (x !== 0) return i * 8 + Math.clz32(x) - 24;
+    }
+    return this.idLength * 8;
+  }
+
+  /** Negative when record a is closer to target than record b, positive when farther. */
+  private compareRecords(target: Uint8Array, a: number, b: number): number {
+    const oa = a * this.recordBytes;
+    const ob = b * this.recordBytes;
+    for (let i = 0; i < this.idLength; i++) {
+      const t = target[i] as number;
+      const da = (this.bytes[oa + i] as number) ^ t;
+      const db = (this.bytes[ob + i] as number) ^ t;
+      if (da !== db) return da - db;
+    }
+    return 0;
+  }
+
+  // --- buckets -------------------------------------------------------------------------------
+
+  /**
+   * The records `closest` hands out. Buckets fall into distance classes relative to target: its
+   * own bucket is nearest, then all deeper buckets together, then each shallower bucket in turn.
+   * The walk follows that order and stops once n records are held and the next class is farther,
+   * keeping the best n by bounded insertion on the first 32 bits of XOR distance (full comparison
+   * only on ties).
+   */
+  private pick(target: Uint8Array, n: number, options: ClosestOptions): number[] {
+    const nearest = this.nearest(target, n, options);
+    if (!options.reachableFirst || nearest.every((r) => this.reachableAt(r))) return nearest;
+    const window = this.nearest(target, n * 2, options);
+    const chosen = window.filter((r) => this.reachableAt(r)).slice(0, n);
+    for (const r of window) {
+      if (chosen.length >= n) break;
+      if (!this.reachableAt(r)) chosen.push(r);
+    }
+    return chosen;
+  }
+
+  private reachableAt(r: number): boolean {
+    return ((this.bytes[r * this.recordBytes + this.flagsAt] as number) & FLAG_REACHABLE) !== 0;
+  }
+
+  private nearest(target: Uint8Array, n: number, options: ClosestOptions): number[] {
+    const out: number[] = [];
+    const keys: number[] = [];
+    if (n <= 0 || target.length !== this.idLength) return out;
+    const { family, answered } = options;
+    const bytes = this.bytes;
+    const times = this.times;
+    const t0 = target[0] as number;
+    const t1 = target[1] as number;
+    const t2 = target[2] as number;
+    const t3 = target[3] as number;
+    const consider = (r: number): void => {
+      const o = r * this.recordBytes;
+      if (family !== undefined && bytes[o + this.familyAt] !== family) return;
+      if (answered && times[this.timeIndex(r)] === NEVER) return;
+      const key =
+        ((((bytes[o] as number) ^ t0) << 24) |
+          (((bytes[o + 1] as number) ^ t1) << 16) |
+          (((bytes[o + 2] as number) ^ t2) << 8) |
+          ((bytes[o + 3] as number) ^ t3)) >>>
+        0;
+      let at = out.length;
+      while (at > 0) {
+        const k = keys[at - 1] as number;
+        if (k < key || (k === key && this.compareRecords(target, out[at - 1] as number, r) <= 0)) break;
+        at--;
+      }
+      if (at >= n) return;
+      out.splice(at, 0, r);
+      keys.splice(at, 0, key);
+      if (out.length > n) {
+        out.pop();
+        keys.pop();
+      }
+    };
+    const last = this.buckets.length - 1;
+    const c = this.bucketIndex(target);
+    for (const r of (this.buckets[c] as Bucket).nodes) consider(r);
+    if (out.length < n) {
+      for (let i = c + 1; i <= last; i++) for (const r of (this.buckets[i] as Bucket).nodes) consider(r);
+    }
+    for (let i = c - 1; i >= 0 && out.length < n; i--) {
+      for (const r of (this.buckets[i] as Bucket).nodes) consider(r);
+    }
+    return out;
+  }
+
+  private touch(r: number, responded: boolean, now: number): void {
+    const t = this.timeIndex(r);
+    if (responded) {
+      this.times[t] = now;
+      const o = r * this.recordBytes;
+      this.bytes[o + this.failuresAt] = 0;
+      const lastQueryAt = this.times[t + 1] as number;
+      if (lastQueryAt === NEVER || now - lastQueryAt > this.natWindowMs) {
+        this.bytes[o + this.flagsAt] = (this.bytes[o + this.flagsAt] as number) | FLAG_REACHABLE;
+      }
+    } else {
+      this.times[t + 1] = now;
+    }
+    (this.buckets[Math.min(this.prefixOf(r), this.buckets.length - 1)] as Bucket).touchedAt = now;
+  }
+
+  private insert(bucket: Bucket, r: number, now: number): void {
+    bucket.nodes = plus(bucket.nodes, r);
     bucket.touchedAt = Math.max(bucket.touchedAt, now);
-    const host = node.address.host;
-    const entry = this.byHost.get(host);
-    if (entry === undefined) this.byHost.set(host, node);
-    else if (Array.isArray(entry)) entry.push(node);
-    else this.byHost.set(host, [entry, node]);
     this.count++;
   }
 
-  private removeFrom(bucket: Bucket, node: RoutingNode): void {
-    const i = bucket.nodes.indexOf(node);
-    if (i < 0) return;
-    bucket.nodes.splice(i, 1);
-    const host = node.address.host;
-    const entry = this.byHost.get(host);
-    if (entry === node) {
-      this.byHost.delete(host);
-    } else if (Array.isArray(entry)) {
-      const j = entry.indexOf(node);
-      if (j >= 0) entry.splice(j, 1);
-      if (entry.length === 1) this.byHost.set(host, entry[0] as RoutingNode);
-    }
+  private removeFrom(bucket: Bucket, r: number): void {
+    if (!bucket.nodes.includes(r)) return;
+    bucket.nodes = minus(bucket.nodes, r);
     this.count--;
   }
 
-  private cache(bucket: Bucket, node: RoutingNode): void {
-    const i = bucket.replacements.findIndex((n) => addressKey(n.address) === addressKey(node.address));
-    if (i >= 0) bucket.replacements.splice(i, 1);
-    bucket.replacements.push(node);
-    if (bucket.replacements.length > this.maxReplacements) bucket.replacements.shift();
+  /** Keep an answered newcomer (in its own record) to replace a failing node later. */
+  private cache(bucket: Bucket, r: number): void {
+    const family = this.bytes[r * this.recordBytes + this.familyAt] as Family;
+    const port = this.portOf(r);
+    const same = bucket.replacements.find((w) => this.sameAddress(w, family, port));
+    if (same !== undefined) {
+      bucket.replacements = minus(bucket.replacements, same);
+      this.release(same);
+    }
+    bucket.replacements = plus(bucket.replacements, r);
+    if (bucket.replacements.length > this.maxReplacements) {
+      this.release(bucket.replacements[0] as number);
+      bucket.replacements = bucket.replacements.slice(1);
+    }
   }
 
-  /** The stalest node `prefer` rejects, when `prefer` favours the newcomer. */
-  private unfavouredIn(bucket: Bucket, newcomer: RoutingNode): RoutingNode | undefined {
+  /** The stalest record `prefer` rejects, when `prefer` favours the newcomer. */
+  private unfavouredIn(bucket: Bucket, newcomer: Contact): number | undefined {
     if (!this.prefer || !this.prefer(newcomer)) return undefined;
-    let stalest: RoutingNode | undefined;
-    for (const n of bucket.nodes) {
-      if (this.prefer(n)) continue;
-      if (!stalest || lastSeen(n) < lastSeen(stalest)) stalest = n;
+    let stalest: number | undefined;
+    for (const r of bucket.nodes) {
+      if (this.prefer(this.snapshot(r))) continue;
+      if (stalest === undefined || this.lastSeen(r) < this.lastSeen(stalest)) stalest = r;
     }
     return stalest;
   }
 
-  private subnetCount(bucket: Bucket, host: string): number {
-    const subnet = subnetKey(host);
+  /** Records in the bucket in the same /24 (v4) or /48 (v6) as `scratchIp`. */
+  private subnetCount(bucket: Bucket, family: Family): number {
+    const prefix = family === 4 ? 3 : 6;
     let n = 0;
-    for (const node of bucket.nodes) if (subnetKey(node.address.host) === subnet) n++;
+    for (const r of bucket.nodes) if (this.sameIp(r, family, prefix)) n++;
     return n;
   }
 
-  /** Split the last bucket: nodes that share one more bit with us move to a new last bucket. */
+  /** Split the last bucket: records that share one more bit with us move to a new last bucket. */
   private split(): void {
     const last = this.buckets[this.buckets.length - 1] as Bucket;
     const depth = this.buckets.length - 1;
-    const near: Bucket = { nodes: [], replacements: [], touchedAt: last.touchedAt };
-    const far: Bucket = { nodes: [], replacements: [], touchedAt: last.touchedAt };
-    for (const node of last.nodes)
-      (commonPrefixLength(node.id, this.localId) > depth ? near : far).nodes.push(node);
-    for (const node of last.replacements)
-      (commonPrefixLength(node.id, this.localId) > depth ? near : far).replacements.push(node);
-    this.buckets[depth] = far;
-    this.buckets.push(near);
+    const closer = (r: number): boolean => this.prefixOf(r) > depth;
+    const farther = (r: number): boolean => !closer(r);
+    this.buckets[depth] = {
+      nodes: exact(last.nodes.filter(farther)),
+      replacements: exact(last.replacements.filter(farther)),
+      touchedAt: last.touchedAt,
+    };
+    this.buckets.push({
+      nodes: exact(last.nodes.filter(closer)),
+      replacements: exact(last.replacements.filter(closer)),
+      touchedAt: last.touchedAt,
+    });
   }
 }
 
-function lastSeen(n: RoutingNode): number {
-  return Math.max(n.lastResponseAt, n.lastQueryAt);
+// Bucket lists are rebuilt at their exact length on every change instead of grown in place: an
+// array grown by push keeps spare capacity (17 slots for 8 records), and every node holds a
+// couple of dozen of these lists. Changes are rare next to reads, so the copies cost little.
+
+function plus(list: readonly number[], r: number): number[] {
+  return list.concat(r);
+}
+
+function minus(list: readonly number[], r: number): readonly number[] {
+  const i = list.indexOf(r);
+  return i < 0 ? list : list.slice(0, i).concat(list.slice(i + 1));
+}
+
+function exact(list: number[]): number[] {
+  return list.slice();
 }

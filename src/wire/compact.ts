@@ -4,7 +4,7 @@
  * the whole message.
  */
 import type { Address, Family } from '../transport/address.js';
-import { bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from './ip.js';
+import { bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../transport/ip.js';
 
 export interface CompactNode {
   id: Uint8Array;

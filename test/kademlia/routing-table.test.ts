@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { asNodeId, commonPrefixLength, compareDistance, randomIdWithPrefix } from '../../src/kademlia/id.js';
 import { type Contact, GOOD_FOR_MS, RoutingTable } from '../../src/kademlia/routing-table.js';
 import type { Address } from '../../src/transport/address.js';
+import { bytesToIpv4, bytesToIpv6 } from '../../src/transport/ip.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 const random = new SeededRandom(99);
@@ -51,9 +52,12 @@ describe('routing table', () => {
     assert.ok(node);
     assert.equal(table.state(node, GOOD_FOR_MS - 1), 'good');
     assert.equal(table.state(node, GOOD_FOR_MS), 'questionable');
-    // A query from a node that once answered keeps it good.
+    // A query from a node that once answered keeps it good. (get returns a snapshot: ask again.)
     table.observe(c, false, GOOD_FOR_MS + 5);
-    assert.equal(table.state(node, GOOD_FOR_MS + 10), 'good');
+    assert.equal(table.state(node, GOOD_FOR_MS + 10), 'questionable', 'the old snapshot is unchanged');
+    const later = table.get(c.id);
+    assert.ok(later);
+    assert.equal(table.state(later, GOOD_FOR_MS + 10), 'good');
     table.failed(c.id);
     assert.equal(table.get(c.id)?.failures, 1);
     table.failed(c.id);
@@ -143,7 +147,7 @@ describe('routing table', () => {
       const c = { id: asNodeId(random.bytes(20)), address: addr() };
       if (table.observe(c, true, 0).action === 'added') all.push(c);
     }
-    for (const node of table.nodes()) assert.ok(all.some((c) => c.id === node.id));
+    for (const node of table.nodes()) assert.ok(all.some((c) => compareDistance(c.id, c.id, node.id) === 0));
     for (let trial = 0; trial < 50; trial++) {
       const target = random.bytes(20);
       const expected = [...table.nodes()].sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, 8);
@@ -200,5 +204,113 @@ describe('routing table', () => {
     assert.equal(table.get(querier.id)?.reachable, false, 'an answer inside the NAT window proves nothing');
     table.observe(querier, true, 1_000 + 120_001); // answered long after its last query
     assert.equal(table.get(querier.id)?.reachable, true);
+  });
+
+  it('packs the closest contacts as id, IP and port, filtered like closest()', () => {
+    const table = new RoutingTable(asNodeId(random.bytes(20)), { k: 8 });
+    for (let i = 0; i < 300; i++)
+      table.observe({ id: asNodeId(random.bytes(20)), address: addr() }, i % 3 !== 0, 0);
+    for (let i = 0; i < 40; i++) {
+      const address: Address = { host: `2001:db8:${i.toString(16)}::${i + 1}`, port: 6000 + i, family: 6 };
+      table.observe({ id: asNodeId(random.bytes(20)), address }, true, 0);
+    }
+    for (let trial = 0; trial < 20; trial++) {
+      const target = random.bytes(20);
+      for (const family of [4, 6] as const) {
+        const options = { family, answered: true, reachableFirst: true };
+        const expected = table.closest(target, 8, options);
+        assert.ok(expected.every((n) => n.address.family === family && n.lastResponseAt >= 0));
+        const packed = table.closestPacked(target, 8, options);
+        const ipLength = family === 4 ? 4 : 16;
+        const size = 20 + ipLength + 2;
+        assert.equal(packed.length, expected.length * size);
+        expected.forEach((n, i) => {
+          const at = i * size;
+          assert.deepEqual(packed.subarray(at, at + 20), n.id);
+          const ip = packed.subarray(at + 20, at + 20 + ipLength);
+          const host = family === 4 ? bytesToIpv4(ip) : bytesToIpv6(ip);
+          assert.equal(host, n.address.host);
+          assert.equal(
+            (packed[at + 20 + ipLength] as number) * 256 + (packed[at + 21 + ipLength] as number),
+            n.address.port,
+          );
+        });
+      }
+    }
+  });
+
+  it('hands out reachable contacts first among the 2k closest', () => {
+    const table = new RoutingTable(local, { k: 4 });
+    // Queriers only (not reachable), then referred contacts (reachable), all in bucket 0.
+    const queriers = Array.from({ length: 4 }, () => contactIn(0));
+    for (const c of queriers) table.observe(c, false, 0);
+    for (const c of queriers) table.observe(c, true, 1); // answered inside the NAT window: unproven
+    const target = randomIdWithPrefix(random, local, 0);
+    const plain = table.closest(target, 4, { answered: true });
+    assert.equal(plain.length, 4);
+    assert.ok(plain.every((n) => !n.reachable));
+    const ordered = table.closest(target, 4, { answered: true, reachableFirst: true });
+    assert.deepEqual(
+      ordered.map((n) => n.address.host),
+      plain.map((n) => n.address.host),
+      'with no proven contact, the closest answered ones still go out',
+    );
+    // Proven contacts one bucket farther (within the 2k window) now go first.
+    const referred = Array.from({ length: 4 }, () => contactIn(1));
+    for (const c of referred) table.observe(c, true, 2);
+    const proven = table.closest(target, 4, { answered: true, reachableFirst: true });
+    assert.deepEqual(proven.map((n) => n.address.host).sort(), referred.map((c) => c.address.host).sort());
+    assert.deepEqual(table.closest(target, 4, { answered: true }), plain, 'plain order is by distance only');
+  });
+
+  it('keeps every contact intact while records are released and reused', () => {
+    const table = new RoutingTable(asNodeId(random.bytes(20)), { k: 4, badAfterFailures: 2 });
+    const addressOf = new Map<string, Address>();
+    const ids: Contact[] = [];
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    for (let step = 0; step < 5000; step++) {
+      const roll = random.int(10);
+      if (roll < 6 || ids.length === 0) {
+        const c = { id: asNodeId(random.bytes(20)), address: addr() };
+        addressOf.set(hex(c.id), c.address);
+        ids.push(c);
+        table.observe(c, roll < 4, step);
+      } else if (roll < 9) {
+        table.failed((ids[random.int(ids.length)] as Contact).id);
+      } else {
+        table.remove((ids[random.int(ids.length)] as Contact).id);
+      }
+    }
+    let n = 0;
+    for (const node of table.nodes()) {
+      n++;
+      assert.deepEqual(node.address, addressOf.get(hex(node.id)), 'a record kept its own address');
+      assert.deepEqual(table.get(node.id)?.address, node.address);
+      assert.deepEqual(table.getByAddress(node.address)?.id, node.id);
+    }
+    assert.equal(n, table.size);
+    assert.ok(n > 20, `only ${n} contacts survived`);
+  });
+
+  it('compares IPv6 addresses as addresses, not as text, and rejects a host of the wrong family', () => {
+    const table = new RoutingTable(local, { k: 8 });
+    const c = {
+      id: randomIdWithPrefix(random, local, 1),
+      address: { host: '2001:db8::7', port: 1, family: 6 as const },
+    };
+    assert.equal(table.observe(c, true, 0).action, 'added');
+    assert.deepEqual(table.getByAddress({ host: '2001:0db8:0:0:0:0:0:7', port: 1, family: 6 })?.id, c.id);
+    assert.equal(table.get(c.id)?.address.host, '2001:db8::7');
+    assert.deepEqual(
+      table.observe(
+        { id: randomIdWithPrefix(random, local, 2), address: { host: '::1', port: 2, family: 4 } },
+        true,
+        0,
+      ),
+      {
+        action: 'rejected',
+        reason: 'bad-address',
+      },
+    );
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeCompactAddress, decodeNodes, encodeNodes, encodePeers } from '../../src/wire/compact.js';
-import { bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../../src/wire/ip.js';
+import { bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../../src/transport/ip.js';
 import { decodeKrpc, encodeError, encodeQuery, encodeResponse } from '../../src/wire/krpc.js';
 
 const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');

@@ -4,7 +4,7 @@
  * estimated from the count of zero bits.
  */
 import { createHash } from 'node:crypto';
-import { ipv4ToBytes, ipv6ToBytes } from '../../wire/ip.js';
+import { ipv4ToBytes, ipv6ToBytes } from '../../transport/ip.js';
 
 export const BLOOM_BYTES = 256;
 const M = BLOOM_BYTES * 8;

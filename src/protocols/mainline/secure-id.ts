@@ -7,7 +7,7 @@
 import { asNodeId, type NodeId } from '../../kademlia/id.js';
 import { isLocalAddress } from '../../transport/address.js';
 import type { Random } from '../../util/random.js';
-import { ipv4ToBytes, ipv6ToBytes } from '../../wire/ip.js';
+import { ipv4ToBytes, ipv6ToBytes } from '../../transport/ip.js';
 import { crc32c } from './crc32c.js';
 import { ID_LENGTH } from './messages.js';
 

@@ -8,7 +8,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../util/clock.js';
 import type { Random } from '../../util/random.js';
-import { ipv4ToBytes, ipv6ToBytes } from '../../wire/ip.js';
+import { ipv4ToBytes, ipv6ToBytes } from '../../transport/ip.js';
 
 export const TOKEN_ROTATE_MS = 5 * 60_000;
 export const TOKEN_BYTES = 8;
