@@ -115,6 +115,11 @@ export interface ExportedTable {
   nodes: { id: string; host: string; port: number }[];
 }
 
+/**
+ * The address a call is working on, as bytes: parsed once per call and read only within that same
+ * synchronous call, so every table can share one (a typed array is ~150 bytes a table otherwise).
+ */
+const scratchIp = new Uint8Array(16);
 /** Records the slab starts with; it doubles when full. */
 const INITIAL_RECORDS = 8;
 const FLAG_REACHABLE = 1;
@@ -148,8 +153,6 @@ export class RoutingTable {
   /** Records ever handed out (the slab's high-water mark), and released ones to reuse. */
   private used = 0;
   private readonly released: number[] = [];
-  /** The address being observed, as bytes (parsed once per call). */
-  private readonly scratchIp = new Uint8Array(16);
 
   constructor(
     readonly localId: NodeId,
@@ -165,7 +168,7 @@ export class RoutingTable {
     this.onePerIp = options.oneNodePerIp ?? true;
     this.exemptLocal = options.exemptLocal ?? true;
     this.prefer = options.prefer;
-    this.buckets = [{ nodes: [], replacements: [], touchedAt: now }];
+    this.buckets = [{ nodes: NONE, replacements: NONE, touchedAt: now }];
 
     this.idLength = localId.length;
     this.ipAt = this.idLength;
@@ -396,7 +399,7 @@ export class RoutingTable {
     const o = r * this.recordBytes;
     const bytes = this.bytes;
     for (let i = 0; i < this.idLength; i++) bytes[o + i] = id[i] as number;
-    bytes.set(this.scratchIp, o + this.ipAt);
+    bytes.set(scratchIp, o + this.ipAt);
     bytes[o + this.portAt] = address.port >> 8;
     bytes[o + this.portAt + 1] = address.port & 0xff;
     bytes[o + this.familyAt] = address.family;
@@ -447,11 +450,10 @@ export class RoutingTable {
 
   /** Parse the address's IP into `scratchIp`; false when it is not an IP of its stated family. */
   private parseIp(address: Address): boolean {
-    this.scratchIp.fill(0);
+    scratchIp.fill(0);
     return (
-      (address.family === 4
-        ? ipv4ToBytes(address.host, this.scratchIp)
-        : ipv6ToBytes(address.host, this.scratchIp)) !== undefined
+      (address.family === 4 ? ipv4ToBytes(address.host, scratchIp) : ipv6ToBytes(address.host, scratchIp)) !==
+      undefined
     );
   }
 
@@ -481,7 +483,7 @@ export class RoutingTable {
     const o = r * this.recordBytes;
     if (this.bytes[o + this.familyAt] !== family) return false;
     const n = family === 4 ? Math.min(length, 4) : length;
-    for (let i = 0; i < n; i++) if (this.bytes[o + this.ipAt + i] !== this.scratchIp[i]) return false;
+    for (let i = 0; i < n; i++) if (this.bytes[o + this.ipAt + i] !== scratchIp[i]) return false;
     return true;
   }
 
@@ -705,9 +707,13 @@ function plus(list: readonly number[], r: number): number[] {
 
 function minus(list: readonly number[], r: number): readonly number[] {
   const i = list.indexOf(r);
-  return i < 0 ? list : list.slice(0, i).concat(list.slice(i + 1));
+  if (i < 0) return list;
+  return list.length === 1 ? NONE : list.slice(0, i).concat(list.slice(i + 1));
 }
 
-function exact(list: number[]): number[] {
-  return list.slice();
+function exact(list: readonly number[]): readonly number[] {
+  return list.length === 0 ? NONE : list.slice();
 }
+
+/** The one empty list every empty bucket shares. */
+const NONE: readonly number[] = Object.freeze([]);

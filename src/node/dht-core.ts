@@ -6,7 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import { asNodeId, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
-import type { Contact, RoutingTable } from '../kademlia/routing-table.js';
+import type { Contact, ExportedTable, RoutingTable } from '../kademlia/routing-table.js';
 import { MainlineClient, type ReplyBase } from '../protocols/mainline/client.js';
 import type { HandlerContext } from '../protocols/mainline/handlers/index.js';
 import { ID_LENGTH } from '../protocols/mainline/messages.js';
@@ -34,6 +34,7 @@ import { type LookupHost, runLookup, seedsFor } from './lookups.js';
 import { Maintenance, type MaintenanceHost } from './maintenance.js';
 import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
 import { bindTransports, givenTransports } from './sockets.js';
+import type { Resolver } from './resolve.js';
 import { NodeTables } from './tables.js';
 
 export abstract class DhtCore implements LookupHost {
@@ -98,32 +99,7 @@ export abstract class DhtCore implements LookupHost {
       this.events.emit('token:rotated', { rotations: this.tokens.rotations }),
     );
     this.sampler = new InfohashSampler(this.peers, this.clock, this.random, options.sampleIntervalS);
-    const self = this;
-    // Getters, not copies: listen() sets the client and families, BEP 42 may change the id.
-    this.host = {
-      get id() {
-        return self.idBytes;
-      },
-      get client() {
-        return self.requireClient();
-      },
-      get families() {
-        return self.families;
-      },
-      k: this.k,
-      alpha: this.alpha,
-      clock: this.clock,
-      random: this.random,
-      events: this.events,
-      peers: this.peers,
-      tables: () => this.nodeTables,
-      prefer: this.prefer,
-      shutdown: this.shutdown,
-      routers: options.bootstrap,
-      saved: options.routingTable,
-      resolver: options.resolver,
-      warn: (code, message) => this.warn(code, message),
-    };
+    this.host = new NodeHost(this, this.shutdown, options);
     this.upkeep = new Maintenance(this.host);
     this.itemOps = new ItemOperations(this);
     // Every in-flight call listens on the shutdown signal; hundreds at once are normal, not a leak.
@@ -407,5 +383,64 @@ export abstract class DhtCore implements LookupHost {
   /** @internal */
   warn(code: string, message: string): void {
     this.events.emit('warning', { code, message });
+  }
+}
+
+/**
+ * What bootstrap, lookups and upkeep see of a node. A class rather than an object literal of
+ * getters: the getters live once on the prototype instead of as closures on every node, and
+ * they read the node itself, so listen() setting the client and BEP 42 changing the id show.
+ */
+class NodeHost implements BootstrapHost, MaintenanceHost {
+  constructor(
+    private readonly core: DhtCore,
+    readonly shutdown: AbortSignal,
+    private readonly options: DhtOptions,
+  ) {}
+
+  get id(): NodeId {
+    return this.core.id;
+  }
+  get client(): MainlineClient {
+    return this.core.requireClient();
+  }
+  get families(): readonly Family[] {
+    return this.core.families;
+  }
+  get k(): number {
+    return this.core.k;
+  }
+  get alpha(): number {
+    return this.core.alpha;
+  }
+  get clock(): Clock {
+    return this.core.clock;
+  }
+  get random(): Random {
+    return this.core.random;
+  }
+  get events(): EventBus<DhtEvents> {
+    return this.core.events;
+  }
+  get peers(): PeerStore {
+    return this.core.peers;
+  }
+  get prefer(): ((c: Contact) => boolean) | undefined {
+    return this.core.prefer;
+  }
+  get routers(): readonly string[] | false | undefined {
+    return this.options.bootstrap;
+  }
+  get saved(): ExportedTable | undefined {
+    return this.options.routingTable;
+  }
+  get resolver(): Resolver | undefined {
+    return this.options.resolver;
+  }
+  tables(): NodeTables {
+    return this.core.tables();
+  }
+  warn(code: string, message: string): void {
+    this.core.warn(code, message);
   }
 }

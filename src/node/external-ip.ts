@@ -16,18 +16,48 @@ import type { Random } from '../util/random.js';
 
 /** Distinct responders that must agree before we believe an address. */
 export const MIN_IP_VOTES = 3;
-/** Most responders remembered per family (oldest forgotten first). */
-export const MAX_IP_VOTERS = 64;
+/** Most responders remembered per family (the oldest report is overwritten first). */
+export const MAX_IP_VOTERS = 32;
 
 /**
- * One family's votes, oldest first. Every node keeps one of these, so it is two small arrays: a
- * number per voter (a hash of its IP, or of its IP and port on local addresses) and the host it
- * reported, shared with any earlier vote for the same host (there are rarely more than two).
+ * One family's votes. Every node keeps one of these, so it is two fixed rings, made on the first
+ * report: a number per voter (a hash of its IP, or of its IP and port on local addresses) and the
+ * host it reported, shared with any other vote for the same host (there are rarely more than two).
  */
 class Ballot {
-  readonly voters: number[] = [];
-  readonly seen: string[] = [];
+  private voters: number[] | undefined;
+  private seen: (string | undefined)[] | undefined;
+  /** Where the next new voter goes (it overwrites the oldest). */
+  private next = 0;
   agreed: string | undefined;
+
+  /** Record a voter's report (replacing its earlier one); returns the most-reported host and its votes. */
+  vote(voter: number, host: string): { best: string | undefined; votes: number; voters: number } {
+    this.voters ??= new Array<number>(MAX_IP_VOTERS).fill(-1);
+    this.seen ??= new Array<string | undefined>(MAX_IP_VOTERS).fill(undefined);
+    let at = this.voters.indexOf(voter);
+    if (at < 0) {
+      at = this.next;
+      this.next = (this.next + 1) % MAX_IP_VOTERS;
+    }
+    this.voters[at] = voter;
+    this.seen[at] = this.seen.find((h) => h === host) ?? host;
+    const tally = new Map<string, number>();
+    let voters = 0;
+    for (const h of this.seen) {
+      if (h === undefined) continue;
+      voters++;
+      tally.set(h, (tally.get(h) ?? 0) + 1);
+    }
+    let best: string | undefined;
+    let votes = 0;
+    for (const [h, n] of tally)
+      if (n > votes) {
+        best = h;
+        votes = n;
+      }
+    return { best, votes, voters };
+  }
 }
 
 export class ExternalIpVoter {
@@ -48,29 +78,8 @@ export class ExternalIpVoter {
   report(reporter: Address, seen: Address): string | undefined {
     if (seen.family !== reporter.family) return undefined;
     const ballot = this.ballot(seen.family);
-    const { voters, seen: hosts } = ballot;
-    const voter = voterKey(reporter);
-    const earlier = voters.indexOf(voter);
-    if (earlier >= 0) {
-      voters.splice(earlier, 1);
-      hosts.splice(earlier, 1);
-    }
-    voters.push(voter);
-    hosts.push(hosts.find((h) => h === seen.host) ?? seen.host);
-    if (voters.length > MAX_IP_VOTERS) {
-      voters.shift();
-      hosts.shift();
-    }
-    const tally = new Map<string, number>();
-    for (const host of hosts) tally.set(host, (tally.get(host) ?? 0) + 1);
-    let best: string | undefined;
-    let bestVotes = 0;
-    for (const [host, n] of tally)
-      if (n > bestVotes) {
-        best = host;
-        bestVotes = n;
-      }
-    if (!best || bestVotes < this.minVotes || bestVotes * 2 <= voters.length) return undefined;
+    const { best, votes, voters } = ballot.vote(voterKey(reporter), seen.host);
+    if (!best || votes < this.minVotes || votes * 2 <= voters) return undefined;
     if (best === ballot.agreed) return undefined;
     ballot.agreed = best;
     return best;

@@ -122,10 +122,15 @@ function saltBytes(salt: Uint8Array | string | undefined): Uint8Array | undefine
 }
 
 export class ItemOperations {
-  private readonly published = new Map<string, () => Promise<unknown>>();
+  /** Made on first publish: most nodes never publish, and an empty map is ~150 bytes. */
+  private publishedMap: Map<string, () => Promise<unknown>> | undefined;
   private republishTimer: Timer | undefined;
 
   constructor(private readonly host: ItemHost) {}
+
+  private get published(): Map<string, () => Promise<unknown>> {
+    return (this.publishedMap ??= new Map());
+  }
 
   /** Store an immutable item; its target is SHA-1 of the bencoded value. */
   async putImmutable(v: BValue, opts: ItemCallOptions & { republish?: boolean } = {}): Promise<PutResult> {
@@ -194,12 +199,12 @@ export class ItemOperations {
 
   /** Items being kept alive. */
   get republishing(): number {
-    return this.published.size;
+    return this.publishedMap?.size ?? 0;
   }
 
   close(): void {
     this.republishTimer?.cancel();
-    this.published.clear();
+    this.publishedMap?.clear();
   }
 
   /**

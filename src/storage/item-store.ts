@@ -93,9 +93,14 @@ export type ItemPutResult =
  * from this process cannot interleave their seq checks.
  */
 export class ItemStore {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Made on first put: a node that never stores an item keeps no empty map (~150 bytes). */
+  private lockMap: Map<string, Promise<unknown>> | undefined;
   /** Records held, as last known; loaded from the backend on first need. */
   private held: number | undefined;
+
+  private get locks(): Map<string, Promise<unknown>> {
+    return (this.lockMap ??= new Map());
+  }
 
   constructor(
     private readonly backend: ItemBackend,
@@ -239,21 +244,23 @@ function copy(bytes: Uint8Array): Uint8Array {
 
 /** Items in process memory. Insertion order stands for expiry order (puts with non-decreasing `now`). */
 export class MemoryItemBackend implements ItemBackend {
-  private readonly items = new Map<string, StoredItem>();
+  /** Made on the first store: a node that never holds an item keeps no empty map (~150 bytes). */
+  private itemMap: Map<string, StoredItem> | undefined;
 
   async store(item: StoredItem): Promise<void> {
     const key = toHex(item.target);
-    this.items.delete(key);
-    this.items.set(key, item);
+    const items = (this.itemMap ??= new Map());
+    items.delete(key);
+    items.set(key, item);
   }
 
   async load(target: Uint8Array): Promise<StoredItem | undefined> {
-    return this.items.get(toHex(target));
+    return this.itemMap?.get(toHex(target));
   }
 
   async list(limit: number): Promise<StoredItem[]> {
     const out: StoredItem[] = [];
-    for (const item of this.items.values()) {
+    for (const item of this.itemMap?.values() ?? []) {
       if (out.length >= limit) break;
       out.push(item);
     }
@@ -262,9 +269,9 @@ export class MemoryItemBackend implements ItemBackend {
 
   async expire(now: number): Promise<number> {
     let removed = 0;
-    for (const [key, item] of this.items) {
+    for (const [key, item] of this.itemMap ?? []) {
       if (item.expiresAt <= now) {
-        this.items.delete(key);
+        this.itemMap?.delete(key);
         removed++;
       }
     }
@@ -272,11 +279,11 @@ export class MemoryItemBackend implements ItemBackend {
   }
 
   async delete(target: Uint8Array): Promise<boolean> {
-    return this.items.delete(toHex(target));
+    return this.itemMap?.delete(toHex(target)) ?? false;
   }
 
   async count(): Promise<number> {
-    return this.items.size;
+    return this.itemMap?.size ?? 0;
   }
 
   async close(): Promise<void> {}
