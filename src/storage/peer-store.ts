@@ -1,12 +1,15 @@
 /**
  * Peers announced for infohashes (BEP 5 announce_peer), with a TTL and caps per infohash and in
- * total. The store is async so persistent and shared backends (SQLite, Redis) fit behind it.
+ * total. The store is async so persistent and shared backends (SQLite, Redis) fit behind it; the
+ * one read on the get_peers serving path, `peers()`, answers synchronously when the backend can
+ * (memory, SQLite), so serving a get_peers does not wait for the microtask queue.
  *
  * Policy (TTL, caps, which peer to evict) lives in `BackedPeerStore`; a `PeerBackend` only stores,
  * loads, lists and expires records.
  */
 import { type Address, addressKey } from '../transport/address.js';
 import { toHex } from '../util/bytes.js';
+import { type MaybePromise, then } from '../util/maybe-promise.js';
 
 export interface StoredPeer {
   readonly address: Address;
@@ -34,8 +37,8 @@ export const DEFAULT_PEER_LIMITS: PeerStoreLimits = {
 export interface PeerStore {
   /** Record (or refresh) a peer for an infohash at clock time `now`. */
   announce(infohash: Uint8Array, address: Address, seed: boolean, now: number): Promise<void>;
-  /** Up to `max` live peers of one address family, freshest first. */
-  peers(infohash: Uint8Array, max: number, family: 4 | 6, now: number): Promise<StoredPeer[]>;
+  /** Up to `max` live peers of one address family, freshest first (synchronously when the store can). */
+  peers(infohash: Uint8Array, max: number, family: 4 | 6, now: number): MaybePromise<StoredPeer[]>;
   /** Drop expired peers; returns how many went. */
   expire(now: number): Promise<number>;
   /** Live counts, for statistics. */
@@ -64,8 +67,11 @@ export interface PeerBackend {
   store(record: PeerRecord): Promise<void>;
   /** The record for one (infohash, address), if held. */
   loadOne(infohash: Uint8Array, address: Address): Promise<PeerRecord | undefined>;
-  /** Every record held for an infohash, freshest first (expired ones included until expired). */
-  load(infohash: Uint8Array): Promise<PeerRecord[]>;
+  /**
+   * Every record held for an infohash, freshest first (expired ones included until expired).
+   * Synchronous backends return the array itself: this read is on the get_peers serving path.
+   */
+  load(infohash: Uint8Array): MaybePromise<PeerRecord[]>;
   /** Up to `limit` records, stalest first: of one infohash when given, else of all. */
   list(limit: number, infohash?: Uint8Array): Promise<PeerRecord[]>;
   /** Delete every record with expiresAt <= now; returns how many. */
@@ -120,16 +126,18 @@ export class BackedPeerStore implements PeerStore {
     this.held++;
   }
 
-  async peers(infohash: Uint8Array, max: number, family: 4 | 6, now: number): Promise<StoredPeer[]> {
-    const out: StoredPeer[] = [];
-    if (max <= 0) return out;
-    for (const r of await this.backend.load(infohash)) {
-      if (r.expiresAt > now && r.address.family === family) {
-        out.push({ address: r.address, seed: r.seed, expiresAt: r.expiresAt });
-        if (out.length >= max) break;
+  peers(infohash: Uint8Array, max: number, family: 4 | 6, now: number): MaybePromise<StoredPeer[]> {
+    if (max <= 0) return [];
+    return then(this.backend.load(infohash), (records) => {
+      const out: StoredPeer[] = [];
+      for (const r of records) {
+        if (r.expiresAt > now && r.address.family === family) {
+          out.push({ address: r.address, seed: r.seed, expiresAt: r.expiresAt });
+          if (out.length >= max) break;
+        }
       }
-    }
-    return out;
+      return out;
+    });
   }
 
   async expire(now: number): Promise<number> {
@@ -196,7 +204,7 @@ export class MemoryPeerBackend implements PeerBackend {
     return this.swarms.get(toHex(infohash))?.peers.get(addressKey(address));
   }
 
-  async load(infohash: Uint8Array): Promise<PeerRecord[]> {
+  load(infohash: Uint8Array): PeerRecord[] {
     const swarm = this.swarms.get(toHex(infohash));
     return swarm ? [...swarm.peers.values()].reverse() : [];
   }
