@@ -4,6 +4,7 @@
  * the whole message.
  */
 import type { Address, Family } from '../transport/address.js';
+import type { Slab } from '../util/slab.js';
 import { bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from './ip.js';
 
 export interface CompactNode {
@@ -52,11 +53,12 @@ export function encodePeers(peers: readonly Address[]): Uint8Array[] {
   return out;
 }
 
-export function encodeNodes(nodes: readonly CompactNode[], family: Family): Uint8Array {
+/** Nodes as one compact string; with a slab, carved from it (for a reply about to be encoded and sent). */
+export function encodeNodes(nodes: readonly CompactNode[], family: Family, slab?: Slab): Uint8Array {
   if (nodes.length === 0) return new Uint8Array(0);
   const idLength = (nodes[0] as CompactNode).id.length;
   const entry = idLength + ipLength(family) + 2;
-  const out = new Uint8Array(nodes.length * entry);
+  const out = slab ? slab.take(nodes.length * entry) : new Uint8Array(nodes.length * entry);
   let n = 0;
   for (const node of nodes) {
     if (node.address.family !== family || node.id.length !== idLength) continue;

@@ -1,5 +1,6 @@
 import { NEVER, type RoutingNode } from '../../../kademlia/routing-table.js';
 import type { Address } from '../../../transport/address.js';
+import { Slab } from '../../../util/slab.js';
 import type { BDict } from '../../../wire/bencode.js';
 import { encodeNodes } from '../../../wire/compact.js';
 import type { Want } from '../messages.js';
@@ -12,6 +13,9 @@ import type { HandlerContext } from './context.js';
  * right after querying us may sit behind a NAT nobody else can cross. The rest fill up to K, so a
  * young network, where few nodes are proven yet, still spreads.
  */
+/** `nodes` strings live only until the reply is encoded: they share slabs (util/slab.ts). */
+const replyNodes = new Slab();
+
 export function closestNodes(
   ctx: HandlerContext,
   target: Uint8Array,
@@ -21,8 +25,8 @@ export function closestNodes(
   const n4 = want ? want.n4 : from.family === 4;
   const n6 = want ? want.n6 : from.family === 6;
   const out: BDict = {};
-  if (n4) out.nodes = encodeNodes(pick(ctx, target, 4), 4);
-  if (n6) out.nodes6 = encodeNodes(pick(ctx, target, 6), 6);
+  if (n4) out.nodes = encodeNodes(pick(ctx, target, 4), 4, replyNodes);
+  if (n6) out.nodes6 = encodeNodes(pick(ctx, target, 6), 6, replyNodes);
   return out;
 }
 
