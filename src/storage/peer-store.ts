@@ -8,7 +8,7 @@
  * loads, lists and expires records.
  */
 import { type Address, addressKey } from '../transport/address.js';
-import { toHex } from '../util/bytes.js';
+import { bytesToBinaryString } from '../util/bytes.js';
 import { type MaybePromise, then } from '../util/maybe-promise.js';
 
 export interface StoredPeer {
@@ -181,12 +181,16 @@ interface Swarm {
  * before the one it replaces.
  */
 export class MemoryPeerBackend implements PeerBackend {
+  /** Keyed by the infohash as a one-char-per-byte string: half the size of hex, and quicker to build. */
   private readonly swarms = new Map<string, Swarm>();
-  /** Every record, keyed "infohashHex/addressKey", in insertion (= expiry) order. */
+  /**
+   * Every record, keyed "addressKey/infohash", in insertion (= expiry) order. Address keys hold no
+   * '/', so the key is unambiguous whatever the infohash bytes.
+   */
   private readonly all = new Map<string, PeerRecord>();
 
   async store(record: PeerRecord): Promise<void> {
-    const ih = toHex(record.infohash);
+    const ih = swarmKey(record.infohash);
     let swarm = this.swarms.get(ih);
     if (!swarm) {
       swarm = { infohash: new Uint8Array(record.infohash), peers: new Map() };
@@ -196,21 +200,21 @@ export class MemoryPeerBackend implements PeerBackend {
     const kept: PeerRecord = { ...record, infohash: swarm.infohash };
     swarm.peers.delete(key);
     swarm.peers.set(key, kept);
-    this.all.delete(`${ih}/${key}`);
-    this.all.set(`${ih}/${key}`, kept);
+    this.all.delete(`${key}/${ih}`);
+    this.all.set(`${key}/${ih}`, kept);
   }
 
   async loadOne(infohash: Uint8Array, address: Address): Promise<PeerRecord | undefined> {
-    return this.swarms.get(toHex(infohash))?.peers.get(addressKey(address));
+    return this.swarms.get(swarmKey(infohash))?.peers.get(addressKey(address));
   }
 
   load(infohash: Uint8Array): PeerRecord[] {
-    const swarm = this.swarms.get(toHex(infohash));
+    const swarm = this.swarms.get(swarmKey(infohash));
     return swarm ? [...swarm.peers.values()].reverse() : [];
   }
 
   async list(limit: number, infohash?: Uint8Array): Promise<PeerRecord[]> {
-    const source = infohash ? this.swarms.get(toHex(infohash))?.peers : this.all;
+    const source = infohash ? this.swarms.get(swarmKey(infohash))?.peers : this.all;
     const out: PeerRecord[] = [];
     if (!source) return out;
     for (const record of source.values()) {
@@ -232,13 +236,13 @@ export class MemoryPeerBackend implements PeerBackend {
   }
 
   async delete(infohash: Uint8Array, address: Address): Promise<boolean> {
-    const found = this.all.delete(`${toHex(infohash)}/${addressKey(address)}`);
+    const found = this.all.delete(`${addressKey(address)}/${swarmKey(infohash)}`);
     if (found) this.removeFromSwarm({ infohash, address });
     return found;
   }
 
   async countFor(infohash: Uint8Array): Promise<number> {
-    return this.swarms.get(toHex(infohash))?.peers.size ?? 0;
+    return this.swarms.get(swarmKey(infohash))?.peers.size ?? 0;
   }
 
   async counts(): Promise<{ infohashes: number; peers: number }> {
@@ -258,12 +262,16 @@ export class MemoryPeerBackend implements PeerBackend {
 
   /** Remove one peer from its swarm, and the swarm itself when that empties it (no empty entries). */
   private removeFromSwarm(record: { infohash: Uint8Array; address: Address }): void {
-    const ih = toHex(record.infohash);
+    const ih = swarmKey(record.infohash);
     const swarm = this.swarms.get(ih);
     if (!swarm) return;
     swarm.peers.delete(addressKey(record.address));
     if (swarm.peers.size === 0) this.swarms.delete(ih);
   }
+}
+
+function swarmKey(infohash: Uint8Array): string {
+  return bytesToBinaryString(infohash);
 }
 
 /** The library default: the one policy over process memory. */
