@@ -6,6 +6,9 @@ import { encodeNodes } from '../../../wire/compact.js';
 import type { Want } from '../messages.js';
 import type { HandlerContext } from './context.js';
 
+/** `nodes` strings live only until the reply is encoded: they share slabs (util/slab.ts). */
+const replyNodes = new Slab();
+
 /**
  * The `nodes` (and, per BEP 32, `nodes6`) a reply carries: up to K of the closest nodes we know to
  * target, in the families asked for (default: the querier's own family). Nodes that never
@@ -13,9 +16,6 @@ import type { HandlerContext } from './context.js';
  * right after querying us may sit behind a NAT nobody else can cross. The rest fill up to K, so a
  * young network, where few nodes are proven yet, still spreads.
  */
-/** `nodes` strings live only until the reply is encoded: they share slabs (util/slab.ts). */
-const replyNodes = new Slab();
-
 export function closestNodes(
   ctx: HandlerContext,
   target: Uint8Array,
