@@ -1,12 +1,15 @@
 /**
  * Peers announced for infohashes (BEP 5 announce_peer), with a TTL and caps per infohash and in
- * total. The store is async so persistent and shared backends (SQLite, Redis) fit behind it.
+ * total. The store is async so persistent and shared backends (SQLite, Redis) fit behind it; the
+ * one read on the get_peers serving path, `peers()`, answers synchronously when the backend can
+ * (memory, SQLite), so serving a get_peers does not wait for the microtask queue.
  *
  * Policy (TTL, caps, which peer to evict) lives in `BackedPeerStore`; a `PeerBackend` only stores,
  * loads, lists and expires records.
  */
 import { type Address, addressKey } from '../transport/address.js';
-import { toHex } from '../util/bytes.js';
+import { bytesToBinaryString } from '../util/bytes.js';
+import { type MaybePromise, then } from '../util/maybe-promise.js';
 
 export interface StoredPeer {
   readonly address: Address;
@@ -34,8 +37,8 @@ export const DEFAULT_PEER_LIMITS: PeerStoreLimits = {
 export interface PeerStore {
   /** Record (or refresh) a peer for an infohash at clock time `now`. */
   announce(infohash: Uint8Array, address: Address, seed: boolean, now: number): Promise<void>;
-  /** Up to `max` live peers of one address family, freshest first. */
-  peers(infohash: Uint8Array, max: number, family: 4 | 6, now: number): Promise<StoredPeer[]>;
+  /** Up to `max` live peers of one address family, freshest first (synchronously when the store can). */
+  peers(infohash: Uint8Array, max: number, family: 4 | 6, now: number): MaybePromise<StoredPeer[]>;
   /** Drop expired peers; returns how many went. */
   expire(now: number): Promise<number>;
   /** Live counts, for statistics. */
@@ -64,8 +67,11 @@ export interface PeerBackend {
   store(record: PeerRecord): Promise<void>;
   /** The record for one (infohash, address), if held. */
   loadOne(infohash: Uint8Array, address: Address): Promise<PeerRecord | undefined>;
-  /** Every record held for an infohash, freshest first (expired ones included until expired). */
-  load(infohash: Uint8Array): Promise<PeerRecord[]>;
+  /**
+   * Every record held for an infohash, freshest first (expired ones included until expired).
+   * Synchronous backends return the array itself: this read is on the get_peers serving path.
+   */
+  load(infohash: Uint8Array): MaybePromise<PeerRecord[]>;
   /** Up to `limit` records, stalest first: of one infohash when given, else of all. */
   list(limit: number, infohash?: Uint8Array): Promise<PeerRecord[]>;
   /** Delete every record with expiresAt <= now; returns how many. */
@@ -120,16 +126,18 @@ export class BackedPeerStore implements PeerStore {
     this.held++;
   }
 
-  async peers(infohash: Uint8Array, max: number, family: 4 | 6, now: number): Promise<StoredPeer[]> {
-    const out: StoredPeer[] = [];
-    if (max <= 0) return out;
-    for (const r of await this.backend.load(infohash)) {
-      if (r.expiresAt > now && r.address.family === family) {
-        out.push({ address: r.address, seed: r.seed, expiresAt: r.expiresAt });
-        if (out.length >= max) break;
+  peers(infohash: Uint8Array, max: number, family: 4 | 6, now: number): MaybePromise<StoredPeer[]> {
+    if (max <= 0) return [];
+    return then(this.backend.load(infohash), (records) => {
+      const out: StoredPeer[] = [];
+      for (const r of records) {
+        if (r.expiresAt > now && r.address.family === family) {
+          out.push({ address: r.address, seed: r.seed, expiresAt: r.expiresAt });
+          if (out.length >= max) break;
+        }
       }
-    }
-    return out;
+      return out;
+    });
   }
 
   async expire(now: number): Promise<number> {
@@ -172,13 +180,27 @@ interface Swarm {
  * arrive with non-decreasing `now` (any Clock); the policy never stores a record that would expire
  * before the one it replaces.
  */
+/** Shared by every memory backend until its first store, and never written (only read or deleted from). */
+const NO_SWARMS = new Map<string, Swarm>();
+const NO_RECORDS = new Map<string, PeerRecord>();
+
 export class MemoryPeerBackend implements PeerBackend {
-  private readonly swarms = new Map<string, Swarm>();
-  /** Every record, keyed "infohashHex/addressKey", in insertion (= expiry) order. */
-  private readonly all = new Map<string, PeerRecord>();
+  // Both maps start as one shared empty map that is only ever read, and become the backend's own on
+  // the first store: most nodes hold no peers, and an empty Map is ~150 bytes.
+  /** Keyed by the infohash as a one-char-per-byte string: half the size of hex, and quicker to build. */
+  private swarms: Map<string, Swarm> = NO_SWARMS;
+  /**
+   * Every record, keyed "addressKey/infohash", in insertion (= expiry) order. Address keys hold no
+   * '/', so the key is unambiguous whatever the infohash bytes.
+   */
+  private all: Map<string, PeerRecord> = NO_RECORDS;
 
   async store(record: PeerRecord): Promise<void> {
-    const ih = toHex(record.infohash);
+    if (this.swarms === NO_SWARMS) {
+      this.swarms = new Map();
+      this.all = new Map();
+    }
+    const ih = swarmKey(record.infohash);
     let swarm = this.swarms.get(ih);
     if (!swarm) {
       swarm = { infohash: new Uint8Array(record.infohash), peers: new Map() };
@@ -188,21 +210,21 @@ export class MemoryPeerBackend implements PeerBackend {
     const kept: PeerRecord = { ...record, infohash: swarm.infohash };
     swarm.peers.delete(key);
     swarm.peers.set(key, kept);
-    this.all.delete(`${ih}/${key}`);
-    this.all.set(`${ih}/${key}`, kept);
+    this.all.delete(`${key}/${ih}`);
+    this.all.set(`${key}/${ih}`, kept);
   }
 
   async loadOne(infohash: Uint8Array, address: Address): Promise<PeerRecord | undefined> {
-    return this.swarms.get(toHex(infohash))?.peers.get(addressKey(address));
+    return this.swarms.get(swarmKey(infohash))?.peers.get(addressKey(address));
   }
 
-  async load(infohash: Uint8Array): Promise<PeerRecord[]> {
-    const swarm = this.swarms.get(toHex(infohash));
+  load(infohash: Uint8Array): PeerRecord[] {
+    const swarm = this.swarms.get(swarmKey(infohash));
     return swarm ? [...swarm.peers.values()].reverse() : [];
   }
 
   async list(limit: number, infohash?: Uint8Array): Promise<PeerRecord[]> {
-    const source = infohash ? this.swarms.get(toHex(infohash))?.peers : this.all;
+    const source = infohash ? this.swarms.get(swarmKey(infohash))?.peers : this.all;
     const out: PeerRecord[] = [];
     if (!source) return out;
     for (const record of source.values()) {
@@ -224,13 +246,13 @@ export class MemoryPeerBackend implements PeerBackend {
   }
 
   async delete(infohash: Uint8Array, address: Address): Promise<boolean> {
-    const found = this.all.delete(`${toHex(infohash)}/${addressKey(address)}`);
+    const found = this.all.delete(`${addressKey(address)}/${swarmKey(infohash)}`);
     if (found) this.removeFromSwarm({ infohash, address });
     return found;
   }
 
   async countFor(infohash: Uint8Array): Promise<number> {
-    return this.swarms.get(toHex(infohash))?.peers.size ?? 0;
+    return this.swarms.get(swarmKey(infohash))?.peers.size ?? 0;
   }
 
   async counts(): Promise<{ infohashes: number; peers: number }> {
@@ -250,12 +272,16 @@ export class MemoryPeerBackend implements PeerBackend {
 
   /** Remove one peer from its swarm, and the swarm itself when that empties it (no empty entries). */
   private removeFromSwarm(record: { infohash: Uint8Array; address: Address }): void {
-    const ih = toHex(record.infohash);
+    const ih = swarmKey(record.infohash);
     const swarm = this.swarms.get(ih);
     if (!swarm) return;
     swarm.peers.delete(addressKey(record.address));
     if (swarm.peers.size === 0) this.swarms.delete(ih);
   }
+}
+
+function swarmKey(infohash: Uint8Array): string {
+  return bytesToBinaryString(infohash);
 }
 
 /** The library default: the one policy over process memory. */

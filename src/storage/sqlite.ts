@@ -258,7 +258,7 @@ export class SqlitePeerBackend implements PeerBackend {
     return row ? rowToPeer(row) : undefined;
   }
 
-  async load(infohash: Uint8Array): Promise<PeerRecord[]> {
+  load(infohash: Uint8Array): PeerRecord[] {
     return (this.selectSwarm.all(infohash) as PeerRow[]).map(rowToPeer);
   }
 

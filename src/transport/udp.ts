@@ -1,4 +1,6 @@
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
+import { lookup } from 'node:dns';
+import { isIP } from 'node:net';
 import { type Address, type Family, makeAddress } from './address.js';
 import type { DatagramHandler, Transport } from './transport.js';
 
@@ -10,10 +12,26 @@ export interface UdpOptions {
   family?: Family;
 }
 
+/**
+ * dgram passes the destination of every send through `lookup`; Node's default (dns.lookup)
+ * answers even an IP literal only on the next tick, which costs a tick per datagram. kadmium only
+ * ever sends to IP literals, so those are answered at once (Node itself sends synchronously on a
+ * connected socket); anything else still goes to DNS.
+ */
+const lookupLiteral: NonNullable<SocketOptions['lookup']> = (host, options, callback) => {
+  const family = isIP(host);
+  if (family !== 0) callback(null, host, family);
+  else lookup(host, options, callback);
+};
+
 /** A UDP socket bound and ready. Rejects with a clear error when the port is taken. */
 export async function createUdpTransport(options: UdpOptions = {}): Promise<UdpTransport> {
   const family = options.family ?? 4;
-  const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+  const socket = createSocket({
+    type: family === 6 ? 'udp6' : 'udp4',
+    ipv6Only: family === 6,
+    lookup: lookupLiteral,
+  });
   const host = options.host ?? (family === 6 ? '::' : '0.0.0.0');
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {

@@ -4,9 +4,11 @@
  * - Byte strings stay bytes: decoding returns zero-copy views into the input, never lossy text.
  * - Dictionary keys become one-char-per-byte strings (lossless), so dicts are plain objects.
  * - Decoding is total: `decode` returns a result and never throws, whatever the input.
- * - Encoding writes into one reused scratch buffer and returns an exact-size copy.
+ * - Encoding writes into one reused scratch buffer and returns an exact-size copy (carved from a
+ *   slab when the caller says the bytes are only for sending).
  */
 import { bytesToBinaryString } from '../util/bytes.js';
+import type { Slab } from '../util/slab.js';
 
 export type BValue = number | Uint8Array | BValue[] | BDict;
 export interface BDict {
@@ -270,11 +272,17 @@ function writeValue(value: BValue, depth: number): void {
   }
 }
 
-/** Bencode a value. Throws TypeError only for values our own code built wrong (floats, bad keys). */
-export function encode(value: BValue): Uint8Array {
+/**
+ * Bencode a value. Throws TypeError only for values our own code built wrong (floats, bad keys).
+ * With a slab the output is carved from it: for bytes that are sent and dropped (util/slab.ts).
+ */
+export function encode(value: BValue, slab?: Slab): Uint8Array {
   at = 0;
   writeValue(value, 0);
-  return scratch.slice(0, at);
+  if (!slab) return scratch.slice(0, at);
+  const out = slab.take(at);
+  out.set(scratch.subarray(0, at));
+  return out;
 }
 
 /** Bytes for a text, for building values from literals (method names, keys inside values). */

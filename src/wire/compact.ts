@@ -52,6 +52,7 @@ export function encodePeers(peers: readonly Address[]): Uint8Array[] {
   return out;
 }
 
+/** Nodes as one compact string. (Replies pack theirs straight from the routing table.) */
 export function encodeNodes(nodes: readonly CompactNode[], family: Family): Uint8Array {
   if (nodes.length === 0) return new Uint8Array(0);
   const idLength = (nodes[0] as CompactNode).id.length;

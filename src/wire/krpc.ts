@@ -4,6 +4,7 @@
  * ip from BEP 42, ro from BEP 43); the meaning of each method's arguments belongs to the protocol.
  */
 import { bytesToBinaryString } from '../util/bytes.js';
+import { Slab } from '../util/slab.js';
 import { type BDict, type BValue, decode, encode } from './bencode.js';
 
 /** BEP 5 error codes, plus those BEP 44 defines. */
@@ -135,8 +136,14 @@ export function encodeQuery(t: Uint8Array, q: string, a: BDict, extras?: Envelop
   return encode({ a, q: methodName(q), ro: extras?.ro ? 1 : undefined, t, v: extras?.v, y: Y_Q });
 }
 
+/**
+ * Replies and errors are sent once and dropped, one per query served: their bytes share slabs
+ * (util/slab.ts) instead of each taking an ArrayBuffer of its own. Send them; do not keep them.
+ */
+const outgoing = new Slab();
+
 export function encodeResponse(t: Uint8Array, r: BDict, extras?: EnvelopeExtras): Uint8Array {
-  return encode({ ip: extras?.ip, r, t, v: extras?.v, y: Y_R });
+  return encode({ ip: extras?.ip, r, t, v: extras?.v, y: Y_R }, outgoing);
 }
 
 export function encodeError(
@@ -145,5 +152,8 @@ export function encodeError(
   message: string,
   extras?: EnvelopeExtras,
 ): Uint8Array {
-  return encode({ e: [code, textEncoder.encode(message)], ip: extras?.ip, t, v: extras?.v, y: Y_E });
+  return encode(
+    { e: [code, textEncoder.encode(message)], ip: extras?.ip, t, v: extras?.v, y: Y_E },
+    outgoing,
+  );
 }

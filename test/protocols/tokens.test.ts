@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { TOKEN_ROTATE_MS, TokenManager } from '../../src/protocols/mainline/tokens.js';
+import { TOKEN_BYTES, TOKEN_ROTATE_MS, TokenManager } from '../../src/protocols/mainline/tokens.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { SeededRandom } from '../../src/util/random.js';
 
@@ -47,6 +48,22 @@ describe('write tokens', () => {
     const flipped = real.slice();
     flipped[0]! ^= 1;
     assert.equal(tokens.verify('1.2.3.4', infoHash, flipped), false);
+  });
+
+  it('is HMAC-SHA256(secret, IP bytes || infohash) truncated to 8 bytes, IPv4 and IPv6', () => {
+    const clock = new VirtualClock();
+    const tokens = new TokenManager(clock, new SeededRandom(7));
+    // The manager draws the current secret first from its Random: the same seed gives it here.
+    const secret = new SeededRandom(7).bytes(32);
+    const expected = (ip: number[], key: Uint8Array) =>
+      createHmac('sha256', secret).update(Uint8Array.from(ip)).update(key).digest().subarray(0, TOKEN_BYTES);
+    const v6 = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    assert.deepEqual(Buffer.from(tokens.issue('1.2.3.4', infoHash)), expected([1, 2, 3, 4], infoHash));
+    assert.deepEqual(Buffer.from(tokens.issue('2001:db8::1', infoHash)), expected(v6, infoHash));
+    // Keys of other lengths take the general path, with the same layout.
+    const short = new Uint8Array(5).fill(3);
+    assert.deepEqual(Buffer.from(tokens.issue('1.2.3.4', short)), expected([1, 2, 3, 4], short));
+    assert.ok(tokens.verify('1.2.3.4', short, tokens.issue('1.2.3.4', short)));
   });
 
   it('a different node issues different tokens', () => {

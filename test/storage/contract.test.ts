@@ -40,6 +40,8 @@ export interface BackendUnderTest {
   open(location: string, limits?: Limits): Promise<Storage>;
   /** Whether data outlives close(): the persistence tests run only then. */
   persistent: boolean;
+  /** Whether peers() answers without a promise (the get_peers serving fast path). */
+  synchronousPeers: boolean;
 }
 
 async function using<T>(storage: Storage, fn: (s: Storage) => Promise<T>): Promise<T> {
@@ -54,6 +56,17 @@ export function storageContract(backend: () => BackendUnderTest): void {
   const open = (limits?: Limits): Promise<Storage> => backend().open(backend().newLocation(), limits);
 
   describe('peers', () => {
+    it('answers peers() without a promise exactly when the backend is synchronous', () =>
+      open().then((s) =>
+        using(s, async ({ peers }) => {
+          await peers.announce(ih(1), v4(1), false, 1_000);
+          const got = peers.peers(ih(1), 10, 4, 1_000);
+          assert.equal(got instanceof Promise, !backend().synchronousPeers);
+          assert.deepEqual(hosts(await got), ['10.0.0.1:6881']);
+          assert.deepEqual(peers.peers(ih(1), 0, 4, 1_000), [], 'max 0 asks the backend nothing');
+        }),
+      ));
+
     it('announces and returns peers freshest first, with counts and infohashes', () =>
       open().then((s) =>
         using(s, async ({ peers }) => {
@@ -404,6 +417,7 @@ describe('storage contract: memory', () => {
     newLocation: () => '',
     open: (_location, limits) => openStorage({ kind: 'memory', ...limits }),
     persistent: false,
+    synchronousPeers: true,
   }));
 });
 
@@ -418,6 +432,7 @@ describe('storage contract: sqlite', () => {
     newLocation: () => join(dir, `store-${++n}.db`),
     open: (path, limits) => openStorage({ kind: 'sqlite', path, ...limits }),
     persistent: true,
+    synchronousPeers: true,
   }));
 });
 
@@ -435,5 +450,6 @@ describe('storage contract: redis', () => {
       return openStorage({ kind: 'redis', url: server.url, namespace, ...limits });
     },
     persistent: true,
+    synchronousPeers: false,
   }));
 });

@@ -1,3 +1,5 @@
+import type { Address } from '../../../transport/address.js';
+import { then } from '../../../util/maybe-promise.js';
 import type { BDict } from '../../../wire/bencode.js';
 import { encodePeers } from '../../../wire/compact.js';
 import { ScrapeBloom } from '../scrape-bloom.js';
@@ -12,27 +14,32 @@ const SCRAPE_READ_MAX = 10_000;
  * fit one datagram), and the closest nodes, so lookups keep converging even where peers are known.
  * BEP 33: `noseed` leaves seeds out of `values`; `scrape` adds the BFsd/BFpe bloom filters when
  * we hold peers for the infohash (and halves `values` to leave room for their 512 bytes).
+ *
+ * The reply is built synchronously when the peer store answers synchronously (memory, SQLite):
+ * only a store that must wait (Redis), or a scrape, makes the handler return a promise.
  */
-export const getPeers: Handler<'get_peers'> = async (ctx, query, from) => {
+export const getPeers: Handler<'get_peers'> = (ctx, query, from) => {
   const cap = from.family === 4 ? ctx.maxValues.v4 : ctx.maxValues.v6;
   const max = query.scrape ? Math.floor(cap / 2) : cap;
-  const stored = await ctx.peers.peers(query.infoHash, max * 2, from.family, ctx.clock.now());
-  const peers = [];
-  for (const p of stored) {
-    // BEP 33 noseed: the querier wants leechers only.
-    if (query.noseed && p.seed) continue;
-    peers.push(p.address);
-    if (peers.length >= max) break;
-  }
-  const blooms = query.scrape ? await scrapeFilters(ctx, query.infoHash) : undefined;
-  return {
-    BFpe: blooms?.BFpe,
-    BFsd: blooms?.BFsd,
-    id: ctx.localId,
-    ...closestNodes(ctx, query.infoHash, query.want, from),
-    token: ctx.tokens.issue(from.host, query.infoHash),
-    values: peers.length > 0 ? encodePeers(peers) : undefined,
-  };
+  const stored = ctx.peers.peers(query.infoHash, max * 2, from.family, ctx.clock.now());
+  return then(stored, (found) => {
+    const peers: Address[] = [];
+    for (const p of found) {
+      // BEP 33 noseed: the querier wants leechers only.
+      if (query.noseed && p.seed) continue;
+      peers.push(p.address);
+      if (peers.length >= max) break;
+    }
+    const reply = (blooms: BDict | undefined): BDict => ({
+      BFpe: blooms?.BFpe,
+      BFsd: blooms?.BFsd,
+      id: ctx.localId,
+      ...closestNodes(ctx, query.infoHash, query.want, from),
+      token: ctx.tokens.issue(from.host, query.infoHash),
+      values: peers.length > 0 ? encodePeers(peers) : undefined,
+    });
+    return query.scrape ? scrapeFilters(ctx, query.infoHash).then(reply) : reply(undefined);
+  });
 };
 
 /** BEP 33: bloom filters of the IPs of every seed and every other peer we hold; none when we hold none. */

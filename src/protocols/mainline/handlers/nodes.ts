@@ -1,7 +1,11 @@
 import type { Address } from '../../../transport/address.js';
+import { Slab } from '../../../util/slab.js';
 import type { BDict } from '../../../wire/bencode.js';
 import type { Want } from '../messages.js';
 import type { HandlerContext } from './context.js';
+
+/** `nodes` strings live only until the reply is encoded: they share slabs (util/slab.ts). */
+const replyNodes = new Slab();
 
 /**
  * The `nodes` (and, per BEP 32, `nodes6`) a reply carries: up to K of the closest nodes we know to
@@ -27,5 +31,5 @@ export function closestNodes(
 function pack(ctx: HandlerContext, target: Uint8Array, family: 4 | 6): Uint8Array {
   // BEP 32: a dual-stack node keeps v6 nodes in their own table.
   const table = family === 6 ? (ctx.table6 ?? ctx.table) : ctx.table;
-  return table.closestPacked(target, ctx.k, { family, answered: true, reachableFirst: true });
+  return table.closestPacked(target, ctx.k, { family, answered: true, reachableFirst: true }, replyNodes);
 }
