@@ -101,15 +101,22 @@ export type ObserveResult =
     };
 
 /**
- * Record numbers: the contacts in the bucket, and the answered ones waiting to replace them. The
- * lists are replaced, never changed in place (see `plus`), so iterating one is always safe.
+ * A bucket's contacts and the answered ones waiting to replace them, as two chains of records
+ * linked through each record's `next` field, oldest first: a bucket holds no arrays of its own.
  */
 interface Bucket {
-  nodes: readonly number[];
-  replacements: readonly number[];
+  /** First record of the contacts; END when none. */
+  head: number;
+  size: number;
+  /** First record of the replacements; END when none. */
+  spare: number;
+  spares: number;
   /** Clock time something in this bucket last changed or answered; drives refresh. */
   touchedAt: number;
 }
+
+/** The end of a chain (records are numbered below it: a table never holds 65,535 records). */
+const END = 0xffff;
 
 export interface ExportedTable {
   id: string;
@@ -139,13 +146,15 @@ export class RoutingTable {
   private count = 0;
 
   // Record layout, in bytes from the record's start: id | IP (16, v4 in the first 4) | port (BE) |
-  // family | flags | failures | padding to 8 | lastResponseAt f64 | lastQueryAt f64.
+  // family | flags | failures | next record in its chain (BE) | padding to 8 | lastResponseAt f64 |
+  // lastQueryAt f64.
   private readonly idLength: number;
   private readonly ipAt: number;
   private readonly portAt: number;
   private readonly familyAt: number;
   private readonly flagsAt: number;
   private readonly failuresAt: number;
+  private readonly nextAt: number;
   /** Index of lastResponseAt in `times`, relative to the record's first float64. */
   private readonly timesAt: number;
   private readonly recordBytes: number;
@@ -169,7 +178,7 @@ export class RoutingTable {
     this.onePerIp = options.oneNodePerIp ?? true;
     this.exemptLocal = options.exemptLocal ?? true;
     this.prefer = options.prefer;
-    this.buckets = [{ nodes: NONE, replacements: NONE, touchedAt: now }];
+    this.buckets = [emptyBucket(now)];
 
     this.idLength = localId.length;
     this.ipAt = this.idLength;
@@ -177,7 +186,8 @@ export class RoutingTable {
     this.familyAt = this.portAt + 2;
     this.flagsAt = this.familyAt + 1;
     this.failuresAt = this.flagsAt + 1;
-    const timesByte = (this.failuresAt + 1 + 7) & ~7;
+    this.nextAt = this.failuresAt + 1;
+    const timesByte = (this.nextAt + 2 + 7) & ~7;
     this.timesAt = timesByte / 8;
     this.recordBytes = timesByte + 16;
     const slab = new ArrayBuffer(INITIAL_RECORDS * this.recordBytes);
@@ -203,7 +213,7 @@ export class RoutingTable {
 
   get(id: Uint8Array): RoutingNode | undefined {
     if (id.length !== this.idLength) return undefined;
-    const r = this.find((this.buckets[this.bucketIndex(id)] as Bucket).nodes, id);
+    const r = this.find((this.buckets[this.bucketIndex(id)] as Bucket).head, id);
     return r < 0 ? undefined : this.snapshot(r);
   }
 
@@ -222,7 +232,7 @@ export class RoutingTable {
     if (id.length !== this.idLength) return { action: 'rejected', reason: 'id-length' };
     if (compareDistance(id, id, this.localId) === 0) return { action: 'rejected', reason: 'self' };
     if (!this.parseIp(address)) return { action: 'rejected', reason: 'bad-address' };
-    const existing = this.find((this.buckets[this.bucketIndex(id)] as Bucket).nodes, id);
+    const existing = this.find((this.buckets[this.bucketIndex(id)] as Bucket).head, id);
     if (existing >= 0) {
       if (!this.sameAddress(existing, address.family, address.port)) {
         // Same id from another address: keep the one we know (an id is not proof of identity).
@@ -241,7 +251,7 @@ export class RoutingTable {
       if (!exempt && this.subnetCount(bucket, address.family) >= this.maxPerSubnet) {
         return { action: 'rejected', reason: 'subnet-limit' };
       }
-      if (bucket.nodes.length < this.k) {
+      if (bucket.size < this.k) {
         this.insert(bucket, this.record(id, address, responded, now), now);
         return { action: 'added', bucket: index };
       }
@@ -249,7 +259,7 @@ export class RoutingTable {
         this.split();
         continue;
       }
-      const bad = bucket.nodes.find((r) => this.stateAt(r, now) === 'bad');
+      const bad = this.chain(bucket.head).find((r) => this.stateAt(r, now) === 'bad');
       const unfavoured = bad ?? (responded ? this.unfavouredIn(bucket, contact) : undefined);
       if (unfavoured !== undefined) {
         const replaced = this.snapshot(unfavoured);
@@ -262,7 +272,7 @@ export class RoutingTable {
       if (!responded) return { action: 'rejected', reason: 'full' };
       this.cache(bucket, this.record(id, address, responded, now));
       let stalest = -1;
-      for (const r of bucket.nodes) {
+      for (const r of this.chain(bucket.head)) {
         if (this.stateAt(r, now) !== 'questionable') continue;
         if (stalest < 0 || this.lastSeen(r) < this.lastSeen(stalest)) stalest = r;
       }
@@ -279,24 +289,27 @@ export class RoutingTable {
   failed(id: Uint8Array): { removed: RoutingNode; promoted?: RoutingNode } | undefined {
     if (id.length !== this.idLength) return undefined;
     const bucket = this.buckets[this.bucketIndex(id)] as Bucket;
-    const r = this.find(bucket.nodes, id);
+    const r = this.find(bucket.head, id);
     if (r < 0) {
-      const waiting = this.find(bucket.replacements, id);
+      const waiting = this.find(bucket.spare, id);
       if (waiting >= 0) {
-        bucket.replacements = minus(bucket.replacements, waiting);
+        bucket.spare = this.unlink(bucket.spare, waiting);
+        bucket.spares--;
         this.release(waiting);
       }
       return undefined;
     }
     const failures = Math.min(255, (this.bytes[r * this.recordBytes + this.failuresAt] as number) + 1);
     this.bytes[r * this.recordBytes + this.failuresAt] = failures;
-    if (failures < this.badAfter && bucket.replacements.length === 0) return undefined;
+    if (failures < this.badAfter && bucket.spares === 0) return undefined;
     const removed = this.snapshot(r);
     this.removeFrom(bucket, r);
     this.release(r);
-    const promoted = bucket.replacements[bucket.replacements.length - 1];
+    // The newest replacement: it answered most recently.
+    const promoted = this.chain(bucket.spare).pop();
     if (promoted === undefined) return { removed };
-    bucket.replacements = minus(bucket.replacements, promoted);
+    bucket.spare = this.unlink(bucket.spare, promoted);
+    bucket.spares--;
     this.insert(bucket, promoted, Math.max(0, this.times[this.timeIndex(promoted)] as number));
     return { removed, promoted: this.snapshot(promoted) };
   }
@@ -304,7 +317,7 @@ export class RoutingTable {
   remove(id: Uint8Array): boolean {
     if (id.length !== this.idLength) return false;
     const bucket = this.buckets[this.bucketIndex(id)] as Bucket;
-    const r = this.find(bucket.nodes, id);
+    const r = this.find(bucket.head, id);
     if (r < 0) return false;
     this.removeFrom(bucket, r);
     this.release(r);
@@ -346,7 +359,7 @@ export class RoutingTable {
 
   /** Every node, bucket by bucket. */
   *nodes(): IterableIterator<RoutingNode> {
-    for (const bucket of this.buckets) for (const r of bucket.nodes) yield this.snapshot(r);
+    for (const bucket of this.buckets) for (const r of this.chain(bucket.head)) yield this.snapshot(r);
   }
 
   /** Indices of buckets nothing touched for `idleMs` (BEP 5: refresh after 15 minutes). */
@@ -377,13 +390,13 @@ export class RoutingTable {
       let good = 0;
       let questionable = 0;
       let bad = 0;
-      for (const r of b.nodes) {
+      for (const r of this.chain(b.head)) {
         const s = this.stateAt(r, now);
         if (s === 'good') good++;
         else if (s === 'questionable') questionable++;
         else bad++;
       }
-      return { index, nodes: b.nodes.length, good, questionable, bad, replacements: b.replacements.length };
+      return { index, nodes: b.size, good, questionable, bad, replacements: b.spares };
     });
   }
 
@@ -423,6 +436,8 @@ export class RoutingTable {
     const reused = this.released.pop();
     if (reused !== undefined) return reused;
     const capacity = this.bytes.length / this.recordBytes;
+    // Chains number records below END; buckets * (k + replacements) stays far below it.
+    if (this.used === END) throw new RangeError('routing table full: 65,535 records');
     if (this.used === capacity) {
       const slab = new ArrayBuffer(capacity * 2 * this.recordBytes);
       const bytes = new Uint8Array(slab);
@@ -464,10 +479,10 @@ export class RoutingTable {
     );
   }
 
-  /** The record in `records` with this id, or -1. */
-  private find(records: readonly number[], id: Uint8Array): number {
+  /** The record in the chain starting at `head` with this id, or -1. */
+  private find(head: number, id: Uint8Array): number {
     const bytes = this.bytes;
-    outer: for (const r of records) {
+    outer: for (let r = head; r !== END; r = this.next(r)) {
       const o = r * this.recordBytes;
       for (let i = 0; i < this.idLength; i++) if (bytes[o + i] !== id[i]) continue outer;
       return r;
@@ -478,11 +493,53 @@ export class RoutingTable {
   /** The bucket record with the IP in `scratchIp` (and this port, unless port is -1), or -1. */
   private findIp(family: Family, port: number): number {
     for (const bucket of this.buckets) {
-      for (const r of bucket.nodes) {
+      for (let r = bucket.head; r !== END; r = this.next(r)) {
         if (this.sameIp(r, family, 16) && (port < 0 || this.portOf(r) === port)) return r;
       }
     }
     return -1;
+  }
+
+  // --- chains: a bucket's records linked through their `next` field, oldest first -------------
+
+  private next(r: number): number {
+    const o = r * this.recordBytes + this.nextAt;
+    return ((this.bytes[o] as number) << 8) | (this.bytes[o + 1] as number);
+  }
+
+  private setNext(r: number, next: number): void {
+    const o = r * this.recordBytes + this.nextAt;
+    this.bytes[o] = next >> 8;
+    this.bytes[o + 1] = next & 0xff;
+  }
+
+  /** The chain's records, in order, as an array (safe to iterate while the chain changes). */
+  private chain(head: number): number[] {
+    const out: number[] = [];
+    for (let r = head; r !== END; r = this.next(r)) out.push(r);
+    return out;
+  }
+
+  /** Append r to the chain starting at `head`; returns the chain's (new) head. */
+  private append(head: number, r: number): number {
+    this.setNext(r, END);
+    if (head === END) return r;
+    let tail = head;
+    for (let n = this.next(tail); n !== END; n = this.next(tail)) tail = n;
+    this.setNext(tail, r);
+    return head;
+  }
+
+  /** Take r out of the chain starting at `head` (it must be in it); returns the chain's head. */
+  private unlink(head: number, r: number): number {
+    if (head === r) return this.next(r);
+    for (let p = head; p !== END; p = this.next(p)) {
+      if (this.next(p) === r) {
+        this.setNext(p, this.next(r));
+        break;
+      }
+    }
+    return head;
   }
 
   /** The record's IP equals `scratchIp` in its first `length` bytes (4 for v4). */
@@ -612,13 +669,12 @@ export class RoutingTable {
     };
     const last = this.buckets.length - 1;
     const c = this.bucketIndex(target);
-    for (const r of (this.buckets[c] as Bucket).nodes) consider(r);
-    if (out.length < n) {
-      for (let i = c + 1; i <= last; i++) for (const r of (this.buckets[i] as Bucket).nodes) consider(r);
-    }
-    for (let i = c - 1; i >= 0 && out.length < n; i--) {
-      for (const r of (this.buckets[i] as Bucket).nodes) consider(r);
-    }
+    const visit = (bucket: Bucket): void => {
+      for (let r = bucket.head; r !== END; r = this.next(r)) consider(r);
+    };
+    visit(this.buckets[c] as Bucket);
+    if (out.length < n) for (let i = c + 1; i <= last; i++) visit(this.buckets[i] as Bucket);
+    for (let i = c - 1; i >= 0 && out.length < n; i--) visit(this.buckets[i] as Bucket);
     return out;
   }
 
@@ -639,14 +695,16 @@ export class RoutingTable {
   }
 
   private insert(bucket: Bucket, r: number, now: number): void {
-    bucket.nodes = plus(bucket.nodes, r);
+    bucket.head = this.append(bucket.head, r);
+    bucket.size++;
     bucket.touchedAt = Math.max(bucket.touchedAt, now);
     this.count++;
   }
 
   private removeFrom(bucket: Bucket, r: number): void {
-    if (!bucket.nodes.includes(r)) return;
-    bucket.nodes = minus(bucket.nodes, r);
+    if (!this.chain(bucket.head).includes(r)) return;
+    bucket.head = this.unlink(bucket.head, r);
+    bucket.size--;
     this.count--;
   }
 
@@ -654,15 +712,19 @@ export class RoutingTable {
   private cache(bucket: Bucket, r: number): void {
     const family = this.bytes[r * this.recordBytes + this.familyAt] as Family;
     const port = this.portOf(r);
-    const same = bucket.replacements.find((w) => this.sameAddress(w, family, port));
+    const same = this.chain(bucket.spare).find((w) => this.sameAddress(w, family, port));
     if (same !== undefined) {
-      bucket.replacements = minus(bucket.replacements, same);
+      bucket.spare = this.unlink(bucket.spare, same);
+      bucket.spares--;
       this.release(same);
     }
-    bucket.replacements = plus(bucket.replacements, r);
-    if (bucket.replacements.length > this.maxReplacements) {
-      this.release(bucket.replacements[0] as number);
-      bucket.replacements = bucket.replacements.slice(1);
+    bucket.spare = this.append(bucket.spare, r);
+    bucket.spares++;
+    if (bucket.spares > this.maxReplacements) {
+      const oldest = bucket.spare;
+      bucket.spare = this.next(oldest);
+      bucket.spares--;
+      this.release(oldest);
     }
   }
 
@@ -670,7 +732,7 @@ export class RoutingTable {
   private unfavouredIn(bucket: Bucket, newcomer: Contact): number | undefined {
     if (!this.prefer || !this.prefer(newcomer)) return undefined;
     let stalest: number | undefined;
-    for (const r of bucket.nodes) {
+    for (const r of this.chain(bucket.head)) {
       if (this.prefer(this.snapshot(r))) continue;
       if (stalest === undefined || this.lastSeen(r) < this.lastSeen(stalest)) stalest = r;
     }
@@ -681,7 +743,7 @@ export class RoutingTable {
   private subnetCount(bucket: Bucket, family: Family): number {
     const prefix = family === 4 ? 3 : 6;
     let n = 0;
-    for (const r of bucket.nodes) if (this.sameIp(r, family, prefix)) n++;
+    for (let r = bucket.head; r !== END; r = this.next(r)) if (this.sameIp(r, family, prefix)) n++;
     return n;
   }
 
@@ -689,38 +751,23 @@ export class RoutingTable {
   private split(): void {
     const last = this.buckets[this.buckets.length - 1] as Bucket;
     const depth = this.buckets.length - 1;
-    const closer = (r: number): boolean => this.prefixOf(r) > depth;
-    const farther = (r: number): boolean => !closer(r);
-    this.buckets[depth] = {
-      nodes: exact(last.nodes.filter(farther)),
-      replacements: exact(last.replacements.filter(farther)),
-      touchedAt: last.touchedAt,
-    };
-    this.buckets.push({
-      nodes: exact(last.nodes.filter(closer)),
-      replacements: exact(last.replacements.filter(closer)),
-      touchedAt: last.touchedAt,
-    });
+    const far = emptyBucket(last.touchedAt);
+    const near = emptyBucket(last.touchedAt);
+    for (const r of this.chain(last.head)) {
+      const to = this.prefixOf(r) > depth ? near : far;
+      to.head = this.append(to.head, r);
+      to.size++;
+    }
+    for (const r of this.chain(last.spare)) {
+      const to = this.prefixOf(r) > depth ? near : far;
+      to.spare = this.append(to.spare, r);
+      to.spares++;
+    }
+    this.buckets[depth] = far;
+    this.buckets.push(near);
   }
 }
 
-// Bucket lists are rebuilt at their exact length on every change instead of grown in place: an
-// array grown by push keeps spare capacity (17 slots for 8 records), and every node holds a
-// couple of dozen of these lists. Changes are rare next to reads, so the copies cost little.
-
-function plus(list: readonly number[], r: number): number[] {
-  return list.concat(r);
+function emptyBucket(touchedAt: number): Bucket {
+  return { head: END, size: 0, spare: END, spares: 0, touchedAt };
 }
-
-function minus(list: readonly number[], r: number): readonly number[] {
-  const i = list.indexOf(r);
-  if (i < 0) return list;
-  return list.length === 1 ? NONE : list.slice(0, i).concat(list.slice(i + 1));
-}
-
-function exact(list: readonly number[]): readonly number[] {
-  return list.length === 0 ? NONE : list.slice();
-}
-
-/** The one empty list every empty bucket shares. */
-const NONE: readonly number[] = Object.freeze([]);
