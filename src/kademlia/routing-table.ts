@@ -241,27 +241,28 @@ export class RoutingTable {
       this.touch(existing, responded, now);
       return { action: 'updated' };
     }
-    const exempt = this.exemptLocal && isLocalAddress(address.host);
-    // One node per address always; one per IP unless exempt.
-    const sameIp = this.findIp(address.family, this.onePerIp && !exempt ? -1 : address.port);
-    if (sameIp >= 0) return { action: 'rejected', reason: 'same-ip' };
     for (;;) {
       const index = this.bucketIndex(id);
       const bucket = this.buckets[index] as Bucket;
-      if (!exempt && this.subnetCount(bucket, address.family) >= this.maxPerSubnet) {
-        return { action: 'rejected', reason: 'subnet-limit' };
-      }
-      if (bucket.size < this.k) {
-        this.insert(bucket, this.record(id, address, responded, now), now);
-        return { action: 'added', bucket: index };
-      }
-      if (index === this.buckets.length - 1 && this.buckets.length < this.idLength * 8) {
+      const splits = index === this.buckets.length - 1 && this.buckets.length < this.idLength * 8;
+      if (bucket.size < this.k || splits) {
+        const refused = this.refusal(bucket, address);
+        if (refused) return refused;
+        if (bucket.size < this.k) {
+          this.insert(bucket, this.record(id, address, responded, now), now);
+          return { action: 'added', bucket: index };
+        }
         this.split();
         continue;
       }
-      const bad = this.chain(bucket.head).find((r) => this.stateAt(r, now) === 'bad');
+      let bad: number | undefined;
+      for (let r = bucket.head; r !== END && bad === undefined; r = this.next(r)) {
+        if (this.stateAt(r, now) === 'bad') bad = r;
+      }
       const unfavoured = bad ?? (responded ? this.unfavouredIn(bucket, contact) : undefined);
       if (unfavoured !== undefined) {
+        const refused = this.refusal(bucket, address);
+        if (refused) return refused;
         const replaced = this.snapshot(unfavoured);
         this.removeFrom(bucket, unfavoured);
         this.release(unfavoured);
@@ -270,6 +271,8 @@ export class RoutingTable {
       }
       // Only nodes that answered us are worth caching as replacements.
       if (!responded) return { action: 'rejected', reason: 'full' };
+      const refused = this.refusal(bucket, address);
+      if (refused) return refused;
       this.cache(bucket, this.record(id, address, responded, now));
       let stalest = -1;
       for (const r of this.chain(bucket.head)) {
@@ -280,6 +283,24 @@ export class RoutingTable {
         ? { action: 'cached', bucket: index, ping: this.snapshot(stalest) }
         : { action: 'cached', bucket: index };
     }
+  }
+
+  /**
+   * Why a new contact (its IP in `scratchIp`) may not go into `bucket`, or undefined when it may:
+   * the diversity limits (unless its address is local and exempt), then one node per address
+   * always and one per IP unless exempt. The IP check scans the whole table, so `observe` asks
+   * only right before the table would change: most contacts a busy node hears of meet a full
+   * bucket of good nodes and are turned away without it.
+   */
+  private refusal(bucket: Bucket, address: Address): ObserveResult | undefined {
+    const exempt = this.exemptLocal && isLocalAddress(address.host);
+    if (!exempt && this.subnetCount(bucket, address.family) >= this.maxPerSubnet) {
+      return { action: 'rejected', reason: 'subnet-limit' };
+    }
+    if (this.findIp(address.family, this.onePerIp && !exempt ? -1 : address.port) >= 0) {
+      return { action: 'rejected', reason: 'same-ip' };
+    }
+    return undefined;
   }
 
   /**
