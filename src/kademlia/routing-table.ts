@@ -367,13 +367,16 @@ export class RoutingTable {
     const size = this.idLength + ipLength + 2;
     const out = into ? into.take(records.length * size) : new Uint8Array(records.length * size);
     const bytes = this.bytes;
+    const recordBytes = this.recordBytes;
+    const portAt = this.portAt;
+    // The IP follows the id in a record, so id and IP are one run of bytes; then the port.
+    const run = this.idLength + ipLength;
     let at = 0;
     for (const r of records) {
-      const o = r * this.recordBytes;
-      for (let i = 0; i < this.idLength; i++) out[at++] = bytes[o + i] as number;
-      for (let i = 0; i < ipLength; i++) out[at++] = bytes[o + this.ipAt + i] as number;
-      out[at++] = bytes[o + this.portAt] as number;
-      out[at++] = bytes[o + this.portAt + 1] as number;
+      const o = r * recordBytes;
+      for (let i = 0; i < run; i++) out[at++] = bytes[o + i] as number;
+      out[at++] = bytes[o + portAt] as number;
+      out[at++] = bytes[o + portAt + 1] as number;
     }
     return out;
   }
