@@ -2,7 +2,13 @@
 
 export { asNodeId, compareDistance, idToHex, type NodeId, nodeIdFromHex, xor } from './kademlia/id.js';
 export { lookup } from './kademlia/lookup.js';
-export type { Contact, ExportedTable, RoutingTableOptions } from './kademlia/routing-table.js';
+export type {
+  ClosestOptions,
+  Contact,
+  ExportedTable,
+  RoutingNode,
+  RoutingTableOptions,
+} from './kademlia/routing-table.js';
 export { RoutingTable } from './kademlia/routing-table.js';
 export { DEFAULT_BOOTSTRAP } from './node/defaults.js';
 export type {

@@ -10,8 +10,9 @@
  *
  * Memory is a design constraint: a full node keeps hundreds of contacts and the simulator keeps
  * 100,000 tables in one process. So contacts are not objects. Each one is a fixed-size record in
- * one slab per table (id, IP bytes, port, family, flags, two float64 timestamps: 64 bytes for
- * 20-byte ids), and a bucket is two small arrays of record numbers. What the table hands out
+ * one slab per table (id, IP bytes, port, family, flags, failures, a link to the next record in
+ * its bucket, two float64 timestamps: 64 bytes for 20-byte ids), and a bucket is the heads of two
+ * such chains (its contacts and its replacements), oldest first. What the table hands out
  * (`RoutingNode`) is a snapshot built on demand; serving paths that only need the packed wire
  * form (`closestPacked`) copy bytes straight from the slab and build no objects at all.
  */
