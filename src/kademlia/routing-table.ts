@@ -685,12 +685,13 @@ export class RoutingTable {
         at--;
       }
       if (at >= n) return;
-      out.splice(at, 0, r);
-      keys.splice(at, 0, key);
-      if (out.length > n) {
-        out.pop();
-        keys.pop();
+      // Shift the farther ones up by one (dropping the farthest when n are held), then place r.
+      for (let i = Math.min(out.length, n - 1); i > at; i--) {
+        out[i] = out[i - 1] as number;
+        keys[i] = keys[i - 1] as number;
       }
+      out[at] = r;
+      keys[at] = key;
     };
     const last = this.buckets.length - 1;
     const c = this.bucketIndex(target);
