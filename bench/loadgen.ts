@@ -6,7 +6,7 @@
  * Prints one JSON line: {"replies", "lost", "seconds", "perSecond"}.
  */
 import { createSocket } from 'node:dgram';
-import { encode } from '../src/wire/bencode.js';
+import { servingQuery, TARGETS } from './serving-fixture.js';
 
 const [port, method, windowText, durationText, maxText] = process.argv.slice(2);
 const window = Number(windowText ?? 64);
@@ -15,22 +15,7 @@ const maxQueries = Number(maxText ?? 500_000);
 const WARMUP_MS = 500;
 const LOST_AFTER_MS = 1000;
 
-const txt = (s: string) => new TextEncoder().encode(s);
-const id = new Uint8Array(20).fill(7);
-const targets = Array.from({ length: 256 }, (_, i) => {
-  const t = new Uint8Array(20);
-  for (let j = 0; j < 20; j++) t[j] = (i * 131 + j * 29 + ((i * j) % 251)) & 0xff;
-  return t;
-});
-
-function query(target: Uint8Array): Buffer {
-  const a: Record<string, Uint8Array> = { id };
-  if (method === 'find_node') a.target = target;
-  if (method === 'get_peers') a.info_hash = target;
-  return Buffer.from(encode({ a, q: txt(method ?? 'ping'), t: new Uint8Array([0, 0]), y: txt('q') }));
-}
-
-const templates = targets.map(query);
+const templates = TARGETS.map((t) => Buffer.from(servingQuery(method ?? 'ping', t, 0)));
 const T_MARK = Buffer.from('1:t2:');
 const tOffset = (templates[0] as Buffer).indexOf(T_MARK) + T_MARK.length;
 

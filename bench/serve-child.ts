@@ -7,21 +7,9 @@
 import { createSocket } from 'node:dgram';
 import DHT from 'bittorrent-dht';
 import { Dht } from '../src/node/dht.js';
-import { SeededRandom } from '../src/util/random.js';
+import { fakeContacts } from './serving-fixture.js';
 
 const kind = process.argv[2];
-const random = new SeededRandom(99);
-/** Contacts offered to the table; enough to fill every bucket the table can hold. */
-const CONTACTS = 5_000;
-
-function fakeContact(i: number): { id: Uint8Array; host: string; port: number } {
-  return {
-    id: random.bytes(20),
-    host: `127.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
-    port: 1 + (i % 60_000),
-  };
-}
-
 async function main(): Promise<number> {
   if (kind === 'echo') {
     const socket = createSocket('udp4');
@@ -32,8 +20,7 @@ async function main(): Promise<number> {
   if (kind === 'kadmium') {
     const dht = new Dht({ host: '127.0.0.1', port: 0, bootstrap: false });
     await dht.listen();
-    for (let i = 0; i < CONTACTS; i++) {
-      const c = fakeContact(i);
+    for (const c of fakeContacts()) {
       dht.table.observe(
         { id: c.id as never, address: { host: c.host, port: c.port, family: 4 } },
         true,
@@ -46,8 +33,7 @@ async function main(): Promise<number> {
   if (kind === 'bittorrent-dht') {
     const dht = new DHT({ bootstrap: false });
     await new Promise<void>((resolve) => dht.listen(0, '127.0.0.1', () => resolve()));
-    for (let i = 0; i < CONTACTS; i++) {
-      const c = fakeContact(i);
+    for (const c of fakeContacts()) {
       dht.addNode({ host: c.host, port: c.port, id: Buffer.from(c.id) });
     }
     process.stderr.write(`bittorrent-dht table: ${dht.nodes.count()} nodes\n`);

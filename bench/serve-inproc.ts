@@ -10,8 +10,7 @@
 import { Dht } from '../src/node/dht.js';
 import type { Address } from '../src/transport/address.js';
 import type { DatagramHandler, Transport } from '../src/transport/transport.js';
-import { SeededRandom } from '../src/util/random.js';
-import { encode } from '../src/wire/bencode.js';
+import { fakeContacts, servingQuery, TARGETS } from './serving-fixture.js';
 
 const QUERIES = 200_000;
 /** Queries handed over between turns of the event loop (the load generator keeps 64 outstanding). */
@@ -34,37 +33,17 @@ const transport: Transport = {
 
 const dht = new Dht({ transport, bootstrap: false });
 await dht.listen();
-// The table serve-child.ts builds: same seed, same fake loopback contacts.
-const random = new SeededRandom(99);
-for (let i = 0; i < 5_000; i++) {
-  const address: Address = {
-    host: `127.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
-    port: 1 + (i % 60_000),
-    family: 4,
-  };
-  dht.table.observe({ id: random.bytes(20) as never, address }, true, Date.now());
-}
-
-// The queries loadgen.ts sends.
-const txt = (s: string) => new TextEncoder().encode(s);
-const id = new Uint8Array(20).fill(7);
-const targets = Array.from({ length: 256 }, (_, i) => {
-  const t = new Uint8Array(20);
-  for (let j = 0; j < 20; j++) t[j] = (i * 131 + j * 29 + ((i * j) % 251)) & 0xff;
-  return t;
-});
-function query(method: string, target: Uint8Array, tid: number): Uint8Array {
-  const a: Record<string, Uint8Array> = { id };
-  if (method === 'find_node') a.target = target;
-  if (method === 'get_peers') a.info_hash = target;
-  return encode({ a, q: txt(method), t: new Uint8Array([tid >> 8, tid & 255]), y: txt('q') });
+// The table serve-child.ts builds, and the queries loadgen.ts sends.
+for (const c of fakeContacts()) {
+  const address: Address = { host: c.host, port: c.port, family: 4 };
+  dht.table.observe({ id: c.id as never, address }, true, Date.now());
 }
 
 const from: Address = { host: '127.0.0.1', port: 40_000, family: 4 };
 const methods = process.argv.length > 2 ? process.argv.slice(2) : ['ping', 'find_node', 'get_peers'];
 process.stdout.write(`kadmium table: ${dht.table.size} nodes; us per query, best of ${ROUNDS - 1} rounds\n`);
 for (const method of methods) {
-  const messages = targets.map((t, i) => query(method, t, i));
+  const messages = TARGETS.map((t, i) => servingQuery(method, t, i));
   let best = Number.POSITIVE_INFINITY;
   for (let round = 0; round < ROUNDS; round++) {
     sent = 0;
