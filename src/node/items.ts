@@ -19,6 +19,7 @@ import { deadline } from '../util/abort.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { type Clock, type Timer, every } from '../util/clock.js';
 import { InvalidArgumentError, KadmiumError, KrpcRemoteError } from '../util/errors.js';
+import { ownMap, sharedEmptyMap } from '../util/shared-empty-map.js';
 import { type BValue, decode, encode } from '../wire/bencode.js';
 import { KrpcErrorCode } from '../wire/krpc.js';
 import type { LookupKind } from './events.js';
@@ -122,15 +123,11 @@ function saltBytes(salt: Uint8Array | string | undefined): Uint8Array | undefine
 }
 
 export class ItemOperations {
-  /** Made on first publish: most nodes never publish, and an empty map is ~150 bytes. */
-  private publishedMap: Map<string, () => Promise<unknown>> | undefined;
+  /** Made on the first publish (util/shared-empty-map.ts): most nodes never publish. */
+  private published = sharedEmptyMap<string, () => Promise<unknown>>();
   private republishTimer: Timer | undefined;
 
   constructor(private readonly host: ItemHost) {}
-
-  private get published(): Map<string, () => Promise<unknown>> {
-    return (this.publishedMap ??= new Map());
-  }
 
   /** Store an immutable item; its target is SHA-1 of the bencoded value. */
   async putImmutable(v: BValue, opts: ItemCallOptions & { republish?: boolean } = {}): Promise<PutResult> {
@@ -199,12 +196,12 @@ export class ItemOperations {
 
   /** Items being kept alive. */
   get republishing(): number {
-    return this.publishedMap?.size ?? 0;
+    return this.published.size;
   }
 
   close(): void {
     this.republishTimer?.cancel();
-    this.publishedMap?.clear();
+    this.published.clear();
   }
 
   /**
@@ -287,6 +284,7 @@ export class ItemOperations {
         `keeping ${MAX_REPUBLISHED} items alive; stopped re-putting ${oldest}`,
       );
     }
+    this.published = ownMap(this.published);
     this.published.set(key, reput);
     this.republishTimer ??= every(this.host.clock, REPUBLISH_INTERVAL_MS, () => this.republish());
   }

@@ -16,6 +16,7 @@ import {
   validateMutable,
 } from '../protocols/mainline/bep44.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
+import { ownMap, sharedEmptyMap } from '../util/shared-empty-map.js';
 import { decode } from '../wire/bencode.js';
 import { KrpcErrorCode } from '../wire/krpc.js';
 
@@ -93,14 +94,10 @@ export type ItemPutResult =
  * from this process cannot interleave their seq checks.
  */
 export class ItemStore {
-  /** Made on first put: a node that never stores an item keeps no empty map (~150 bytes). */
-  private lockMap: Map<string, Promise<unknown>> | undefined;
+  /** Made on the first put (util/shared-empty-map.ts). */
+  private locks = sharedEmptyMap<string, Promise<unknown>>();
   /** Records held, as last known; loaded from the backend on first need. */
   private held: number | undefined;
-
-  private get locks(): Map<string, Promise<unknown>> {
-    return (this.lockMap ??= new Map());
-  }
 
   constructor(
     private readonly backend: ItemBackend,
@@ -229,6 +226,7 @@ export class ItemStore {
     const previous = this.locks.get(key) ?? Promise.resolve();
     const run = previous.then(fn, fn);
     const tail = run.catch(() => undefined);
+    this.locks = ownMap(this.locks);
     this.locks.set(key, tail);
     void tail.then(() => {
       if (this.locks.get(key) === tail) this.locks.delete(key);
@@ -244,23 +242,23 @@ function copy(bytes: Uint8Array): Uint8Array {
 
 /** Items in process memory. Insertion order stands for expiry order (puts with non-decreasing `now`). */
 export class MemoryItemBackend implements ItemBackend {
-  /** Made on the first store: a node that never holds an item keeps no empty map (~150 bytes). */
-  private itemMap: Map<string, StoredItem> | undefined;
+  /** Made on the first store (util/shared-empty-map.ts): most nodes hold no items. */
+  private items = sharedEmptyMap<string, StoredItem>();
 
   async store(item: StoredItem): Promise<void> {
     const key = toHex(item.target);
-    const items = (this.itemMap ??= new Map());
-    items.delete(key);
-    items.set(key, item);
+    this.items = ownMap(this.items);
+    this.items.delete(key);
+    this.items.set(key, item);
   }
 
   async load(target: Uint8Array): Promise<StoredItem | undefined> {
-    return this.itemMap?.get(toHex(target));
+    return this.items.get(toHex(target));
   }
 
   async list(limit: number): Promise<StoredItem[]> {
     const out: StoredItem[] = [];
-    for (const item of this.itemMap?.values() ?? []) {
+    for (const item of this.items.values()) {
       if (out.length >= limit) break;
       out.push(item);
     }
@@ -269,9 +267,9 @@ export class MemoryItemBackend implements ItemBackend {
 
   async expire(now: number): Promise<number> {
     let removed = 0;
-    for (const [key, item] of this.itemMap ?? []) {
+    for (const [key, item] of this.items) {
       if (item.expiresAt <= now) {
-        this.itemMap?.delete(key);
+        this.items.delete(key);
         removed++;
       }
     }
@@ -279,11 +277,11 @@ export class MemoryItemBackend implements ItemBackend {
   }
 
   async delete(target: Uint8Array): Promise<boolean> {
-    return this.itemMap?.delete(toHex(target)) ?? false;
+    return this.items.delete(toHex(target));
   }
 
   async count(): Promise<number> {
-    return this.itemMap?.size ?? 0;
+    return this.items.size;
   }
 
   async close(): Promise<void> {}

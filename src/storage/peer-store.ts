@@ -10,6 +10,7 @@
 import { type Address, addressKey } from '../transport/address.js';
 import { bytesToBinaryString } from '../util/bytes.js';
 import { type MaybePromise, then } from '../util/maybe-promise.js';
+import { ownMap, sharedEmptyMap } from '../util/shared-empty-map.js';
 
 export interface StoredPeer {
   readonly address: Address;
@@ -180,26 +181,19 @@ interface Swarm {
  * arrive with non-decreasing `now` (any Clock); the policy never stores a record that would expire
  * before the one it replaces.
  */
-/** Shared by every memory backend until its first store, and never written (only read or deleted from). */
-const NO_SWARMS = new Map<string, Swarm>();
-const NO_RECORDS = new Map<string, PeerRecord>();
-
 export class MemoryPeerBackend implements PeerBackend {
-  // Both maps start as one shared empty map that is only ever read, and become the backend's own on
-  // the first store: most nodes hold no peers, and an empty Map is ~150 bytes.
+  // Made on the first store (util/shared-empty-map.ts): most nodes hold no peers.
   /** Keyed by the infohash as a one-char-per-byte string: half the size of hex, and quicker to build. */
-  private swarms: Map<string, Swarm> = NO_SWARMS;
+  private swarms = sharedEmptyMap<string, Swarm>();
   /**
    * Every record, keyed "addressKey/infohash", in insertion (= expiry) order. Address keys hold no
    * '/', so the key is unambiguous whatever the infohash bytes.
    */
-  private all: Map<string, PeerRecord> = NO_RECORDS;
+  private all = sharedEmptyMap<string, PeerRecord>();
 
   async store(record: PeerRecord): Promise<void> {
-    if (this.swarms === NO_SWARMS) {
-      this.swarms = new Map();
-      this.all = new Map();
-    }
+    this.swarms = ownMap(this.swarms);
+    this.all = ownMap(this.all);
     const ih = swarmKey(record.infohash);
     let swarm = this.swarms.get(ih);
     if (!swarm) {
