@@ -15,7 +15,8 @@ export function ipv4ToBytes(
       out[offset + part++] = value;
       value = 0;
       digits = 0;
-    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3 && !(digits > 0 && value === 0)) {
+      // No leading zeros: the same dotted quads node:net's isIP accepts.
       value = value * 10 + (c - 0x30);
       digits++;
     } else {

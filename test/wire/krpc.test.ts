@@ -82,6 +82,8 @@ describe('compact encodings', () => {
   it('parses and prints IP text', () => {
     assert.equal(ipv4ToBytes('256.1.1.1'), undefined);
     assert.equal(ipv4ToBytes('1.2.3'), undefined);
+    assert.equal(ipv4ToBytes('01.2.3.4'), undefined, 'leading zeros, as node:net isIP');
+    assert.deepEqual(ipv4ToBytes('10.0.0.1'), new Uint8Array([10, 0, 0, 1]));
     for (const text of ['::1', '2001:db8::1', 'fe80::1:2', '1:2:3:4:5:6:7:8', '::']) {
       const bytes = ipv6ToBytes(text);
       assert.ok(bytes, text);
