@@ -131,16 +131,17 @@ export interface EnvelopeExtras {
   ip?: Uint8Array | undefined;
 }
 
-export function encodeQuery(t: Uint8Array, q: string, a: BDict, extras?: EnvelopeExtras): Uint8Array {
-  // Keys in sorted order so the encoder skips its sort: a, ip, q, ro, t, v, y.
-  return encode({ a, q: methodName(q), ro: extras?.ro ? 1 : undefined, t, v: extras?.v, y: Y_Q });
-}
-
 /**
- * Replies and errors are sent once and dropped, one per query served: their bytes share slabs
- * (util/slab.ts) instead of each taking an ArrayBuffer of its own. Send them; do not keep them.
+ * Everything we send shares slabs (util/slab.ts) instead of each datagram taking an ArrayBuffer
+ * of its own. Replies and errors are sent once and dropped; a query's bytes are kept only until
+ * its transaction ends, for retransmission. Send them; do not keep them longer.
  */
 const outgoing = new Slab();
+
+export function encodeQuery(t: Uint8Array, q: string, a: BDict, extras?: EnvelopeExtras): Uint8Array {
+  // Keys in sorted order so the encoder skips its sort: a, ip, q, ro, t, v, y.
+  return encode({ a, q: methodName(q), ro: extras?.ro ? 1 : undefined, t, v: extras?.v, y: Y_Q }, outgoing);
+}
 
 export function encodeResponse(t: Uint8Array, r: BDict, extras?: EnvelopeExtras): Uint8Array {
   return encode({ ip: extras?.ip, r, t, v: extras?.v, y: Y_R }, outgoing);

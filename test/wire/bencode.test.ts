@@ -22,6 +22,20 @@ describe('bencode', () => {
     assert.deepEqual((out.value as { k: Uint8Array }).k, raw);
   });
 
+  it('returns byte strings as plain Uint8Array views into the input, even from a Buffer', () => {
+    const input = Buffer.from('xxd2:id3:abc1:tl2:zzee', 'latin1').subarray(2);
+    const out = decode(input);
+    assert.ok(out.ok);
+    const { id, t } = out.value as { id: Uint8Array; t: Uint8Array[] };
+    assert.equal(Object.getPrototypeOf(id), Uint8Array.prototype);
+    assert.equal(str(id), 'abc');
+    assert.equal(str(t[0] as Uint8Array), 'zz');
+    // Zero-copy: the view shares the input's memory at the right offset.
+    assert.equal(id.buffer, input.buffer);
+    input[7] = 0x41;
+    assert.equal(str(id), 'Abc');
+  });
+
   it('keeps dictionary keys lossless for bytes 0x80-0xff', () => {
     const bytes = new Uint8Array([...b('d1:'), 0x85, ...b('i1ee')]);
     const out = decode(bytes);

@@ -4,7 +4,7 @@ import { decodeCompactAddress, decodeNodes, encodeNodes, encodePeers } from '../
 import { bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../../src/transport/ip.js';
 import { decodeKrpc, encodeError, encodeQuery, encodeResponse } from '../../src/wire/krpc.js';
 
-const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 
 describe('krpc envelopes', () => {
   it('decodes the BEP 5 ping example', () => {
