@@ -37,7 +37,23 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
  * dictionary keys and method names. (TextDecoder's 'latin1' is windows-1252 and is not lossless.)
  */
 export function bytesToBinaryString(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  if (end - start === 20) return twentyBytes(bytes, start);
   let out = '';
   for (let i = start; i < end; i++) out += String.fromCharCode(bytes[i] as number);
   return out;
+}
+
+/**
+ * Ids, infohashes and targets, the 20-byte map keys of swarms and items: one flat string in one
+ * call, about a quarter of the cost of twenty concatenations (whose rope is flattened again to
+ * hash it for the map).
+ */
+function twentyBytes(b: Uint8Array, i: number): string {
+  // prettier-ignore
+  return String.fromCharCode(
+    b[i] as number, b[i + 1] as number, b[i + 2] as number, b[i + 3] as number, b[i + 4] as number,
+    b[i + 5] as number, b[i + 6] as number, b[i + 7] as number, b[i + 8] as number, b[i + 9] as number,
+    b[i + 10] as number, b[i + 11] as number, b[i + 12] as number, b[i + 13] as number, b[i + 14] as number,
+    b[i + 15] as number, b[i + 16] as number, b[i + 17] as number, b[i + 18] as number, b[i + 19] as number,
+  );
 }

@@ -1,12 +1,9 @@
 /**
- * HMAC-SHA256 (RFC 2104 over SHA-256 of FIPS 180-4) with the key's pad states computed once.
- *
- * HMAC(K, m) = H((K' ^ opad) || H((K' ^ ipad) || m)), K' the key zero-padded to one 64-byte block
- * (hashed first when longer). Both pad blocks are one compression each, so they are done at
- * construction; a MAC then costs the inner message blocks plus one outer block. For the short
- * messages of write tokens (IP + infohash, at most 36 bytes) that is two compressions, without the
- * per-call object construction of `createHmac`. Work is on 32-bit words in preallocated scratch,
- * so `mac` allocates only its output.
+ * SHA-256 (FIPS 180-4) in TypeScript, for the write tokens a node issues with every get_peers
+ * reply: `KeyedSha256` keeps the state after a secret block, so a token costs one compression and
+ * no object construction (node:crypto's `createHash` or `createHmac` build a native object per
+ * call, which costs more than the hashing). Work is on 32-bit words in preallocated scratch, so a
+ * hash allocates only its output.
  */
 
 /** SHA-256 round constants: first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
@@ -30,6 +27,8 @@ const IV = Int32Array.of(
 
 const BLOCK_BYTES = 64;
 export const SHA256_BYTES = 32;
+/** The longest message whose padding (0x80 and the 8-byte length) still fits its block. */
+const MAX_ONE_BLOCK = BLOCK_BYTES - 9;
 
 /**
  * Scratch shared by every call: the message schedule and a working state. Safe because hashing is
@@ -133,47 +132,42 @@ export function sha256(data: Uint8Array): Uint8Array {
   return digestBytes(STATE, SHA256_BYTES);
 }
 
-/** HMAC-SHA256 under one key; build once per key, then call `mac` per message. */
-export class HmacSha256 {
-  /**
-   * SHA-256 states after absorbing the key block XOR ipad (0x36), words 0-7, and XOR opad (0x5c),
-   * words 8-15. One array, not two: every node keeps two keys, and a typed array costs ~150 bytes.
-   */
-  private readonly pads = new Int32Array(16);
+/**
+ * SHA-256 under a secret first block, for MACs of short messages of a fixed length:
+ * `mac(m)` = SHA-256(secret || m), the 64-byte secret absorbed once at construction, so a message
+ * of up to 55 bytes costs one compression (HMAC costs two).
+ *
+ * Hashing with a secret chaining value is the inner function of NMAC/HMAC, and it is a PRF on a
+ * prefix-free set of messages under the same assumption HMAC's proof rests on (the compression
+ * function is a PRF keyed through its chaining input). Messages of one length are prefix-free;
+ * the length that goes into the padding keeps messages of different lengths apart as long as
+ * every message fits one block, which `mac` enforces. The classic flaw of a secret prefix, length
+ * extension, needs messages of any length and the whole digest; callers truncate.
+ */
+export class KeyedSha256 {
+  /** The SHA-256 state after absorbing the secret block. */
+  private readonly state = new Int32Array(8);
 
-  constructor(key: Uint8Array) {
-    const k = key.length > BLOCK_BYTES ? sha256(key) : key;
-    const block = new Uint8Array(BLOCK_BYTES);
-    for (const [at, pad] of [
-      [0, 0x36],
-      [8, 0x5c],
-    ] as const) {
-      for (let i = 0; i < BLOCK_BYTES; i++) block[i] = (k[i] ?? 0) ^ pad;
-      loadBlock(block, 0, W);
-      STATE.set(IV);
-      compress(STATE, W);
-      this.pads.set(STATE, at);
+  constructor(secret: Uint8Array) {
+    if (secret.length !== BLOCK_BYTES) {
+      throw new RangeError(`the secret must be one ${BLOCK_BYTES}-byte block, got ${secret.length} bytes`);
     }
-    block.fill(0);
+    loadBlock(secret, 0, W);
+    this.state.set(IV);
+    compress(this.state, W);
     W.fill(0, 0, 16);
-    STATE.fill(0);
   }
 
-  /** The MAC of `message`, truncated to its first `length` bytes (1..32; default all 32). */
+  /** The first `length` bytes (1..32) of SHA-256(secret || message), message at most 55 bytes. */
   mac(message: Uint8Array, length: number = SHA256_BYTES): Uint8Array {
     if (!Number.isInteger(length) || length < 1 || length > SHA256_BYTES) {
-      throw new RangeError(`HMAC-SHA256 output length must be 1..${SHA256_BYTES}, got ${length}`);
+      throw new RangeError(`output length must be 1..${SHA256_BYTES}, got ${length}`);
     }
-    const pads = this.pads;
-    for (let i = 0; i < 8; i++) STATE[i] = pads[i] as number;
+    if (message.length > MAX_ONE_BLOCK) {
+      throw new RangeError(`message must be at most ${MAX_ONE_BLOCK} bytes, got ${message.length}`);
+    }
+    STATE.set(this.state);
     finish(STATE, BLOCK_BYTES, message);
-    // Outer: one block holding the 32-byte inner digest, the 0x80 marker and the length (96 bytes).
-    W.set(STATE);
-    W[8] = 0x80 << 24;
-    W.fill(0, 9, 15);
-    W[15] = (BLOCK_BYTES + SHA256_BYTES) * 8;
-    for (let i = 0; i < 8; i++) STATE[i] = pads[8 + i] as number;
-    compress(STATE, W);
     return digestBytes(STATE, length);
   }
 }
