@@ -13,7 +13,6 @@ import type { Random } from '../util/random.js';
 import type { BDict } from '../wire/bencode.js';
 import {
   decodeKrpc,
-  type EnvelopeExtras,
   encodeError,
   encodeQuery,
   encodeResponse,
@@ -202,11 +201,11 @@ export class Rpc {
     });
   }
 
-  /** Answer a query. `extras.ip` carries the requester's address back (BEP 42). */
-  respond(to: Address, query: KrpcQuery, r: BDict, extras?: EnvelopeExtras): void {
+  /** Answer a query. `ip` carries the requester's address back (BEP 42). */
+  respond(to: Address, query: KrpcQuery, r: BDict, ip?: Uint8Array): void {
     if (this.closed) return;
     this.stats.in(query.q).tx++;
-    this.options.transport.send(encodeResponse(query.t, r, { v: this.options.version, ...extras }), to);
+    this.options.transport.send(encodeResponse(query.t, r, { v: this.options.version, ip }), to);
   }
 
   /** Answer a query (or an unreadable message, with an empty t) with a KRPC error. */

@@ -80,6 +80,8 @@ export class UdpTransport implements Transport {
 
   send(data: Uint8Array, to: Address): void {
     if (this.closed) return;
+    // Keep the callback: without one, dgram drops a send the kernel refuses at once (EACCES,
+    // ENETUNREACH) without an 'error' event, and the failure would go unreported.
     this.socket.send(data, to.port, to.host, (err) => {
       if (err) this.errorHandler(err);
     });

@@ -123,7 +123,7 @@ class Decoder {
       const c = this.buf[this.pos] as number;
       if (c < ZERO || c > NINE) throw new Fail(`dictionary key is not a string at ${this.pos}`);
       const start = this.stringSpan();
-      const key = bytesToBinaryString(this.buf, start, this.pos);
+      const key = keyString(this.buf, start, this.pos);
       const value = this.value(depth);
       // A key that would reach the prototype is dropped, never assigned.
       if (key !== '__proto__') out[key] = value;
@@ -131,6 +131,34 @@ class Decoder {
     this.pos++;
     return out;
   }
+}
+
+/**
+ * Dictionary keys decoded lately, in slots chosen by a hash of their bytes. KRPC uses a few dozen
+ * keys over and over; building each from its bytes again costs a string per character appended
+ * (a rope the engine flattens when the key is used), and is most of the garbage a decoded query
+ * leaves. A hit costs a hash and a compare. Bounded: unknown keys only replace one another.
+ */
+const KEY_SLOTS = 256;
+const KEY_CACHE_MAX = 16;
+const keyCache: string[] = new Array<string>(KEY_SLOTS).fill('');
+
+function keyString(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  // One-char strings come from the engine's own table; long keys are rare.
+  if (n <= 1 || n > KEY_CACHE_MAX) return bytesToBinaryString(buf, start, end);
+  let h = n;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  const slot = (h ^ (h >>> 16)) & (KEY_SLOTS - 1);
+  const cached = keyCache[slot] as string;
+  if (cached.length === n) {
+    let i = 0;
+    while (i < n && cached.charCodeAt(i) === buf[start + i]) i++;
+    if (i === n) return cached;
+  }
+  const key = bytesToBinaryString(buf, start, end);
+  keyCache[slot] = key;
+  return key;
 }
 
 /** Decode exactly one bencoded value filling the whole input. Never throws. */
