@@ -307,7 +307,9 @@ export abstract class DhtCore implements LookupHost {
       k: this.k,
       maxValues: { v4: 100, v6: 45 },
       onAnnounce: (infoHash, peer, seed) => {
-        if (this.events.has('peer:stored')) this.events.emit('peer:stored', { infoHash, peer, seed });
+        // A copy: the query's infohash is a view into the datagram, which listeners must not keep.
+        if (this.events.has('peer:stored'))
+          this.events.emit('peer:stored', { infoHash: infoHash.slice(), peer, seed });
       },
       sampler: this.sampler,
       onItemStored: (item, from) => {

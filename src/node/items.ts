@@ -305,11 +305,13 @@ function verifyReply(
   salt: Uint8Array | undefined,
 ): Omit<GetResult, 'verifiedBy'> | undefined {
   if (reply.v === undefined) return undefined;
+  // `encoded` is our own copy; the value handed out is decoded from it, not the reply's views into
+  // a datagram (which may share a slab with other datagrams).
   const encoded = encode(reply.v);
   if (reply.k === undefined) {
-    return bytesEqual(immutableTargetOfEncoded(encoded), target)
-      ? { target, v: reply.v, encoded }
-      : undefined;
+    if (!bytesEqual(immutableTargetOfEncoded(encoded), target)) return undefined;
+    const decoded = decode(encoded);
+    return decoded.ok ? { target, v: decoded.value, encoded } : undefined;
   }
   if (reply.sig === undefined || reply.seq === undefined) return undefined;
   if (!bytesEqual(mutableTarget(reply.k, salt), target)) return undefined;
@@ -323,7 +325,7 @@ function verifyReply(
   if (!check.ok) return undefined;
   const decoded = decode(encoded);
   if (!decoded.ok) return undefined;
-  return { target, v: reply.v, encoded, seq: reply.seq, k: reply.k, sig: reply.sig };
+  return { target, v: decoded.value, encoded, seq: reply.seq, k: reply.k, sig: reply.sig };
 }
 
 function refusalError(

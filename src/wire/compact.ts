@@ -5,7 +5,6 @@
  */
 import type { Address, Family } from '../transport/address.js';
 import { bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../transport/ip.js';
-import type { Slab } from '../util/slab.js';
 
 export interface CompactNode {
   id: Uint8Array;
@@ -31,10 +30,9 @@ function readAddress(b: Uint8Array, offset: number, family: Family): Address {
   return { host, port: ((b[p] as number) << 8) | (b[p + 1] as number), family };
 }
 
-/** 6 bytes (v4) or 18 bytes (v6); carved from `into` for bytes that are only sent (util/slab.ts). */
-export function encodeCompactAddress(address: Address, into?: Slab): Uint8Array | undefined {
-  const n = ipLength(address.family) + 2;
-  const out = into ? into.take(n) : new Uint8Array(n);
+/** 6 bytes (v4) or 18 bytes (v6). */
+export function encodeCompactAddress(address: Address): Uint8Array | undefined {
+  const out = new Uint8Array(ipLength(address.family) + 2);
   return writeAddress(out, 0, address) ? out : undefined;
 }
 

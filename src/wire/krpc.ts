@@ -132,15 +132,20 @@ export interface EnvelopeExtras {
 }
 
 /**
- * Everything we send shares slabs (util/slab.ts) instead of each datagram taking an ArrayBuffer
- * of its own. Replies and errors are sent once and dropped; a query's bytes are kept only until
- * its transaction ends, for retransmission. Send them; do not keep them longer.
+ * Everything we send is carved from slabs (util/slab.ts) instead of each datagram taking an
+ * ArrayBuffer of its own. Replies and errors are sent once and dropped. A query's bytes are kept
+ * until its transaction ends (seconds, for retransmission), so queries have slabs of their own: a
+ * pending query then keeps only other queries' bytes alive, never a slab of sent replies.
  */
 const outgoing = new Slab();
+const outgoingQueries = new Slab();
 
 export function encodeQuery(t: Uint8Array, q: string, a: BDict, extras?: EnvelopeExtras): Uint8Array {
   // Keys in sorted order so the encoder skips its sort: a, ip, q, ro, t, v, y.
-  return encode({ a, q: methodName(q), ro: extras?.ro ? 1 : undefined, t, v: extras?.v, y: Y_Q }, outgoing);
+  return encode(
+    { a, q: methodName(q), ro: extras?.ro ? 1 : undefined, t, v: extras?.v, y: Y_Q },
+    outgoingQueries,
+  );
 }
 
 export function encodeResponse(t: Uint8Array, r: BDict, extras?: EnvelopeExtras): Uint8Array {

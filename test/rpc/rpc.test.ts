@@ -99,9 +99,18 @@ describe('rpc engine', () => {
     const pending = rpc.query(silent.t.address, 'find_node', {}, { onSlow: () => (slowAt = clock.now()) });
     let settledAt = -1;
     pending.catch(() => (settledAt = clock.now()));
+    // Queries share send slabs: fill several more before the retry, which must resend the same bytes.
+    const other = rawPeer(net, '1.0.0.3');
+    for (let i = 0; i < 200; i++) {
+      rpc
+        .query(other.t.address, 'ping', { pad: new Uint8Array(100).fill(i) }, { retries: 0 })
+        .catch(() => {});
+    }
     await clock.advance(5000);
     assert.equal(slowAt, 300);
     assert.equal(silent.received.length, 2, 'the query was sent twice');
+    assert.deepEqual(silent.received[1]!.data, silent.received[0]!.data, 'the retry resends the same bytes');
+    assert.equal(other.received.length, 200);
     assert.equal(settledAt, 2000);
     await assert.rejects(pending, { code: 'TIMEOUT' });
     assert.equal(rpc.stats.out('find_node').timeouts, 1);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SeededRandom } from '../../src/util/random.js';
 import { type BValue, decode, encode, MAX_DEPTH, rawSpanOfKey, text } from '../../src/wire/bencode.js';
 
 const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');
@@ -34,6 +35,29 @@ describe('bencode', () => {
     assert.equal(id.buffer, input.buffer);
     input[7] = 0x41;
     assert.equal(str(id), 'Abc');
+  });
+
+  it('decodes keys right through the key cache: repeats, many distinct keys, __proto__', () => {
+    // 2,000 distinct keys of 2-16 bytes overflow the 256 cache slots many times over; each decode
+    // runs twice, so the second meets cached keys (or a colliding key in the same slot).
+    const random = new SeededRandom(16);
+    for (let i = 0; i < 2000; i++) {
+      const key = random.bytes(2 + (i % 15));
+      const bytes = new Uint8Array([...b(`d${key.length}:`), ...key, ...b('i1e1:zi2ee')]);
+      const want = { [str(key)]: 1, z: 2 };
+      for (let pass = 0; pass < 2; pass++) {
+        const out = decode(bytes);
+        assert.ok(out.ok);
+        assert.deepEqual(out.value, want, `key ${i}, pass ${pass}`);
+      }
+    }
+    for (let pass = 0; pass < 2; pass++) {
+      const out = decode(b('d9:__proto__d1:xi1ee2:idi5ee'));
+      assert.ok(out.ok);
+      const value = out.value as Record<string, unknown>;
+      assert.equal(Object.getPrototypeOf(value), Object.prototype);
+      assert.deepEqual(Object.keys(value), ['id']);
+    }
   });
 
   it('keeps dictionary keys lossless for bytes 0x80-0xff', () => {

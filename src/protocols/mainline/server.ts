@@ -6,7 +6,6 @@
 import type { NodeId } from '../../kademlia/id.js';
 import type { Rpc } from '../../rpc/rpc.js';
 import type { Address } from '../../transport/address.js';
-import { Slab } from '../../util/slab.js';
 import { encodeCompactAddress } from '../../wire/compact.js';
 import { KrpcErrorCode, type KrpcQuery } from '../../wire/krpc.js';
 import { type HandlerContext, HandlerFailure, type HandlerResult, handle } from './handlers/index.js';
@@ -18,9 +17,6 @@ export interface ServerHooks {
   /** A handler failed unexpectedly. */
   fault(err: unknown, query: MainlineQuery): void;
 }
-
-/** The `ip` of each reply lives only until the reply is encoded: the bytes share slabs. */
-const replyIps = new Slab();
 
 export function createServer(
   rpc: Rpc,
@@ -38,7 +34,7 @@ export function createServer(
     if (!q.ro) hooks.queried(query.id, from);
     const reply = (result: HandlerResult): void => {
       if (result instanceof HandlerFailure) rpc.error(from, q.t, result.code, result.message, q.q);
-      else rpc.respond(from, q, result, encodeCompactAddress(from, replyIps));
+      else rpc.respond(from, q, result, encodeCompactAddress(from));
     };
     try {
       const result = handle(context(), query, from);
