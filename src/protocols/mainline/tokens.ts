@@ -4,9 +4,10 @@
  * tokens under the current or previous secret are accepted, so a token lives 5-10 minutes.
  * Compared in constant time.
  *
- * Every message has the same shape, IP (4 or 16 bytes) then a 20-byte key, so a secret first
- * block is as strong a MAC here as HMAC, at half the price: one SHA-256 compression per token
- * (`KeyedSha256` in util/sha256.ts says why). A node issues one with every get_peers reply.
+ * Every message has the same shape, IP (4 or 16 bytes) then a 20-byte key, and fits one block,
+ * so a secret first block makes a MAC that rests on the same assumption as HMAC at half the price:
+ * one SHA-256 compression per token (`KeyedSha256` in util/sha256.ts says why). A node issues
+ * one with every get_peers reply.
  * Rotation is lazy on the injected clock, so there is no timer to manage or simulate.
  */
 import { timingSafeEqual } from 'node:crypto';
