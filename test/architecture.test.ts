@@ -10,6 +10,18 @@ import { describe, it } from 'node:test';
  */
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
+/** The node and everything under it: what sim and services may import, and more above them. */
+const NODE_AND_BELOW = [
+  'node',
+  'protocols/mainline',
+  'kademlia',
+  'rpc',
+  'storage',
+  'wire',
+  'transport',
+  'util',
+];
+
 const MAY_IMPORT: Record<string, string[]> = {
   util: [],
   transport: ['util'],
@@ -18,33 +30,11 @@ const MAY_IMPORT: Record<string, string[]> = {
   kademlia: ['transport', 'util'],
   storage: ['transport', 'wire', 'util', 'protocols/mainline/bep44.ts'],
   'protocols/mainline': ['kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
-  node: ['protocols/mainline', 'kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
-  sim: ['node', 'protocols/mainline', 'kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
-  services: ['node', 'protocols/mainline', 'kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
-  daemon: [
-    'services',
-    'node',
-    'protocols/mainline',
-    'kademlia',
-    'rpc',
-    'storage',
-    'wire',
-    'transport',
-    'util',
-  ],
-  cli: [
-    'daemon',
-    'services',
-    'sim',
-    'node',
-    'protocols/mainline',
-    'kademlia',
-    'rpc',
-    'storage',
-    'wire',
-    'transport',
-    'util',
-  ],
+  node: NODE_AND_BELOW.slice(1),
+  sim: NODE_AND_BELOW,
+  services: NODE_AND_BELOW,
+  daemon: ['services', ...NODE_AND_BELOW],
+  cli: ['daemon', 'services', 'sim', ...NODE_AND_BELOW],
 };
 
 function layerOf(path: string): string | undefined {

@@ -308,10 +308,12 @@ function verifyReply(
   // `encoded` is our own copy; the value handed out is decoded from it, not the reply's views into
   // a datagram (which may share a slab with other datagrams).
   const encoded = encode(reply.v);
+  const decoded = decode(encoded);
+  if (!decoded.ok) return undefined;
   if (reply.k === undefined) {
-    if (!bytesEqual(immutableTargetOfEncoded(encoded), target)) return undefined;
-    const decoded = decode(encoded);
-    return decoded.ok ? { target, v: decoded.value, encoded } : undefined;
+    return bytesEqual(immutableTargetOfEncoded(encoded), target)
+      ? { target, v: decoded.value, encoded }
+      : undefined;
   }
   if (reply.sig === undefined || reply.seq === undefined) return undefined;
   if (!bytesEqual(mutableTarget(reply.k, salt), target)) return undefined;
@@ -323,8 +325,6 @@ function verifyReply(
     ...(salt ? { salt } : {}),
   });
   if (!check.ok) return undefined;
-  const decoded = decode(encoded);
-  if (!decoded.ok) return undefined;
   return { target, v: decoded.value, encoded, seq: reply.seq, k: reply.k, sig: reply.sig };
 }
 
