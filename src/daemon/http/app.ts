@@ -1,7 +1,8 @@
 /**
  * The daemon's HTTP API as a function from request to response: routing, auth for write
  * endpoints, body validation, and mapping node errors to status codes. No sockets here
- * (server.ts adapts node:http; tests call `handle` directly).
+ * (server.ts adapts node:http; tests call `handle` directly). `admit` runs the checks that need
+ * no body (route, method, token), so the server can refuse a request before reading its body.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Dht } from '../../node/dht.js';
@@ -12,13 +13,26 @@ import { xorMap } from '../../services/xor-map.js';
 import { KadmiumError } from '../../util/errors.js';
 import { DASHBOARD_HTML } from '../dashboard/page.js';
 import { liveSnapshot } from '../live.js';
-import { getItem, putItem } from './items.js';
+import { getItem, putItem, type Slot } from './items.js';
 import { openApiDocument } from './openapi.js';
 import { type ApiRequest, type ApiResponse, errorResponse, HttpError, json } from './types.js';
-import { hex20, jsonBody, onlyFields, optionalBool, optionalInt, timeoutMs } from './validate.js';
+import {
+  decodePart,
+  hex20,
+  jsonBody,
+  onlyFields,
+  optionalBool,
+  optionalInt,
+  parseTarget,
+  timeoutMs,
+} from './validate.js';
 
-/** Lookups the API runs at once; more get 429. */
-export const MAX_API_LOOKUPS = 8;
+/**
+ * Lookups the API runs at once, reads (get-peers, item gets) and writes (announce, puts) counted
+ * apart: reads need no token, so with one shared pool anyone could keep authorised writes at 429.
+ */
+export const MAX_API_READ_LOOKUPS = 8;
+export const MAX_API_WRITE_LOOKUPS = 8;
 /** get-peers and announce: default and longest timeout, seconds. */
 export const LOOKUP_TIMEOUT_S = 30;
 export const MAX_LOOKUP_TIMEOUT_S = 120;
@@ -36,6 +50,9 @@ export interface AppContext {
 }
 
 export interface App {
+  /** The checks that need no body: an error response to send as is, or undefined to go on. */
+  admit(req: ApiRequest): ApiResponse | undefined;
+  /** Admit (again: it is cheap) and run the request. */
   handle(req: ApiRequest): Promise<ApiResponse>;
 }
 
@@ -48,20 +65,26 @@ interface Route {
   handler: Handler;
 }
 
-export function createApp(ctx: AppContext): App {
-  let lookups = 0;
-  const withLookupSlot = async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (lookups >= MAX_API_LOOKUPS)
-      throw new HttpError(429, 'BUSY', `${MAX_API_LOOKUPS} lookups are already running; retry shortly`, {
+/** At most `max` calls of one kind run at once; the next gets 429 with Retry-After. */
+function slots(max: number, kind: string): Slot {
+  let running = 0;
+  return async (fn) => {
+    if (running >= max)
+      throw new HttpError(429, 'BUSY', `${max} ${kind} are already running; retry shortly`, {
         'retry-after': '1',
       });
-    lookups++;
+    running++;
     try {
       return await fn();
     } finally {
-      lookups--;
+      running--;
     }
   };
+}
+
+export function createApp(ctx: AppContext): App {
+  const readSlot = slots(MAX_API_READ_LOOKUPS, 'lookups');
+  const writeSlot = slots(MAX_API_WRITE_LOOKUPS, 'announces and puts');
 
   const routes: Route[] = [
     { method: 'GET', pattern: /^\/$/, write: false, handler: async () => html(DASHBOARD_HTML) },
@@ -168,7 +191,7 @@ export function createApp(ctx: AppContext): App {
         const infohash = hex20(hash, 'infohash');
         const ms = timeoutMs(query.get('timeout') ?? undefined, LOOKUP_TIMEOUT_S, MAX_LOOKUP_TIMEOUT_S);
         const started = ctx.dht.clock.now();
-        const peers = await withLookupSlot(() => ctx.dht.findPeers(infohash, { timeoutMs: ms }));
+        const peers = await readSlot(() => ctx.dht.findPeers(infohash, { timeoutMs: ms }));
         return json(200, {
           infohash: hash?.toLowerCase(),
           peers: peers.map((p) => ({ host: p.host, port: p.port })),
@@ -187,7 +210,7 @@ export function createApp(ctx: AppContext): App {
         const port = optionalInt(body.port, 'port', 1, 65535);
         const seed = optionalBool(body.seed, 'seed');
         const ms = timeoutMs(body.timeout, LOOKUP_TIMEOUT_S, MAX_LOOKUP_TIMEOUT_S);
-        const result = await withLookupSlot(() =>
+        const result = await writeSlot(() =>
           ctx.dht.announce(infohash, { port, seed: seed ?? false, timeoutMs: ms }),
         );
         return json(result.announcedTo > 0 ? 200 : 502, {
@@ -205,13 +228,13 @@ export function createApp(ctx: AppContext): App {
       method: 'GET',
       pattern: /^\/api\/items\/([^/]+)$/,
       write: false,
-      handler: (_req, params, query) => getItem(ctx.dht, withLookupSlot, params[0] ?? '', query),
+      handler: (_req, params, query) => getItem(ctx.dht, readSlot, params[0] ?? '', query),
     },
     {
       method: 'POST',
       pattern: /^\/api\/items$/,
       write: true,
-      handler: (req) => putItem(ctx.dht, withLookupSlot, req),
+      handler: (req) => putItem(ctx.dht, writeSlot, req),
     },
   ];
 
@@ -231,30 +254,41 @@ export function createApp(ctx: AppContext): App {
     }
   };
 
+  const resolve = (req: ApiRequest): { route: Route; params: string[]; query: URLSearchParams } => {
+    const { path, query } = parseTarget(req.url);
+    const matching = routes.filter((r) => r.pattern.test(path));
+    if (matching.length === 0)
+      throw new HttpError(404, 'NOT_FOUND', `no such endpoint: ${path}; see /openapi.json`);
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const route = matching.find((r) => r.method === method);
+    if (!route) {
+      const allow = matching.map((r) => r.method).join(', ');
+      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; use ${allow}`, {
+        allow,
+      });
+    }
+    if (route.write) authorize(req);
+    if (route.write && ctx.state() === 'stopping')
+      throw new HttpError(503, 'STOPPING', 'the daemon is shutting down');
+    const params = (route.pattern.exec(path) ?? [])
+      .slice(1)
+      .map((p) => decodePart(p ?? '', 'the path part'));
+    return { route, params, query };
+  };
+
   return {
+    admit(req) {
+      try {
+        resolve(req);
+        return undefined;
+      } catch (err) {
+        return errorResponse(toHttpError(err));
+      }
+    },
     async handle(req) {
       try {
-        const url = new URL(req.url, 'http://daemon.invalid');
-        const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
-        const matching = routes.filter((r) => r.pattern.test(path));
-        if (matching.length === 0)
-          throw new HttpError(404, 'NOT_FOUND', `no such endpoint: ${path}; see /openapi.json`);
-        const method = req.method === 'HEAD' ? 'GET' : req.method;
-        const route = matching.find((r) => r.method === method);
-        if (!route) {
-          const allow = matching.map((r) => r.method).join(', ');
-          throw new HttpError(
-            405,
-            'METHOD_NOT_ALLOWED',
-            `${req.method} is not allowed on ${path}; use ${allow}`,
-            { allow },
-          );
-        }
-        if (route.write) authorize(req);
-        if (route.write && ctx.state() === 'stopping')
-          throw new HttpError(503, 'STOPPING', 'the daemon is shutting down');
-        const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p ?? ''));
-        const response = await route.handler(req, params, url.searchParams);
+        const { route, params, query } = resolve(req);
+        const response = await route.handler(req, params, query);
         return req.method === 'HEAD' ? { ...response, body: '' } : response;
       } catch (err) {
         return errorResponse(toHttpError(err));

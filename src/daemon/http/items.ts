@@ -11,7 +11,7 @@ import { hex20, jsonBody, onlyFields, optionalInt, timeoutMs } from './validate.
 const TIMEOUT_S = 30;
 const MAX_TIMEOUT_S = 120;
 
-type Slot = <T>(fn: () => Promise<T>) => Promise<T>;
+export type Slot = <T>(fn: () => Promise<T>) => Promise<T>;
 
 function optionalString(value: unknown, field: string, maxBytes: number): string | undefined {
   if (value === undefined) return undefined;

@@ -1,13 +1,25 @@
 /**
- * node:http around the app: reads bodies (with a size cap), serves the SSE stream the dashboard
- * listens to, and closes gracefully (stop accepting, end streams, wait for requests in flight).
+ * node:http around the app: refuses what it can before reading a body (wrong Host or Origin,
+ * unknown route, wrong token, declared size over the cap), reads bodies with a size cap and an
+ * idle timeout, caps connections per address, serves the SSE stream the dashboard listens to,
+ * and closes gracefully (stop accepting, end streams, wait for requests in flight).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.js';
 import type { App } from './app.js';
-import { errorResponse, HttpError } from './types.js';
+import { createHostGuard, type HostGuard } from './hosts.js';
+import {
+  capConnectionsPerAddress,
+  DEFAULT_HTTP_LIMITS,
+  type HttpLimits,
+  MAX_HTTP_CONNECTIONS,
+  TIMEOUT_CHECK_INTERVAL_MS,
+} from './limits.js';
+import { type ApiRequest, type ApiResponse, errorResponse, HttpError } from './types.js';
 import { MAX_BODY_BYTES } from './validate.js';
+
+export type { HttpLimits } from './limits.js';
 
 /** Dashboards connected at once. */
 export const MAX_SSE_CLIENTS = 32;
@@ -15,6 +27,8 @@ export const MAX_SSE_CLIENTS = 32;
 export const SSE_HEARTBEAT_MS = 15_000;
 /** Requests in flight get this long to finish on shutdown before their sockets are closed. */
 export const CLOSE_GRACE_MS = 5_000;
+/** Methods that change nothing; every other method is a write and has its Origin checked. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** A source of server-sent events: `subscribe` gets each event's data as a JSON string. */
 export interface Feed {
@@ -29,36 +43,83 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export function createHttpServer(app: App, feed: Feed, log: Logger): HttpServer {
+export function createHttpServer(
+  app: App,
+  feed: Feed,
+  log: Logger,
+  limits: Partial<HttpLimits> = {},
+): HttpServer {
+  const opts: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...limits };
   const streams = new Set<ServerResponse>();
-  const server = createServer((req, res) => {
-    void serve(req, res).catch((err: unknown) => {
+  // Set by listen(): the allowed Host names depend on the bound address and port.
+  let guard: HostGuard | undefined;
+  const run = (req: IncomingMessage, res: ServerResponse, wantsContinue: boolean): void => {
+    void serve(req, res, wantsContinue).catch((err: unknown) => {
       log.error('http handler failed', { err, url: req.url });
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });
-  });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 150_000;
+  };
+  const server = createServer(
+    {
+      // node:http refuses a headersTimeout above requestTimeout.
+      headersTimeout: Math.min(opts.headersTimeoutMs, opts.requestTimeoutMs),
+      requestTimeout: opts.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    (req, res) => run(req, res, false),
+  );
+  // "Expect: 100-continue": answer only once the request is admitted, so a refused client never
+  // sends its body.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => run(req, res, true));
+  server.maxConnections = MAX_HTTP_CONNECTIONS;
+  capConnectionsPerAddress(server, opts.maxConnectionsPerIp, (remote, open) =>
+    log.debug('connection refused', { remote, open, max: opts.maxConnectionsPerIp }),
+  );
 
-  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/events' && req.method === 'GET') return openStream(res);
-    let body: Uint8Array | undefined;
-    try {
-      body = await readBody(req);
-    } catch (err) {
-      const r = errorResponse(err as HttpError);
-      res.writeHead(r.status, { ...r.headers, connection: 'close' }).end(r.body);
-      return;
-    }
-    const response = await app.handle({
+  /** Everything that can be decided from the request line and headers. */
+  function admit(req: IncomingMessage, request: ApiRequest, stream: boolean): ApiResponse | undefined {
+    if (!guard)
+      return errorResponse(new HttpError(503, 'NOT_LISTENING', 'the API is not listening yet; retry shortly'));
+    const refused =
+      guard.checkHost(req.headers.host) ??
+      (SAFE_METHODS.has(request.method) ? undefined : guard.checkOrigin(req.headers.origin));
+    if (refused) return errorResponse(refused);
+    if (stream) return undefined;
+    const early = app.admit(request);
+    if (early) return early;
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES)
+      return errorResponse(
+        new HttpError(413, 'BODY_TOO_LARGE', `the request body is over ${MAX_BODY_BYTES} bytes`),
+      );
+    return undefined;
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse, wantsContinue: boolean): Promise<void> {
+    const request: ApiRequest = {
       method: req.method ?? 'GET',
       url: req.url ?? '/',
       headers: req.headers as Record<string, string | undefined>,
-      body,
-    });
-    res.writeHead(response.status, response.headers).end(response.body);
+    };
+    const stream = request.url.split('?')[0] === '/events' && request.method === 'GET';
+    const refused = admit(req, request, stream);
+    if (refused) {
+      // A declared body stays unread: close the connection rather than drain it.
+      reply(res, refused, declaresBody(req));
+      log.debug('http refused', { method: req.method, url: req.url, status: refused.status });
+      return;
+    }
+    if (stream) return openStream(res);
+    if (wantsContinue) res.writeContinue();
+    try {
+      request.body = await readBody(req, opts.bodyIdleTimeoutMs);
+    } catch (err) {
+      if (err instanceof HttpError) reply(res, errorResponse(err), true);
+      else res.destroy();
+      return;
+    }
+    const response = await app.handle(request);
+    reply(res, response, false);
     if (response.status >= 500)
       log.warn('http error', { method: req.method, url: req.url, status: response.status });
     else log.debug('http', { method: req.method, url: req.url, status: response.status });
@@ -101,7 +162,10 @@ export function createHttpServer(app: App, feed: Feed, log: Logger): HttpServer 
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
-          resolve(server.address() as AddressInfo);
+          const address = server.address() as AddressInfo;
+          guard = createHostGuard(address, opts.allowedHosts);
+          log.debug('http host check', { accepts: guard.described });
+          resolve(address);
         });
       });
     },
@@ -118,17 +182,54 @@ export function createHttpServer(app: App, feed: Feed, log: Logger): HttpServer 
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<Uint8Array | undefined> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES)
-    throw new HttpError(413, 'BODY_TOO_LARGE', `the request body is over ${MAX_BODY_BYTES} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES)
-      throw new HttpError(413, 'BODY_TOO_LARGE', `the request body is over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
+function reply(res: ServerResponse, r: ApiResponse, close: boolean): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
   }
-  return size === 0 ? undefined : Buffer.concat(chunks);
+  res.writeHead(r.status, close ? { ...r.headers, connection: 'close' } : r.headers).end(r.body);
+}
+
+function declaresBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * The body, at most MAX_BODY_BYTES, with at most `idleMs` of silence between chunks (the socket's
+ * idle timer, surfaced by node:http as the request's "timeout" while the request is incomplete).
+ */
+function readBody(req: IncomingMessage, idleMs: number): Promise<Uint8Array | undefined> {
+  if (req.readableEnded) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: Error | undefined): void => {
+      if (done) return;
+      done = true;
+      req.off('data', onData).off('end', onEnd).off('close', onClose).off('timeout', onIdle);
+      req.socket.setTimeout(0);
+      if (err) reject(err);
+      else resolve(size === 0 ? undefined : Buffer.concat(chunks));
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES)
+        finish(new HttpError(413, 'BODY_TOO_LARGE', `the request body is over ${MAX_BODY_BYTES} bytes`));
+      else chunks.push(chunk);
+    };
+    const onEnd = (): void => finish(undefined);
+    const onClose = (): void => finish(new Error('the client went away before the body arrived'));
+    const onIdle = (): void =>
+      finish(
+        new HttpError(
+          408,
+          'BODY_TIMEOUT',
+          `no body bytes arrived for ${idleMs / 1000} s; send the whole body without pauses`,
+        ),
+      );
+    req.on('data', onData).on('end', onEnd).on('close', onClose).on('timeout', onIdle);
+    req.setTimeout(idleMs);
+  });
 }

@@ -81,3 +81,47 @@ export function timeoutMs(value: unknown, fallbackS: number, maxS: number): numb
     );
   return Math.round(n * 1000);
 }
+
+/** Longest raw text quoted back in an encoding error. */
+const MAX_QUOTED_CHARS = 100;
+
+/**
+ * Percent-decode one path segment or query part. decodeURIComponent throws on "%ZZ" or bytes that
+ * are not UTF-8; that is the client's mistake, so it becomes a 400 naming the part.
+ */
+export function decodePart(raw: string, what: string, plusIsSpace = false): string {
+  try {
+    return decodeURIComponent(plusIsSpace ? raw.replace(/\+/g, ' ') : raw);
+  } catch {
+    const quoted = JSON.stringify(raw.length > MAX_QUOTED_CHARS ? `${raw.slice(0, MAX_QUOTED_CHARS)}...` : raw);
+    throw new HttpError(
+      400,
+      'BAD_ENCODING',
+      `${what} ${quoted} is not valid percent-encoding: write each byte as "%" and two hex digits, ` +
+        'and text as UTF-8 (e.g. %C3%A9 for \u00e9)',
+    );
+  }
+}
+
+/**
+ * Split a request target into its path (dot segments resolved, still percent-encoded) and its
+ * query, decoded strictly. URLSearchParams would pass "%ZZ" through as those three characters,
+ * so a malformed salt or timeout would be used as written instead of refused.
+ */
+export function parseTarget(target: string): { path: string; query: URLSearchParams } {
+  let url: URL;
+  try {
+    url = new URL(target, 'http://daemon.invalid');
+  } catch {
+    throw new HttpError(400, 'BAD_TARGET', `cannot parse the request path ${JSON.stringify(target.slice(0, 100))}`);
+  }
+  const query = new URLSearchParams();
+  for (const pair of url.search.slice(1).split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = decodePart(eq < 0 ? pair : pair.slice(0, eq), 'the query parameter name', true);
+    query.append(name, decodePart(eq < 0 ? '' : pair.slice(eq + 1), `query parameter "${name}"`, true));
+  }
+  const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+  return { path, query };
+}
