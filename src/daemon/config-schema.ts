@@ -9,6 +9,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_BOOTSTRAP, DEFAULT_PORT } from '../node/defaults.js';
 import { parseHostPort } from '../transport/address.js';
+import { parseHostHeader } from './http/hosts.js';
+import {
+  DEFAULT_BODY_IDLE_TIMEOUT_S,
+  DEFAULT_HEADERS_TIMEOUT_S,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_REQUEST_TIMEOUT_S,
+} from './http/limits.js';
 import { STORAGE_BACKENDS } from './storage.js';
 
 export type Parsed<T> = { value: T } | { error: string };
@@ -92,6 +99,28 @@ const hostPorts: KeySpec<string[]>['parse'] = (value, text) => {
   return { value: out };
 };
 
+/** Host names as a Host header carries them ("name", "name:port", "[v6]:port"); in text, comma-separated. */
+const hostNames: KeySpec<string[]>['parse'] = (value, text) => {
+  let list: unknown[];
+  if (text && typeof value === 'string') list = value.split(',');
+  else if (Array.isArray(value)) list = value;
+  else
+    return {
+      error: `must be a list of host names such as "kadmium.lan" or "kadmium.lan:8080", got ${show(value)}`,
+    };
+  const out: string[] = [];
+  for (const entry of list) {
+    const trimmed = typeof entry === 'string' ? entry.trim() : entry;
+    if (trimmed === '') continue;
+    if (typeof trimmed !== 'string' || !parseHostHeader(trimmed))
+      return {
+        error: `entries must be host names as a browser sends them ("kadmium.lan", "kadmium.lan:8080", "[fd00::5]:7881"), got ${show(entry)}`,
+      };
+    out.push(trimmed.toLowerCase());
+  }
+  return { value: out };
+};
+
 /** Tokens are compared in constant time; short ones are guessable. */
 const token: KeySpec<string>['parse'] = (value) =>
   typeof value === 'string' && value.length >= 16 && !/\s/.test(value)
@@ -129,6 +158,36 @@ export const SCHEMA = [
     default: '',
     doc: 'bearer token for write endpoints (required off loopback)',
     parse: token,
+  },
+  {
+    key: 'api.allowed_hosts',
+    default: () => [],
+    doc: 'names besides the bound address that requests may carry in Host (and writes in Origin)',
+    parse: hostNames,
+  },
+  {
+    key: 'api.max_connections_per_ip',
+    default: DEFAULT_MAX_CONNECTIONS_PER_IP,
+    doc: 'open HTTP connections per client address (IPv6: per /64); more are closed at once',
+    parse: int(1, 100_000),
+  },
+  {
+    key: 'api.headers_timeout_s',
+    default: DEFAULT_HEADERS_TIMEOUT_S,
+    doc: "seconds for a request's headers to arrive",
+    parse: int(1, 600),
+  },
+  {
+    key: 'api.request_timeout_s',
+    default: DEFAULT_REQUEST_TIMEOUT_S,
+    doc: 'seconds for a whole request to arrive (not to be answered); at least api.headers_timeout_s',
+    parse: int(1, 3600),
+  },
+  {
+    key: 'api.body_timeout_s',
+    default: DEFAULT_BODY_IDLE_TIMEOUT_S,
+    doc: 'longest pause, in seconds, while a request body arrives',
+    parse: int(1, 600),
   },
   { key: 'log.level', default: 'info', doc: 'debug, info, warn or error', parse: oneOf(LOG_LEVELS) },
   {

@@ -22,7 +22,18 @@ export const CONFIG_FILE_NAME = 'kadmium.toml';
 export interface DaemonConfig {
   dataDir: string;
   node: { host: string; port: number; bootstrap: string[]; k: number; readOnly: boolean; fullNode: boolean };
-  api: { enabled: boolean; host: string; port: number; token: string | undefined };
+  api: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    token: string | undefined;
+    /** Names besides the bound address accepted in Host and Origin. */
+    allowedHosts: string[];
+    maxConnectionsPerIp: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    bodyIdleTimeoutMs: number;
+  };
   log: { level: LogLevel; format: LogFormat };
   storage: { backend: string; redisUrl: string; namespace: string };
   table: { saveIntervalMs: number };
@@ -120,6 +131,13 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
         `API listens beyond loopback; set ${envName('api.token')} or api.token in the config file`,
     ]);
   }
+  if (get<number>('api.headers_timeout_s') > get<number>('api.request_timeout_s')) {
+    throw new ConfigError([
+      `api.headers_timeout_s (${sources['api.headers_timeout_s']}) is ${get<number>('api.headers_timeout_s')} s, ` +
+        `longer than api.request_timeout_s (${sources['api.request_timeout_s']}), ${get<number>('api.request_timeout_s')} s; ` +
+        'the headers are part of the request: lower the first or raise the second',
+    ]);
+  }
   if (get<string>('storage.backend') === 'redis' && get<string>('storage.redis_url') === '') {
     throw new ConfigError([
       `storage.redis_url (${sources['storage.backend']} sets storage.backend = redis): the redis backend needs ` +
@@ -137,7 +155,17 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
       readOnly: get('node.read_only'),
       fullNode: get('node.full_node'),
     },
-    api: { enabled: get('api.enabled'), host: apiHost, port: get('api.port'), token },
+    api: {
+      enabled: get('api.enabled'),
+      host: apiHost,
+      port: get('api.port'),
+      token,
+      allowedHosts: get('api.allowed_hosts'),
+      maxConnectionsPerIp: get('api.max_connections_per_ip'),
+      headersTimeoutMs: get<number>('api.headers_timeout_s') * 1000,
+      requestTimeoutMs: get<number>('api.request_timeout_s') * 1000,
+      bodyIdleTimeoutMs: get<number>('api.body_timeout_s') * 1000,
+    },
     log: { level: get('log.level'), format: get('log.format') },
     storage: {
       backend: get('storage.backend'),

@@ -142,7 +142,7 @@ export class Daemon {
         version: this.version,
         state: () => this.stateValue,
       });
-      this.http = createHttpServer(app, this.feed(), log.child({ component: 'http' }));
+      this.http = createHttpServer(app, this.feed(), log.child({ component: 'http' }), config.api);
       try {
         this.apiAddress = await this.http.listen(config.api.host, config.api.port);
       } catch (err) {

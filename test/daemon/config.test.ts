@@ -84,6 +84,44 @@ describe('daemon config', () => {
     assert.equal(ok.api.token, 'a'.repeat(24));
   });
 
+  it('reads the HTTP hardening keys: allowed hosts, per-address cap, timeouts in seconds', () => {
+    const defaults = loadConfig({ env: {}, flags: { data_dir: dir() } }).api;
+    assert.deepEqual(defaults.allowedHosts, []);
+    assert.equal(defaults.maxConnectionsPerIp, 64);
+    assert.deepEqual(
+      [defaults.headersTimeoutMs, defaults.requestTimeoutMs, defaults.bodyIdleTimeoutMs],
+      [5_000, 10_000, 5_000],
+    );
+    const d = dir();
+    writeFileSync(join(d, 'kadmium.toml'), '[api]\nallowed_hosts = ["Kadmium.LAN", "[fd00::5]:7881"]\n');
+    const c = loadConfig({
+      env: { KADMIUM_API_MAX_CONNECTIONS_PER_IP: '8', KADMIUM_API_BODY_TIMEOUT_S: '2' },
+      flags: { data_dir: d },
+    }).api;
+    assert.deepEqual(c.allowedHosts, ['kadmium.lan', '[fd00::5]:7881']);
+    assert.equal(c.maxConnectionsPerIp, 8);
+    assert.equal(c.bodyIdleTimeoutMs, 2_000);
+    const fromEnv = loadConfig({
+      env: { KADMIUM_API_ALLOWED_HOSTS: 'a.lan, b.lan:80' },
+      flags: { data_dir: dir() },
+    });
+    assert.deepEqual(fromEnv.api.allowedHosts, ['a.lan', 'b.lan:80']);
+    const [bad] = problems(() =>
+      loadConfig({ env: { KADMIUM_API_ALLOWED_HOSTS: 'http://a.lan/' }, flags: { data_dir: dir() } }),
+    );
+    assert.match(
+      bad ?? '',
+      /^api\.allowed_hosts \(env KADMIUM_API_ALLOWED_HOSTS\): entries must be host names/,
+    );
+    const [order] = problems(() =>
+      loadConfig({
+        env: { KADMIUM_API_HEADERS_TIMEOUT_S: '30', KADMIUM_API_REQUEST_TIMEOUT_S: '10' },
+        flags: { data_dir: dir() },
+      }),
+    );
+    assert.match(order ?? '', /^api\.headers_timeout_s .* longer than api\.request_timeout_s/);
+  });
+
   it('reports TOML syntax errors with the line, and a missing --config file', () => {
     const d = dir();
     const file = join(d, 'bad.toml');

@@ -131,7 +131,8 @@ export function rawConnect(port: number): Promise<RawConnection> {
       resolve({
         socket,
         text: () => received,
-        closedWithin: (limitMs) => poll(limitMs, () => (closedAt === undefined ? undefined : closedAt - opened)),
+        closedWithin: (limitMs) =>
+          poll(limitMs, () => (closedAt === undefined ? undefined : closedAt - opened)),
         dataWithin: (limitMs) => poll(limitMs, () => (received === '' ? undefined : received)),
       }),
     );

@@ -55,7 +55,9 @@ describe('DNS rebinding: Host and Origin are checked against the bound address',
     const page = await send(port, 'GET', '/', { headers: { host: `attacker.example:${port}` } });
     assert.equal(page.status, 403);
     // The right name on the wrong port is another origin too.
-    const otherPort = await send(port, 'GET', '/openapi.json', { headers: { host: `127.0.0.1:${port + 1}` } });
+    const otherPort = await send(port, 'GET', '/openapi.json', {
+      headers: { host: `127.0.0.1:${port + 1}` },
+    });
     assert.equal(otherPort.status, 403);
     assert.equal(node.puts, 0);
   });
@@ -182,6 +184,15 @@ describe('unauthenticated traffic cannot get in the way of authorised writes', (
     assert.match(body.text(), /BODY_TIMEOUT/);
     const headersClosed = await headers.closedWithin(4_000);
     assert.ok(headersClosed !== undefined, 'stalled headers are closed within 4 s (timeout 1 s)');
+  });
+
+  it('times out arriving requests only: a lookup may take longer than requestTimeout to answer', async () => {
+    const { node, port } = await start({ limits: { headersTimeoutMs: 1_000, requestTimeoutMs: 1_000 } });
+    const slow = send(port, 'GET', `/api/peers/${INFOHASH}`);
+    await until(() => node.pendingReads === 1, 2_000, 'the lookup to start');
+    await new Promise((r) => setTimeout(r, 2_000));
+    node.release();
+    assert.equal((await slow).status, 200);
   });
 
   it('refuses connections over the per-address cap, and admits again when one closes', async () => {

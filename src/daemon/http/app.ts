@@ -263,16 +263,19 @@ export function createApp(ctx: AppContext): App {
     const route = matching.find((r) => r.method === method);
     if (!route) {
       const allow = matching.map((r) => r.method).join(', ');
-      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; use ${allow}`, {
-        allow,
-      });
+      throw new HttpError(
+        405,
+        'METHOD_NOT_ALLOWED',
+        `${req.method} is not allowed on ${path}; use ${allow}`,
+        {
+          allow,
+        },
+      );
     }
     if (route.write) authorize(req);
     if (route.write && ctx.state() === 'stopping')
       throw new HttpError(503, 'STOPPING', 'the daemon is shutting down');
-    const params = (route.pattern.exec(path) ?? [])
-      .slice(1)
-      .map((p) => decodePart(p ?? '', 'the path part'));
+    const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => decodePart(p ?? '', 'the path part'));
     return { route, params, query };
   };
 

@@ -80,7 +80,9 @@ export function createHttpServer(
   /** Everything that can be decided from the request line and headers. */
   function admit(req: IncomingMessage, request: ApiRequest, stream: boolean): ApiResponse | undefined {
     if (!guard)
-      return errorResponse(new HttpError(503, 'NOT_LISTENING', 'the API is not listening yet; retry shortly'));
+      return errorResponse(
+        new HttpError(503, 'NOT_LISTENING', 'the API is not listening yet; retry shortly'),
+      );
     const refused =
       guard.checkHost(req.headers.host) ??
       (SAFE_METHODS.has(request.method) ? undefined : guard.checkOrigin(req.headers.origin));

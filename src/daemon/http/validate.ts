@@ -93,7 +93,9 @@ export function decodePart(raw: string, what: string, plusIsSpace = false): stri
   try {
     return decodeURIComponent(plusIsSpace ? raw.replace(/\+/g, ' ') : raw);
   } catch {
-    const quoted = JSON.stringify(raw.length > MAX_QUOTED_CHARS ? `${raw.slice(0, MAX_QUOTED_CHARS)}...` : raw);
+    const quoted = JSON.stringify(
+      raw.length > MAX_QUOTED_CHARS ? `${raw.slice(0, MAX_QUOTED_CHARS)}...` : raw,
+    );
     throw new HttpError(
       400,
       'BAD_ENCODING',
@@ -113,7 +115,11 @@ export function parseTarget(target: string): { path: string; query: URLSearchPar
   try {
     url = new URL(target, 'http://daemon.invalid');
   } catch {
-    throw new HttpError(400, 'BAD_TARGET', `cannot parse the request path ${JSON.stringify(target.slice(0, 100))}`);
+    throw new HttpError(
+      400,
+      'BAD_TARGET',
+      `cannot parse the request path ${JSON.stringify(target.slice(0, 100))}`,
+    );
   }
   const query = new URLSearchParams();
   for (const pair of url.search.slice(1).split('&')) {
