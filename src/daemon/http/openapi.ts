@@ -40,7 +40,13 @@ export function openApiDocument(version: string): object {
       version,
       description:
         'Status, routing table, lookups and metrics of one kadmium Mainline DHT node. Write endpoints need ' +
-        '"Authorization: Bearer <api.token>" whenever a token is configured (always when the API is bound beyond loopback).',
+        '"Authorization: Bearer <api.token>" whenever a token is configured (always when the API is bound beyond loopback). ' +
+        'Every request must carry a Host naming the bound address (localhost too on loopback) or a name in ' +
+        'api.allowed_hosts, and a write with an Origin header must come from one of those (403 otherwise: the ' +
+        'defence against DNS rebinding). The route, method and token are checked before a body is read. ' +
+        'Malformed percent-encoding in the path or query is a 400 (BAD_ENCODING); a body that pauses longer than ' +
+        'api.body_timeout_s is a 408. Lookups (get-peers, item gets) and writes (announce, puts) have separate ' +
+        'slots, 8 each; beyond them, 429 with Retry-After.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -131,8 +137,9 @@ export function openApiDocument(version: string): object {
                 durationMs: { type: 'integer' },
               },
             }),
+            400: err('malformed percent-encoding in the path or query'),
             422: err('bad infohash or timeout'),
-            429: err('too many lookups running'),
+            429: err('8 lookups already running'),
             503: err('the routing table is empty (not bootstrapped)'),
           },
         },
@@ -172,9 +179,12 @@ export function openApiDocument(version: string): object {
             }),
             400: err('missing or unparsable body'),
             401: err('missing or wrong bearer token'),
+            403: err('Origin is not this API (a write from another web page)'),
+            408: err('the body paused longer than api.body_timeout_s'),
             413: err('body over 16 KiB'),
             415: err('body is not application/json'),
             422: err('a field is invalid or unknown'),
+            429: err('8 announces and puts already running'),
             502: ok('no node accepted the announce'),
             503: err('not bootstrapped, or shutting down'),
           },
@@ -201,8 +211,9 @@ export function openApiDocument(version: string): object {
               },
             }),
             404: err('no node holds a valid item (mutable items need ?salt=)'),
+            400: err('malformed percent-encoding in the path or query'),
             422: err('bad target, salt or timeout'),
-            429: err('too many lookups running'),
+            429: err('8 lookups already running'),
           },
         },
       },
@@ -248,9 +259,12 @@ export function openApiDocument(version: string): object {
               },
             }),
             401: err('missing or wrong bearer token'),
+            403: err('Origin is not this API (a write from another web page)'),
+            408: err('the body paused longer than api.body_timeout_s'),
             409: err('seq or CAS conflict: the network holds a newer value'),
             413: err('value over 1000 bytes bencoded'),
             422: err('a field is invalid or unknown'),
+            429: err('8 announces and puts already running'),
             502: err('no node stored the item'),
           },
         },
