@@ -186,13 +186,19 @@ describe('unauthenticated traffic cannot get in the way of authorised writes', (
     assert.ok(headersClosed !== undefined, 'stalled headers are closed within 4 s (timeout 1 s)');
   });
 
-  it('times out arriving requests only: a lookup may take longer than requestTimeout to answer', async () => {
+  it('times out arriving requests only: a lookup or an event stream may outlast requestTimeout', async () => {
     const { node, port } = await start({ limits: { headersTimeoutMs: 1_000, requestTimeoutMs: 1_000 } });
     const slow = send(port, 'GET', `/api/peers/${INFOHASH}`);
+    const stream = await rawConnect(port);
+    sockets.push(stream.socket);
+    stream.socket.write(`GET /events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
     await until(() => node.pendingReads === 1, 2_000, 'the lookup to start');
     await new Promise((r) => setTimeout(r, 2_000));
     node.release();
     assert.equal((await slow).status, 200);
+    // The dashboard's event stream is not cut either.
+    assert.equal(await stream.closedWithin(0), undefined, 'the event stream is still open');
+    assert.match(stream.text(), /^HTTP\/1\.1 200 [^]*retry: 2000/);
   });
 
   it('refuses connections over the per-address cap, and admits again when one closes', async () => {
