@@ -9,12 +9,16 @@
  *   process never sees);
  * - expired records are swept only when the stalest record held has expired, at most
  *   SWEEP_AT_CAP_MAX at a time, found through the backend's expiry index;
- * - otherwise the stalest record makes room, unless it would outlive the incoming one: a fresher
- *   record is never dropped for a staler one.
+ * - otherwise the stalest records make room, unless the stalest would outlive the incoming one: a
+ *   fresher record is never dropped for a staler one. A few go at once (1/1024 of the cap, at most
+ *   EVICT_AT_CAP_MAX, each no fresher than the incoming record), so the next admissions find room
+ *   without a write of their own: on SQLite every eviction is a commit.
  */
 
 /** Expired records one sweep at the cap deletes at most: bounds the latency of one admission. */
 export const SWEEP_AT_CAP_MAX = 256;
+/** Live records one eviction at the cap deletes at most (fewer below a cap of 16 * 1024). */
+export const EVICT_AT_CAP_MAX = 16;
 /** How often, in clock ms, the count is re-read from the backend (at most; only while admitting). */
 export const RECOUNT_INTERVAL_MS = 60_000;
 
@@ -24,10 +28,8 @@ export interface CapacityBackend<R extends { readonly expiresAt: number }> {
   count(): Promise<number>;
   /** The stalest record held (smallest expiresAt), if any. */
   stalest(): Promise<R | undefined>;
-  /** Delete up to `max` records with expiresAt <= now; how many went. */
-  expire(now: number, max?: number): Promise<number>;
-  /** Delete one record; whether it was held. */
-  evict(record: R): Promise<boolean>;
+  /** Delete up to `max` records with expiresAt <= until, stalest first; how many went. */
+  expire(until: number, max?: number): Promise<number>;
 }
 
 export class Capacity<R extends { readonly expiresAt: number }> {
@@ -36,10 +38,15 @@ export class Capacity<R extends { readonly expiresAt: number }> {
   /** Clock time `held` was last read from the backend. */
   private countedAt = 0;
 
+  /** Live records one eviction deletes at most. */
+  private readonly evictBatch: number;
+
   constructor(
     private readonly backend: CapacityBackend<R>,
     private readonly max: number,
-  ) {}
+  ) {
+    this.evictBatch = Math.max(1, Math.min(EVICT_AT_CAP_MAX, Math.floor(max / 1024)));
+  }
 
   /** The backend added a record. */
   added(): void {
@@ -51,9 +58,9 @@ export class Capacity<R extends { readonly expiresAt: number }> {
     if (this.held !== undefined) this.held = Math.max(0, this.held - n);
   }
 
-  /** Sweep expired records (all, or at most `max`), keeping the count. */
-  async sweep(now: number, max?: number): Promise<number> {
-    const removed = await this.backend.expire(now, max);
+  /** Delete records expiring by `until` (all, or the `max` stalest), keeping the count. */
+  async sweep(until: number, max?: number): Promise<number> {
+    const removed = await this.backend.expire(until, max);
     this.removed(removed);
     return removed;
   }
@@ -74,10 +81,10 @@ export class Capacity<R extends { readonly expiresAt: number }> {
         break;
       }
       // Sweep only when something has expired, and only what has: the index finds it.
-      if (stalest.expiresAt > now || (await this.sweep(now, SWEEP_AT_CAP_MAX)) === 0) {
-        if (stalest.expiresAt > incoming.expiresAt) return false;
-        if (await this.backend.evict(stalest)) this.removed(1);
-      }
+      if (stalest.expiresAt <= now) await this.sweep(now, SWEEP_AT_CAP_MAX);
+      else if (stalest.expiresAt > incoming.expiresAt) return false;
+      // The stalest few, none fresher than the incoming record.
+      else await this.sweep(incoming.expiresAt, this.evictBatch);
       held = this.held as number;
     }
     return true;

@@ -7,7 +7,8 @@
  * Deletion is lazy: an entry is current while the map still holds the very record it points to.
  * Replacing or deleting a record leaves a stale entry behind, dropped when it reaches the top or
  * when stale entries outnumber live ones (the heap is then rebuilt from the map, O(n) once per n
- * changes).
+ * changes). The map is passed in on each call rather than held, and owners make the heap on their
+ * first store: most nodes hold nothing, and a node's empty stores should cost nothing.
  */
 
 interface Entry<R> {
@@ -21,19 +22,14 @@ const STALE_SLACK = 64;
 export class ExpiryHeap<R extends { readonly expiresAt: number }> {
   private entries: Entry<R>[] = [];
 
-  /** `records` is the map this heap indexes; it is read, never written. */
-  constructor(private readonly records: () => ReadonlyMap<string, R>) {}
-
-  /** Index a record just set in the map under `key`. */
-  add(key: string, record: R): void {
-    const map = this.records();
+  /** Index a record just set in `map` (the map this heap indexes, read only) under `key`. */
+  add(map: ReadonlyMap<string, R>, key: string, record: R): void {
     if (this.entries.length > 2 * map.size + STALE_SLACK) this.rebuild(map);
     else this.push({ key, record });
   }
 
-  /** The stalest record held, if any. */
-  peek(): { key: string; record: R } | undefined {
-    const map = this.records();
+  /** The stalest record `map` holds, if any. */
+  peek(map: ReadonlyMap<string, R>): { key: string; record: R } | undefined {
     let top = this.entries[0];
     while (top && map.get(top.key) !== top.record) {
       this.pop();
@@ -43,14 +39,14 @@ export class ExpiryHeap<R extends { readonly expiresAt: number }> {
   }
 
   /** Up to `limit` records, stalest first (they stay indexed). */
-  list(limit: number): R[] {
+  list(map: ReadonlyMap<string, R>, limit: number): R[] {
     if (limit === 1) {
-      const top = this.peek();
+      const top = this.peek(map);
       return top ? [top.record] : [];
     }
     const taken: Entry<R>[] = [];
     while (taken.length < limit) {
-      const top = this.peek();
+      const top = this.peek(map);
       if (!top) break;
       taken.push(top);
       this.pop();

@@ -55,10 +55,11 @@ export interface ItemBackend {
   /** Up to `limit` records, stalest first. */
   list(limit: number): Promise<StoredItem[]>;
   /**
-   * Delete records with expiresAt <= now, stalest first, found through the expiry index: at most
-   * `max` of them when given, else all. Returns how many went.
+   * Delete records with expiresAt <= until, stalest first, found through the expiry index: at most
+   * `max` of them when given, else all. Returns how many went. A policy passes its clock time to
+   * sweep what has expired, or a later time to evict the stalest live records.
    */
-  expire(now: number, max?: number): Promise<number>;
+  expire(until: number, max?: number): Promise<number>;
   delete(target: Uint8Array): Promise<boolean>;
   /** Records held. May cost a pass over every record (SQLite): not for every put. */
   count(): Promise<number>;
@@ -123,8 +124,7 @@ export class ItemStore {
       {
         count: () => backend.count(),
         stalest: async () => (await backend.list(1))[0],
-        expire: (now, max) => backend.expire(now, max),
-        evict: (item) => backend.delete(item.target),
+        expire: (until, max) => backend.expire(until, max),
       },
       limits.maxItems,
     );
@@ -248,14 +248,16 @@ function copy(bytes: Uint8Array): Uint8Array {
 export class MemoryItemBackend implements ItemBackend {
   /** Made on the first store (util/shared-empty-map.ts): most nodes hold no items. */
   private items = sharedEmptyMap<string, StoredItem>();
-  private readonly byExpiry = new ExpiryHeap<StoredItem>(() => this.items);
+  /** The expiry index over `items`, made on the first store. */
+  private byExpiry: ExpiryHeap<StoredItem> | undefined;
 
   async store(item: StoredItem): Promise<boolean> {
     const key = toHex(item.target);
     this.items = ownMap(this.items);
     const replaced = this.items.delete(key);
     this.items.set(key, item);
-    this.byExpiry.add(key, item);
+    this.byExpiry ??= new ExpiryHeap();
+    this.byExpiry.add(this.items, key, item);
     return !replaced;
   }
 
@@ -264,17 +266,17 @@ export class MemoryItemBackend implements ItemBackend {
   }
 
   async list(limit: number): Promise<StoredItem[]> {
-    return this.byExpiry.list(limit);
+    return this.byExpiry?.list(this.items, limit) ?? [];
   }
 
   async expire(now: number, max = Number.POSITIVE_INFINITY): Promise<number> {
     let removed = 0;
     // Stalest first through the index: a sweep costs what it deletes.
-    for (let top = this.byExpiry.peek(); top && top.record.expiresAt <= now && removed < max;) {
+    for (let top = this.byExpiry?.peek(this.items); top && top.record.expiresAt <= now && removed < max;) {
       this.items.delete(top.key);
-      this.byExpiry.pop();
+      this.byExpiry?.pop();
       removed++;
-      top = this.byExpiry.peek();
+      top = this.byExpiry?.peek(this.items);
     }
     return removed;
   }

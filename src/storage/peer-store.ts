@@ -83,10 +83,11 @@ export interface PeerBackend {
   /** Up to `limit` records, stalest first: of one infohash when given, else of all. */
   list(limit: number, infohash?: Uint8Array): Promise<PeerRecord[]>;
   /**
-   * Delete records with expiresAt <= now, stalest first, found through the expiry index: at most
-   * `max` of them when given, else all. Returns how many went.
+   * Delete records with expiresAt <= until, stalest first, found through the expiry index: at most
+   * `max` of them when given, else all. Returns how many went. A policy passes its clock time to
+   * sweep what has expired, or a later time to evict the stalest live records.
    */
-  expire(now: number, max?: number): Promise<number>;
+  expire(until: number, max?: number): Promise<number>;
   delete(infohash: Uint8Array, address: Address): Promise<boolean>;
   /** Records held for one infohash. */
   countFor(infohash: Uint8Array): Promise<number>;
@@ -116,8 +117,7 @@ export class BackedPeerStore implements PeerStore {
       {
         count: async () => (await backend.counts()).peers,
         stalest: async () => (await backend.list(1))[0],
-        expire: (now, max) => backend.expire(now, max),
-        evict: (r) => backend.delete(r.infohash, r.address),
+        expire: (until, max) => backend.expire(until, max),
       },
       limits.maxPeers,
     );
@@ -200,7 +200,8 @@ export class MemoryPeerBackend implements PeerBackend {
    * whatever the infohash bytes.
    */
   private all = sharedEmptyMap<string, PeerRecord>();
-  private readonly byExpiry = new ExpiryHeap<PeerRecord>(() => this.all);
+  /** The expiry index over `all`, made on the first store. */
+  private byExpiry: ExpiryHeap<PeerRecord> | undefined;
 
   async store(record: PeerRecord): Promise<boolean> {
     this.swarms = ownMap(this.swarms);
@@ -217,7 +218,8 @@ export class MemoryPeerBackend implements PeerBackend {
     swarm.peers.set(key, kept);
     const replaced = this.all.delete(`${key}/${ih}`);
     this.all.set(`${key}/${ih}`, kept);
-    this.byExpiry.add(`${key}/${ih}`, kept);
+    this.byExpiry ??= new ExpiryHeap();
+    this.byExpiry.add(this.all, `${key}/${ih}`, kept);
     return !replaced;
   }
 
@@ -231,7 +233,7 @@ export class MemoryPeerBackend implements PeerBackend {
   }
 
   async list(limit: number, infohash?: Uint8Array): Promise<PeerRecord[]> {
-    if (!infohash) return this.byExpiry.list(limit);
+    if (!infohash) return this.byExpiry?.list(this.all, limit) ?? [];
     // One swarm holds at most the per-infohash cap: sorting it is cheap and exact.
     const swarm = this.swarms.get(swarmKey(infohash));
     if (!swarm || limit <= 0) return [];
@@ -241,12 +243,12 @@ export class MemoryPeerBackend implements PeerBackend {
   async expire(now: number, max = Number.POSITIVE_INFINITY): Promise<number> {
     let removed = 0;
     // Stalest first through the index: a sweep costs what it deletes.
-    for (let top = this.byExpiry.peek(); top && top.record.expiresAt <= now && removed < max;) {
+    for (let top = this.byExpiry?.peek(this.all); top && top.record.expiresAt <= now && removed < max;) {
       this.all.delete(top.key);
-      this.byExpiry.pop();
+      this.byExpiry?.pop();
       this.removeFromSwarm(top.record);
       removed++;
-      top = this.byExpiry.peek();
+      top = this.byExpiry?.peek(this.all);
     }
     return removed;
   }
