@@ -246,7 +246,9 @@ export class MemoryPeerBackend implements PeerBackend {
     for (let top = this.byExpiry?.peek(this.all); top && top.record.expiresAt <= now && removed < max;) {
       this.all.delete(top.key);
       this.byExpiry?.pop();
-      this.removeFromSwarm(top.record);
+      // The key is "addressKey/infohash" and address keys hold no '/': no keys to rebuild.
+      const slash = top.key.indexOf('/');
+      this.removeFromSwarm(top.key.slice(slash + 1), top.key.slice(0, slash));
       removed++;
       top = this.byExpiry?.peek(this.all);
     }
@@ -254,8 +256,10 @@ export class MemoryPeerBackend implements PeerBackend {
   }
 
   async delete(infohash: Uint8Array, address: Address): Promise<boolean> {
-    const found = this.all.delete(`${addressKey(address)}/${swarmKey(infohash)}`);
-    if (found) this.removeFromSwarm({ infohash, address });
+    const ih = swarmKey(infohash);
+    const key = addressKey(address);
+    const found = this.all.delete(`${key}/${ih}`);
+    if (found) this.removeFromSwarm(ih, key);
     return found;
   }
 
@@ -279,11 +283,10 @@ export class MemoryPeerBackend implements PeerBackend {
   async close(): Promise<void> {}
 
   /** Remove one peer from its swarm, and the swarm itself when that empties it (no empty entries). */
-  private removeFromSwarm(record: { infohash: Uint8Array; address: Address }): void {
-    const ih = swarmKey(record.infohash);
+  private removeFromSwarm(ih: string, key: string): void {
     const swarm = this.swarms.get(ih);
     if (!swarm) return;
-    swarm.peers.delete(addressKey(record.address));
+    swarm.peers.delete(key);
     if (swarm.peers.size === 0) this.swarms.delete(ih);
   }
 }
