@@ -70,7 +70,9 @@ export class Capacity<R extends { readonly expiresAt: number }> {
    * false when the store is full of records fresher than it (it is then not to be kept).
    */
   async admit(incoming: { readonly expiresAt: number }, now: number): Promise<boolean> {
-    if (this.held === undefined || now - this.countedAt >= RECOUNT_INTERVAL_MS) await this.recount(now);
+    // abs: a clock that stepped back must not put off the next recount.
+    if (this.held === undefined || Math.abs(now - this.countedAt) >= RECOUNT_INTERVAL_MS)
+      await this.recount(now);
     let held = this.held as number;
     // Bounded: one step per record over the cap (the cap may have been lowered on reopen).
     for (let over = held - this.max; over >= 0 && held >= this.max; over--) {

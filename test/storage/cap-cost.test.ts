@@ -9,7 +9,7 @@ import { encode } from '../../src/wire/bencode.js';
 import { type ItemBackend, ItemStore, MemoryItemBackend } from '../../src/storage/item-store.js';
 import { BackedPeerStore, MemoryPeerBackend, type PeerBackend } from '../../src/storage/peer-store.js';
 import type { Address } from '../../src/transport/address.js';
-import { SWEEP_AT_CAP_MAX } from '../../src/storage/capacity.js';
+import { RECOUNT_INTERVAL_MS, SWEEP_AT_CAP_MAX } from '../../src/storage/capacity.js';
 
 interface Counted<T> {
   backend: T;
@@ -150,5 +150,28 @@ describe('storage caps: cost per operation at the cap', () => {
     );
     assert.ok(counted.total() <= CALLS_PER_OP * CAP, `${counted.total()} backend calls`);
     assert.equal(await store.count(), CAP);
+  });
+
+  it('re-reads the total once a minute, so records a sibling store added are evicted then', async () => {
+    // Two stores over one backend, as two nodes sharing one Redis: each counts only its own adds.
+    const counted = counting<PeerBackend>(new MemoryPeerBackend());
+    const limits = { ttlMs: TTL_MS, maxPeers: 10, maxPeersPerInfohash: 200 };
+    const a = new BackedPeerStore(counted.backend, limits);
+    const b = new BackedPeerStore(counted.backend, limits);
+    await a.announce(ih(0), address(0), false, 0);
+    await b.announce(ih(1), address(1), false, 1);
+    for (let i = 2; i < 12; i++) await (i % 2 === 0 ? a : b).announce(ih(i), address(i), false, i);
+    assert.equal(counted.calls.get('counts'), 2, 'each store counted once, on first need');
+    assert.equal((await a.counts()).peers, 12, 'over the cap by what the other added');
+    await a.announce(ih(12), address(12), false, 100);
+    assert.equal((await a.counts()).peers, 13, 'within the minute, nothing re-read');
+    await a.announce(ih(13), address(13), false, RECOUNT_INTERVAL_MS);
+    assert.equal((await a.counts()).peers, 10, 'a minute on: re-read, and back at the cap');
+    // Peers 0-9 share one infohash; 13 held made four evictions, the four stalest.
+    const left = await a.peers(ih(0), 20, 4, RECOUNT_INTERVAL_MS);
+    assert.deepEqual(
+      left.map((p) => p.address.host),
+      ['10.0.0.9', '10.0.0.8', '10.0.0.7', '10.0.0.6', '10.0.0.5', '10.0.0.4'],
+    );
   });
 });
