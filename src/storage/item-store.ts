@@ -42,7 +42,7 @@ export interface StoredItem {
  * Where item records live. No policy: a backend keeps what it is given and answers queries about
  * it; validation, TTL, capacity and eviction belong to the policy above it (`ItemStore`, or any
  * other item policy over the same records). "Stalest" means smallest expiresAt. Every backend keeps
- * an expiry index (an ordered map, an SQLite index, a Redis sorted set), so finding the stalest
+ * an expiry index (a heap in memory, an SQLite index, a Redis sorted set), so finding the stalest
  * record and deleting expired ones cost O(log n) per record touched, never a pass over all.
  */
 export interface ItemBackend {

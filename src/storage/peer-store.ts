@@ -63,7 +63,7 @@ export interface PeerRecord {
 
 /**
  * Where peer records live. No policy: a backend keeps what it is given and answers queries about
- * it. "Stalest" means smallest expiresAt. Every backend keeps an expiry index (an ordered map, an
+ * it. "Stalest" means smallest expiresAt. Every backend keeps an expiry index (a heap in memory, an
  * SQLite index, a Redis sorted set), so finding the stalest record and deleting expired ones cost
  * O(log n) per record touched, never a pass over everything held.
  */
