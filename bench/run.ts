@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: kadmium side by side with the `bencode` package, bittorrent-dht and a raw
  * dgram echo server, all on this machine and loopback only. Every section is bounded in count and
- * time. Options: --only codec,serving,lookups,items,storage  --json FILE (write the raw numbers).
+ * time. Options: --only codec,serving,lookups,items,storage,storage-cap  --json FILE (write the raw
+ * numbers).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -11,12 +12,13 @@ import { benchItems } from './items.js';
 import { runLookups } from './lookups.js';
 import { runServing } from './serving.js';
 import { benchStorage } from './storage.js';
+import { benchStorageCap, capTable } from './storage-cap.js';
 import { num, table } from './format.js';
 
 const { values } = parseArgs({
   options: { only: { type: 'string' }, json: { type: 'string' } },
 });
-const only = values.only?.split(',') ?? ['codec', 'serving', 'lookups', 'items', 'storage'];
+const only = values.only?.split(',') ?? ['codec', 'serving', 'lookups', 'items', 'storage', 'storage-cap'];
 const results: Record<string, unknown> = {
   node: process.version,
   cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
@@ -68,6 +70,14 @@ if (only.includes('storage')) {
   section(
     'Storage: sequential immutable puts per second per backend',
     table([['backend', 'items/s'], ...rows.map((r) => [r.backend, num(r.itemsPerSec)])]),
+  );
+}
+if (only.includes('storage-cap')) {
+  const rows = await benchStorageCap();
+  results.storageCap = rows;
+  section(
+    'Storage at the caps: announces and puts per second below and at the cap, one at a time (target: at the cap >= 0.5x below)',
+    capTable(rows, true),
   );
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);

@@ -19,6 +19,8 @@ import { bytesEqual, toHex } from '../util/bytes.js';
 import { ownMap, sharedEmptyMap } from '../util/shared-empty-map.js';
 import { decode } from '../wire/bencode.js';
 import { KrpcErrorCode } from '../wire/krpc.js';
+import { Capacity } from './capacity.js';
+import { ExpiryHeap } from './expiry-heap.js';
 
 export interface StoredItem {
   /** SHA-1 of v (immutable) or of k ‖ salt (mutable). */
@@ -36,16 +38,30 @@ export interface StoredItem {
   readonly expiresAt: number;
 }
 
-/** Where item records live. No policy. "Stalest" means smallest expiresAt. */
+/**
+ * Where item records live. No policy: a backend keeps what it is given and answers queries about
+ * it; validation, TTL, capacity and eviction belong to the policy above it (`ItemStore`, or any
+ * other item policy over the same records). "Stalest" means smallest expiresAt. Every backend keeps
+ * an expiry index (a heap in memory, an SQLite index, a Redis sorted set), so finding the stalest
+ * record and deleting expired ones cost O(log n) per record touched, never a pass over all.
+ */
 export interface ItemBackend {
-  /** Insert, or replace the record with the same target. */
-  store(item: StoredItem): Promise<void>;
+  /**
+   * Insert, or replace the record with the same target. Resolves true when the record is new and
+   * false when it replaced one, so a policy keeps its count without asking.
+   */
+  store(item: StoredItem): Promise<boolean>;
   load(target: Uint8Array): Promise<StoredItem | undefined>;
   /** Up to `limit` records, stalest first. */
   list(limit: number): Promise<StoredItem[]>;
-  /** Delete every record with expiresAt <= now; returns how many. */
-  expire(now: number): Promise<number>;
+  /**
+   * Delete records with expiresAt <= until, stalest first, found through the expiry index: at most
+   * `max` of them when given, else all. Returns how many went. A policy passes its clock time to
+   * sweep what has expired, or a later time to evict the stalest live records.
+   */
+  expire(until: number, max?: number): Promise<number>;
   delete(target: Uint8Array): Promise<boolean>;
+  /** Records held. May cost a pass over every record (SQLite): not for every put. */
   count(): Promise<number>;
   close(): Promise<void>;
 }
@@ -90,19 +106,29 @@ export type ItemPutResult =
     };
 
 /**
- * The one item policy, over any backend. Puts to one target are serialized, so concurrent puts
- * from this process cannot interleave their seq checks.
+ * The one BEP 44 item policy, over any backend. Puts to one target are serialized, so concurrent
+ * puts from this process cannot interleave their seq checks. At capacity (`Capacity`,
+ * capacity.ts) expired items are swept if the stalest has expired, else the stalest item makes room
+ * unless it would outlive the incoming one, so a put at the cap costs what one below it does.
  */
 export class ItemStore {
   /** Made on the first put (util/shared-empty-map.ts). */
   private locks = sharedEmptyMap<string, Promise<unknown>>();
-  /** Records held, as last known; loaded from the backend on first need. */
-  private held: number | undefined;
+  private readonly capacity: Capacity<StoredItem>;
 
   constructor(
     private readonly backend: ItemBackend,
     readonly limits: ItemStoreLimits = DEFAULT_ITEM_LIMITS,
-  ) {}
+  ) {
+    this.capacity = new Capacity<StoredItem>(
+      {
+        count: () => backend.count(),
+        stalest: async () => (await backend.list(1))[0],
+        expire: (until, max) => backend.expire(until, max),
+      },
+      limits.maxItems,
+    );
+  }
 
   /** Validate and store an item at clock time `now`. Never throws for a bad item: returns why. */
   async put(put: ItemPut, now: number): Promise<ItemPutResult> {
@@ -149,10 +175,8 @@ export class ItemStore {
   }
 
   /** Drop expired items; returns how many went. */
-  async expire(now: number): Promise<number> {
-    const removed = await this.backend.expire(now);
-    if (this.held !== undefined) this.held = Math.max(0, this.held - removed);
-    return removed;
+  expire(now: number): Promise<number> {
+    return this.capacity.sweep(now);
   }
 
   /** Items held (expired ones count until expired). */
@@ -191,35 +215,15 @@ export class ItemStore {
       // A re-put with an older clock time never shortens the item's life.
       expiresAt: Math.max(now + this.limits.ttlMs, current?.expiresAt ?? 0),
     };
-    if (!stored) {
-      const room = await this.makeRoom(item, now);
-      if (!room.ok) return room;
+    if (!stored && !(await this.capacity.admit(item, now))) {
+      return {
+        ok: false,
+        code: KrpcErrorCode.Server,
+        message: `item store full (${this.limits.maxItems} items) of items fresher than this one; put it on another node`,
+      };
     }
-    await this.backend.store(item);
-    if (!stored && this.held !== undefined) this.held++;
+    if (await this.backend.store(item)) this.capacity.added();
     return { ok: true, item };
-  }
-
-  /** At capacity: sweep expired items, then evict the stalest, unless it would outlive `incoming`. */
-  private async makeRoom(incoming: StoredItem, now: number): Promise<ItemPutResult | { ok: true }> {
-    if (this.held === undefined) this.held = await this.backend.count();
-    if (this.held < this.limits.maxItems) return { ok: true };
-    await this.expire(now);
-    this.held = await this.backend.count();
-    // Bounded: one eviction per record over the cap (the cap may have been lowered on reopen).
-    for (let over = this.held - this.limits.maxItems; over >= 0; over--) {
-      const [stalest] = await this.backend.list(1);
-      if (!stalest) break;
-      if (stalest.expiresAt > incoming.expiresAt) {
-        return {
-          ok: false,
-          code: KrpcErrorCode.Server,
-          message: `item store full (${this.limits.maxItems} items) of items fresher than this one; put it on another node`,
-        };
-      }
-      if (await this.backend.delete(stalest.target)) this.held--;
-    }
-    return { ok: true };
   }
 
   private serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -240,16 +244,21 @@ function copy(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-/** Items in process memory. Insertion order stands for expiry order (puts with non-decreasing `now`). */
+/** Items in process memory, indexed by expiry (expiry-heap.ts). */
 export class MemoryItemBackend implements ItemBackend {
   /** Made on the first store (util/shared-empty-map.ts): most nodes hold no items. */
   private items = sharedEmptyMap<string, StoredItem>();
+  /** The expiry index over `items`, made on the first store. */
+  private byExpiry: ExpiryHeap<StoredItem> | undefined;
 
-  async store(item: StoredItem): Promise<void> {
+  async store(item: StoredItem): Promise<boolean> {
     const key = toHex(item.target);
     this.items = ownMap(this.items);
-    this.items.delete(key);
+    const replaced = this.items.delete(key);
     this.items.set(key, item);
+    this.byExpiry ??= new ExpiryHeap();
+    this.byExpiry.add(this.items, key, item);
+    return !replaced;
   }
 
   async load(target: Uint8Array): Promise<StoredItem | undefined> {
@@ -257,21 +266,17 @@ export class MemoryItemBackend implements ItemBackend {
   }
 
   async list(limit: number): Promise<StoredItem[]> {
-    const out: StoredItem[] = [];
-    for (const item of this.items.values()) {
-      if (out.length >= limit) break;
-      out.push(item);
-    }
-    return out;
+    return this.byExpiry?.list(this.items, limit) ?? [];
   }
 
-  async expire(now: number): Promise<number> {
+  async expire(now: number, max = Number.POSITIVE_INFINITY): Promise<number> {
     let removed = 0;
-    for (const [key, item] of this.items) {
-      if (item.expiresAt <= now) {
-        this.items.delete(key);
-        removed++;
-      }
+    // Stalest first through the index: a sweep costs what it deletes.
+    for (let top = this.byExpiry?.peek(this.items); top && top.record.expiresAt <= now && removed < max;) {
+      this.items.delete(top.key);
+      this.byExpiry?.pop();
+      removed++;
+      top = this.byExpiry?.peek(this.items);
     }
     return removed;
   }

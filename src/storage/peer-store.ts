@@ -11,6 +11,8 @@ import { type Address, addressKey } from '../transport/address.js';
 import { bytesToBinaryString } from '../util/bytes.js';
 import { type MaybePromise, then } from '../util/maybe-promise.js';
 import { ownMap, sharedEmptyMap } from '../util/shared-empty-map.js';
+import { Capacity } from './capacity.js';
+import { ExpiryHeap } from './expiry-heap.js';
 
 export interface StoredPeer {
   readonly address: Address;
@@ -61,11 +63,16 @@ export interface PeerRecord {
 
 /**
  * Where peer records live. No policy: a backend keeps what it is given and answers queries about
- * it. "Stalest" means smallest expiresAt.
+ * it. "Stalest" means smallest expiresAt. Every backend keeps an expiry index (a heap in memory, an
+ * SQLite index, a Redis sorted set), so finding the stalest record and deleting expired ones cost
+ * O(log n) per record touched, never a pass over everything held.
  */
 export interface PeerBackend {
-  /** Insert, or replace the record with the same infohash and address. */
-  store(record: PeerRecord): Promise<void>;
+  /**
+   * Insert, or replace the record with the same infohash and address. Resolves true when the
+   * record is new and false when it replaced one, so the policy keeps its count without asking.
+   */
+  store(record: PeerRecord): Promise<boolean>;
   /** The record for one (infohash, address), if held. */
   loadOne(infohash: Uint8Array, address: Address): Promise<PeerRecord | undefined>;
   /**
@@ -75,11 +82,16 @@ export interface PeerBackend {
   load(infohash: Uint8Array): MaybePromise<PeerRecord[]>;
   /** Up to `limit` records, stalest first: of one infohash when given, else of all. */
   list(limit: number, infohash?: Uint8Array): Promise<PeerRecord[]>;
-  /** Delete every record with expiresAt <= now; returns how many. */
-  expire(now: number): Promise<number>;
+  /**
+   * Delete records with expiresAt <= until, stalest first, found through the expiry index: at most
+   * `max` of them when given, else all. Returns how many went. A policy passes its clock time to
+   * sweep what has expired, or a later time to evict the stalest live records.
+   */
+  expire(until: number, max?: number): Promise<number>;
   delete(infohash: Uint8Array, address: Address): Promise<boolean>;
   /** Records held for one infohash. */
   countFor(infohash: Uint8Array): Promise<number>;
+  /** What is held in total. May cost a pass over every record (SQLite): not for every announce. */
   counts(): Promise<{ infohashes: number; peers: number }>;
   infohashes(max: number): Promise<Uint8Array[]>;
   close(): Promise<void>;
@@ -88,19 +100,28 @@ export interface PeerBackend {
 /**
  * The one PeerStore policy, over any backend:
  * - an announce lives `ttlMs` from its clock time `now`; a refresh never shortens a peer's life;
- * - at the per-infohash cap the stalest peer of that infohash makes room, at the total cap expired
- *   peers are swept and then the stalest peer overall makes room;
+ * - at the per-infohash cap the stalest peer of that infohash makes room; at the total cap
+ *   (`Capacity`, capacity.ts) expired peers are swept if the stalest has expired, else the
+ *   stalest peer overall makes room, so an announce at the cap costs what one below it does;
  * - a fresher record is never dropped for a staler one: if the candidate to evict would outlive
  *   the incoming announce, the announce is the one not kept.
  */
 export class BackedPeerStore implements PeerStore {
-  /** Peers held, as last known; loaded from the backend on first need, so the cap costs no count query. */
-  private held: number | undefined;
+  private readonly capacity: Capacity<PeerRecord>;
 
   constructor(
     protected readonly backend: PeerBackend,
     protected readonly limits: PeerStoreLimits = DEFAULT_PEER_LIMITS,
-  ) {}
+  ) {
+    this.capacity = new Capacity<PeerRecord>(
+      {
+        count: async () => (await backend.counts()).peers,
+        stalest: async () => (await backend.list(1))[0],
+        expire: (until, max) => backend.expire(until, max),
+      },
+      limits.maxPeers,
+    );
+  }
 
   async announce(infohash: Uint8Array, address: Address, seed: boolean, now: number): Promise<void> {
     const record: PeerRecord = { infohash, address, seed, storedAt: now, expiresAt: now + this.limits.ttlMs };
@@ -108,23 +129,15 @@ export class BackedPeerStore implements PeerStore {
     if (existing) {
       // Out-of-order announces (an older `now`) must not shorten a newer announce's life.
       if (existing.expiresAt > record.expiresAt) return;
-      await this.backend.store(record);
+      // A concurrent sweep may have removed it meanwhile: count it if it came back new.
+      if (await this.backend.store(record)) this.capacity.added();
       return;
     }
     if ((await this.backend.countFor(infohash)) >= this.limits.maxPeersPerInfohash) {
-      if (!(await this.makeRoom(record, infohash))) return;
+      if (!(await this.makeRoomInSwarm(record))) return;
     }
-    if (this.held === undefined) this.held = (await this.backend.counts()).peers;
-    if (this.held >= this.limits.maxPeers) {
-      await this.expire(now);
-      this.held = (await this.backend.counts()).peers;
-      // Bounded: one eviction per peer over the cap (the cap may have been lowered on reopen).
-      for (let over = this.held - this.limits.maxPeers; over >= 0; over--) {
-        if (!(await this.makeRoom(record))) return;
-      }
-    }
-    await this.backend.store(record);
-    this.held++;
+    if (!(await this.capacity.admit(record, now))) return;
+    if (await this.backend.store(record)) this.capacity.added();
   }
 
   peers(infohash: Uint8Array, max: number, family: 4 | 6, now: number): MaybePromise<StoredPeer[]> {
@@ -141,10 +154,8 @@ export class BackedPeerStore implements PeerStore {
     });
   }
 
-  async expire(now: number): Promise<number> {
-    const removed = await this.backend.expire(now);
-    if (this.held !== undefined) this.held = Math.max(0, this.held - removed);
-    return removed;
+  expire(now: number): Promise<number> {
+    return this.capacity.sweep(now);
   }
 
   counts(): Promise<{ infohashes: number; peers: number }> {
@@ -159,13 +170,12 @@ export class BackedPeerStore implements PeerStore {
     return this.backend.close();
   }
 
-  /** Evict the stalest record (of one infohash, or overall) unless it is fresher than `incoming`. */
-  private async makeRoom(incoming: PeerRecord, infohash?: Uint8Array): Promise<boolean> {
-    const [stalest] = await this.backend.list(1, infohash);
+  /** Evict the stalest peer of the incoming one's infohash, unless it is fresher than `incoming`. */
+  private async makeRoomInSwarm(incoming: PeerRecord): Promise<boolean> {
+    const [stalest] = await this.backend.list(1, incoming.infohash);
     if (!stalest) return true;
     if (stalest.expiresAt > incoming.expiresAt) return false;
-    if ((await this.backend.delete(stalest.infohash, stalest.address)) && this.held !== undefined)
-      this.held--;
+    if (await this.backend.delete(stalest.infohash, stalest.address)) this.capacity.removed(1);
     return true;
   }
 }
@@ -177,21 +187,23 @@ interface Swarm {
 }
 
 /**
- * Peers in process memory. Insertion order stands for expiry order, which holds while announces
- * arrive with non-decreasing `now` (any Clock); the policy never stores a record that would expire
- * before the one it replaces.
+ * Peers in process memory: one map of every record, indexed by expiry (expiry-heap.ts), and one
+ * map per infohash. A swarm's insertion order stands for its freshest-first order on the get_peers
+ * path (exact while announces arrive with non-decreasing `now`; readers filter expired peers).
  */
 export class MemoryPeerBackend implements PeerBackend {
   // Made on the first store (util/shared-empty-map.ts): most nodes hold no peers.
   /** Keyed by the infohash as a one-char-per-byte string: half the size of hex, and quicker to build. */
   private swarms = sharedEmptyMap<string, Swarm>();
   /**
-   * Every record, keyed "addressKey/infohash", in insertion (= expiry) order. Address keys hold no
-   * '/', so the key is unambiguous whatever the infohash bytes.
+   * Every record, keyed "addressKey/infohash". Address keys hold no '/', so the key is unambiguous
+   * whatever the infohash bytes.
    */
   private all = sharedEmptyMap<string, PeerRecord>();
+  /** The expiry index over `all`, made on the first store. */
+  private byExpiry: ExpiryHeap<PeerRecord> | undefined;
 
-  async store(record: PeerRecord): Promise<void> {
+  async store(record: PeerRecord): Promise<boolean> {
     this.swarms = ownMap(this.swarms);
     this.all = ownMap(this.all);
     const ih = swarmKey(record.infohash);
@@ -204,8 +216,11 @@ export class MemoryPeerBackend implements PeerBackend {
     const kept: PeerRecord = { ...record, infohash: swarm.infohash };
     swarm.peers.delete(key);
     swarm.peers.set(key, kept);
-    this.all.delete(`${key}/${ih}`);
+    const replaced = this.all.delete(`${key}/${ih}`);
     this.all.set(`${key}/${ih}`, kept);
+    this.byExpiry ??= new ExpiryHeap();
+    this.byExpiry.add(this.all, `${key}/${ih}`, kept);
+    return !replaced;
   }
 
   async loadOne(infohash: Uint8Array, address: Address): Promise<PeerRecord | undefined> {
@@ -218,30 +233,33 @@ export class MemoryPeerBackend implements PeerBackend {
   }
 
   async list(limit: number, infohash?: Uint8Array): Promise<PeerRecord[]> {
-    const source = infohash ? this.swarms.get(swarmKey(infohash))?.peers : this.all;
-    const out: PeerRecord[] = [];
-    if (!source) return out;
-    for (const record of source.values()) {
-      if (out.length >= limit) break;
-      out.push(record);
-    }
-    return out;
+    if (!infohash) return this.byExpiry?.list(this.all, limit) ?? [];
+    // One swarm holds at most the per-infohash cap: sorting it is cheap and exact.
+    const swarm = this.swarms.get(swarmKey(infohash));
+    if (!swarm || limit <= 0) return [];
+    return [...swarm.peers.values()].sort((a, b) => a.expiresAt - b.expiresAt).slice(0, limit);
   }
 
-  async expire(now: number): Promise<number> {
+  async expire(now: number, max = Number.POSITIVE_INFINITY): Promise<number> {
     let removed = 0;
-    for (const [key, record] of this.all) {
-      if (record.expiresAt > now) continue;
-      this.all.delete(key);
-      this.removeFromSwarm(record);
+    // Stalest first through the index: a sweep costs what it deletes.
+    for (let top = this.byExpiry?.peek(this.all); top && top.record.expiresAt <= now && removed < max;) {
+      this.all.delete(top.key);
+      this.byExpiry?.pop();
+      // The key is "addressKey/infohash" and address keys hold no '/': no keys to rebuild.
+      const slash = top.key.indexOf('/');
+      this.removeFromSwarm(top.key.slice(slash + 1), top.key.slice(0, slash));
       removed++;
+      top = this.byExpiry?.peek(this.all);
     }
     return removed;
   }
 
   async delete(infohash: Uint8Array, address: Address): Promise<boolean> {
-    const found = this.all.delete(`${addressKey(address)}/${swarmKey(infohash)}`);
-    if (found) this.removeFromSwarm({ infohash, address });
+    const ih = swarmKey(infohash);
+    const key = addressKey(address);
+    const found = this.all.delete(`${key}/${ih}`);
+    if (found) this.removeFromSwarm(ih, key);
     return found;
   }
 
@@ -265,11 +283,10 @@ export class MemoryPeerBackend implements PeerBackend {
   async close(): Promise<void> {}
 
   /** Remove one peer from its swarm, and the swarm itself when that empties it (no empty entries). */
-  private removeFromSwarm(record: { infohash: Uint8Array; address: Address }): void {
-    const ih = swarmKey(record.infohash);
+  private removeFromSwarm(ih: string, key: string): void {
     const swarm = this.swarms.get(ih);
     if (!swarm) return;
-    swarm.peers.delete(addressKey(record.address));
+    swarm.peers.delete(key);
     if (swarm.peers.size === 0) this.swarms.delete(ih);
   }
 }

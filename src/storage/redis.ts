@@ -133,16 +133,18 @@ export class RedisItemBackend implements ItemBackend {
     return `${this.ns}item:${hex}`;
   }
 
-  async store(item: StoredItem): Promise<void> {
+  async store(item: StoredItem): Promise<boolean> {
     const hex = toHex(item.target);
     const ttl = Math.max(1, item.expiresAt - item.storedAt) + this.graceMs;
-    results(
+    // ZADD answers how many members it added: 1 for a new item, 0 for a replaced one.
+    const [, added] = results(
       await this.redis
         .multi()
         .set(this.key(hex), Buffer.from(encodeItemRecord(item)), 'PX', ttl)
         .zadd(this.index, item.expiresAt, hex)
         .exec(),
     );
+    return Number(added) > 0;
   }
 
   async load(target: Uint8Array): Promise<StoredItem | undefined> {
@@ -167,10 +169,11 @@ export class RedisItemBackend implements ItemBackend {
     return out;
   }
 
-  async expire(now: number): Promise<number> {
+  async expire(now: number, max = Number.POSITIVE_INFINITY): Promise<number> {
     let removed = 0;
-    for (let round = 0; round < SWEEP_ROUNDS; round++) {
-      const hexes = await this.redis.zrangebyscore(this.index, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+    for (let round = 0; round < SWEEP_ROUNDS && removed < max; round++) {
+      const batch = Math.min(SWEEP_BATCH, max - removed);
+      const hexes = await this.redis.zrangebyscore(this.index, '-inf', now, 'LIMIT', 0, batch);
       if (hexes.length === 0) break;
       const replies = results(
         await this.redis
@@ -221,12 +224,13 @@ export class RedisPeerBackend implements PeerBackend {
     return `${this.ns}swarm-exp:${ih}`;
   }
 
-  async store(r: PeerRecord): Promise<void> {
+  async store(r: PeerRecord): Promise<boolean> {
     const ih = toHex(r.infohash);
     const addr = addressKey(r.address);
     // Every store is the swarm's freshest record, so its TTL is the swarm keys' TTL.
     const ttl = Math.max(1, r.expiresAt - r.storedAt) + this.graceMs;
-    results(
+    // ZADD on the global index answers 1 for a new peer, 0 for a replaced one.
+    const replies = results(
       await this.redis
         .multi()
         .hset(this.swarm(ih), addr, Buffer.from(encodePeerRecord(r)))
@@ -237,6 +241,7 @@ export class RedisPeerBackend implements PeerBackend {
         .sadd(this.infohashSet, ih)
         .exec(),
     );
+    return Number(replies[4]) > 0;
   }
 
   async loadOne(infohash: Uint8Array, address: Address): Promise<PeerRecord | undefined> {
@@ -273,10 +278,11 @@ export class RedisPeerBackend implements PeerBackend {
     return out;
   }
 
-  async expire(now: number): Promise<number> {
+  async expire(now: number, max = Number.POSITIVE_INFINITY): Promise<number> {
     let removed = 0;
-    for (let round = 0; round < SWEEP_ROUNDS; round++) {
-      const members = await this.redis.zrangebyscore(this.index, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+    for (let round = 0; round < SWEEP_ROUNDS && removed < max; round++) {
+      const batch = Math.min(SWEEP_BATCH, max - removed);
+      const members = await this.redis.zrangebyscore(this.index, '-inf', now, 'LIMIT', 0, batch);
       if (members.length === 0) break;
       removed += await this.removeMembers(members);
     }

@@ -151,8 +151,10 @@ function once(fn: () => void): () => void {
 export class SqliteItemBackend implements ItemBackend {
   private readonly upsert: Database.Statement;
   private readonly selectOne: Database.Statement;
+  private readonly exists: Database.Statement;
   private readonly selectStalest: Database.Statement;
   private readonly deleteExpired: Database.Statement;
+  private readonly deleteExpiredUpTo: Database.Statement;
   private readonly deleteOne: Database.Statement;
   private readonly countAll: Database.Statement;
 
@@ -165,13 +167,21 @@ export class SqliteItemBackend implements ItemBackend {
        VALUES (@target, @v, @k, @sig, @salt, @seq, @storedAt, @expiresAt)`,
     );
     this.selectOne = db.prepare('SELECT * FROM items WHERE target = ?');
+    this.exists = db.prepare('SELECT 1 FROM items WHERE target = ?').pluck();
     this.selectStalest = db.prepare('SELECT * FROM items ORDER BY expires_at LIMIT ?');
+    // Both walk items_by_expiry from its start, so a sweep costs what it deletes.
     this.deleteExpired = db.prepare('DELETE FROM items WHERE expires_at <= ?');
+    this.deleteExpiredUpTo = db.prepare(
+      `DELETE FROM items WHERE target IN
+         (SELECT target FROM items WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+    );
     this.deleteOne = db.prepare('DELETE FROM items WHERE target = ?');
     this.countAll = db.prepare('SELECT COUNT(*) AS n FROM items');
   }
 
-  async store(item: StoredItem): Promise<void> {
+  async store(item: StoredItem): Promise<boolean> {
+    // Synchronous, so nothing of this process runs between the two statements.
+    const added = this.exists.get(item.target) === undefined;
     this.upsert.run({
       target: item.target,
       v: item.v,
@@ -182,6 +192,7 @@ export class SqliteItemBackend implements ItemBackend {
       storedAt: item.storedAt,
       expiresAt: item.expiresAt,
     });
+    return added;
   }
 
   async load(target: Uint8Array): Promise<StoredItem | undefined> {
@@ -193,8 +204,8 @@ export class SqliteItemBackend implements ItemBackend {
     return (this.selectStalest.all(limit) as ItemRow[]).map(rowToItem);
   }
 
-  async expire(now: number): Promise<number> {
-    return this.deleteExpired.run(now).changes;
+  async expire(now: number, max?: number): Promise<number> {
+    return (max === undefined ? this.deleteExpired.run(now) : this.deleteExpiredUpTo.run(now, max)).changes;
   }
 
   async delete(target: Uint8Array): Promise<boolean> {
@@ -213,10 +224,12 @@ export class SqliteItemBackend implements ItemBackend {
 export class SqlitePeerBackend implements PeerBackend {
   private readonly upsert: Database.Statement;
   private readonly selectOne: Database.Statement;
+  private readonly exists: Database.Statement;
   private readonly selectSwarm: Database.Statement;
   private readonly selectStalest: Database.Statement;
   private readonly selectStalestOf: Database.Statement;
   private readonly deleteExpired: Database.Statement;
+  private readonly deleteExpiredUpTo: Database.Statement;
   private readonly deleteOne: Database.Statement;
   private readonly countOf: Database.Statement;
   private readonly countAll: Database.Statement;
@@ -231,17 +244,25 @@ export class SqlitePeerBackend implements PeerBackend {
        VALUES (@infohash, @host, @port, @family, @seed, @storedAt, @expiresAt)`,
     );
     this.selectOne = db.prepare('SELECT * FROM peers WHERE infohash = ? AND host = ? AND port = ?');
+    this.exists = db.prepare('SELECT 1 FROM peers WHERE infohash = ? AND host = ? AND port = ?').pluck();
     this.selectSwarm = db.prepare('SELECT * FROM peers WHERE infohash = ? ORDER BY expires_at DESC');
     this.selectStalest = db.prepare('SELECT * FROM peers ORDER BY expires_at LIMIT ?');
     this.selectStalestOf = db.prepare('SELECT * FROM peers WHERE infohash = ? ORDER BY expires_at LIMIT ?');
+    // Both walk peers_by_expiry from its start, so a sweep costs what it deletes.
     this.deleteExpired = db.prepare('DELETE FROM peers WHERE expires_at <= ?');
+    this.deleteExpiredUpTo = db.prepare(
+      `DELETE FROM peers WHERE (infohash, host, port) IN
+         (SELECT infohash, host, port FROM peers WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+    );
     this.deleteOne = db.prepare('DELETE FROM peers WHERE infohash = ? AND host = ? AND port = ?');
     this.countOf = db.prepare('SELECT COUNT(*) AS n FROM peers WHERE infohash = ?');
     this.countAll = db.prepare('SELECT COUNT(DISTINCT infohash) AS infohashes, COUNT(*) AS peers FROM peers');
     this.selectInfohashes = db.prepare('SELECT DISTINCT infohash FROM peers LIMIT ?');
   }
 
-  async store(r: PeerRecord): Promise<void> {
+  async store(r: PeerRecord): Promise<boolean> {
+    // Synchronous, so nothing of this process runs between the two statements.
+    const added = this.exists.get(r.infohash, r.address.host, r.address.port) === undefined;
     this.upsert.run({
       infohash: r.infohash,
       host: r.address.host,
@@ -251,6 +272,7 @@ export class SqlitePeerBackend implements PeerBackend {
       storedAt: r.storedAt,
       expiresAt: r.expiresAt,
     });
+    return added;
   }
 
   async loadOne(infohash: Uint8Array, address: Address): Promise<PeerRecord | undefined> {
@@ -267,8 +289,8 @@ export class SqlitePeerBackend implements PeerBackend {
     return (rows as PeerRow[]).map(rowToPeer);
   }
 
-  async expire(now: number): Promise<number> {
-    return this.deleteExpired.run(now).changes;
+  async expire(now: number, max?: number): Promise<number> {
+    return (max === undefined ? this.deleteExpired.run(now) : this.deleteExpiredUpTo.run(now, max)).changes;
   }
 
   async delete(infohash: Uint8Array, address: Address): Promise<boolean> {

@@ -16,9 +16,21 @@ import {
   signedBufferOfEncoded,
   signMutable,
 } from '../../src/protocols/mainline/bep44.js';
-import type { ItemStoreLimits } from '../../src/storage/item-store.js';
+import {
+  type ItemBackend,
+  type ItemStoreLimits,
+  MemoryItemBackend,
+  type StoredItem,
+} from '../../src/storage/item-store.js';
 import { openStorage, type Storage } from '../../src/storage/open.js';
-import type { PeerStoreLimits } from '../../src/storage/peer-store.js';
+import {
+  MemoryPeerBackend,
+  type PeerBackend,
+  type PeerRecord,
+  type PeerStoreLimits,
+} from '../../src/storage/peer-store.js';
+import { RedisStorage } from '../../src/storage/redis.js';
+import { SqliteStorage } from '../../src/storage/sqlite.js';
 import { type Address, makeAddress } from '../../src/transport/address.js';
 import { encode } from '../../src/wire/bencode.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
@@ -34,10 +46,18 @@ interface Limits {
   itemLimits?: Partial<ItemStoreLimits>;
 }
 
+interface Backends {
+  peers: PeerBackend;
+  items: ItemBackend;
+  close(): Promise<void>;
+}
+
 export interface BackendUnderTest {
   /** A fresh, empty place to store (a file path, a Redis namespace). */
   newLocation(): string;
   open(location: string, limits?: Limits): Promise<Storage>;
+  /** The bare backends, for what they promise the policies above them. */
+  openBackends(location: string): Promise<Backends>;
   /** Whether data outlives close(): the persistence tests run only then. */
   persistent: boolean;
   /** Whether peers() answers without a promise (the get_peers serving fast path). */
@@ -54,6 +74,94 @@ async function using<T>(storage: Storage, fn: (s: Storage) => Promise<T>): Promi
 
 export function storageContract(backend: () => BackendUnderTest): void {
   const open = (limits?: Limits): Promise<Storage> => backend().open(backend().newLocation(), limits);
+  const openBackends = async <T>(fn: (b: Backends) => Promise<T>): Promise<T> => {
+    const b = await backend().openBackends(backend().newLocation());
+    try {
+      return await fn(b);
+    } finally {
+      await b.close();
+    }
+  };
+  const peer = (n: number, expiresAt: number): PeerRecord => ({
+    infohash: ih(n % 3),
+    address: v4(n),
+    seed: false,
+    storedAt: expiresAt - 1_000,
+    expiresAt,
+  });
+  const item = (n: number, expiresAt: number): StoredItem => ({
+    target: ih(100 + n),
+    v: encode(n),
+    storedAt: expiresAt - 1_000,
+    expiresAt,
+  });
+  const peerHosts = (records: PeerRecord[]): string[] => records.map((r) => r.address.host);
+  const itemNumbers = (records: StoredItem[]): number[] => records.map((r) => (r.target[0] as number) - 100);
+
+  describe('backends (what the policies rely on)', () => {
+    it('peers: store() says whether it added a record or replaced one', () =>
+      openBackends(async ({ peers }) => {
+        assert.equal(await peers.store(peer(1, 5_000)), true);
+        assert.equal(await peers.store(peer(1, 6_000)), false, 'same infohash and address');
+        assert.equal(await peers.store(peer(2, 5_000)), true);
+        assert.equal(await peers.delete(ih(1), v4(1)), true);
+        assert.equal(await peers.store(peer(1, 7_000)), true, 'added again after a delete');
+        assert.deepEqual(await peers.counts(), { infohashes: 2, peers: 2 });
+      }));
+
+    it('peers: list() and expire(now, max) go stalest first whatever the order stored', () =>
+      openBackends(async ({ peers }) => {
+        // Stored out of expiry order, as after the clock steps back.
+        for (const [n, at] of [
+          [1, 5_000],
+          [2, 3_000],
+          [3, 9_000],
+          [4, 1_000],
+          [5, 4_000],
+        ] as const)
+          await peers.store(peer(n, at));
+        assert.deepEqual(peerHosts(await peers.list(1)), ['10.0.0.4']);
+        assert.deepEqual(peerHosts(await peers.list(3)), ['10.0.0.4', '10.0.0.2', '10.0.0.5']);
+        assert.equal(await peers.expire(4_500, 2), 2, 'at most max');
+        assert.deepEqual(peerHosts(await peers.list(5)), ['10.0.0.5', '10.0.0.1', '10.0.0.3']);
+        assert.equal(await peers.expire(4_500, 10), 1, 'only what has expired');
+        assert.equal(await peers.expire(4_500), 0);
+        assert.equal(await peers.expire(10_000), 2, 'all expired without max');
+        assert.deepEqual(await peers.counts(), { infohashes: 0, peers: 0 });
+        assert.deepEqual(await peers.list(1), []);
+      }));
+
+    it('items: store() says whether it added a record or replaced one', () =>
+      openBackends(async ({ items }) => {
+        assert.equal(await items.store(item(1, 5_000)), true);
+        assert.equal(await items.store(item(1, 6_000)), false, 'same target');
+        assert.equal(await items.store(item(2, 5_000)), true);
+        assert.equal(await items.delete(ih(101)), true);
+        assert.equal(await items.store(item(1, 7_000)), true, 'added again after a delete');
+        assert.equal(await items.count(), 2);
+      }));
+
+    it('items: list() and expire(now, max) go stalest first whatever the order stored', () =>
+      openBackends(async ({ items }) => {
+        for (const [n, at] of [
+          [1, 5_000],
+          [2, 3_000],
+          [3, 9_000],
+          [4, 1_000],
+          [5, 4_000],
+        ] as const)
+          await items.store(item(n, at));
+        assert.deepEqual(itemNumbers(await items.list(1)), [4]);
+        assert.deepEqual(itemNumbers(await items.list(3)), [4, 2, 5]);
+        assert.equal(await items.expire(4_500, 2), 2, 'at most max');
+        assert.deepEqual(itemNumbers(await items.list(5)), [5, 1, 3]);
+        assert.equal(await items.expire(4_500, 10), 1, 'only what has expired');
+        assert.equal(await items.expire(4_500), 0);
+        assert.equal(await items.expire(10_000), 2, 'all expired without max');
+        assert.equal(await items.count(), 0);
+        assert.deepEqual(await items.list(1), []);
+      }));
+  });
 
   describe('peers', () => {
     it('answers peers() without a promise exactly when the backend is synchronous', () =>
@@ -165,6 +273,43 @@ export function storageContract(backend: () => BackendUnderTest): void {
           await peers.announce(ih(3), v4(5), false, 60);
           assert.deepEqual(await peers.peers(ih(3), 10, 4, 300), []);
           assert.deepEqual(await peers.counts(), { infohashes: 2, peers: 3 });
+        }),
+      ));
+
+    it('counts concurrent announces of one peer once toward the cap', () =>
+      open({ peerLimits: { maxPeers: 3 } }).then((s) =>
+        using(s, async ({ peers }) => {
+          await Promise.all(Array.from({ length: 10 }, () => peers.announce(ih(1), v4(1), false, 10)));
+          await peers.announce(ih(2), v4(2), false, 20);
+          await peers.announce(ih(3), v4(3), false, 30);
+          assert.deepEqual(await peers.counts(), { infohashes: 3, peers: 3 });
+          assert.deepEqual(hosts(await peers.peers(ih(1), 10, 4, 30)), ['10.0.0.1:6881'], 'nothing evicted');
+        }),
+      ));
+
+    it('at the total cap sweeps every expired peer, then evicts the stalest live one', () =>
+      open({ peerLimits: { maxPeers: 5, ttlMs: 100 } }).then((s) =>
+        using(s, async ({ peers }) => {
+          for (let i = 1; i <= 5; i++) await peers.announce(ih(i), v4(i), false, i);
+          await peers.announce(ih(6), v4(6), false, 200);
+          assert.deepEqual(await peers.counts(), { infohashes: 1, peers: 1 }, 'all five swept');
+          for (let i = 7; i <= 10; i++) await peers.announce(ih(i), v4(i), false, 200 + i);
+          await peers.announce(ih(11), v4(11), false, 250);
+          assert.deepEqual(await peers.counts(), { infohashes: 5, peers: 5 });
+          assert.deepEqual(await peers.peers(ih(6), 10, 4, 250), [], 'the stalest went');
+          assert.equal((await peers.peers(ih(11), 10, 4, 250)).length, 1);
+        }),
+      ));
+
+    it('evicts the stalest peer even when announces arrived out of clock order', () =>
+      open({ peerLimits: { maxPeers: 2 } }).then((s) =>
+        using(s, async ({ peers }) => {
+          await peers.announce(ih(1), v4(1), false, 1_000);
+          await peers.announce(ih(2), v4(2), false, 500); // the clock stepped back
+          await peers.announce(ih(3), v4(3), false, 1_100);
+          assert.deepEqual(await peers.peers(ih(2), 10, 4, 1_100), []);
+          assert.equal((await peers.peers(ih(1), 10, 4, 1_100)).length, 1);
+          assert.deepEqual(await peers.counts(), { infohashes: 2, peers: 2 });
         }),
       ));
 
@@ -345,6 +490,28 @@ export function storageContract(backend: () => BackendUnderTest): void {
           assert.ok(await items.get(targets[2] as Uint8Array, 40));
         }),
       ));
+
+    it('at capacity sweeps every expired item, and evicts the stalest even out of clock order', () =>
+      open({ itemLimits: { maxItems: 3, ttlMs: 100 } }).then((s) =>
+        using(s, async ({ items }) => {
+          const put = async (n: number, now: number): Promise<Uint8Array> => {
+            const out = await items.put({ v: encode(b(`item-${n}`)) }, now);
+            assert.ok(out.ok);
+            return out.item.target;
+          };
+          for (let i = 1; i <= 3; i++) await put(i, i);
+          const four = await put(4, 200);
+          assert.equal(await items.count(), 1, 'all three swept');
+          const five = await put(5, 230);
+          const six = await put(6, 210); // the clock stepped back
+          await put(7, 240);
+          assert.equal(await items.get(four, 240), undefined, 'item-4 was the stalest');
+          await put(8, 245);
+          assert.equal(await items.count(), 3);
+          assert.equal(await items.get(six, 245), undefined, 'then item-6, stored later but staler');
+          assert.ok(await items.get(five, 245));
+        }),
+      ));
   });
 
   describe('state', () => {
@@ -416,6 +583,11 @@ describe('storage contract: memory', () => {
   storageContract(() => ({
     newLocation: () => '',
     open: (_location, limits) => openStorage({ kind: 'memory', ...limits }),
+    openBackends: async () => ({
+      peers: new MemoryPeerBackend(),
+      items: new MemoryItemBackend(),
+      close: async () => undefined,
+    }),
     persistent: false,
     synchronousPeers: true,
   }));
@@ -431,6 +603,7 @@ describe('storage contract: sqlite', () => {
   storageContract(() => ({
     newLocation: () => join(dir, `store-${++n}.db`),
     open: (path, limits) => openStorage({ kind: 'sqlite', path, ...limits }),
+    openBackends: async (path) => new SqliteStorage(path),
     persistent: true,
     synchronousPeers: true,
   }));
@@ -448,6 +621,10 @@ describe('storage contract: redis', () => {
     open: (namespace, limits) => {
       if (!server) throw new Error('redis-server did not start; see the before hook error');
       return openStorage({ kind: 'redis', url: server.url, namespace, ...limits });
+    },
+    openBackends: (namespace) => {
+      if (!server) throw new Error('redis-server did not start; see the before hook error');
+      return RedisStorage.open({ url: server.url, namespace });
     },
     persistent: true,
     synchronousPeers: false,
