@@ -8,7 +8,7 @@ import { asNodeId, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/
 import type { LookupResult } from '../kademlia/lookup.js';
 import type { Contact, ExportedTable, RoutingTable } from '../kademlia/routing-table.js';
 import { MainlineClient, type ReplyBase } from '../protocols/mainline/client.js';
-import type { HandlerContext } from '../protocols/mainline/handlers/index.js';
+import { type HandlerContext, METHODS } from '../protocols/mainline/handlers/index.js';
 import { ID_LENGTH } from '../protocols/mainline/messages.js';
 import { InfohashSampler } from '../protocols/mainline/sampler.js';
 import { isTrustedId, type SecureIdMode } from '../protocols/mainline/secure-id.js';
@@ -174,6 +174,7 @@ export abstract class DhtCore implements LookupHost {
       version: defaults.CLIENT_VERSION,
       readOnly: this.options.readOnly,
       rateLimit: this.options.rateLimit,
+      knownMethods: METHODS,
     });
     this.rpc = rpc;
     this.client = new MainlineClient(

@@ -63,6 +63,11 @@ export interface RpcOptions {
   rateLimit?: RateLimitOptions | false;
   /** Apply the rate limit to loopback senders too (off by default: they are this machine). */
   rateLimitLoopback?: boolean;
+  /**
+   * Inbound methods counted by name in `stats` (default the Mainline KRPC methods); every other
+   * name a sender makes up is counted as `other`.
+   */
+  knownMethods?: readonly string[];
 }
 
 export interface QueryOptions {
@@ -96,7 +101,7 @@ interface Pending {
 export type QueryHandler = (query: KrpcQuery, from: Address) => void;
 
 export class Rpc {
-  readonly stats = new MethodStats();
+  readonly stats: MethodStats;
   private readonly transactions: TransactionTable<Pending>;
   private readonly limiter: RateLimiter | undefined;
   private handler: QueryHandler = () => {};
@@ -106,6 +111,7 @@ export class Rpc {
   private readonly shortTimeoutMs: number;
 
   constructor(private readonly options: RpcOptions) {
+    this.stats = new MethodStats(options.knownMethods);
     this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
     this.retries = options.retries ?? 1;
     this.shortTimeoutMs = options.shortTimeoutMs ?? SHORT_TIMEOUT_MS;

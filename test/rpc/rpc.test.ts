@@ -6,7 +6,7 @@ import { TransactionTable } from '../../src/rpc/transactions.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory.js';
 import { SeededRandom } from '../../src/util/random.js';
-import { decodeKrpc, encodeResponse } from '../../src/wire/krpc.js';
+import { decodeKrpc, encodeQuery, encodeResponse } from '../../src/wire/krpc.js';
 
 function setup(latencyMs = 5) {
   const clock = new VirtualClock();
@@ -153,6 +153,37 @@ describe('rpc engine', () => {
       assert.deepEqual(e.message.t, new Uint8Array(Buffer.from('xy')));
     }
     assert.equal(rpc.stats.dropped.malformed, 2);
+  });
+
+  it('counts the known methods by name always, and every junk method name in one bucket', async () => {
+    const { clock, random, net } = setup(1);
+    const rpc = new Rpc({ transport: net.createTransport('1.0.0.1'), clock, random, rateLimit: false });
+    rpc.onQuery(() => undefined);
+    const peer = rawPeer(net, '1.0.0.2');
+    const query = (q: string) => encodeQuery(new Uint8Array([1, 2]), q, { id: new Uint8Array(20) });
+    // Junk first, more names than the old 64-entry table held, a CR among them.
+    for (let i = 0; i < 100; i++) peer.t.send(query(`junk${i}`), rpc.address);
+    peer.t.send(query('x\r\nlabel="y"'), rpc.address);
+    await clock.advance(10);
+    for (const q of ['get', 'sample_infohashes', 'get', 'ping']) peer.t.send(query(q), rpc.address);
+    await clock.advance(10);
+    const inbound = rpc.stats.snapshot().inbound;
+    assert.deepEqual(Object.keys(inbound).sort(), ['get', 'other', 'ping', 'sample_infohashes']);
+    assert.equal(inbound.get?.rx, 2);
+    assert.equal(inbound.sample_infohashes?.rx, 1);
+    assert.equal(inbound.other?.rx, 101);
+  });
+
+  it('counts by name only the methods it is told about', async () => {
+    const { clock, random, net } = setup(1);
+    const transport = net.createTransport('1.0.0.1');
+    const rpc = new Rpc({ transport, clock, random, rateLimit: false, knownMethods: ['hello'] });
+    rpc.onQuery(() => undefined);
+    const peer = rawPeer(net, '1.0.0.2');
+    for (const q of ['hello', 'get_peers'])
+      peer.t.send(encodeQuery(new Uint8Array([1]), q, { id: new Uint8Array(20) }), rpc.address);
+    await clock.advance(10);
+    assert.deepEqual(Object.keys(rpc.stats.snapshot().inbound).sort(), ['hello', 'other']);
   });
 
   it('rate-limits inbound queries per IP (loopback exempt by default)', async () => {
