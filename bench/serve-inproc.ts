@@ -21,8 +21,9 @@ let handler: DatagramHandler = () => {};
 let sent = 0;
 const transport: Transport = {
   address: { host: '127.0.0.1', port: 1, family: 4 },
-  send: () => {
-    sent++;
+  // Replies only: the node may also ping the load generator to verify it (a query, `1:y1:q`).
+  send: (data) => {
+    if (data[data.length - 2] !== 0x71) sent++;
   },
   onMessage: (h) => {
     handler = h;

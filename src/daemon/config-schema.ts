@@ -145,6 +145,12 @@ export const SCHEMA = [
   { key: 'node.k', default: 8, doc: 'bucket size and lookup width', parse: int(1, 64) },
   { key: 'node.read_only', default: false, doc: 'BEP 43 read-only: answer no queries', parse: bool },
   {
+    key: 'node.rate_limit_loopback',
+    default: false,
+    doc: 'apply the per-IP query limit to loopback senders (127/8, ::1) too',
+    parse: bool,
+  },
+  {
     key: 'node.full_node',
     default: false,
     doc: 'store every valid BEP 44 item, not only those this node is among the K closest to',

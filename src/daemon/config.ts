@@ -21,7 +21,15 @@ export const CONFIG_FILE_NAME = 'kadmium.toml';
 
 export interface DaemonConfig {
   dataDir: string;
-  node: { host: string; port: number; bootstrap: string[]; k: number; readOnly: boolean; fullNode: boolean };
+  node: {
+    host: string;
+    port: number;
+    bootstrap: string[];
+    k: number;
+    readOnly: boolean;
+    fullNode: boolean;
+    rateLimitLoopback: boolean;
+  };
   api: {
     enabled: boolean;
     host: string;
@@ -154,6 +162,7 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
       k: get('node.k'),
       readOnly: get('node.read_only'),
       fullNode: get('node.full_node'),
+      rateLimitLoopback: get('node.rate_limit_loopback'),
     },
     api: {
       enabled: get('api.enabled'),

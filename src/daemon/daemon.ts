@@ -80,6 +80,7 @@ export class Daemon {
       k: config.node.k,
       readOnly: config.node.readOnly,
       fullNode: config.node.fullNode,
+      rateLimitLoopback: config.node.rateLimitLoopback,
       routingTable,
       peerStore: storage.peers,
       itemStore: storage.items,

@@ -8,12 +8,13 @@ import { asNodeId, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/
 import type { LookupResult } from '../kademlia/lookup.js';
 import type { Contact, ExportedTable, RoutingTable } from '../kademlia/routing-table.js';
 import { MainlineClient, type ReplyBase } from '../protocols/mainline/client.js';
-import type { HandlerContext } from '../protocols/mainline/handlers/index.js';
+import { type HandlerContext, METHODS } from '../protocols/mainline/handlers/index.js';
 import { ID_LENGTH } from '../protocols/mainline/messages.js';
 import { InfohashSampler } from '../protocols/mainline/sampler.js';
 import { isTrustedId, type SecureIdMode } from '../protocols/mainline/secure-id.js';
 import { createServer } from '../protocols/mainline/server.js';
 import { TokenManager } from '../protocols/mainline/tokens.js';
+import { rateLimitKey } from '../rpc/rate-limit.js';
 import { Rpc } from '../rpc/rpc.js';
 import { DEFAULT_ITEM_LIMITS, ItemStore, MemoryItemBackend } from '../storage/item-store.js';
 import { MemoryPeerStore, type PeerStore } from '../storage/peer-store.js';
@@ -174,6 +175,14 @@ export abstract class DhtCore implements LookupHost {
       version: defaults.CLIENT_VERSION,
       readOnly: this.options.readOnly,
       rateLimit: this.options.rateLimit,
+      rateLimitLoopback: this.options.rateLimitLoopback ?? false,
+      knownMethods: METHODS,
+      onLimited: (key) => {
+        // A flooding source is not one to hand out to others. Only the rare case (it had
+        // contacts here) is worth a warning: a wide flood would otherwise flood the log too.
+        const removed = this.nodeTables.forgetSource(key, rateLimitKey);
+        if (removed > 0) this.warn('FLOOD', `rate-limiting ${key}; removed its ${removed} contact(s)`);
+      },
     });
     this.rpc = rpc;
     this.client = new MainlineClient(
@@ -188,7 +197,7 @@ export abstract class DhtCore implements LookupHost {
     if (!this.options.readOnly) {
       rpc.onQuery(
         createServer(rpc, () => this.context(), {
-          queried: (id, from) => this.observe({ id, address: from }, false),
+          queried: (id, from) => this.onQueried(id, from),
           fault: (err, query) => this.warn('HANDLER_FAULT', `${query.method} handler failed: ${String(err)}`),
         }),
       );
@@ -342,8 +351,14 @@ export abstract class DhtCore implements LookupHost {
     return runLookup(this, kind, target, seeds, signal, ask, onReply);
   }
 
+  /** A node queried us: see NodeTables.queried (a query alone never admits a new contact). */
+  protected onQueried(id: NodeId, from: Address): void {
+    this.nodeTables.queried({ id, address: from }, this.rpc?.limited(from.host) ?? false, this.clock.now());
+  }
+
   protected onReplied(contact: Contact, reply: ReplyBase): void {
-    this.observe(contact, true);
+    // A source the rate limit is dropping stays out of the table even when it answers us.
+    if (!this.rpc?.limited(contact.address.host)) this.observe(contact, true);
     if (reply.ip) this.learnExternalIp(reply.from, reply.ip);
   }
 

@@ -76,6 +76,10 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
               `${addressKey(contact.address)} answered as ${toHex(reply.id)}, not ${toHex(contact.id)}`,
             );
             host.tables().failed(contact.address);
+            // Nor does the answer admit the newcomer: the client's reply hook has just offered
+            // it to the table, where the address is free when the old contact was never ours
+            // (a referral). It joins like any node, by answering a query of ours as itself.
+            host.tables().drop(reply.id, contact.address);
             throw err;
           }
           // Each family's lookup follows only its own family's referrals. A referral to ourselves

@@ -46,8 +46,14 @@ export interface DhtOptions {
   timeoutMs?: number;
   /** After this long a query no longer holds a lookup slot, ms. */
   shortTimeoutMs?: number;
-  /** Per-IP limit on inbound queries; false disables it. */
+  /** Per-source (IPv4 address, IPv6 /64) limit on inbound queries; false disables it. */
   rateLimit?: RateLimitOptions | false;
+  /**
+   * Apply the rate limit to loopback senders too (127/8, ::1). Off by default: loopback is this
+   * machine, and local tools and benchmarks should not be throttled. Turn it on to test the
+   * limit on one machine, or when untrusted processes share the host.
+   */
+  rateLimitLoopback?: boolean;
   /** BEP 43 read-only: send ro=1 and answer no queries. */
   readOnly?: boolean;
   /**

@@ -13,6 +13,7 @@ import {
 } from '../kademlia/routing-table.js';
 import { compareDistance } from '../kademlia/id.js';
 import { type Address, addressKey, type Family } from '../transport/address.js';
+import { RateLimiter } from '../rpc/rate-limit.js';
 import type { EventBus } from '../util/events.js';
 import type { DhtEvents } from './events.js';
 
@@ -35,11 +36,23 @@ export interface TablesHooks {
 
 /** Questionable nodes pinged at once; more wait for the next full-bucket event. */
 const MAX_PINGING = 64;
+/**
+ * Pings sent to unknown queriers, per second and at once. Every query from an unknown address
+ * could prompt one, so this is what keeps a query flood from becoming a ping flood; the table
+ * fills mostly from our own lookups, which need no ping.
+ */
+export const QUERIER_PINGS_PER_S = 16;
+export const QUERIER_PING_BURST = 32;
 
 export class NodeTables {
   readonly v4: RoutingTable;
   readonly v6: RoutingTable | undefined;
   private readonly pinging = new Set<string>();
+  private readonly querierPings = new RateLimiter({
+    perSecond: QUERIER_PINGS_PER_S,
+    burst: QUERIER_PING_BURST,
+    maxTracked: 1,
+  });
 
   constructor(
     readonly id: NodeId,
@@ -94,11 +107,63 @@ export class NodeTables {
       }
       if (events.has('node:added'))
         events.emit('node:added', { id: contact.id, address: contact.address, bucket: result.bucket });
-      // A node that only queried us is unverified (maybe behind NAT): one ping tells.
       if (!responded) this.pingNode(contact.address);
     } else if (result.action === 'cached' && result.ping) {
       this.pingNode(result.ping.address);
     }
+  }
+
+  /**
+   * A contact sent us a query. A query proves nothing (the sender need not even receive what we
+   * send back), so it never puts a new contact in the table: a known contact at the same address
+   * is marked as having queried us, an unknown one at most gets a ping (within
+   * QUERIER_PINGS_PER_S), and only its reply, through `observe(contact, true)`, admits it.
+   * `flooding` senders (the rate limit drops their queries) get nothing.
+   */
+  queried(contact: Contact, flooding: boolean, now: number): void {
+    if (flooding) return;
+    const table = this.table(contact.address.family);
+    if (!table) return;
+    if (this.options.accept && !this.options.accept(contact)) return;
+    const known = table.get(contact.id);
+    if (known) {
+      // Another address claiming a known id is refused by observe (an id is not proof of identity).
+      table.observe(contact, false, now);
+      return;
+    }
+    if (!this.querierPings.allow('', now)) return;
+    // Another id at that address: keep the one we know, as observe would (its own failures will
+    // clear it); a ping would admit whoever answers there now. Asked after the budget: the
+    // address lookup scans the table, so a query flood must not reach it.
+    if (table.getByAddress(contact.address)) return;
+    this.pingNode(contact.address);
+  }
+
+  /**
+   * Remove every contact whose address maps to `key` under `keyOf` (the rate limiter's source
+   * key): a source that floods us is not one to hand out to others. Returns how many went.
+   */
+  forgetSource(key: string, keyOf: (host: string) => string): number {
+    let removed = 0;
+    for (const t of [this.v4, this.v6]) {
+      if (!t) continue;
+      const gone = [...t.nodes()].filter((n) => keyOf(n.address.host) === key);
+      for (const n of gone) {
+        if (!t.remove(n.id)) continue;
+        removed++;
+        this.hooks.events.emit('node:evicted', { id: n.id, address: n.address, reason: 'bad' });
+      }
+    }
+    return removed;
+  }
+
+  /** Remove the contact `id` if the table holds it at `address`. */
+  drop(id: Uint8Array, address: Address): void {
+    const table = this.table(address.family);
+    const node = table?.get(id);
+    if (!table || !node || addressKey(node.address) !== addressKey(address)) return;
+    table.remove(id);
+    this.hooks.events.emit('node:evicted', { id: node.id, address: node.address, reason: 'bad' });
   }
 
   /** A query to `to` timed out or got nonsense back. */

@@ -19,7 +19,13 @@ import {
   KrpcErrorCode,
   type KrpcQuery,
 } from '../wire/krpc.js';
-import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import {
+  DEFAULT_RATE_LIMIT,
+  isLoopbackHost,
+  RateLimiter,
+  type RateLimitOptions,
+  rateLimitKey,
+} from './rate-limit.js';
 import { MethodStats } from './stats.js';
 import { TransactionTable } from './transactions.js';
 
@@ -59,10 +65,20 @@ export interface RpcOptions {
   version?: Uint8Array;
   /** BEP 43: mark our queries `ro = 1`. */
   readOnly?: boolean;
-  /** Per-IP limit on inbound queries; false turns it off. */
+  /** Per-source (IPv4 address, IPv6 /64) limit on inbound queries; false turns it off. */
   rateLimit?: RateLimitOptions | false;
   /** Apply the rate limit to loopback senders too (off by default: they are this machine). */
   rateLimitLoopback?: boolean;
+  /**
+   * Told when the limiter starts dropping a source's queries (its first drop in LIMITED_FOR_MS),
+   * with the source's key (`rateLimitKey`): the node forgets the contacts it holds there.
+   */
+  onLimited?: (key: string) => void;
+  /**
+   * Inbound methods counted by name in `stats` (default the Mainline KRPC methods); every other
+   * name a sender makes up is counted as `other`.
+   */
+  knownMethods?: readonly string[];
 }
 
 export interface QueryOptions {
@@ -96,7 +112,7 @@ interface Pending {
 export type QueryHandler = (query: KrpcQuery, from: Address) => void;
 
 export class Rpc {
-  readonly stats = new MethodStats();
+  readonly stats: MethodStats;
   private readonly transactions: TransactionTable<Pending>;
   private readonly limiter: RateLimiter | undefined;
   private handler: QueryHandler = () => {};
@@ -106,13 +122,16 @@ export class Rpc {
   private readonly shortTimeoutMs: number;
 
   constructor(private readonly options: RpcOptions) {
+    this.stats = new MethodStats(options.knownMethods);
     this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
     this.retries = options.retries ?? 1;
     this.shortTimeoutMs = options.shortTimeoutMs ?? SHORT_TIMEOUT_MS;
     const start = options.random.int(0x10000);
     this.transactions = new TransactionTable(start, options.maxInFlight ?? MAX_IN_FLIGHT);
     this.limiter =
-      options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
+      options.rateLimit === false
+        ? undefined
+        : new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT, options.onLimited);
     options.transport.onMessage((data, from) => this.receive(data, from));
   }
 
@@ -279,9 +298,21 @@ export class Rpc {
     }
   }
 
+  /**
+   * True while the rate limit holds `host`'s source as flooding: a query of its was dropped within
+   * LIMITED_FOR_MS. Such a sender is not one to keep in a routing table.
+   */
+  limited(host: string): boolean {
+    if (!this.limiter || this.exempt(host)) return false;
+    return this.limiter.limited(rateLimitKey(host), this.options.clock.now());
+  }
+
   private allow(from: Address): boolean {
-    if (!this.limiter) return true;
-    if (!this.options.rateLimitLoopback && (from.host.startsWith('127.') || from.host === '::1')) return true;
-    return this.limiter.allow(from.host, this.options.clock.now());
+    if (!this.limiter || this.exempt(from.host)) return true;
+    return this.limiter.allow(rateLimitKey(from.host), this.options.clock.now());
+  }
+
+  private exempt(host: string): boolean {
+    return !this.options.rateLimitLoopback && isLoopbackHost(host);
   }
 }

@@ -42,10 +42,30 @@ function labelText(labels: Labels | undefined): string {
   if (!labels) return '';
   const parts = Object.entries(labels).map(([k, v]) => {
     if (!LABEL.test(k)) throw new Error(`invalid label name ${JSON.stringify(k)}`);
-    const text = String(v).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-    return `${k}="${text}"`;
+    return `${k}="${escapeLabelValue(String(v))}"`;
   });
   return parts.length > 0 ? `{${parts.join(',')}}` : '';
+}
+
+/**
+ * Control characters other than newline, and UTF-16 halves without their pair: the text format
+ * escapes only backslash, double quote and newline, so these have no faithful spelling in a label
+ * value. A raw CR or NUL breaks line-based scrapers, and a lone surrogate is not UTF-8 at all.
+ */
+const UNCARRIABLE =
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A label value as the text format carries it: backslash, double quote and newline escaped, and
+ * every character it cannot carry replaced by U+FFFD (so the value stays visibly altered rather
+ * than silently shortened).
+ */
+export function escapeLabelValue(value: string): string {
+  return value
+    .replace(UNCARRIABLE, '\ufffd')
+    .replace(/\\/g, '\\\\')
+    .replace(/\n/g, '\\n')
+    .replace(/"/g, '\\"');
 }
 
 export function formatValue(v: number): string {

@@ -32,6 +32,15 @@ describe('daemon config', () => {
     assert.equal(c.sources['api.port'], 'default');
   });
 
+  it('exempts loopback from the rate limit unless node.rate_limit_loopback is set', () => {
+    const d = dir();
+    assert.equal(loadConfig({ env: {}, flags: { data_dir: d } }).node.rateLimitLoopback, false);
+    const env = loadConfig({ env: { KADMIUM_NODE_RATE_LIMIT_LOOPBACK: 'true' }, flags: { data_dir: d } });
+    assert.equal(env.node.rateLimitLoopback, true);
+    const flag = loadConfig({ env: {}, flags: { data_dir: d, 'node.rate_limit_loopback': 'true' } });
+    assert.equal(flag.node.rateLimitLoopback, true);
+  });
+
   it('layers file < environment < flags', () => {
     const d = dir();
     writeFileSync(

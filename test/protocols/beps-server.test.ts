@@ -2,6 +2,7 @@
 // (sample_infohashes), against a kadmium node on an in-memory network with a raw KRPC client.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { asNodeId } from '../../src/kademlia/id.js';
 import { Dht, type DhtOptions } from '../../src/node/dht.js';
 import { ScrapeBloom } from '../../src/protocols/mainline/scrape-bloom.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
@@ -70,15 +71,16 @@ function r(m: KrpcMessage | undefined): BDict {
 describe('BEP 32 server: want, nodes and nodes6', () => {
   it('answers in the querier family by default and in both with want n4+n6', async () => {
     const { ask, dht } = await setup();
-    // Fill both tables: v4 and v6 nodes (each in its own /24 or /48) query us.
+    // Fill both tables with v4 and v6 nodes (each in its own /24 or /48) that answered us: only
+    // those are handed out (a query alone admits nobody).
     for (let i = 1; i <= 3; i++) {
-      r(await ask('ping', { id: new Uint8Array(20).fill(i) }, `5.0.${i}.1`));
-      r(await ask('ping', { id: new Uint8Array(20).fill(0x10 + i) }, `2001:db8:${i}::1`));
+      const v4 = { host: `5.0.${i}.1`, port: 4000, family: 4 as const };
+      const v6 = { host: `2001:db8:${i}::1`, port: 4000, family: 6 as const };
+      dht.table.observe({ id: asNodeId(new Uint8Array(20).fill(i)), address: v4 }, true, 1);
+      dht.table6!.observe({ id: asNodeId(new Uint8Array(20).fill(0x10 + i)), address: v6 }, true, 1);
     }
     assert.equal(dht.table.size, 3);
-    assert.equal(dht.table6?.size, 3, 'v6 queriers go to the v6 table');
-    // Only nodes that answered us are handed out: mark them as having answered.
-    for (const t of [dht.table, dht.table6!]) for (const n of [...t.nodes()]) t.observe(n, true, 1);
+    assert.equal(dht.table6?.size, 3);
     const v4 = r(await ask('find_node', { id, target: id }));
     assert.ok(v4.nodes instanceof Uint8Array && v4.nodes6 === undefined);
     assert.equal(decodeNodes(v4.nodes, 20, 4)?.length, 3, 'every v4 node that answered us');

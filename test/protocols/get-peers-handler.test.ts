@@ -65,7 +65,7 @@ describe('get_peers handler', () => {
     const reply = getPeers(ctx, query(), from);
     assert.ok(!(reply instanceof Promise), 'no promise for an in-memory store');
     const dict = reply as BDict;
-    assert.ok(ctx.tokens.verify(from.host, infoHash, dict.token as Uint8Array));
+    assert.ok(ctx.tokens.verify('peers', from.host, infoHash, dict.token as Uint8Array));
     assert.equal((dict.values as Uint8Array[]).length, 2);
   });
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rpc } from '../../src/rpc/rpc.js';
-import { RateLimiter } from '../../src/rpc/rate-limit.js';
+import { LIMITED_FOR_MS, RateLimiter, rateLimitKey } from '../../src/rpc/rate-limit.js';
 import { TransactionTable } from '../../src/rpc/transactions.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory.js';
 import { SeededRandom } from '../../src/util/random.js';
-import { decodeKrpc, encodeResponse } from '../../src/wire/krpc.js';
+import { decodeKrpc, encodeQuery, encodeResponse } from '../../src/wire/krpc.js';
 
 function setup(latencyMs = 5) {
   const clock = new VirtualClock();
@@ -155,6 +155,37 @@ describe('rpc engine', () => {
     assert.equal(rpc.stats.dropped.malformed, 2);
   });
 
+  it('counts the known methods by name always, and every junk method name in one bucket', async () => {
+    const { clock, random, net } = setup(1);
+    const rpc = new Rpc({ transport: net.createTransport('1.0.0.1'), clock, random, rateLimit: false });
+    rpc.onQuery(() => undefined);
+    const peer = rawPeer(net, '1.0.0.2');
+    const query = (q: string) => encodeQuery(new Uint8Array([1, 2]), q, { id: new Uint8Array(20) });
+    // Junk first, more names than the old 64-entry table held, a CR among them.
+    for (let i = 0; i < 100; i++) peer.t.send(query(`junk${i}`), rpc.address);
+    peer.t.send(query('x\r\nlabel="y"'), rpc.address);
+    await clock.advance(10);
+    for (const q of ['get', 'sample_infohashes', 'get', 'ping']) peer.t.send(query(q), rpc.address);
+    await clock.advance(10);
+    const inbound = rpc.stats.snapshot().inbound;
+    assert.deepEqual(Object.keys(inbound).sort(), ['get', 'other', 'ping', 'sample_infohashes']);
+    assert.equal(inbound.get?.rx, 2);
+    assert.equal(inbound.sample_infohashes?.rx, 1);
+    assert.equal(inbound.other?.rx, 101);
+  });
+
+  it('counts by name only the methods it is told about', async () => {
+    const { clock, random, net } = setup(1);
+    const transport = net.createTransport('1.0.0.1');
+    const rpc = new Rpc({ transport, clock, random, rateLimit: false, knownMethods: ['hello'] });
+    rpc.onQuery(() => undefined);
+    const peer = rawPeer(net, '1.0.0.2');
+    for (const q of ['hello', 'get_peers'])
+      peer.t.send(encodeQuery(new Uint8Array([1]), q, { id: new Uint8Array(20) }), rpc.address);
+    await clock.advance(10);
+    assert.deepEqual(Object.keys(rpc.stats.snapshot().inbound).sort(), ['hello', 'other']);
+  });
+
   it('rate-limits inbound queries per IP (loopback exempt by default)', async () => {
     const { clock, random, net } = setup(1);
     const rpc = new Rpc({
@@ -175,6 +206,69 @@ describe('rpc engine', () => {
     for (let i = 0; i < 50; i++) flood.t.send(ping, rpc.address);
     await clock.advance(10);
     assert.equal(handled, 10, 'refilled at 10/s, capped at the burst');
+  });
+
+  it('keys IPv6 senders on their /64: a whole /64 shares one bucket', async () => {
+    const { clock, random, net } = setup(1);
+    const rpc = new Rpc({
+      transport: net.createTransport('2001:db8::1'),
+      clock,
+      random,
+      rateLimit: { perSecond: 10, burst: 5, maxTracked: 100 },
+    });
+    let handled = 0;
+    rpc.onQuery(() => handled++);
+    const ping = Buffer.from('d1:ad2:id20:aaaaaaaaaaaaaaaaaaaae1:q4:ping1:t2:aa1:y1:qe');
+    // Twenty hosts of one /64, two queries each: one bucket of 5.
+    for (let i = 1; i <= 20; i++) {
+      const peer = rawPeer(net, `2001:db8:0:7::${i.toString(16)}`);
+      peer.t.send(ping, rpc.address);
+      peer.t.send(ping, rpc.address);
+    }
+    await clock.advance(10);
+    assert.equal(handled, 5, 'one /64 gets one bucket, however many addresses it uses');
+    assert.ok(rpc.limited('2001:db8:0:7::ffff'), 'the whole /64 counts as limited');
+    assert.equal(rpc.limited('2001:db8:0:8::1'), false, 'the next /64 does not');
+    rawPeer(net, '2001:db8:0:8::1').t.send(ping, rpc.address);
+    await clock.advance(10);
+    assert.equal(handled, 6, 'another /64 has its own bucket');
+  });
+
+  it('derives limiter keys: IPv4 as is, IPv4-mapped as IPv4, IPv6 by /64', () => {
+    assert.equal(rateLimitKey('1.2.3.4'), '1.2.3.4');
+    assert.equal(rateLimitKey('::ffff:1.2.3.4'), '1.2.3.4');
+    assert.equal(rateLimitKey('2001:db8:0:7::1'), rateLimitKey('2001:0db8:0000:0007:ffff:1:2:3'));
+    assert.notEqual(rateLimitKey('2001:db8:0:7::1'), rateLimitKey('2001:db8:0:6::1'));
+    assert.equal(rateLimitKey('2001:db8:0:7::1'), '2001:0db8:0000:0007::/64');
+  });
+
+  it('rate-limits loopback senders when told to, remembers whom it dropped, and says so once', async () => {
+    const { clock, random, net } = setup(1);
+    const limitedKeys: string[] = [];
+    const rpc = new Rpc({
+      transport: net.createTransport('127.0.0.1'),
+      clock,
+      random,
+      rateLimit: { perSecond: 10, burst: 5, maxTracked: 100 },
+      rateLimitLoopback: true,
+      onLimited: (key) => limitedKeys.push(key),
+    });
+    let handled = 0;
+    rpc.onQuery(() => handled++);
+    const ping = Buffer.from('d1:ad2:id20:aaaaaaaaaaaaaaaaaaaae1:q4:ping1:t2:aa1:y1:qe');
+    const flood = rawPeer(net, '127.0.0.3');
+    assert.equal(rpc.limited('127.0.0.3'), false);
+    for (let i = 0; i < 50; i++) flood.t.send(ping, rpc.address);
+    await clock.advance(10);
+    assert.equal(handled, 5);
+    assert.ok(rpc.limited('127.0.0.3'));
+    assert.equal(rpc.limited('127.0.0.2'), false);
+    assert.deepEqual(limitedKeys, ['127.0.0.3'], 'told once, at the first drop');
+    // Refilled but still remembered: a flood that pauses does not look honest at once.
+    await clock.advance(LIMITED_FOR_MS - 1000);
+    assert.ok(rpc.limited('127.0.0.3'));
+    await clock.advance(1000);
+    assert.equal(rpc.limited('127.0.0.3'), false, 'forgiven LIMITED_FOR_MS after the last drop');
   });
 
   it('bounds the rate limiter table', () => {

@@ -18,6 +18,7 @@ const OPTIONS = {
   storage: { type: 'string' },
   redis: { type: 'string' },
   'full-node': { type: 'boolean' },
+  'rate-limit-loopback': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -62,6 +63,7 @@ On shutdown it stops the API, saves the routing table to the data dir and closes
       --redis URL            Redis server for --storage redis (implies it), e.g.
                              redis://127.0.0.1:6379; nodes sharing a namespace share data
       --full-node            store every valid BEP 44 item, not only those near our id
+      --rate-limit-loopback  apply the per-IP query limit to loopback senders too
   -h, --help                 this help
 
 Every setting, its variable and default: docs/DAEMON.md.
@@ -82,6 +84,7 @@ Examples:
     if (values.bootstrap) flags['node.bootstrap'] = values.bootstrap.join(',');
     if (values['no-api']) flags['api.enabled'] = 'false';
     if (values['full-node']) flags['node.full_node'] = 'true';
+    if (values['rate-limit-loopback']) flags['node.rate_limit_loopback'] = 'true';
     if (values.redis !== undefined && values.storage === undefined) flags['storage.backend'] = 'redis';
     let config;
     try {

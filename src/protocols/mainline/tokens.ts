@@ -1,10 +1,12 @@
 /**
  * Write tokens (BEP 5 get_peers -> announce_peer, BEP 44 get -> put): SHA-256 of a 64-byte secret,
- * the requester's IP and the infohash, truncated to 8 bytes. The secret rotates every 5 minutes;
+ * a scope byte, the requester's IP and the infohash, truncated to 8 bytes. The scope byte keeps
+ * the two token spaces apart: an infohash and a BEP 44 target are both 20 bytes, and without it a
+ * get_peers token would also authorise a put for the same key, and a get token an announce. The secret rotates every 5 minutes;
  * tokens under the current or previous secret are accepted, so a token lives 5-10 minutes.
  * Compared in constant time.
  *
- * Every message has the same shape, IP (4 or 16 bytes) then a 20-byte key, and fits one block,
+ * Every message has the same shape, scope byte, IP (4 or 16 bytes), then a 20-byte key, and fits one block,
  * so a secret first block makes a MAC that rests on the same assumption as HMAC at half the price:
  * one SHA-256 compression per token (`KeyedSha256` in util/sha256.ts says why). A node issues
  * one with every get_peers reply.
@@ -21,12 +23,18 @@ export const TOKEN_BYTES = 8;
 const SECRET_BYTES = 64;
 /** Infohashes and BEP 44 targets: every message ends with 20 key bytes. */
 const KEY_BYTES = 20;
+
+/** What a token authorises: `peers` (get_peers -> announce_peer) or `items` (get -> put). */
+export type TokenScope = 'peers' | 'items';
+/** The first byte of the MAC input per scope; any two distinct values would do. */
+const SCOPE_BYTE: Readonly<Record<TokenScope, number>> = { peers: 0x01, items: 0x02 };
+
 /**
- * Reused MAC inputs, IP then infohash: no allocation per token for the usual 20-byte infohash.
+ * Reused MAC inputs, scope byte, IP, then key: no allocation per token for the usual 20-byte key.
  * Shared by every node: each is filled and read within one synchronous call.
  */
-const MESSAGE4 = new Uint8Array(4 + KEY_BYTES);
-const MESSAGE6 = new Uint8Array(16 + KEY_BYTES);
+const MESSAGE4 = new Uint8Array(1 + 4 + KEY_BYTES);
+const MESSAGE6 = new Uint8Array(1 + 16 + KEY_BYTES);
 
 export class TokenManager {
   private current: KeyedSha256;
@@ -46,17 +54,20 @@ export class TokenManager {
     this.rotatedAt = clock.now();
   }
 
-  /** The token for a requester's IP and an infohash. */
-  issue(host: string, infoHash: Uint8Array): Uint8Array {
+  /** The token for a requester's IP and a key (infohash or BEP 44 target), good for one scope. */
+  issue(scope: TokenScope, host: string, key: Uint8Array): Uint8Array {
     this.rotate();
-    return this.current.mac(this.message(host, infoHash), TOKEN_BYTES);
+    return this.current.mac(this.message(scope, host, key), TOKEN_BYTES);
   }
 
-  /** True when the token was issued to this IP for this infohash under the current or previous secret. */
-  verify(host: string, infoHash: Uint8Array, token: Uint8Array): boolean {
+  /**
+   * True when the token was issued for this scope, to this IP, for this key, under the current or
+   * previous secret.
+   */
+  verify(scope: TokenScope, host: string, key: Uint8Array, token: Uint8Array): boolean {
     this.rotate();
     if (token.length !== TOKEN_BYTES) return false;
-    const message = this.message(host, infoHash);
+    const message = this.message(scope, host, key);
     // Evaluate both, always: the time taken must not depend on which secret matched.
     const a = timingSafeEqual(token, this.current.mac(message, TOKEN_BYTES));
     const b = timingSafeEqual(token, this.previous.mac(message, TOKEN_BYTES));
@@ -68,16 +79,21 @@ export class TokenManager {
   }
 
   /**
-   * The MAC input: the IP as 4 or 16 bytes (zeros for a host that is not an IP literal, which a
-   * socket never reports), then the key; a key of another length than 20 bytes (none reaches here
-   * from the wire) by its SHA-256. Written into a reused buffer, valid until the next call.
+   * The MAC input: the scope byte, the IP as 4 or 16 bytes (zeros for a host that is not an IP
+   * literal, which a socket never reports), then the key; a key of another length than 20 bytes
+   * (none reaches here from the wire) by its SHA-256. Written into a reused buffer, valid until
+   * the next call.
    */
-  private message(host: string, infoHash: Uint8Array): Uint8Array {
+  private message(scope: TokenScope, host: string, key: Uint8Array): Uint8Array {
     const v6 = host.includes(':');
     const buffer = v6 ? MESSAGE6 : MESSAGE4;
-    if (!(v6 ? ipv6ToBytes(host, buffer) : ipv4ToBytes(host, buffer))) buffer.fill(0);
-    const key = infoHash.length === KEY_BYTES ? infoHash : sha256(infoHash).subarray(0, KEY_BYTES);
-    buffer.set(key, buffer.length - KEY_BYTES);
+    buffer[0] = SCOPE_BYTE[scope];
+    if (!(v6 ? ipv6ToBytes(host, buffer, 1) : ipv4ToBytes(host, buffer, 1)))
+      buffer.fill(0, 1, buffer.length - KEY_BYTES);
+    buffer.set(
+      key.length === KEY_BYTES ? key : sha256(key).subarray(0, KEY_BYTES),
+      buffer.length - KEY_BYTES,
+    );
     return buffer;
   }
 

@@ -6,7 +6,7 @@ import { type Handler, refuse } from './context.js';
  * to its IP for this infohash. With implied_port the peer's port is the datagram's source port.
  */
 export const announcePeer: Handler<'announce_peer'> = async (ctx, query, from) => {
-  if (!ctx.tokens.verify(from.host, query.infoHash, query.token)) {
+  if (!ctx.tokens.verify('peers', from.host, query.infoHash, query.token)) {
     return refuse(KrpcErrorCode.Protocol, 'bad token: get a fresh one with get_peers first');
   }
   const peer = { host: from.host, port: query.impliedPort ? from.port : query.port, family: from.family };

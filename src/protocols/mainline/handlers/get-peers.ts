@@ -35,7 +35,7 @@ export const getPeers: Handler<'get_peers'> = (ctx, query, from) => {
       BFsd: blooms?.BFsd,
       id: ctx.localId,
       ...closestNodes(ctx, query.infoHash, query.want, from),
-      token: ctx.tokens.issue(from.host, query.infoHash),
+      token: ctx.tokens.issue('peers', from.host, query.infoHash),
       values: peers.length > 0 ? encodePeers(peers) : undefined,
     });
     return query.scrape ? scrapeFilters(ctx, query.infoHash).then(reply) : reply(undefined);

@@ -11,7 +11,7 @@ export const get: Handler<'get'> = async (ctx, query, from) => {
   const reply = {
     id: ctx.localId,
     ...closestNodes(ctx, query.target, undefined, from),
-    token: ctx.tokens.issue(from.host, query.target),
+    token: ctx.tokens.issue('items', from.host, query.target),
   };
   if (!item) return reply;
   const decoded = decode(item.v);

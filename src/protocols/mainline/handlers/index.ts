@@ -23,6 +23,9 @@ const handlers: { [M in MainlineQuery['method']]: Handler<M> } = {
   put,
 };
 
+/** The methods this node serves, for per-method counters. */
+export const METHODS: readonly string[] = Object.keys(handlers);
+
 export function handle(
   ctx: HandlerContext,
   query: MainlineQuery,

@@ -12,7 +12,7 @@ export const put: Handler<'put'> = async (ctx, query, from) => {
   const salt = query.salt && query.salt.length > 0 ? query.salt : undefined;
   const mutable = query.k !== undefined;
   const target = mutable && query.k ? mutableTarget(query.k, salt) : immutableTargetOfEncoded(query.v);
-  if (!ctx.tokens.verify(from.host, target, query.token)) {
+  if (!ctx.tokens.verify('items', from.host, target, query.token)) {
     return refuse(KrpcErrorCode.Protocol, 'bad token: get a fresh one with get for this target first');
   }
   if (!ctx.fullNode && !amongClosest(ctx, target)) {
