@@ -9,6 +9,7 @@ import { getPeers } from './commands/get-peers.js';
 import { keygen } from './commands/keygen.js';
 import { ping } from './commands/ping.js';
 import { put } from './commands/put.js';
+import { router } from './commands/router.js';
 import { sampleInfohashes } from './commands/sample-infohashes.js';
 import { scrape } from './commands/scrape.js';
 import { sim } from './commands/sim.js';
@@ -27,6 +28,7 @@ const COMMANDS: Command[] = [
   put,
   get,
   testnet,
+  router,
   sim,
   // BEP 33, BEP 51
   scrape,
