@@ -8,6 +8,7 @@ import { get } from './commands/get.js';
 import { getPeers } from './commands/get-peers.js';
 import { keygen } from './commands/keygen.js';
 import { ping } from './commands/ping.js';
+import { profile } from './commands/profile.js';
 import { put } from './commands/put.js';
 import { router } from './commands/router.js';
 import { sampleInfohashes } from './commands/sample-infohashes.js';
@@ -29,6 +30,7 @@ const COMMANDS: Command[] = [
   get,
   testnet,
   router,
+  profile,
   sim,
   // BEP 33, BEP 51
   scrape,

@@ -75,6 +75,13 @@ function tiles(s) {
   for (var k in s.latency) lookups += s.latency[k].count;
   text('m-lookups', lookups);
   text('m-rss', bytes(s.memory.rss));
+  if (s.runtime) {
+    text('m-loop', ms(s.runtime.eventLoopDelayMs.p99));
+    text('m-loop-max', ms(s.runtime.eventLoopDelayMs.max));
+    text('m-gc', s.runtime.gc.count);
+    text('m-gc-ms', ms(s.runtime.gc.totalPauseMs));
+    text('m-gc-max', ms(s.runtime.gc.maxPauseMs));
+  }
   text('m-uptime', duration(s.uptimeSeconds));
   text('m-k', s.k);
   text('m-window', duration(Math.round(s.rates.length * (s.rates.length > 1 ? (s.rates[1].at - s.rates[0].at) / 1000 : 1))));

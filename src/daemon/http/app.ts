@@ -14,6 +14,8 @@ import { DASHBOARD_HTML } from '../dashboard/page.js';
 import { liveSnapshot } from '../live.js';
 import { getItem, putItem } from './items.js';
 import { openApiDocument } from './openapi.js';
+import { Profiler } from '../profiler.js';
+import { profileRoutes } from './profile.js';
 import { type ApiRequest, type ApiResponse, errorResponse, HttpError, json } from './types.js';
 import { hex20, jsonBody, onlyFields, optionalBool, optionalInt, timeoutMs } from './validate.js';
 
@@ -33,6 +35,8 @@ export interface AppContext {
   storageBackend: string;
   version: string;
   state(): DaemonState;
+  /** CPU profiles and heap snapshots on request (default: one made here). */
+  profiler?: Profiler;
 }
 
 export interface App {
@@ -213,6 +217,13 @@ export function createApp(ctx: AppContext): App {
       write: true,
       handler: (req) => putItem(ctx.dht, withLookupSlot, req),
     },
+    // Checks the token itself (always required; see profile.ts), so not marked write.
+    ...profileRoutes(ctx.profiler ?? new Profiler(ctx.dht.clock), ctx.token).map((r) => ({
+      method: r.method,
+      pattern: r.pattern,
+      write: false,
+      handler: (req: ApiRequest, _params: string[], query: URLSearchParams) => r.handler(req, query),
+    })),
   ];
 
   const authorize = (req: ApiRequest): void => {
