@@ -51,6 +51,24 @@ function surface(id) {
   return { g: g, w: w, h: h };
 }
 
+// Once: what the node keeps about others and the routers it trusts (changes only with the config).
+fetch('/api/privacy').then(function (r) { return r.ok ? r.json() : null; }).then(function (p) {
+  if (!p) return;
+  var ul = $('m-privacy');
+  ul.textContent = '';
+  var add = function (text, title) {
+    var li = document.createElement('li');
+    li.textContent = text;
+    if (title) li.title = title;
+    ul.appendChild(li);
+  };
+  add('profile: ' + p.profile + (p.readOnly ? ' (read-only: answers no queries)' : ''));
+  p.categories.forEach(function (c) {
+    add(c.what + (c.held === null ? '' : ' — ' + c.held + ' held') + ' — kept: ' + c.retention, 'why: ' + c.why);
+  });
+  p.bootstrap.forEach(function (b) { add('bootstrap router ' + b.router + ' — run by ' + b.operator); });
+}, function () {});
+
 function tiles(s) {
   var rates = s.rates[s.rates.length - 1] || { queriesIn: 0, queriesOut: 0, errors: 0, timeouts: 0 };
   var m = s.messages || { inbound: {}, outbound: {} };

@@ -37,6 +37,8 @@ export interface AppContext {
   state(): DaemonState;
   /** CPU profiles and heap snapshots on request (default: one made here). */
   profiler?: Profiler;
+  /** What the node keeps about others, for /api/privacy (daemon/privacy.ts); 404 without it. */
+  privacy?: () => Promise<unknown>;
 }
 
 export interface App {
@@ -216,6 +218,15 @@ export function createApp(ctx: AppContext): App {
       pattern: /^\/api\/items$/,
       write: true,
       handler: (req) => putItem(ctx.dht, withLookupSlot, req),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/privacy$/,
+      write: false,
+      handler: async () => {
+        if (!ctx.privacy) throw new HttpError(404, 'NOT_FOUND', 'no privacy report in this app');
+        return json(200, await ctx.privacy());
+      },
     },
     // Checks the token itself (always required; see profile.ts), so not marked write.
     ...profileRoutes(ctx.profiler ?? new Profiler(ctx.dht.clock), ctx.token).map((r) => ({

@@ -118,6 +118,13 @@ export function openApiDocument(version: string): object {
           responses: { 200: ok('anomalies') },
         },
       },
+      '/api/privacy': {
+        get: {
+          summary:
+            'What this node keeps about others (routing table, peers, items, statistics), for how long and why; the bootstrap routers and their operators',
+          responses: { 200: ok('the privacy report') },
+        },
+      },
       '/api/profile/cpu': {
         post: {
           summary:
