@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: kadmium side by side with the `bencode` package, bittorrent-dht and a raw
  * dgram echo server, all on this machine and loopback only. Every section is bounded in count and
- * time. Options: --only codec,serving,lookups,items,storage,storage-cap  --json FILE (write the raw
- * numbers).
+ * time. Options: --only codec,serving,router,lookups,items,storage,storage-cap  --json FILE (write
+ * the raw numbers).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { runCodec } from './codec.js';
 import { benchItems } from './items.js';
 import { runLookups } from './lookups.js';
+import { runRouter } from './router.js';
 import { runServing } from './serving.js';
 import { benchStorage } from './storage.js';
 import { benchStorageCap, capTable } from './storage-cap.js';
@@ -18,7 +19,15 @@ import { num, table } from './format.js';
 const { values } = parseArgs({
   options: { only: { type: 'string' }, json: { type: 'string' } },
 });
-const only = values.only?.split(',') ?? ['codec', 'serving', 'lookups', 'items', 'storage', 'storage-cap'];
+const only = values.only?.split(',') ?? [
+  'codec',
+  'serving',
+  'router',
+  'lookups',
+  'items',
+  'storage',
+  'storage-cap',
+];
 const results: Record<string, unknown> = {
   node: process.version,
   cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
@@ -42,6 +51,14 @@ if (only.includes('serving')) {
   section(
     'Serving: queries answered per second, load generator in another process, 64 outstanding (targets: ping >= 0.8x echo, find_node and get_peers >= 0.6x)',
     serving.text,
+  );
+}
+if (only.includes('router')) {
+  const router = await runRouter();
+  results.router = router.results;
+  section(
+    'Router mode beside the node: queries per second (64 outstanding) and memory per contact (docs/ROUTER.md)',
+    router.text,
   );
 }
 if (only.includes('lookups')) {

@@ -1,12 +1,14 @@
 /**
  * A query server for the serving benchmark, run as its own process: kadmium, bittorrent-dht, or a
- * raw dgram echo, on 127.0.0.1. The DHT servers get a full routing table of fake contacts on
+ * raw dgram echo, or a kadmium router (bench/router.ts), on 127.0.0.1. The DHT servers get a full routing table of fake contacts on
  * loopback addresses (127.x.y.z, where nobody listens), so nothing ever leaves the machine.
  * Prints {"port": N} on stdout when ready; exits when stdin closes.
  */
 import { createSocket } from 'node:dgram';
 import DHT from 'bittorrent-dht';
 import { Dht } from '../src/node/dht.js';
+import { Router } from '../src/node/router.js';
+import { fillRouter, ROUTER_BENCH } from './router-fixture.js';
 import { fakeContacts } from './serving-fixture.js';
 
 const kind = process.argv[2];
@@ -29,6 +31,13 @@ async function main(): Promise<number> {
     }
     process.stderr.write(`kadmium table: ${dht.table.size} nodes\n`);
     return dht.address.port;
+  }
+  if (kind === 'router') {
+    const router = new Router({ host: '127.0.0.1', port: 0, ...ROUTER_BENCH });
+    await router.listen();
+    fillRouter(router.table, ROUTER_BENCH.contacts, Date.now());
+    process.stderr.write(`router table: ${router.table.size} nodes\n`);
+    return router.address.port;
   }
   if (kind === 'bittorrent-dht') {
     const dht = new DHT({ bootstrap: false });

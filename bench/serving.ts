@@ -11,7 +11,7 @@ const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const SERVERS = ['echo', 'kadmium', 'bittorrent-dht'] as const;
 const METHODS = ['ping', 'find_node', 'get_peers'] as const;
 
-async function startServer(kind: string): Promise<{ child: ChildProcess; port: number }> {
+export async function startServer(kind: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [here('./serve-child.js'), kind], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -24,7 +24,12 @@ async function startServer(kind: string): Promise<{ child: ChildProcess; port: n
   return { child, port };
 }
 
-async function load(port: number, method: string, window: number, durationMs: number): Promise<number> {
+export async function load(
+  port: number,
+  method: string,
+  window: number,
+  durationMs: number,
+): Promise<number> {
   const child = spawn(
     process.execPath,
     [here('./loadgen.js'), String(port), method, String(window), String(durationMs)],

@@ -5,6 +5,11 @@
 # Runs after 00-apt-update.sh.
 set -euo pipefail
 bin=/usr/bin/chromium
+# --check: verify only, install nothing; exit 1 when missing (scripts/test-deps.mjs runs this first).
+if [ "${1:-}" = --check ]; then
+  "$bin" --version >/dev/null 2>&1 || { echo "chromium.sh: $bin is missing or does not run" >&2; exit 1; }
+  exit 0
+fi
 if [ ! -x "$bin" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi

@@ -6,6 +6,14 @@
 # python3 may come first on PATH): always use the absolute path.
 set -euo pipefail
 py=/usr/bin/python3
+# --check: verify only, install nothing; exit 1 when missing (scripts/test-deps.mjs runs this first).
+if [ "${1:-}" = --check ]; then
+  if ! "$py" -c 'import libtorrent; from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey' >/dev/null 2>&1; then
+    echo "libtorrent.sh: $py cannot import libtorrent and cryptography's ed25519" >&2
+    exit 1
+  fi
+  exit 0
+fi
 if ! "$py" -c 'import libtorrent, cryptography' >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-libtorrent python3-cryptography
 fi

@@ -8,7 +8,9 @@ import { get } from './commands/get.js';
 import { getPeers } from './commands/get-peers.js';
 import { keygen } from './commands/keygen.js';
 import { ping } from './commands/ping.js';
+import { profile } from './commands/profile.js';
 import { put } from './commands/put.js';
+import { router } from './commands/router.js';
 import { sampleInfohashes } from './commands/sample-infohashes.js';
 import { scrape } from './commands/scrape.js';
 import { sim } from './commands/sim.js';
@@ -27,6 +29,8 @@ const COMMANDS: Command[] = [
   put,
   get,
   testnet,
+  router,
+  profile,
   sim,
   // BEP 33, BEP 51
   scrape,

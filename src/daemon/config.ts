@@ -47,6 +47,7 @@ export interface DaemonConfig {
   table: { saveIntervalMs: number };
   stats: { tickMs: number };
   anomaly: AnomalyOptions;
+  privacy: { profile: 'standard' | 'private'; peerTtlS: number; recentLookups: number };
   /** Where each key's value came from: "default", "file PATH", "env NAME", "flag". */
   sources: Record<string, string>;
   /** The config file read, if any. */
@@ -183,6 +184,11 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
     },
     table: { saveIntervalMs: get<number>('table.save_interval_s') * 1000 },
     stats: { tickMs: get('stats.tick_ms') },
+    privacy: {
+      profile: get('privacy.profile'),
+      peerTtlS: get('privacy.peer_ttl_s'),
+      recentLookups: get('privacy.recent_lookups'),
+    },
     anomaly: {
       warmupTicks: get('anomaly.warmup_ticks'),
       z: get('anomaly.z'),

@@ -16,6 +16,7 @@ import type { DaemonConfig } from './config.js';
 import { redact } from './config.js';
 import { ensureDataDir, loadTable, saveTable } from './data-dir.js';
 import { createApp, type DaemonState } from './http/app.js';
+import { privacyReport } from './privacy.js';
 import { createHttpServer, type Feed, type HttpServer } from './http/server.js';
 import { liveSnapshot } from './live.js';
 import { createLogger, type Logger } from './logger.js';
@@ -67,7 +68,11 @@ export class Daemon {
       config.storage.backend,
       config.dataDir,
       options.backends ?? STORAGE_BACKENDS,
-      { redisUrl: config.storage.redisUrl, namespace: config.storage.namespace },
+      {
+        redisUrl: config.storage.redisUrl,
+        namespace: config.storage.namespace,
+        peerTtlMs: config.privacy.peerTtlS * 1000,
+      },
     );
     const saved = loadTable(config.dataDir);
     if ('error' in saved) log.warn(`ignoring the saved routing table: ${saved.error}`);
@@ -78,7 +83,9 @@ export class Daemon {
       port: config.node.port,
       bootstrap,
       k: config.node.k,
-      readOnly: config.node.readOnly,
+      // The private profile is read-only: nobody puts us in their table, so nobody stores their
+      // peers or items with us and we serve no BEP 51 samples.
+      readOnly: config.node.readOnly || config.privacy.profile === 'private',
       fullNode: config.node.fullNode,
       rateLimitLoopback: config.node.rateLimitLoopback,
       routingTable,
@@ -88,6 +95,7 @@ export class Daemon {
     });
     const stats = new Statistics(dht, {
       tickMs: config.stats.tickMs,
+      maxLookups: config.privacy.profile === 'private' ? 0 : config.privacy.recentLookups,
       detector: new AnomalyDetector(config.anomaly),
       itemCount: storage.itemCount,
     });
@@ -142,6 +150,7 @@ export class Daemon {
         storageBackend: this.storage.description,
         version: this.version,
         state: () => this.stateValue,
+        privacy: () => privacyReport(config, dht, this.stats),
       });
       this.http = createHttpServer(app, this.feed(), log.child({ component: 'http' }), config.api);
       try {

@@ -22,11 +22,17 @@ export interface DaemonStorage {
 export interface StorageSettings {
   redisUrl: string;
   namespace: string;
+  /** How long peers announced by others are kept (`privacy.peer_ttl_s`); default the store's. */
+  peerTtlMs?: number;
 }
 
 export type StorageFactory = (dataDir: string, settings: StorageSettings) => Promise<DaemonStorage>;
 
 export const SQLITE_FILE = SQLITE_FILE_NAME;
+
+function peerLimits(ttlMs: number | undefined) {
+  return ttlMs === undefined ? {} : { peerLimits: { ttlMs } };
+}
 
 function wrap(description: string, storage: Storage): DaemonStorage {
   return {
@@ -40,14 +46,15 @@ function wrap(description: string, storage: Storage): DaemonStorage {
 
 export const STORAGE_BACKENDS: Readonly<Record<string, StorageFactory>> = {
   /** A SQLite file in the data dir: announces and items survive restarts. */
-  sqlite: async (dir) => {
+  sqlite: async (dir, { peerTtlMs }) => {
     const path = join(dir, SQLITE_FILE);
-    return wrap(`sqlite ${path}`, await openStorage({ kind: 'sqlite', path }));
+    return wrap(`sqlite ${path}`, await openStorage({ kind: 'sqlite', path, ...peerLimits(peerTtlMs) }));
   },
   /** Process memory: everything stored is lost on restart. */
-  memory: async () => wrap('memory', await openStorage({ kind: 'memory' })),
+  memory: async (_dir, { peerTtlMs }) =>
+    wrap('memory', await openStorage({ kind: 'memory', ...peerLimits(peerTtlMs) })),
   /** A Redis server shared by several nodes on one host; keys namespaced per network. */
-  redis: async (_dir, { redisUrl, namespace }) => {
+  redis: async (_dir, { redisUrl, namespace, peerTtlMs }) => {
     if (!/^rediss?:\/\//.test(redisUrl)) {
       throw new Error(
         `storage.redis_url: the redis backend needs a URL like redis://127.0.0.1:6379, got ${JSON.stringify(redisUrl)}`,
@@ -55,7 +62,7 @@ export const STORAGE_BACKENDS: Readonly<Record<string, StorageFactory>> = {
     }
     return wrap(
       `redis ${redisUrl} namespace ${namespace}`,
-      await openStorage({ kind: 'redis', url: redisUrl, namespace }),
+      await openStorage({ kind: 'redis', url: redisUrl, namespace, ...peerLimits(peerTtlMs) }),
     );
   },
 };

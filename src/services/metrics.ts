@@ -134,6 +134,24 @@ export async function collectMetrics(stats: Statistics): Promise<MetricFamily[]>
   add('process_resident_memory_bytes', 'gauge', 'Resident set size of the process.', [{ value: memory.rss }]);
   add('process_heap_used_bytes', 'gauge', 'V8 heap in use.', [{ value: memory.heapUsed }]);
   add('process_heap_total_bytes', 'gauge', 'V8 heap allocated.', [{ value: memory.heapTotal }]);
+  const rt = stats.runtime.snapshot();
+  add('event_loop_delay_seconds', 'gauge', 'Event-loop delay since start, by quantile (and max).', [
+    { labels: { quantile: '0.5' }, value: rt.eventLoopDelayMs.p50 / 1000 },
+    { labels: { quantile: '0.99' }, value: rt.eventLoopDelayMs.p99 / 1000 },
+    { labels: { quantile: '1' }, value: rt.eventLoopDelayMs.max / 1000 },
+  ]);
+  add(
+    'gc_pauses_total',
+    'counter',
+    'Garbage collections, by kind (minor = scavenge, major = mark-sweep-compact).',
+    Object.entries(rt.gc.byKind).map(([kind, k]) => ({ labels: { kind }, value: k.count })),
+  );
+  add(
+    'gc_pause_seconds_total',
+    'counter',
+    'Time the process was paused for garbage collection, by kind.',
+    Object.entries(rt.gc.byKind).map(([kind, k]) => ({ labels: { kind }, value: k.pauseMs / 1000 })),
+  );
   add('uptime_seconds', 'gauge', 'Seconds since the statistics service started.', [
     { value: Math.round((now - stats.startedAt) / 1000) },
   ]);

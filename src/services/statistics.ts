@@ -13,6 +13,7 @@ import { type Clock, every, type Timer } from '../util/clock.js';
 import { EventBus } from '../util/events.js';
 import { type Anomaly, AnomalyDetector } from './anomaly.js';
 import { Histogram, type HistogramSnapshot } from './histogram.js';
+import { RuntimeMonitor, type RuntimeSnapshot } from './runtime.js';
 
 /** What the service reads from a node. `Dht` satisfies it. */
 export type StatisticsSource = Pick<Dht, 'id' | 'events' | 'table' | 'peers' | 'clock' | 'stats'>;
@@ -69,6 +70,8 @@ interface TickCounter {
 
 export class Statistics {
   readonly events = new EventBus<StatisticsEvents>();
+  /** Event-loop delay and GC pauses, measured while started. */
+  readonly runtime = new RuntimeMonitor();
   readonly detector: AnomalyDetector;
   readonly startedAt: number;
   readonly tickMs: number;
@@ -111,6 +114,7 @@ export class Statistics {
   /** Subscribe to the node and start ticking. */
   start(): void {
     if (this.timer) return;
+    this.runtime.start();
     const bus = this.source.events;
     const countSubnet = (host: string): void => {
       const m = this.current.bySubnet;
@@ -148,6 +152,7 @@ export class Statistics {
   }
 
   stop(): void {
+    this.runtime.stop();
     this.timer?.cancel();
     this.timer = undefined;
     for (const off of this.unsubscribe.splice(0)) off();
@@ -228,6 +233,7 @@ export class Statistics {
       lookups: this.recentLookups(),
       anomalies: { active: this.detector.active(), recent: this.detector.recent() },
       memory: { rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal },
+      runtime: this.runtime.snapshot(),
     };
   }
 
@@ -270,6 +276,8 @@ export interface StatisticsSnapshot {
   lookups: LookupRecord[];
   anomalies: { active: Anomaly[]; recent: Anomaly[] };
   memory: { rss: number; heapUsed: number; heapTotal: number };
+  /** Event-loop delay and GC pauses (services/runtime.ts). */
+  runtime: RuntimeSnapshot;
 }
 
 function emptyTick(): TickCounter {

@@ -51,7 +51,8 @@ export function seedRoutingTables(
   onProgress?: (done: number, total: number) => void,
 ): number {
   const sorted: Contact[] = population
-    .filter((n) => !n.nat && n.alive)
+    // Read-only nodes (BEP 43) are never put in anyone's table.
+    .filter((n) => !n.nat && !n.readOnly && n.alive)
     .map((n) => ({ id: n.dht.id, address: n.endpoint.address }))
     .sort((a, b) => compareIds(a.id, b.id));
   const bits = 160;

@@ -24,6 +24,8 @@ export interface SimOptions {
   alpha?: number;
   /** Fraction of nodes behind NAT (default 0.2). */
   natFraction?: number;
+  /** Fraction of nodes running read-only, as the daemon's private profile does (default 0). */
+  readOnlyFraction?: number;
   /** Loss and duplication rates for the loss scenario. */
   lossRate?: number;
   duplicateRate?: number;
@@ -117,6 +119,7 @@ export class SimContext {
     this.world = new SimWorld({
       seed: options.seed,
       natFraction: options.natFraction ?? 0.2,
+      readOnlyFraction: options.readOnlyFraction,
       latency: internetLatency(),
       dht: { k: options.k, alpha: options.alpha },
     });
@@ -143,7 +146,8 @@ export class SimContext {
     const { world } = this;
     const n = this.options.nodes;
     this.build.mode = mode;
-    for (let i = 0; i < Math.min(ROUTERS, n); i++) this.routers.push(world.addNode({ nat: false }));
+    for (let i = 0; i < Math.min(ROUTERS, n); i++)
+      this.routers.push(world.addNode({ nat: false, readOnly: false }));
     if (mode === 'fast') {
       for (let i = this.routers.length; i < n; i++) {
         world.addNode();

@@ -14,6 +14,7 @@ export function replayCommand(o: SimOptions): string {
   if (o.lookups !== undefined) parts.push(`--lookups ${o.lookups}`);
   if (o.build !== undefined) parts.push(`--build ${o.build}`);
   if (o.natFraction !== undefined) parts.push(`--nat ${o.natFraction}`);
+  if (o.readOnlyFraction !== undefined) parts.push(`--read-only ${o.readOnlyFraction}`);
   if (o.lossRate !== undefined) parts.push(`--loss ${o.lossRate}`);
   if (o.churn !== undefined) parts.push(`--churn ${o.churn}`);
   if (o.durationMs !== undefined) parts.push(`--minutes ${o.durationMs / 60_000}`);

@@ -25,6 +25,8 @@ export interface SimNode {
   readonly dht: Dht;
   readonly endpoint: SimEndpoint;
   readonly nat: boolean;
+  /** BEP 43 read-only (the daemon's private profile): it queries but answers nobody. */
+  readonly readOnly: boolean;
   /** Virtual time it came online. */
   readonly joinedAt: number;
   alive: boolean;
@@ -37,6 +39,8 @@ export interface WorldOptions {
   latency?: LatencyModel;
   lossRate?: number;
   duplicateRate?: number;
+  /** Fraction of nodes that run read-only (BEP 43, the private profile), 0..1. */
+  readOnlyFraction?: number;
   /** Options for every node (transport, clock, random and bootstrap are the world's). */
   dht?: Omit<DhtOptions, 'transport' | 'clock' | 'random' | 'bootstrap'>;
 }
@@ -53,6 +57,8 @@ export class SimWorld {
   private readonly natFraction: number;
   /** The stream placement, ids and NAT decisions come from; nodes get forks of `random`. */
   private readonly placement: SeededRandom;
+  /** Read-only decisions: a stream of their own, so a world without them replays as before. */
+  private readonly readOnlyDraws: SeededRandom | undefined;
 
   constructor(readonly options: WorldOptions) {
     this.random = new SeededRandom(options.seed);
@@ -66,11 +72,17 @@ export class SimWorld {
     };
     this.network = new SimNetwork(networkOptions);
     this.natFraction = options.natFraction ?? 0;
+    if ((options.readOnlyFraction ?? 0) > 0) this.readOnlyDraws = new SeededRandom(options.seed ^ 0x2ead0);
   }
 
   /** Create a node and start listening (it does not join yet). */
-  addNode(opts: { bootstrap?: readonly string[] | false; nat?: boolean; id?: Uint8Array } = {}): SimNode {
+  addNode(
+    opts: { bootstrap?: readonly string[] | false; nat?: boolean; id?: Uint8Array; readOnly?: boolean } = {},
+  ): SimNode {
     const nat = opts.nat ?? (this.natFraction > 0 && this.placement.float() < this.natFraction);
+    const readOnly =
+      opts.readOnly ??
+      (this.readOnlyDraws !== undefined && this.readOnlyDraws.float() < (this.options.readOnlyFraction ?? 0));
     const endpoint = this.network.createEndpoint({ nat });
     const dht = new Dht({
       ...this.options.dht,
@@ -79,12 +91,14 @@ export class SimWorld {
       clock: this.clock,
       random: this.random.fork(),
       bootstrap: opts.bootstrap ?? false,
+      readOnly,
     });
     const node: SimNode = {
       index: this.created++,
       dht,
       endpoint,
       nat,
+      readOnly,
       joinedAt: this.clock.now(),
       alive: true,
     };

@@ -284,3 +284,29 @@ export function assertHex(value: string, bytes: number, name: string): string {
   }
   return value.toLowerCase();
 }
+
+/**
+ * Starts several clients at once. Unlike Promise.all, when one fails the others that did start are
+ * stopped before the error propagates: a `before` hook that only remembers the result of
+ * Promise.all never learns of them, so their sockets and child processes would keep the test
+ * file's process alive forever after the suite failed.
+ */
+export async function startAll<const T extends readonly Promise<{ stop(): Promise<void> }>[]>(
+  starts: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  type Started = { -readonly [K in keyof T]: Awaited<T[K]> };
+  const settled = await Promise.allSettled(starts);
+  const failures: unknown[] = [];
+  const started: { stop(): Promise<void> }[] = [];
+  for (const s of settled) {
+    if (s.status === 'fulfilled') started.push(s.value);
+    else failures.push(s.reason);
+  }
+  if (failures.length === 0) return started as unknown as Started;
+  await Promise.allSettled(started.map((p) => p.stop()));
+  if (failures.length === 1) throw failures[0];
+  throw new AggregateError(
+    failures,
+    `${failures.length} of ${starts.length} clients failed to start (the others were stopped): ${String(failures[0])}`,
+  );
+}

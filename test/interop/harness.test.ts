@@ -20,6 +20,7 @@ import {
   immutableTargetHex,
   mutableTargetHex,
   type PeerAddress,
+  startAll,
   verifyMutable,
 } from './common.js';
 import { LibtorrentPeer } from './libtorrent-peer.js';
@@ -120,7 +121,7 @@ describe('harness: libtorrent <-> libtorrent', { timeout: 40000 }, () => {
   let a: LibtorrentPeer | undefined;
   let b: LibtorrentPeer | undefined;
   before(async () => {
-    [a, b] = await Promise.all([LibtorrentPeer.start(), LibtorrentPeer.start()]);
+    [a, b] = await startAll([LibtorrentPeer.start(), LibtorrentPeer.start()]);
     const joined = await b.bootstrap([a.address], { timeoutMs: 5000 });
     assert.ok(joined.dhtNodes >= 1);
   });
@@ -156,7 +157,7 @@ describe('harness: bittorrent-dht <-> bittorrent-dht', { timeout: 40000 }, () =>
   let c: BittorrentDhtPeer | undefined;
   before(async () => {
     a = await BittorrentDhtPeer.start();
-    [b, c] = await Promise.all([
+    [b, c] = await startAll([
       BittorrentDhtPeer.start({ bootstrap: [a.address] }),
       BittorrentDhtPeer.start({ bootstrap: [a.address] }),
     ]);
@@ -185,7 +186,7 @@ describe('harness: libtorrent <-> bittorrent-dht', { timeout: 40000 }, () => {
   let bt2: BittorrentDhtPeer | undefined;
   before(async () => {
     lt = await LibtorrentPeer.start();
-    [bt, bt2] = await Promise.all([
+    [bt, bt2] = await startAll([
       BittorrentDhtPeer.start({ bootstrap: [lt.address] }),
       BittorrentDhtPeer.start({ bootstrap: [lt.address] }),
     ]);

@@ -14,7 +14,7 @@ import type { Dht } from '../../src/node/dht.js';
 import { createTestnet, type Testnet } from '../../src/node/testnet.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { BittorrentDhtPeer } from './bittorrent-dht-peer.js';
-import type { InteropPeer, PeerAddress } from './common.js';
+import { type InteropPeer, type PeerAddress, startAll } from './common.js';
 import { LibtorrentPeer } from './libtorrent-peer.js';
 
 /** Anything that can announce and look up, over one interface. */
@@ -70,7 +70,7 @@ describe('mixed network: kadmium + libtorrent + bittorrent-dht', { timeout: 120_
     net = await createTestnet(12, { node: { ipv6: false } });
     const boot = { host: '127.0.0.1', port: net.nodes[0]!.address.port };
     clients.push(
-      ...(await Promise.all([
+      ...(await startAll([
         LibtorrentPeer.start(),
         LibtorrentPeer.start(),
         BittorrentDhtPeer.start({ bootstrap: [boot] }),

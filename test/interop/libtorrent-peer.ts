@@ -100,7 +100,8 @@ export class LibtorrentPeer implements InteropPeer {
   }
 
   static async start(opts: LibtorrentPeerOptions = {}): Promise<LibtorrentPeer> {
-    const python = opts.python ?? SYSTEM_PYTHON;
+    // KADMIUM_TEST_PYTHON stands in for a missing or removed libtorrent (the runner's own tests).
+    const python = opts.python ?? process.env.KADMIUM_TEST_PYTHON ?? SYSTEM_PYTHON;
     const script = ltNodeScriptPath();
     const args = [script, '--port', String(opts.port ?? 0)];
     if (opts.routers && opts.routers.length > 0) {

@@ -18,6 +18,7 @@ const OPTIONS = {
   lookups: { type: 'string' },
   build: { type: 'string' },
   nat: { type: 'string' },
+  'read-only': { type: 'string' },
   loss: { type: 'string' },
   churn: { type: 'string' },
   minutes: { type: 'string' },
@@ -62,6 +63,7 @@ measures lookups. The same options and seed replay the run exactly.
                        ages 20 virtual minutes; fast: routing tables seeded from the sorted
                        id list (default: join up to 5000 nodes, fast above)
       --nat F          fraction of nodes behind NAT (default 0.2)
+      --read-only F    fraction of nodes read-only (BEP 43, the privacy profile; default 0)
       --loss F         loss rate for the loss scenario (default 0.05)
       --churn F        fraction of nodes replaced per 10 minutes (default 0.1)
       --minutes M      virtual minutes of the churn scenario (default 10)
@@ -122,6 +124,7 @@ Examples:
       lookups: values.lookups === undefined ? undefined : parsePositiveInt(values.lookups, 1000, '--lookups'),
       build: build as BuildMode | undefined,
       natFraction: fraction(values.nat, '--nat'),
+      readOnlyFraction: fraction(values['read-only'], '--read-only'),
       lossRate: fraction(values.loss, '--loss'),
       churn: fraction(values.churn, '--churn'),
       durationMs: minutes === undefined ? undefined : minutes * 60_000,

@@ -36,7 +36,13 @@ export const DASHBOARD_HTML = `<!doctype html>
     <div class="tile"><b id="m-items">-</b><span>BEP 44 items</span></div>
     <div class="tile"><b id="m-lookups">-</b><span>lookups done</span></div>
     <div class="tile"><b id="m-rss">-</b><span>memory (RSS)</span></div>
+    <div class="tile"><b id="m-loop">-</b><span>event-loop delay p99 (max <i id="m-loop-max">-</i>)</span></div>
+    <div class="tile"><b id="m-gc">-</b><span>GC pauses, <i id="m-gc-ms">-</i> in all (longest <i id="m-gc-max">-</i>)</span></div>
     <div class="tile"><b id="m-uptime">-</b><span>uptime</span></div>
+  </section>
+  <section class="card wide" id="privacy">
+    <h2>What this node keeps about others <small>from /api/privacy; limits are privacy.* config keys (docs/PRIVACY.md)</small></h2>
+    <ul id="m-privacy" class="flags"><li class="quiet">loading…</li></ul>
   </section>
   <section class="card wide" id="anomalies">
     <h2>Anomaly flags <small>each tick compared with a rolling baseline (EWMA); see docs/DAEMON.md</small></h2>

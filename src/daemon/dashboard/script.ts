@@ -51,6 +51,24 @@ function surface(id) {
   return { g: g, w: w, h: h };
 }
 
+// Once: what the node keeps about others and the routers it trusts (changes only with the config).
+fetch('/api/privacy').then(function (r) { return r.ok ? r.json() : null; }).then(function (p) {
+  if (!p) return;
+  var ul = $('m-privacy');
+  ul.textContent = '';
+  var add = function (text, title) {
+    var li = document.createElement('li');
+    li.textContent = text;
+    if (title) li.title = title;
+    ul.appendChild(li);
+  };
+  add('profile: ' + p.profile + (p.readOnly ? ' (read-only: answers no queries)' : ''));
+  p.categories.forEach(function (c) {
+    add(c.what + (c.held === null ? '' : ' — ' + c.held + ' held') + ' — kept: ' + c.retention, 'why: ' + c.why);
+  });
+  p.bootstrap.forEach(function (b) { add('bootstrap router ' + b.router + ' — run by ' + b.operator); });
+}, function () {});
+
 function tiles(s) {
   var rates = s.rates[s.rates.length - 1] || { queriesIn: 0, queriesOut: 0, errors: 0, timeouts: 0 };
   var m = s.messages || { inbound: {}, outbound: {} };
@@ -75,6 +93,13 @@ function tiles(s) {
   for (var k in s.latency) lookups += s.latency[k].count;
   text('m-lookups', lookups);
   text('m-rss', bytes(s.memory.rss));
+  if (s.runtime) {
+    text('m-loop', ms(s.runtime.eventLoopDelayMs.p99));
+    text('m-loop-max', ms(s.runtime.eventLoopDelayMs.max));
+    text('m-gc', s.runtime.gc.count);
+    text('m-gc-ms', ms(s.runtime.gc.totalPauseMs));
+    text('m-gc-max', ms(s.runtime.gc.maxPauseMs));
+  }
   text('m-uptime', duration(s.uptimeSeconds));
   text('m-k', s.k);
   text('m-window', duration(Math.round(s.rates.length * (s.rates.length > 1 ? (s.rates[1].at - s.rates[0].at) / 1000 : 1))));

@@ -15,6 +15,8 @@ import { DASHBOARD_HTML } from '../dashboard/page.js';
 import { liveSnapshot } from '../live.js';
 import { getItem, putItem, type Slot } from './items.js';
 import { openApiDocument } from './openapi.js';
+import { Profiler } from '../profiler.js';
+import { profileRoutes } from './profile.js';
 import { type ApiRequest, type ApiResponse, errorResponse, HttpError, json } from './types.js';
 import {
   decodePart,
@@ -47,6 +49,10 @@ export interface AppContext {
   storageBackend: string;
   version: string;
   state(): DaemonState;
+  /** CPU profiles and heap snapshots on request (default: one made here). */
+  profiler?: Profiler;
+  /** What the node keeps about others, for /api/privacy (daemon/privacy.ts); 404 without it. */
+  privacy?: () => Promise<unknown>;
 }
 
 export interface App {
@@ -236,6 +242,22 @@ export function createApp(ctx: AppContext): App {
       write: true,
       handler: (req) => putItem(ctx.dht, writeSlot, req),
     },
+    {
+      method: 'GET',
+      pattern: /^\/api\/privacy$/,
+      write: false,
+      handler: async () => {
+        if (!ctx.privacy) throw new HttpError(404, 'NOT_FOUND', 'no privacy report in this app');
+        return json(200, await ctx.privacy());
+      },
+    },
+    // Checks the token itself (always required; see profile.ts), so not marked write.
+    ...profileRoutes(ctx.profiler ?? new Profiler(ctx.dht.clock), ctx.token).map((r) => ({
+      method: r.method,
+      pattern: r.pattern,
+      write: false,
+      handler: (req: ApiRequest, _params: string[], query: URLSearchParams) => r.handler(req, query),
+    })),
   ];
 
   const authorize = (req: ApiRequest): void => {

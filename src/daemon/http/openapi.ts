@@ -124,6 +124,39 @@ export function openApiDocument(version: string): object {
           responses: { 200: ok('anomalies') },
         },
       },
+      '/api/privacy': {
+        get: {
+          summary:
+            'What this node keeps about others (routing table, peers, items, statistics), for how long and why; the bootstrap routers and their operators',
+          responses: { 200: ok('the privacy report') },
+        },
+      },
+      '/api/profile/cpu': {
+        post: {
+          summary:
+            'A CPU profile of the daemon over the next `seconds` (default 5, at most 60), as .cpuprofile JSON',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'seconds', in: 'query', required: false, schema: { type: 'number' } }],
+          responses: {
+            200: ok('the profile (open in Chrome DevTools)'),
+            401: err('missing or wrong bearer token'),
+            403: err('no api.token is set: profiling is disabled'),
+            429: err('a profile is being captured already'),
+          },
+        },
+      },
+      '/api/profile/heap': {
+        post: {
+          summary: 'A V8 heap snapshot of the daemon, as .heapsnapshot JSON',
+          security: [{ bearer: [] }],
+          responses: {
+            200: ok('the snapshot (open in Chrome DevTools, Memory tab)'),
+            401: err('missing or wrong bearer token'),
+            403: err('no api.token is set: profiling is disabled'),
+            429: err('a profile is being captured already'),
+          },
+        },
+      },
       '/api/peers/{infohash}': {
         get: {
           summary: 'get_peers lookup: peers for an infohash',

@@ -8,7 +8,13 @@ import type { Rpc } from '../../rpc/rpc.js';
 import type { Address } from '../../transport/address.js';
 import { encodeCompactAddress } from '../../wire/compact.js';
 import { KrpcErrorCode, type KrpcQuery } from '../../wire/krpc.js';
-import { type HandlerContext, HandlerFailure, type HandlerResult, handle } from './handlers/index.js';
+import {
+  type HandlerContext,
+  HandlerFailure,
+  type HandlerResult,
+  type Handlers,
+  handle,
+} from './handlers/index.js';
 import { ID_LENGTH, type MainlineQuery, parseQuery } from './messages.js';
 
 export interface ServerHooks {
@@ -22,6 +28,8 @@ export function createServer(
   rpc: Rpc,
   context: () => HandlerContext,
   hooks: ServerHooks,
+  /** The methods served; default the full node's (a router passes handlers/router.ts's). */
+  handlers?: Handlers,
 ): (q: KrpcQuery, from: Address) => void {
   return (q, from) => {
     const parsed = parseQuery(q, ID_LENGTH);
@@ -37,7 +45,7 @@ export function createServer(
       else rpc.respond(from, q, result, encodeCompactAddress(from));
     };
     try {
-      const result = handle(context(), query, from);
+      const result = handle(context(), query, from, handlers);
       if (result instanceof Promise) {
         result.then(reply, (err: unknown) => {
           hooks.fault(err, query);

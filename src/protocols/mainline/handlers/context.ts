@@ -10,9 +10,12 @@ import type { MainlineQuery } from '../messages.js';
 import type { InfohashSampler } from '../sampler.js';
 import type { TokenManager } from '../tokens.js';
 
+/** What handlers read from a routing table: a router serves from a table of tables (node/router-table.ts). */
+export type NodeSource = Pick<RoutingTable, 'closest' | 'closestPacked'>;
+
 export interface HandlerContext {
   readonly localId: NodeId;
-  readonly table: RoutingTable;
+  readonly table: NodeSource;
   readonly tokens: TokenManager;
   readonly peers: PeerStore;
   /** BEP 44 items. */
@@ -28,7 +31,7 @@ export interface HandlerContext {
   /** Told when a peer was stored, for events. */
   readonly onAnnounce?: (infoHash: Uint8Array, peer: Address, seed: boolean) => void;
   /** BEP 32: the IPv6 routing table of a dual-stack node (nodes6 come from here). */
-  readonly table6?: RoutingTable | undefined;
+  readonly table6?: NodeSource | undefined;
   /** BEP 51: the infohash sample we serve (without one, the first infohashes in the store). */
   readonly sampler?: InfohashSampler | undefined;
 }
@@ -52,3 +55,6 @@ export type Handler<M extends MainlineQuery['method']> = (
   query: Extract<MainlineQuery, { method: M }>,
   from: Address,
 ) => HandlerResult | Promise<HandlerResult>;
+
+/** One handler per method: the node's full table, or a restricted one (handlers/router.ts). */
+export type Handlers = { [M in MainlineQuery['method']]: Handler<M> };

@@ -1,0 +1,106 @@
+/**
+ * What this node keeps about other people, for how long, and why: the answer /api/privacy gives
+ * and the dashboard shows. Built from the running configuration and the node's own limits, so
+ * it cannot drift from what the code does.
+ */
+import type { Dht } from '../node/dht.js';
+import { DEFAULT_BOOTSTRAP } from '../node/defaults.js';
+import type { Statistics } from '../services/statistics.js';
+import type { DaemonConfig } from './config.js';
+
+/** Who runs the public routers (from their operators' own pages; see docs/PRIVACY.md). */
+export const ROUTER_OPERATORS: Readonly<Record<string, string>> = {
+  'router.bittorrent.com:6881': 'BitTorrent, Inc. (uTorrent, BitTorrent clients)',
+  'router.utorrent.com:6881': 'BitTorrent, Inc. (uTorrent, BitTorrent clients)',
+  'dht.transmissionbt.com:6881': 'the Transmission project',
+  'dht.libtorrent.org:25401': 'the libtorrent project (Arvid Norberg)',
+  'dht.aelitis.com:6881': 'Aelitis (Vuze / Azureus)',
+};
+
+export interface PrivacyCategory {
+  what: string;
+  /** How many are held now, when the node can tell cheaply. */
+  held: number | null;
+  retention: string;
+  why: string;
+  /** The config key that bounds it, when there is one. */
+  key?: string;
+}
+
+export interface PrivacyReport {
+  profile: 'standard' | 'private';
+  readOnly: boolean;
+  categories: PrivacyCategory[];
+  bootstrap: { router: string; operator: string }[];
+}
+
+export async function privacyReport(
+  config: DaemonConfig,
+  dht: Dht,
+  stats: Statistics,
+): Promise<PrivacyReport> {
+  const readOnly = config.node.readOnly || config.privacy.profile === 'private';
+  const storage = await stats
+    .storageCounts()
+    .catch(() => ({ peers: null, infohashes: null, items: undefined }));
+  const tickS = config.stats.tickMs / 1000;
+  const categories: PrivacyCategory[] = [
+    {
+      what: 'other nodes: id, IP address and UDP port (routing table)',
+      held: dht.table.size + (dht.table6?.size ?? 0),
+      retention: `until the node stops answering (2 failed queries) or is replaced; saved to the data dir every ${config.table.saveIntervalMs / 1000} s and on stop, for a fast restart`,
+      why: 'Kademlia routing: every DHT node must know some others to answer and to look anything up',
+      key: 'table.save_interval_s',
+    },
+    {
+      what: 'peers announced by others: IP address and port per infohash (BEP 5 announce_peer)',
+      held: readOnly ? 0 : storage.peers,
+      retention: readOnly
+        ? 'none: a read-only node is never announced to'
+        : `${config.privacy.peerTtlS} s after the last announce, in ${config.storage.backend}`,
+      why: 'the DHT exists to answer get_peers with them; a node near the infohash is expected to keep them',
+      key: 'privacy.peer_ttl_s',
+    },
+    {
+      what: 'BEP 44 items others put (values, public keys, signatures)',
+      held: readOnly ? 0 : (storage.items ?? null),
+      retention: readOnly ? 'none: a read-only node is never put to' : '2 hours after the last put (BEP 44)',
+      why: 'BEP 44 storage: nodes near the target keep the item for readers',
+    },
+    {
+      what: 'querier addresses in statistics: only the /24 (IPv6: /48) prefix, counted per tick',
+      held: null,
+      retention: `${tickS} s per tick; the anomaly detector keeps a rolling baseline of counts per prefix, and flagged prefixes in its recent list`,
+      why: 'detecting floods from one network (anomaly rule subnet-flood); full addresses are never kept',
+    },
+    {
+      what: 'our own recent lookups: their targets (infohashes), timings and counts',
+      held: stats.recentLookups().length,
+      retention:
+        config.privacy.profile === 'private'
+          ? 'none (private profile)'
+          : `the last ${config.privacy.recentLookups}, in memory only`,
+      why: 'the dashboard shows recent lookups; they reveal what this node looked up',
+      key: 'privacy.recent_lookups',
+    },
+    {
+      what: 'BEP 51 infohash samples served to others',
+      held: null,
+      retention: readOnly
+        ? 'none: a read-only node answers no queries'
+        : 'drawn from the stored infohashes above',
+      why: 'BEP 51 lets indexers discover infohashes; a node that stores announces serves samples of them',
+    },
+  ];
+  return {
+    profile: config.privacy.profile,
+    readOnly,
+    categories,
+    bootstrap: config.node.bootstrap.map((router) => ({
+      router,
+      operator:
+        ROUTER_OPERATORS[router] ??
+        (DEFAULT_BOOTSTRAP.includes(router) ? 'unknown' : 'chosen by you (node.bootstrap)'),
+    })),
+  };
+}
