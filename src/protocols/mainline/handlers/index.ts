@@ -26,7 +26,7 @@ export const nodeHandlers: Handlers = {
 };
 
 /** The methods this node serves, for per-method counters. */
-export const METHODS: readonly string[] = Object.keys(handlers);
+export const METHODS: readonly string[] = Object.keys(nodeHandlers);
 
 export function handle(
   ctx: HandlerContext,
