@@ -357,6 +357,8 @@ export class OverlayNode {
       );
     }
     const started = this.clock.now();
+    // Every query of the lookup listens on the call's signal.
+    setMaxListeners(0, signal);
     const result = await disjointLookup<GetReply>({
       target,
       seeds,
@@ -455,7 +457,10 @@ export class OverlayNode {
     }
   }
 
-  /** A peer queried us; admit it once it answers a ping on the port it named. */
+  /**
+   * A peer queried us; admit it once a fresh dial to the port it named reaches it (a connection it
+   * opened to us proves nothing: NATed peers can dial out but not be dialled).
+   */
   private heard(conn: Connection, port: number | undefined): void {
     if (port === undefined || this.closed) return;
     const address = makeAddress(conn.remoteAddress.host, port);
@@ -464,12 +469,15 @@ export class OverlayNode {
       address,
       key: conn.remotePublicKey,
     };
-    const known = this.table.get(contact.id);
-    if (known) return;
+    if (this.table.get(contact.id)) return;
     const key = addressKey(address);
     if (this.admitting.has(key) || this.admitting.size >= MAX_ADMITTING) return;
     this.admitting.add(key);
-    void this.ping(contact, this.shutdown.signal)
+    void this.options.transport
+      .probe(address, contact.key, this.shutdown.signal)
+      .then((reachable) => {
+        if (reachable && !this.closed) this.observe(contact);
+      })
       .catch(() => undefined)
       .finally(() => this.admitting.delete(key));
   }

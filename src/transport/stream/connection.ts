@@ -26,6 +26,11 @@ export interface StreamTransport {
   readonly address: Address;
   /** The pooled connection to this key, or a new one (dial and handshake); rejects with a KadmiumError. */
   connect(address: Address, publicKey: Uint8Array, signal?: AbortSignal): Promise<Connection>;
+  /**
+   * Whether a fresh dial to this address reaches a node that proves this key, whatever the pool
+   * holds: a connection the peer opened to us proves nothing about whether it can be dialled.
+   */
+  probe(address: Address, publicKey: Uint8Array, signal?: AbortSignal): Promise<boolean>;
   /** Every connection that enters the pool, inbound or outbound, once, before connect() resolves. */
   onConnection(cb: (conn: Connection) => void): void;
   close(): Promise<void>;

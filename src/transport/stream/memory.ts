@@ -74,6 +74,21 @@ export class MemoryStreamTransport implements StreamTransport {
     return this.pool.size;
   }
 
+  async probe(address: Address, publicKey: Uint8Array): Promise<boolean> {
+    const remote = this.network.lookup(address);
+    const clock = this.network.options.clock;
+    await new Promise<void>((resolve) =>
+      clock.setTimeout(resolve, 2 * this.network.latency(this.address, address)),
+    );
+    return (
+      !this.closed &&
+      remote !== undefined &&
+      !remote.isClosed &&
+      remote.reachable &&
+      bytesEqual(remote.publicKey, publicKey)
+    );
+  }
+
   async connect(address: Address, publicKey: Uint8Array, signal?: AbortSignal): Promise<Connection> {
     if (this.closed) throw new ClosedError('the transport is closed');
     const pooled = this.pool.get(bytesToBinaryString(publicKey));
