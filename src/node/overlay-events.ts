@@ -18,5 +18,13 @@ export interface OverlayEvents extends StreamRpcEvents {
   'overlay:get': { target: Uint8Array; found: boolean; sources: number; lies: number; queried: number };
   /** A node answered with an item that failed verification (forged, or not the target asked for). */
   'overlay:lie': { from: Address; reason: string };
+  'overlay:reconciled': {
+    peer: Address;
+    pulled: number;
+    pulledNew: number;
+    pushed: number;
+    pushedStored: number;
+  };
+  'overlay:warning': { code: string; message: string };
   close: Record<string, never>;
 }

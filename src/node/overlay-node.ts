@@ -41,6 +41,7 @@ import { ClosedError, InvalidArgumentError, KadmiumError } from '../util/errors.
 import { EventBus } from '../util/events.js';
 import { type Random, systemRandom } from '../util/random.js';
 import type { OverlayEvents } from './overlay-events.js';
+import { reconcile, type ReconcileResult } from './overlay-reconcile.js';
 
 export const OVERLAY_K = 20;
 export const OVERLAY_ALPHA = 3;
@@ -51,6 +52,8 @@ export const OVERLAY_REQUEST_TIMEOUT_MS = 5_000;
 /** Buckets idle this long are refreshed with a lookup of a random id in their range. */
 export const OVERLAY_REFRESH_MS = 15 * 60_000;
 export const OVERLAY_MAINTENANCE_MS = 30_000;
+/** Full nodes reconcile with their peers this often (Skywire: hourly), and once at start. */
+export const OVERLAY_RECONCILE_MS = 60 * 60_000;
 /** Queriers we ping back at once to admit them to the table; more wait for their next query. */
 const MAX_ADMITTING = 32;
 
@@ -73,6 +76,8 @@ export interface OverlayNodeOptions {
   paths?: number;
   store?: OverlayStore;
   fullNode?: boolean;
+  /** Other full nodes this one reconciles with (GetItems / PutBatch), at start and hourly. */
+  fullNodes?: OverlayBootstrap[];
   /** Where the last seq used per target is kept across restarts. */
   state?: StateStore;
   difficulty?: PuzzleDifficulty;
@@ -126,6 +131,7 @@ export class OverlayNode {
   private readonly admitting = new Set<string>();
   private readonly lastSeq = new Map<string, bigint>();
   private maintenance: Timer | undefined;
+  private reconciling: Timer | undefined;
   private closed = false;
 
   constructor(private readonly options: OverlayNodeOptions) {
@@ -194,6 +200,10 @@ export class OverlayNode {
     this.assertOpen();
     if (!this.maintenance) {
       this.maintenance = every(this.clock, OVERLAY_MAINTENANCE_MS, () => void this.upkeep());
+    }
+    if (!this.reconciling && (this.options.fullNodes?.length ?? 0) > 0) {
+      this.reconciling = every(this.clock, OVERLAY_RECONCILE_MS, () => void this.reconcileAll());
+      void this.reconcileAll();
     }
     const bootstrap = this.options.bootstrap ?? [];
     if (bootstrap.length === 0)
@@ -314,6 +324,37 @@ export class OverlayNode {
     return { item: best, deleted: isTombstone(best), sources, lies };
   }
 
+  /** Exchange items with another full node: pull what it has, push what it lacks. */
+  async reconcile(peer: OverlayBootstrap, options: OverlayCallOptions = {}): Promise<ReconcileResult> {
+    this.assertOpen();
+    const call = deadline(
+      this.clock,
+      options.timeoutMs ?? 5 * 60_000,
+      'reconcile',
+      options.signal,
+      this.shutdown.signal,
+    );
+    try {
+      const result = await reconcile(this.client, this.store, this.clock, contactFor(peer), call.signal);
+      this.events.emit('overlay:reconciled', { peer: peer.address, ...result });
+      return result;
+    } finally {
+      call.dispose();
+    }
+  }
+
+  private async reconcileAll(): Promise<void> {
+    for (const peer of this.options.fullNodes ?? []) {
+      if (this.closed) return;
+      await this.reconcile(peer).catch((err: unknown) =>
+        this.events.emit('overlay:warning', {
+          code: 'RECONCILE',
+          message: `reconcile with ${addressKey(peer.address)}: ${String(err)}`,
+        }),
+      );
+    }
+  }
+
   stats(): {
     id: string;
     contacts: number;
@@ -334,6 +375,7 @@ export class OverlayNode {
     if (this.closed) return;
     this.closed = true;
     this.maintenance?.cancel();
+    this.reconciling?.cancel();
     this.shutdown.abort(new ClosedError());
     await this.options.transport.close();
     await this.store.close();

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OverlayNode } from '../../src/node/overlay-node.js';
 import { OverlayIdentity } from '../../src/protocols/overlay/identity.js';
-import { signItem } from '../../src/protocols/overlay/item.js';
+import { itemTarget, signItem } from '../../src/protocols/overlay/item.js';
+import { OverlayStore } from '../../src/protocols/overlay/store.js';
+import { MemoryItemBackend } from '../../src/storage/item-store.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { MemoryStateStore } from '../../src/storage/state-store.js';
 import { MemoryStreamNetwork } from '../../src/transport/stream/memory.js';
@@ -123,5 +125,38 @@ describe('overlay node (in-memory streams, virtual time)', () => {
     assert.equal(got && read(got.item.v), 'genuine2');
     assert.ok((got?.lies ?? 0) > 0, 'no lie was detected');
     await Promise.all(nodes.map((n) => n.close()));
+  });
+
+  it('a full node that was down catches up by reconciling with another full node', async () => {
+    const { clock, nodes, make, random } = await overlay(15, 6);
+    const aId = OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random });
+    const bId = OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random });
+    const a = make(200, aId, { fullNode: true });
+    await clock.run(a.start());
+    // B holds one item A never saw, then goes down.
+    const bStore = new OverlayStore(new MemoryItemBackend(), { fullNode: true });
+    const onlyB = signItem(bId, text('only on b'), 1n, text('b'));
+    assert.ok((await bStore.put(onlyB, clock.now())).ok);
+    // While B is down, items are published: full node A stores them all.
+    for (const [i, publisher] of nodes.slice(0, 5).entries()) {
+      await clock.run(publisher.put(text(`while b was down ${i}`), { salt: text('dmsg') }));
+    }
+    for (let i = 0; i < 5; i++)
+      assert.ok(await a.store.get(itemTarget(nodes[i]!.publicKey, text('dmsg')), clock.now()));
+    const b = make(201, bId, {
+      fullNode: true,
+      store: bStore,
+      fullNodes: [{ publicKey: a.publicKey, address: a.address }],
+    });
+    let reconciled: { pulledNew: number; pushedStored: number } | undefined;
+    b.events.on('overlay:reconciled', (e) => (reconciled = e));
+    await clock.run(b.start());
+    await clock.runUntil(() => reconciled !== undefined, 60_000);
+    assert.ok(reconciled && reconciled.pulledNew >= 5, `pulled ${reconciled?.pulledNew}`);
+    assert.equal(reconciled?.pushedStored, 1);
+    for (let i = 0; i < 5; i++)
+      assert.ok(await b.store.get(itemTarget(nodes[i]!.publicKey, text('dmsg')), clock.now()));
+    assert.ok(await a.store.get(itemTarget(bId.publicKey, text('b')), clock.now()));
+    await Promise.all([a, b, ...nodes].map((n) => n.close()));
   });
 });
