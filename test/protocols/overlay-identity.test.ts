@@ -82,14 +82,18 @@ describe('overlay puzzles', () => {
     assert.match(checkPuzzles(weak.publicKey, solveDynamic(weak.id, 10), difficulty) ?? '', /static puzzle/);
   });
 
-  it('checks 10,000 contacts at 0/0 and 10,000 at 12/16 in a few milliseconds each batch', () => {
+  it('checks 20,000 contacts (at 0/0 and at 4/8, every hash taken) in well under 5 s', () => {
     const identity = OverlayIdentity.generate({ staticBits: 4, dynamicBits: 8, random: new SeededRandom(3) });
     const start = performance.now();
     for (let i = 0; i < 10_000; i++) {
       assert.equal(checkPuzzles(identity.publicKey, identity.puzzle, NO_PUZZLE), undefined);
     }
-    for (let i = 0; i < 10_000; i++)
-      checkPuzzles(identity.publicKey, identity.puzzle, { staticBits: 12, dynamicBits: 16 });
+    for (let i = 0; i < 10_000; i++) {
+      assert.equal(
+        checkPuzzles(identity.publicKey, identity.puzzle, { staticBits: 4, dynamicBits: 8 }),
+        undefined,
+      );
+    }
     assert.ok(performance.now() - start < 5_000, 'puzzle checks are too slow');
   });
 
