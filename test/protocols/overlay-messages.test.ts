@@ -178,7 +178,11 @@ describe('overlay messages', () => {
     check(4, withItem({ seq: '1' }), 'item.seq');
     check(4, withItem({ seq: 1.5 }), 'item.seq');
     for (const seq of ['18446744073709551616', '1.5e18', '1745000000123456789.0', '-0.5']) {
-      check(4, td(encodeRequest(REQUESTS[3] as OverlayRequest)).replace('1745000000123456789', seq), 'item.seq');
+      check(
+        4,
+        td(encodeRequest(REQUESTS[3] as OverlayRequest)).replace('1745000000123456789', seq),
+        'item.seq',
+      );
     }
     check(4, { ...base, cas: -2 }, 'cas');
     check(4, { ...base, mirror_target: [1] }, 'mirror_target');
