@@ -6,7 +6,7 @@
  * nothing escapes a decode.
  */
 import { asNodeId, type NodeId } from '../../kademlia/id.js';
-import { fromHex, toHex } from '../../util/bytes.js';
+import { toHex } from '../../util/bytes.js';
 import type { JsonEncodable, JsonObject, JsonValue } from '../../wire/json.js';
 import { OVERLAY_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './constants.js';
 import { MAX_SEQ, type MutableItem } from './item.js';
@@ -54,10 +54,15 @@ export function encodeNodeId(id: Uint8Array): number[] {
   return Array.from(id);
 }
 
+const HEX = /^[0-9a-fA-F]*$/;
+
 function hexBytes(v: JsonValue | undefined, field: string, bytes: number, what: string): Uint8Array {
-  const parsed = typeof v === 'string' && v.length === bytes * 2 ? fromHex(v) : undefined;
-  if (!parsed) throw new FieldError(field, `must be ${bytes * 2} hex characters (${what})`);
-  return parsed;
+  if (typeof v !== 'string' || v.length !== bytes * 2 || !HEX.test(v)) {
+    throw new FieldError(field, `must be ${bytes * 2} hex characters (${what})`);
+  }
+  // Validated above: Buffer's hex decoder would stop silently at the first bad character. Copied
+  // out of Buffer's shared pool, so a key kept for long does not pin an 8 KiB slab.
+  return new Uint8Array(Buffer.from(v, 'hex'));
 }
 
 export const publicKey = (v: JsonValue | undefined, field: string): Uint8Array =>
@@ -79,7 +84,7 @@ export function base64Bytes(v: JsonValue | undefined, field: string): Uint8Array
   const bytes = Buffer.from(v, 'base64');
   // Buffer ignores stray padding and non-zero trailing bits; re-encoding catches both.
   if (bytes.toString('base64') !== v) throw new FieldError(field, 'must be canonical standard base64');
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  return new Uint8Array(bytes); // a copy, out of Buffer's shared pool
 }
 
 export function encodeBase64(bytes: Uint8Array): string {
