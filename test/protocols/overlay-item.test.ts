@@ -70,6 +70,8 @@ describe('overlay items', () => {
     assert.equal(code({ ...item, seq: 1n << 64n }), 'MALFORMED');
     assert.equal(code({ ...item, seq: 5 as unknown as bigint }), 'MALFORMED');
     assert.equal(code({ ...item, v: 'x' as unknown as Uint8Array }), 'MALFORMED');
+    assert.equal(code(null as unknown as MutableItem), 'MALFORMED');
+    assert.equal(code({} as MutableItem), 'MALFORMED');
     assert.equal(code({ ...item, salt: new Uint8Array(MAX_SALT_BYTES + 1) }), 'SALT_TOO_BIG');
     assert.equal(code(item, { maxValueBytes: 4 }), 'VALUE_TOO_BIG');
     const big = signItem(alice, new Uint8Array(DEFAULT_MAX_VALUE_BYTES), 1n);

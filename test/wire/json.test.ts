@@ -54,6 +54,9 @@ describe('json', () => {
     assert.ok(back.ok);
     assert.equal((back.value as { seq: bigint }).seq, 1745000000123456789n);
     assert.throws(() => encodeJson(Number.NaN), /cannot encode/);
+    assert.throws(() => encodeJson(undefined as unknown as null), /undefined/);
+    assert.equal(stringifyJson([1, undefined as unknown as null, 'a']), '[1,null,"a"]');
+    assert.equal(stringifyJson({ a: [1, 2], b: [1, 2n] }), '{"a":[1,2],"b":[1,2]}');
   });
 
   it('refuses malformed JSON with a position', () => {

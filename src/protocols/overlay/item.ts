@@ -123,6 +123,8 @@ export function verifyItem(
   expectedTarget?: Uint8Array,
 ): ItemCheck {
   if (
+    item === null ||
+    typeof item !== 'object' ||
     !(item.k instanceof Uint8Array) ||
     !(item.sig instanceof Uint8Array) ||
     !(item.v instanceof Uint8Array) ||
