@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: kadmium side by side with the `bencode` package, bittorrent-dht and a raw
  * dgram echo server, all on this machine and loopback only. Every section is bounded in count and
- * time. Options: --only codec,serving,lookups,items,storage  --json FILE (write the raw numbers).
+ * time. Options: --only codec,serving,lookups,items,storage,overlay-crypto  --json FILE (write the raw numbers).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { runCodec } from './codec.js';
 import { benchItems } from './items.js';
 import { runLookups } from './lookups.js';
+import { runOverlayCrypto } from './overlay-crypto.js';
 import { runServing } from './serving.js';
 import { benchStorage } from './storage.js';
 import { num, table } from './format.js';
@@ -16,7 +17,7 @@ import { num, table } from './format.js';
 const { values } = parseArgs({
   options: { only: { type: 'string' }, json: { type: 'string' } },
 });
-const only = values.only?.split(',') ?? ['codec', 'serving', 'lookups', 'items', 'storage'];
+const only = values.only?.split(',') ?? ['codec', 'serving', 'lookups', 'items', 'storage', 'overlay-crypto'];
 const results: Record<string, unknown> = {
   node: process.version,
   cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
@@ -69,5 +70,10 @@ if (only.includes('storage')) {
     'Storage: sequential immutable puts per second per backend',
     table([['backend', 'items/s'], ...rows.map((r) => [r.backend, num(r.itemsPerSec)])]),
   );
+}
+if (only.includes('overlay-crypto')) {
+  const crypto = runOverlayCrypto();
+  results.overlayCrypto = { rows: crypto.rows, expected: crypto.expected };
+  section('Overlay building blocks: keys, items, puzzles, JSON (one core)', crypto.text);
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);

@@ -14,6 +14,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 const NODE_AND_BELOW = [
   'node',
   'protocols/mainline',
+  'protocols/overlay',
   'kademlia',
   'rpc',
   'storage',
@@ -30,6 +31,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   kademlia: ['transport', 'util'],
   storage: ['transport', 'wire', 'util', 'protocols/mainline/bep44.ts'],
   'protocols/mainline': ['kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
+  'protocols/overlay': ['kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
   node: NODE_AND_BELOW.slice(1),
   sim: NODE_AND_BELOW,
   services: NODE_AND_BELOW,
@@ -40,6 +42,7 @@ const MAY_IMPORT: Record<string, string[]> = {
 function layerOf(path: string): string | undefined {
   const rel = relative(SRC, path).replaceAll('\\', '/');
   if (rel.startsWith('protocols/mainline/')) return 'protocols/mainline';
+  if (rel.startsWith('protocols/overlay/')) return 'protocols/overlay';
   const top = rel.split('/')[0] ?? '';
   return top in MAY_IMPORT ? top : undefined;
 }

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { OverlayIdentity, PuzzleError } from '../../src/protocols/overlay/identity.js';
+import {
+  DEFAULT_MAX_VALUE_BYTES,
+  isTombstone,
+  itemTarget,
+  MAX_SALT_BYTES,
+  type MutableItem,
+  signItem,
+  signPayload,
+  tombstone,
+  verifyItem,
+} from '../../src/protocols/overlay/item.js';
+import { KeyFileError, loadKeyFile, saveKeyFile } from '../../src/protocols/overlay/key-file.js';
+import { checkDynamic, NO_PUZZLE } from '../../src/protocols/overlay/puzzle.js';
+import { SeededRandom } from '../../src/util/random.js';
+import { sha256 } from '../../src/util/sha256.js';
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const alice = OverlayIdentity.generate({ ...NO_PUZZLE, random: new SeededRandom(21) });
+const bob = OverlayIdentity.generate({ ...NO_PUZZLE, random: new SeededRandom(22) });
+
+describe('overlay items', () => {
+  it('lays out the payload as seq 8 BE, len(v) 4 BE, v, len(salt) 4 BE, salt', () => {
+    const p = signPayload(0x0102030405060708n, text('ab'), text('xyz'));
+    assert.deepEqual(Array.from(p), [1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 2, 97, 98, 0, 0, 0, 3, 120, 121, 122]);
+    assert.throws(() => signPayload(-1n, text(''), text('')), /uint64/);
+    assert.throws(() => signPayload(1n << 64n, text(''), text('')), /uint64/);
+  });
+
+  it('targets SHA-256(k || salt), the empty salt being no salt', () => {
+    const salt = text('dmsg');
+    assert.deepEqual(
+      itemTarget(alice.publicKey, salt),
+      sha256(Uint8Array.from([...alice.publicKey, ...salt])),
+    );
+    assert.deepEqual(itemTarget(alice.publicKey), sha256(alice.publicKey));
+  });
+
+  it('verifies a signed item and checks the target asked for', () => {
+    const item = signItem(alice, text('value'), 1_745_000_000_123_456_789n, text('dmsg'));
+    assert.deepEqual(verifyItem(item), { ok: true });
+    assert.deepEqual(verifyItem(item, undefined, itemTarget(alice.publicKey, text('dmsg'))), { ok: true });
+    const wrongTarget = verifyItem(item, undefined, itemTarget(alice.publicKey, text('svc')));
+    assert.equal(wrongTarget.ok, false);
+    assert.equal(!wrongTarget.ok && wrongTarget.code, 'TARGET_MISMATCH');
+    assert.equal(
+      (verifyItem(item, undefined, new Uint8Array(20)) as { code: string }).code,
+      'TARGET_MISMATCH',
+    );
+  });
+
+  it('returns a typed failure for each broken field, never throwing', () => {
+    const item = signItem(alice, text('value'), 5n, text('s'));
+    const code = (i: MutableItem, limits = { maxValueBytes: DEFAULT_MAX_VALUE_BYTES }): string => {
+      const r = verifyItem(i, limits);
+      return r.ok ? 'ok' : r.code;
+    };
+    assert.equal(code({ ...item, v: text('other') }), 'BAD_SIGNATURE');
+    assert.equal(code({ ...item, seq: 6n }), 'BAD_SIGNATURE');
+    assert.equal(code({ ...item, salt: text('t') }), 'BAD_SIGNATURE');
+    assert.equal(code({ ...item, k: bob.publicKey }), 'BAD_SIGNATURE');
+    assert.equal(code({ ...item, k: item.k.subarray(1) }), 'MALFORMED');
+    assert.equal(code({ ...item, sig: item.sig.subarray(1) }), 'MALFORMED');
+    assert.equal(code({ ...item, seq: -1n }), 'MALFORMED');
+    assert.equal(code({ ...item, seq: 1n << 64n }), 'MALFORMED');
+    assert.equal(code({ ...item, seq: 5 as unknown as bigint }), 'MALFORMED');
+    assert.equal(code({ ...item, v: 'x' as unknown as Uint8Array }), 'MALFORMED');
+    assert.equal(code(null as unknown as MutableItem), 'MALFORMED');
+    assert.equal(code({} as MutableItem), 'MALFORMED');
+    assert.equal(code({ ...item, salt: new Uint8Array(MAX_SALT_BYTES + 1) }), 'SALT_TOO_BIG');
+    assert.equal(code(item, { maxValueBytes: 4 }), 'VALUE_TOO_BIG');
+    const big = signItem(alice, new Uint8Array(DEFAULT_MAX_VALUE_BYTES), 1n);
+    assert.equal(code(big), 'ok');
+    assert.equal(code(signItem(alice, new Uint8Array(DEFAULT_MAX_VALUE_BYTES + 1), 1n)), 'VALUE_TOO_BIG');
+    const r = verifyItem({ ...item, salt: new Uint8Array(201) });
+    assert.ok(!r.ok && r.message.startsWith('dht: salt exceeds max size'));
+    assert.throws(() => signItem(alice, text(''), 1n, new Uint8Array(MAX_SALT_BYTES + 1)), /salt/);
+  });
+
+  it('makes and recognises tombstones', () => {
+    const item = signItem(alice, text('live'), 7n, text('svc'));
+    const dead = tombstone(alice, 8n, text('svc'));
+    assert.equal(isTombstone(item), false);
+    assert.equal(isTombstone(dead), true);
+    assert.equal(dead.seq, 8n);
+    assert.deepEqual(verifyItem(dead, undefined, itemTarget(alice.publicKey, text('svc'))), { ok: true });
+  });
+});
+
+describe('overlay key files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kadmium-overlay-keys-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('saves mode 0600 atomically and loads the same identity', () => {
+    const path = join(dir, 'node.key');
+    const identity = OverlayIdentity.generate({
+      staticBits: 2,
+      dynamicBits: 6,
+      random: new SeededRandom(30),
+    });
+    saveKeyFile(path, identity);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(dir), ['node.key'], 'no temporary file left behind');
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>;
+    assert.deepEqual(Object.keys(doc).sort(), ['publicKey', 'puzzle', 'secretKey']);
+    const loaded = loadKeyFile(path, { staticBits: 2, dynamicBits: 6 });
+    assert.deepEqual(loaded.publicKey, identity.publicKey);
+    assert.deepEqual(loaded.puzzle, identity.puzzle);
+    assert.deepEqual(loaded.exportSecretKey(), identity.exportSecretKey());
+    // Overwrite in place: still 0600, still one file.
+    saveKeyFile(path, alice);
+    assert.deepEqual(loadKeyFile(path).publicKey, alice.publicKey);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+  });
+
+  it('refuses a file that group or others can read', () => {
+    const path = join(dir, 'open.key');
+    saveKeyFile(path, alice);
+    for (const mode of [0o640, 0o604, 0o644]) {
+      chmodSync(path, mode);
+      assert.throws(
+        () => loadKeyFile(path),
+        (err: unknown) => {
+          assert.ok(err instanceof KeyFileError);
+          assert.match(err.message, /chmod 600/);
+          return true;
+        },
+      );
+    }
+    chmodSync(path, 0o600);
+    assert.deepEqual(loadKeyFile(path).publicKey, alice.publicKey);
+  });
+
+  it('refuses missing, damaged and mismatched files with what to do', () => {
+    assert.throws(() => loadKeyFile(join(dir, 'absent.key')), /kadmium overlay keygen/);
+    const path = join(dir, 'bad.key');
+    const write = (body: string): void => {
+      rmSync(path, { force: true });
+      writeFileSync(path, body, { mode: 0o600 });
+    };
+    write('not json');
+    assert.throws(() => loadKeyFile(path), KeyFileError);
+    write(JSON.stringify({ secretKey: 'zz', publicKey: '', puzzle: '' }));
+    assert.throws(() => loadKeyFile(path), /secretKey/);
+    const good = JSON.parse(readFileSync(join(dir, 'node.key'), 'utf8')) as Record<string, string>;
+    write(JSON.stringify({ ...good, publicKey: Buffer.from(bob.publicKey).toString('hex') }));
+    assert.throws(() => loadKeyFile(path), /does not belong/);
+  });
+
+  it('enforces the static puzzle and re-solves a stale dynamic one', () => {
+    const path = join(dir, 'weak.key');
+    const random = new SeededRandom(31);
+    let weak: OverlayIdentity | undefined;
+    for (let i = 0; i < 64 && !weak; i++) {
+      const candidate = OverlayIdentity.generate({ ...NO_PUZZLE, random });
+      if (sha256(candidate.id)[0] !== 0) weak = candidate;
+    }
+    assert.ok(weak);
+    saveKeyFile(path, weak);
+    assert.throws(() => loadKeyFile(path, { staticBits: 8, dynamicBits: 0 }), PuzzleError);
+    const raised = loadKeyFile(path, { staticBits: 0, dynamicBits: 10 });
+    assert.equal(checkDynamic(raised.id, raised.puzzle, 10), true);
+  });
+});
