@@ -54,6 +54,11 @@ export function methodOfTag(tag: number): OverlayMethod | undefined {
 interface Sender {
   senderId: NodeId;
   senderPk: Uint8Array;
+  /**
+   * Ours: the port the sender accepts connections on (its host is the connection's). Skywire
+   * addressed peers by key over DMSG and needed none; over TCP a contact needs an address.
+   */
+  senderPort?: number | undefined;
 }
 
 export type PingRequest = { method: 'ping' } & Sender;
@@ -85,6 +90,8 @@ export interface OverlayPeer {
   pk: Uint8Array;
   /** RFC 3339 (Go's time.Time); see timestampFromMs / timestampToMs in fields.ts. */
   lastSeen: string;
+  /** Ours: where it accepts connections, "host:port" or "[v6]:port" (absent from Skywire peers). */
+  addr?: string | undefined;
 }
 
 export type OverlayResponse =
@@ -152,6 +159,9 @@ function readRequest(method: OverlayMethod, o: JsonObject): OverlayRequest {
   const sender: Sender = {
     senderId: f.nodeId(o.sender_id, 'sender_id'),
     senderPk: f.publicKey(o.sender_pk, 'sender_pk'),
+    ...(o.sender_port === undefined
+      ? {}
+      : { senderPort: f.integer(o.sender_port, 'sender_port', 1, 65_535) }),
   };
   switch (method) {
     case 'ping':
@@ -203,6 +213,7 @@ const peer = (v: JsonValue, field: string): OverlayPeer => {
     id: f.nodeId(o.id, `${field}.id`),
     pk: f.publicKey(o.pk, `${field}.pk`),
     lastSeen: f.timestamp(o.last_seen, `${field}.last_seen`),
+    ...(o.addr === undefined ? {} : { addr: f.text(o.addr, `${field}.addr`, 64) }),
   };
 };
 
@@ -267,8 +278,12 @@ function readResponse(method: OverlayMethod, o: JsonObject): OverlayResponse {
   }
 }
 
-function senderJson(m: Sender): { sender_id: number[]; sender_pk: string } {
-  return { sender_id: f.encodeNodeId(m.senderId), sender_pk: f.encodeHex(m.senderPk) };
+function senderJson(m: Sender): { sender_id: number[]; sender_pk: string; sender_port?: number } {
+  return {
+    sender_id: f.encodeNodeId(m.senderId),
+    sender_pk: f.encodeHex(m.senderPk),
+    ...(m.senderPort === undefined ? {} : { sender_port: m.senderPort }),
+  };
 }
 
 /** JSON bytes of a request (its tag is `OverlayTag[request.method]`). */
@@ -306,6 +321,7 @@ const peerJson = (p: OverlayPeer): JsonEncodable => ({
   id: f.encodeNodeId(p.id),
   pk: f.encodeHex(p.pk),
   last_seen: p.lastSeen,
+  ...(p.addr === undefined ? {} : { addr: p.addr }),
 });
 
 /** JSON bytes of a response (its tag is the request's with RESPONSE_TAG_FLAG). */
