@@ -1,0 +1,111 @@
+/**
+ * Encrypted records: ChaCha20-Poly1305 (RFC 8439, @noble/ciphers) with one key per direction and a
+ * 96-bit nonce that is the record's sequence number in that direction. Nothing about the nonce
+ * travels: a record that is dropped, replayed, reordered or moved to the other direction fails its
+ * tag, because the receiver opens it under the counter it expects next.
+ *
+ * Plaintext of a record: `[uint8 kind][body]`. On the wire: `[uint32 BE length][ciphertext + tag]`.
+ */
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { LENGTH_PREFIX_BYTES, writeUint32 } from './framing.js';
+
+export const KEY_BYTES = 32;
+export const TAG_BYTES = 16;
+export const KIND_BYTES = 1;
+/** Bytes a record adds to its body: the kind byte and the Poly1305 tag. */
+export const RECORD_OVERHEAD_BYTES = KIND_BYTES + TAG_BYTES;
+/**
+ * Records per direction before a channel must close. The nonce has 96 bits; this stays within the
+ * integers a double holds exactly, and at a million records a second is still 8 years away.
+ */
+export const MAX_RECORDS_PER_DIRECTION = 2 ** 48;
+
+export const RecordKind = {
+  Data: 0,
+  /** The sender is closing; body = UTF-8 reason. */
+  Close: 1,
+  /** The responder's first record: it accepted the handshake. Empty body. */
+  Finished: 2,
+} as const;
+export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
+
+function nonceFor(counter: number, nonce: Uint8Array): Uint8Array {
+  // bytes 0-3 stay zero; 4-11 = counter as 64-bit big-endian
+  writeUint32(nonce, 4, Math.floor(counter / 0x1_0000_0000));
+  writeUint32(nonce, 8, counter >>> 0);
+  return nonce;
+}
+
+/** Seals records in one direction. */
+export class RecordSealer {
+  private counter = 0;
+  private readonly nonce = new Uint8Array(12);
+
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly limit = MAX_RECORDS_PER_DIRECTION,
+  ) {}
+
+  /** True when no record may be sealed under this key any more. */
+  get exhausted(): boolean {
+    return this.counter >= this.limit;
+  }
+
+  /** A complete wire frame (length prefix included), or undefined once the counter is exhausted. */
+  seal(kind: RecordKind, body: Uint8Array): Uint8Array | undefined {
+    if (this.exhausted) return undefined;
+    const cipherLength = KIND_BYTES + body.length + TAG_BYTES;
+    const frame = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES + cipherLength);
+    writeUint32(frame, 0, cipherLength);
+    frame[LENGTH_PREFIX_BYTES] = kind;
+    frame.set(body, LENGTH_PREFIX_BYTES + KIND_BYTES);
+    const plain = frame.subarray(LENGTH_PREFIX_BYTES, LENGTH_PREFIX_BYTES + KIND_BYTES + body.length);
+    // noble copies plaintext into output and encrypts there; both views share memory at the same offset.
+    chacha20poly1305(this.key, nonceFor(this.counter++, this.nonce)).encrypt(
+      plain,
+      frame.subarray(LENGTH_PREFIX_BYTES),
+    );
+    return frame;
+  }
+}
+
+export interface OpenedRecord {
+  kind: number;
+  body: Uint8Array;
+}
+
+/** Opens records in one direction, in order. */
+export class RecordOpener {
+  private counter = 0;
+  private readonly nonce = new Uint8Array(12);
+
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly limit = MAX_RECORDS_PER_DIRECTION,
+  ) {}
+
+  get exhausted(): boolean {
+    return this.counter >= this.limit;
+  }
+
+  /**
+   * The record's kind and body, or undefined when it fails authentication (tampered, replayed,
+   * reordered, truncated, or from another session). Decrypts in place: `record` is overwritten.
+   * The counter advances only on success, so one failure ends the channel's usefulness: callers close.
+   */
+  open(record: Uint8Array): OpenedRecord | undefined {
+    if (record.length < RECORD_OVERHEAD_BYTES || this.exhausted) return undefined;
+    const plainLength = record.length - TAG_BYTES;
+    let plain: Uint8Array;
+    try {
+      plain = chacha20poly1305(this.key, nonceFor(this.counter, this.nonce)).decrypt(
+        record,
+        record.subarray(0, plainLength),
+      );
+    } catch {
+      return undefined;
+    }
+    this.counter++;
+    return { kind: plain[0] as number, body: plain.subarray(KIND_BYTES) };
+  }
+}
