@@ -7,7 +7,13 @@ import type { Address } from '../address.js';
 import type { Clock, Timer } from '../../util/clock.js';
 import { FrameTooLargeError } from './errors.js';
 import type { FrameReader, FrameWriter } from './framing.js';
-import { RecordKind, type RecordOpener, type RecordSealer } from './record.js';
+import {
+  BATCH_LENGTH_BYTES,
+  RecordKind,
+  type RecordOpener,
+  type RecordSealer,
+  splitBatch,
+} from './record.js';
 import type { Connection } from './types.js';
 
 /** After close, how long a stream may take to flush its last records before it is destroyed. */
@@ -15,12 +21,15 @@ export const CLOSE_LINGER_MS = 2_000;
 /** Bodies held for a connection nobody listens to yet; past it, reading pauses. */
 export const MAX_UNCLAIMED_BODIES = 1024;
 const MAX_CLOSE_REASON_BYTES = 200;
+/** Bodies sent in one tick are packed into records of at most this many bytes. */
+export const BATCH_RECORD_BYTES = 64 * 1024;
 
 export const CloseReason = {
   application: 'closed by the application',
   authFailed: 'a record failed authentication (tampered, reordered, replayed or corrupted); closed',
   exhausted: 'record counter exhausted; reconnect for fresh session keys',
   unexpectedKind: 'the peer sent a record of an unknown kind; closed',
+  badBatch: 'the peer sent a batch record whose lengths do not add up; closed',
   ended: 'the peer ended the stream',
   streamClosed: 'the stream closed',
   peerPrefix: 'peer closed: ',
@@ -57,6 +66,10 @@ export class SecureConnection implements Connection {
   private unclaimed: Uint8Array[] | undefined = [];
   private pausedForUnclaimed = false;
   private lastActivityMs: number;
+  /** Bodies accepted by send() in this tick, not yet sealed. */
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
+  private readonly batchLimit: number;
   /** When the handshake finished, on the connection's clock. */
   openedAtMs = 0;
   private idleTimer: Timer | undefined;
@@ -70,6 +83,7 @@ export class SecureConnection implements Connection {
     this.remotePublicKey = parts.remotePublicKey;
     this.remoteAddress = parts.remoteAddress;
     this.initiator = parts.initiator;
+    this.batchLimit = Math.min(BATCH_RECORD_BYTES, parts.maxBodyBytes);
     this.lastActivityMs = parts.clock.now();
   }
 
@@ -115,21 +129,43 @@ export class SecureConnection implements Connection {
     if (this.isClosed) return false;
     if (body.length > this.parts.maxBodyBytes)
       throw new FrameTooLargeError(body.length, this.parts.maxBodyBytes);
-    if (!this.parts.writer.writable) {
+    const { writer } = this.parts;
+    if (!writer.writable || writer.queuedBytes + this.batchBytes >= writer.maxQueueBytes) {
       this.counters.sendRefused++;
-      this.parts.writer.requestDrain();
+      writer.requestDrain();
       return false;
     }
-    const frame = this.parts.sealer.seal(RecordKind.Data, body);
-    if (!frame) {
-      this.close(CloseReason.exhausted);
-      return false;
-    }
-    this.parts.writer.writePrefixed(frame);
+    const size = BATCH_LENGTH_BYTES + body.length;
+    if (this.batch.length > 0 && this.batchBytes + size > this.batchLimit) this.flush();
+    this.batch.push(body);
+    this.batchBytes += size;
+    // Bodies sent in the same tick leave in one record, sealed and written at the microtask checkpoint.
+    if (this.batch.length === 1) queueMicrotask(this.flushSoon);
     this.counters.bodiesSent++;
     this.counters.bytesSent += body.length;
     this.lastActivityMs = this.parts.clock.now();
     return true;
+  }
+
+  private readonly flushSoon = (): void => {
+    if (!this.isClosed) this.flush();
+  };
+
+  /** Seal and write what send() gathered: one Data record for one body, else one Batch record. */
+  private flush(): void {
+    const bodies = this.batch;
+    if (bodies.length === 0) return;
+    this.batch = [];
+    this.batchBytes = 0;
+    const frame =
+      bodies.length === 1
+        ? this.parts.sealer.seal(RecordKind.Data, bodies[0] as Uint8Array)
+        : this.parts.sealer.sealBatch(bodies);
+    if (!frame) {
+      this.close(CloseReason.exhausted);
+      return;
+    }
+    this.parts.writer.writePrefixed(frame, true);
   }
 
   onBody(cb: (body: Uint8Array) => void): void {
@@ -178,17 +214,17 @@ export class SecureConnection implements Connection {
     }
     this.lastActivityMs = this.parts.clock.now();
     if (record.kind === RecordKind.Data) {
-      this.counters.bodiesReceived++;
-      this.counters.bytesReceived += record.body.length;
-      if (this.unclaimed) {
-        this.unclaimed.push(record.body);
-        if (this.unclaimed.length >= MAX_UNCLAIMED_BODIES && !this.pausedForUnclaimed) {
-          this.pausedForUnclaimed = true;
-          this.parts.duplex.pause();
-        }
+      this.receiveBody(record.body);
+    } else if (record.kind === RecordKind.Batch) {
+      const bodies = splitBatch(record.body);
+      if (!bodies) {
+        this.close(CloseReason.badBatch);
         return;
       }
-      this.deliver(record.body);
+      for (const body of bodies) {
+        if (this.isClosed) return;
+        this.receiveBody(body);
+      }
     } else if (record.kind === RecordKind.Close) {
       const text = decoder.decode(record.body.subarray(0, MAX_CLOSE_REASON_BYTES));
       this.closeWith(CloseReason.peerPrefix + text.replace(/[\u0000-\u001f\u007f]/g, '?'), false);
@@ -202,6 +238,20 @@ export class SecureConnection implements Connection {
     this.close(reason);
   }
 
+  private receiveBody(body: Uint8Array): void {
+    this.counters.bodiesReceived++;
+    this.counters.bytesReceived += body.length;
+    if (this.unclaimed) {
+      this.unclaimed.push(body);
+      if (this.unclaimed.length >= MAX_UNCLAIMED_BODIES && !this.pausedForUnclaimed) {
+        this.pausedForUnclaimed = true;
+        this.parts.duplex.pause();
+      }
+      return;
+    }
+    this.deliver(body);
+  }
+
   private deliver(body: Uint8Array): void {
     for (const cb of this.bodyListeners) cb(body);
   }
@@ -213,6 +263,7 @@ export class SecureConnection implements Connection {
     this.idleTimer?.cancel();
     this.parts.reader.stop();
     const { duplex } = this.parts;
+    if (duplex.writable) this.flush();
     if (tellPeer && duplex.writable) {
       const record = this.parts.sealer.seal(
         RecordKind.Close,

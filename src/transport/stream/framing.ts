@@ -187,9 +187,13 @@ export class FrameWriter {
     this.drainListener = cb;
   }
 
-  /** Write a frame whose first LENGTH_PREFIX_BYTES are already the prefix; false when full or closed. */
-  writePrefixed(frame: Uint8Array): boolean {
-    if (!this.writable) {
+  /**
+   * Write a frame whose first LENGTH_PREFIX_BYTES are already the prefix; false when full or closed.
+   * `admitted`: the caller already counted this frame against the bound (a batch gathered earlier).
+   */
+  writePrefixed(frame: Uint8Array, admitted = false): boolean {
+    if (!this.duplex.writable) return false;
+    if (!admitted && !this.writable) {
       this.wantDrain = true;
       return false;
     }

@@ -251,8 +251,11 @@ describe('secure channel records', () => {
       return [frame];
     });
     const reason = closed(r);
+    // One tick apart: bodies sent in the same tick would share one record.
     i.send(enc.encode('first'));
+    await tick();
     i.send(enc.encode('second'));
+    await tick();
     i.send(enc.encode('third'));
     assert.match(await reason, /failed authentication/);
     assert.deepEqual(delivered, ['first']);
@@ -269,6 +272,7 @@ describe('secure channel records', () => {
     });
     const reason = closed(r);
     i.send(enc.encode('a'));
+    await tick();
     i.send(enc.encode('b'));
     assert.match(await reason, /failed authentication/);
     assert.deepEqual(delivered, []);
@@ -313,13 +317,28 @@ describe('secure channel records', () => {
     let sent = 0;
     while (sent < 10_000 && i.send(body)) sent++;
     assert.ok(sent < 10_000, 'send() returned false before 10,000 frames');
-    assert.ok(i.queuedBytes >= 64 * 1024);
+    await tick();
+    assert.ok(i.queuedBytes >= 32 * 1024, `${i.queuedBytes} bytes queued`);
+    assert.equal(i.send(body), false, 'still full while the receiver does not read');
     const drained = new Promise<void>((resolve) => i.onDrain(resolve));
     r.resumeReading();
     await drained;
     assert.equal(i.send(body), true);
     for (let n = 0; n < 100 && received < sent + 1; n++) await tick();
     assert.equal(received, sent + 1);
+  });
+
+  it('bodies sent in one tick share one record, and arrive separately and in order', async () => {
+    let records = 0;
+    const { i, delivered } = await relayed((frame) => {
+      records++;
+      return [frame];
+    });
+    for (let n = 0; n < 50; n++) i.send(enc.encode(`body ${n}`));
+    i.send(new Uint8Array(0));
+    for (let n = 0; n < 20 && delivered.length < 51; n++) await tick();
+    assert.equal(records, 1);
+    assert.deepEqual(delivered, [...Array.from({ length: 50 }, (_, n) => `body ${n}`), '']);
   });
 
   it('many frames in flight both ways arrive complete and in order', async () => {
