@@ -1,5 +1,5 @@
 /**
- * Encrypted records: ChaCha20-Poly1305 (RFC 8439, @noble/ciphers) with one key per direction and a
+ * Encrypted records: ChaCha20-Poly1305 (RFC 8439; aead.ts) with one key per direction and a
  * 96-bit nonce that is the record's sequence number in that direction. Nothing about the nonce
  * travels: a record that is dropped, replayed, reordered or moved to the other direction fails its
  * tag, because the receiver opens it under the counter it expects next.
@@ -8,11 +8,11 @@
  * (bodies sent in the same tick share one record: one AEAD call and one write instead of many).
  * On the wire: `[uint32 BE length][ciphertext + tag]`.
  */
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { type Aead, TAG_BYTES, defaultAead } from './aead.js';
 import { LENGTH_PREFIX_BYTES, readUint32, writeUint32 } from './framing.js';
 
 export const KEY_BYTES = 32;
-export const TAG_BYTES = 16;
+export { TAG_BYTES };
 export const KIND_BYTES = 1;
 /** Bytes a record adds to its body: the kind byte and the Poly1305 tag. */
 export const RECORD_OVERHEAD_BYTES = KIND_BYTES + TAG_BYTES;
@@ -48,6 +48,7 @@ export class RecordSealer {
   constructor(
     private readonly key: Uint8Array,
     private readonly limit = MAX_RECORDS_PER_DIRECTION,
+    private readonly aead: Aead = defaultAead,
   ) {}
 
   /** True when no record may be sealed under this key any more. */
@@ -85,8 +86,10 @@ export class RecordSealer {
     frame[LENGTH_PREFIX_BYTES] = kind;
     fill(frame, LENGTH_PREFIX_BYTES + KIND_BYTES);
     const plain = frame.subarray(LENGTH_PREFIX_BYTES, LENGTH_PREFIX_BYTES + KIND_BYTES + plainBodyLength);
-    // noble copies plaintext into output and encrypts there; both views share memory at the same offset.
-    chacha20poly1305(this.key, nonceFor(this.counter++, this.nonce)).encrypt(
+    // Encrypted in place: plain and the output start at the same byte.
+    this.aead.seal(
+      this.key,
+      nonceFor(this.counter++, this.nonce),
       plain,
       frame.subarray(LENGTH_PREFIX_BYTES),
     );
@@ -128,6 +131,7 @@ export class RecordOpener {
   constructor(
     private readonly key: Uint8Array,
     private readonly limit = MAX_RECORDS_PER_DIRECTION,
+    private readonly aead: Aead = defaultAead,
   ) {}
 
   get exhausted(): boolean {
@@ -136,21 +140,13 @@ export class RecordOpener {
 
   /**
    * The record's kind and body, or undefined when it fails authentication (tampered, replayed,
-   * reordered, truncated, or from another session). Decrypts in place: `record` is overwritten.
+   * reordered, truncated, or from another session). `record` may be overwritten.
    * The counter advances only on success, so one failure ends the channel's usefulness: callers close.
    */
   open(record: Uint8Array): OpenedRecord | undefined {
     if (record.length < RECORD_OVERHEAD_BYTES || this.exhausted) return undefined;
-    const plainLength = record.length - TAG_BYTES;
-    let plain: Uint8Array;
-    try {
-      plain = chacha20poly1305(this.key, nonceFor(this.counter, this.nonce)).decrypt(
-        record,
-        record.subarray(0, plainLength),
-      );
-    } catch {
-      return undefined;
-    }
+    const plain = this.aead.open(this.key, nonceFor(this.counter, this.nonce), record);
+    if (!plain) return undefined;
     this.counter++;
     return { kind: plain[0] as number, body: plain.subarray(KIND_BYTES) };
   }
