@@ -2,10 +2,12 @@
  * `npm run bench`: kadmium side by side with the `bencode` package, bittorrent-dht and a raw
  * dgram echo server, all on this machine and loopback only. Every section is bounded in count and
  * time. Options: --only codec,serving,lookups,items,storage,overlay-crypto  --json FILE (write the raw numbers).
+ * time. Options: --only codec,serving,lookups,items,storage,channel  --json FILE (write the raw numbers).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { runChannel } from './channel.js';
 import { runCodec } from './codec.js';
 import { benchItems } from './items.js';
 import { runLookups } from './lookups.js';
@@ -17,7 +19,7 @@ import { num, table } from './format.js';
 const { values } = parseArgs({
   options: { only: { type: 'string' }, json: { type: 'string' } },
 });
-const only = values.only?.split(',') ?? ['codec', 'serving', 'lookups', 'items', 'storage', 'overlay-crypto'];
+const only = values.only?.split(',') ?? ['codec', 'serving', 'lookups', 'items', 'storage', 'overlay-crypto', 'channel'];
 const results: Record<string, unknown> = {
   node: process.version,
   cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
@@ -75,5 +77,13 @@ if (only.includes('overlay-crypto')) {
   const crypto = runOverlayCrypto();
   results.overlayCrypto = { rows: crypto.rows, expected: crypto.expected };
   section('Overlay building blocks: keys, items, puzzles, JSON (one core)', crypto.text);
+}
+if (only.includes('channel')) {
+  const channel = await runChannel();
+  results.channel = channel.results;
+  section(
+    'Overlay secure channel: handshake, records, loopback TCP echo beside raw TCP, memory',
+    channel.text,
+  );
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);

@@ -33,7 +33,7 @@ import { StreamRpc } from '../rpc/stream-rpc.js';
 import { MemoryItemBackend } from '../storage/item-store.js';
 import type { StateStore } from '../storage/state-store.js';
 import { type Address, addressKey, makeAddress } from '../transport/address.js';
-import type { Connection, StreamTransport } from '../transport/stream/connection.js';
+import type { Connection, StreamTransport } from '../transport/stream/types.js';
 import { deadline } from '../util/abort.js';
 import { bytesToBinaryString, toHex } from '../util/bytes.js';
 import { type Clock, every, systemClock, type Timer } from '../util/clock.js';

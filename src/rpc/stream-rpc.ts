@@ -10,7 +10,7 @@
  * - replies a slow reader cannot take yet wait in a bounded outbox until the connection drains;
  *   a peer that never reads its replies is disconnected with a reason.
  */
-import type { Connection } from '../transport/stream/connection.js';
+import type { Connection } from '../transport/stream/types.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { AbortError, ClosedError, KadmiumError, TimeoutError } from '../util/errors.js';
 import { decodeFrame, encodeFrame, type Frame } from '../wire/frames.js';

@@ -8,7 +8,7 @@ import { asNodeId, type NodeId } from '../../kademlia/id.js';
 import type { Contact } from '../../kademlia/routing-table.js';
 import { type StreamRpc } from '../../rpc/stream-rpc.js';
 import { makeAddress, parseHostPort } from '../../transport/address.js';
-import type { StreamTransport } from '../../transport/stream/connection.js';
+import type { StreamTransport } from '../../transport/stream/types.js';
 import { bytesEqual } from '../../util/bytes.js';
 import { KadmiumError } from '../../util/errors.js';
 import { isIP } from 'node:net';

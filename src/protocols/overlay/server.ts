@@ -9,7 +9,7 @@
 import type { NodeId } from '../../kademlia/id.js';
 import { type RoutingNode } from '../../kademlia/routing-table.js';
 import { RpcErrorCode, RpcReplyError, type StreamRequestHandler } from '../../rpc/stream-rpc.js';
-import type { Connection } from '../../transport/stream/connection.js';
+import type { Connection } from '../../transport/stream/types.js';
 import { bytesEqual } from '../../util/bytes.js';
 import type { Clock } from '../../util/clock.js';
 import { timestampFromMs } from './fields.js';

@@ -10,7 +10,7 @@ import { addressKey } from '../address.js';
 import type { Clock } from '../../util/clock.js';
 import { ClosedError, KadmiumError } from '../../util/errors.js';
 import { bytesEqual, bytesToBinaryString } from '../../util/bytes.js';
-import type { Connection, StreamTransport } from './connection.js';
+import type { Connection, StreamTransport } from './types.js';
 
 export interface MemoryStreamNetworkOptions {
   clock: Clock;
