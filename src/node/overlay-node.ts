@@ -82,6 +82,8 @@ export interface OverlayNodeOptions {
   state?: StateStore;
   difficulty?: PuzzleDifficulty;
   requestTimeoutMs?: number;
+  /** Called last in close(): release what the node was built on (storage files, connections). */
+  release?: () => Promise<void>;
   /** Let loopback and private addresses share buckets (testnets); default true. */
   exemptLocal?: boolean;
 }
@@ -324,6 +326,24 @@ export class OverlayNode {
     return { item: best, deleted: isTombstone(best), sources, lies };
   }
 
+  /** Look ourselves up again: fills the buckets near our id (a young network's joiners need it). */
+  async refreshSelf(options: OverlayCallOptions = {}): Promise<number> {
+    this.assertOpen();
+    const call = deadline(
+      this.clock,
+      options.timeoutMs ?? OVERLAY_CALL_TIMEOUT_MS,
+      'refresh',
+      options.signal,
+      this.shutdown.signal,
+    );
+    try {
+      await this.lookup(this.id, 'find_node', call.signal);
+      return this.table.size;
+    } finally {
+      call.dispose();
+    }
+  }
+
   /** Exchange items with another full node: pull what it has, push what it lacks. */
   async reconcile(peer: OverlayBootstrap, options: OverlayCallOptions = {}): Promise<ReconcileResult> {
     this.assertOpen();
@@ -379,6 +399,7 @@ export class OverlayNode {
     this.shutdown.abort(new ClosedError());
     await this.options.transport.close();
     await this.store.close();
+    await this.options.release?.();
     this.events.emit('close', {});
   }
 
