@@ -67,6 +67,11 @@ export interface OverlayNodeOptions {
   transport: StreamTransport;
   /** The port others should dial us on, sent with every request (default: the transport's). */
   advertisedPort?: number;
+  /**
+   * Tell peers our port so they may add us to their tables (default true). One-shot clients say
+   * no: they would only fill others' tables with nodes about to leave (like BEP 43's ro=1).
+   */
+  advertise?: boolean;
   bootstrap?: OverlayBootstrap[];
   clock?: Clock;
   random?: Random;
@@ -164,7 +169,8 @@ export class OverlayNode {
       transport: options.transport,
       id: options.identity.id,
       publicKey: options.identity.publicKey,
-      port: options.advertisedPort ?? options.transport.address.port,
+      port:
+        options.advertise === false ? undefined : (options.advertisedPort ?? options.transport.address.port),
       staticBits: this.difficulty.staticBits,
     });
     this.rpc.onRequest(
