@@ -34,6 +34,7 @@ const OPTIONS = {
   salt: { type: 'string' },
   nodes: { type: 'string', short: 'n' },
   'data-dir': { type: 'string' },
+  redis: { type: 'string' },
   'full-node': { type: 'boolean' },
   difficulty: { type: 'string' },
   paths: { type: 'string' },
@@ -63,6 +64,8 @@ Options:
   -p, --port N                  TCP port (start: default 7900; 0 = any)
       --host ADDR               listen address (default 127.0.0.1)
       --data-dir DIR            start: keep items and seqs in DIR/overlay.sqlite (default memory)
+      --redis URL               start: keep them in Redis instead (full nodes on one Redis share
+                                one dataset), e.g. redis://127.0.0.1:6379
       --full-node               start: store every item, not only the ones close to our id
       --difficulty S/D          puzzle bits: static/dynamic (default ${DEFAULT_PUZZLE_DIFFICULTY.staticBits}/${DEFAULT_PUZZLE_DIFFICULTY.dynamicBits}; testnet 0/0)
       --paths D                 disjoint lookup paths (default 3)
@@ -107,12 +110,15 @@ Examples:
       }
       case 'start': {
         const identity = loadOrCreateKey(values.key ?? defaultKeyPath(), difficulty, out);
-        const backends = values['data-dir']
-          ? await openBackends({
-              kind: 'sqlite',
-              path: join(ensureDir(values['data-dir']), 'overlay.sqlite'),
-            })
-          : undefined;
+        if (values.redis && values['data-dir']) throw new UsageError('give --data-dir or --redis, not both');
+        const backends = values.redis
+          ? await openBackends({ kind: 'redis', url: values.redis, namespace: 'kadmium:overlay:' })
+          : values['data-dir']
+            ? await openBackends({
+                kind: 'sqlite',
+                path: join(ensureDir(values['data-dir']), 'overlay.sqlite'),
+              })
+            : undefined;
         const node = await listenOverlay({
           identity,
           difficulty,
