@@ -58,8 +58,13 @@ const MINUS = 0x2d;
 const ZERO = 0x30;
 const NINE = 0x39;
 
+/** Characters JSON forbids unescaped inside a string. */
+const CONTROL = /[\u0000-\u001f]/;
+
 class Parser {
   pos = 0;
+  /** Position of the next backslash at or after the last string's start (s.length if none). */
+  private nextBackslash = -1;
   constructor(
     readonly s: string,
     readonly maxDepth: number,
@@ -136,21 +141,23 @@ class Parser {
   string(): string {
     const s = this.s;
     const start = ++this.pos;
-    // Fast path: no escapes, the common case for keys, hex and base64.
-    let p = start;
-    for (;;) {
-      const c = s.charCodeAt(p);
-      if (c === QUOTE) {
-        this.pos = p + 1;
-        return s.slice(start, p);
-      }
-      if (c === BACKSLASH) break;
-      if (c < 0x20 || Number.isNaN(c)) {
-        this.pos = p;
-        this.fail(Number.isNaN(c) ? 'unterminated string' : 'control character in string');
-      }
-      p++;
+    // Fast path, the common case for keys, hex and base64: no backslash before the closing quote.
+    // indexOf is native; the next backslash's position is cached (it only moves forward), so a
+    // document without escapes is scanned for one once, not once per string.
+    const end = s.indexOf('"', start);
+    if (end < 0) this.fail('unterminated string');
+    if (this.nextBackslash < start) {
+      const b = s.indexOf('\\', start);
+      this.nextBackslash = b < 0 ? s.length : b;
     }
+    if (this.nextBackslash > end) {
+      const out = s.slice(start, end);
+      if (CONTROL.test(out)) this.fail('control character in string');
+      this.pos = end + 1;
+      return out;
+    }
+    let p = this.nextBackslash;
+    if (CONTROL.test(s.slice(start, p))) this.fail('control character in string');
     let out = s.slice(start, p);
     for (;;) {
       const c = s.charCodeAt(p);
