@@ -58,8 +58,19 @@ const MINUS = 0x2d;
 const ZERO = 0x30;
 const NINE = 0x39;
 
+const LITERALS: readonly [string, JsonValue][] = [
+  ['true', true],
+  ['false', false],
+  ['null', null],
+];
+
+/** Characters JSON forbids unescaped inside a string. */
+const CONTROL = /[\u0000-\u001f]/;
+
 class Parser {
   pos = 0;
+  /** Position of the next backslash at or after the last string's start (s.length if none). */
+  private nextBackslash = -1;
   constructor(
     readonly s: string,
     readonly maxDepth: number,
@@ -67,6 +78,18 @@ class Parser {
 
   fail(what: string): never {
     throw new Fail(`${what} at character ${this.pos}`);
+  }
+
+  failAt(pos: number, what: string): never {
+    this.pos = pos;
+    return this.fail(what);
+  }
+
+  /** Step over `code` if it is the next character. */
+  consume(code: number): boolean {
+    if (this.s.charCodeAt(this.pos) !== code) return false;
+    this.pos++;
+    return true;
   }
 
   ws(): void {
@@ -87,9 +110,12 @@ class Parser {
     if (c === 0x7b /* { */) return this.object(depth + 1);
     if (c === 0x5b /* [ */) return this.array(depth + 1);
     if (c === MINUS || (c >= ZERO && c <= NINE)) return this.number();
-    if (this.s.startsWith('true', this.pos)) return ((this.pos += 4), true);
-    if (this.s.startsWith('false', this.pos)) return ((this.pos += 5), false);
-    if (this.s.startsWith('null', this.pos)) return ((this.pos += 4), null);
+    for (const [word, literal] of LITERALS) {
+      if (this.s.startsWith(word, this.pos)) {
+        this.pos += word.length;
+        return literal;
+      }
+    }
     if (Number.isNaN(c)) this.fail('unexpected end of input');
     return this.fail(`unexpected character ${JSON.stringify(this.s[this.pos])}`);
   }
@@ -99,7 +125,7 @@ class Parser {
     this.pos++;
     const out = Object.create(null) as JsonObject;
     this.ws();
-    if (this.s.charCodeAt(this.pos) === 0x7d /* } */) return (this.pos++, out);
+    if (this.consume(0x7d /* } */)) return out;
     for (;;) {
       this.ws();
       if (this.s.charCodeAt(this.pos) !== QUOTE) this.fail('expected a string key');
@@ -110,10 +136,8 @@ class Parser {
       this.pos++;
       out[key] = this.value(depth);
       this.ws();
-      const c = this.s.charCodeAt(this.pos);
-      if (c === 0x2c /* , */) this.pos++;
-      else if (c === 0x7d) return (this.pos++, out);
-      else this.fail('expected "," or "}"');
+      if (this.consume(0x7d)) return out;
+      if (!this.consume(0x2c /* , */)) this.fail('expected "," or "}"');
     }
   }
 
@@ -122,44 +146,44 @@ class Parser {
     this.pos++;
     const out: JsonValue[] = [];
     this.ws();
-    if (this.s.charCodeAt(this.pos) === 0x5d /* ] */) return (this.pos++, out);
+    if (this.consume(0x5d /* ] */)) return out;
     for (;;) {
       out.push(this.value(depth));
       this.ws();
-      const c = this.s.charCodeAt(this.pos);
-      if (c === 0x2c) this.pos++;
-      else if (c === 0x5d) return (this.pos++, out);
-      else this.fail('expected "," or "]"');
+      if (this.consume(0x5d)) return out;
+      if (!this.consume(0x2c)) this.fail('expected "," or "]"');
     }
   }
 
   string(): string {
     const s = this.s;
     const start = ++this.pos;
-    // Fast path: no escapes, the common case for keys, hex and base64.
-    let p = start;
-    for (;;) {
-      const c = s.charCodeAt(p);
-      if (c === QUOTE) {
-        this.pos = p + 1;
-        return s.slice(start, p);
-      }
-      if (c === BACKSLASH) break;
-      if (c < 0x20 || Number.isNaN(c)) {
-        this.pos = p;
-        this.fail(Number.isNaN(c) ? 'unterminated string' : 'control character in string');
-      }
-      p++;
+    // Fast path, the common case for keys, hex and base64: no backslash before the closing quote.
+    // indexOf is native; the next backslash's position is cached (it only moves forward), so a
+    // document without escapes is scanned for one once, not once per string.
+    const end = s.indexOf('"', start);
+    if (end < 0) this.fail('unterminated string');
+    if (this.nextBackslash < start) {
+      const b = s.indexOf('\\', start);
+      this.nextBackslash = b < 0 ? s.length : b;
     }
+    if (this.nextBackslash > end) {
+      const out = s.slice(start, end);
+      if (CONTROL.test(out)) this.fail('control character in string');
+      this.pos = end + 1;
+      return out;
+    }
+    let p = this.nextBackslash;
+    if (CONTROL.test(s.slice(start, p))) this.fail('control character in string');
     let out = s.slice(start, p);
     for (;;) {
       const c = s.charCodeAt(p);
-      if (Number.isNaN(c)) ((this.pos = p), this.fail('unterminated string'));
+      if (Number.isNaN(c)) this.failAt(p, 'unterminated string');
       if (c === QUOTE) {
         this.pos = p + 1;
         return out;
       }
-      if (c < 0x20) ((this.pos = p), this.fail('control character in string'));
+      if (c < 0x20) this.failAt(p, 'control character in string');
       if (c !== BACKSLASH) {
         const next = nextSpecial(s, p);
         out += s.slice(p, next);
@@ -195,7 +219,7 @@ class Parser {
           break;
         case 'u': {
           const hex = s.slice(p, p + 4);
-          if (!/^[0-9a-fA-F]{4}$/.test(hex)) ((this.pos = p), this.fail('bad \\u escape'));
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.failAt(p, 'bad \\u escape');
           out += String.fromCharCode(Number.parseInt(hex, 16));
           p += 4;
           break;
@@ -214,15 +238,14 @@ class Parser {
     if (s.charCodeAt(p) === MINUS) p++;
     const intStart = p;
     p = digits(s, p);
-    if (p === intStart) ((this.pos = p), this.fail('expected a digit'));
-    if (s.charCodeAt(intStart) === ZERO && p - intStart > 1)
-      ((this.pos = intStart), this.fail('leading zero'));
+    if (p === intStart) this.failAt(p, 'expected a digit');
+    if (s.charCodeAt(intStart) === ZERO && p - intStart > 1) this.failAt(intStart, 'leading zero');
     let integer = true;
     if (s.charCodeAt(p) === 0x2e /* . */) {
       integer = false;
       const f = ++p;
       p = digits(s, p);
-      if (p === f) ((this.pos = p), this.fail('expected a digit after "."'));
+      if (p === f) this.failAt(p, 'expected a digit after "."');
     }
     const e = s.charCodeAt(p);
     if (e === 0x65 || e === 0x45 /* e E */) {
@@ -232,7 +255,7 @@ class Parser {
       if (sign === 0x2b || sign === MINUS) p++;
       const x = p;
       p = digits(s, p);
-      if (p === x) ((this.pos = p), this.fail('expected a digit in the exponent'));
+      if (p === x) this.failAt(p, 'expected a digit in the exponent');
     }
     if (p - start > JSON_MAX_NUMBER_CHARS)
       this.fail(`number longer than ${JSON_MAX_NUMBER_CHARS} characters`);
@@ -240,7 +263,7 @@ class Parser {
     const text = s.slice(start, p);
     const n = Number(text);
     if (integer) return Number.isSafeInteger(n) ? n : BigInt(text);
-    if (!Number.isFinite(n)) ((this.pos = start), this.fail('number out of range'));
+    if (!Number.isFinite(n)) this.failAt(start, 'number out of range');
     return n;
   }
 }

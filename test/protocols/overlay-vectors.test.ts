@@ -129,7 +129,11 @@ interface PythonResult {
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
+let pythonResults: PythonResult[] | undefined;
+
+/** Runs the Python checks once for the file (two tests read the results). */
 function runPython(): PythonResult[] {
+  if (pythonResults) return pythonResults;
   const input = JSON.stringify(VECTORS.map((v) => ({ ...v, seq: v.seq.toString() })));
   const run = spawnSync('/usr/bin/python3', ['-c', PYTHON], { input, encoding: 'utf8', timeout: 30_000 });
   assert.equal(
@@ -137,7 +141,8 @@ function runPython(): PythonResult[] {
     0,
     `python3-cryptography failed (install it with scripts/deps/python-cryptography.sh): ${run.stderr}`,
   );
-  return JSON.parse(run.stdout) as PythonResult[];
+  pythonResults = JSON.parse(run.stdout) as PythonResult[];
+  return pythonResults;
 }
 
 /** r || s || recid with s replaced by n - s (the high-S twin; recid's parity flips with it). */

@@ -81,6 +81,8 @@ describe('json', () => {
       '"\\x"',
       '"\\u12"',
       '"a\nb"',
+      '"\\n\u0001"',
+      '"\u0001\\n"',
       '[1] [2]',
       '{"a":1}x',
       "'a'",
@@ -88,6 +90,25 @@ describe('json', () => {
       bad(text);
     }
     bad('[1,]', /at character \d+/);
+  });
+
+  it('parses long documents of strings in linear time, escapes anywhere', () => {
+    const plainStrings = `[${Array.from({ length: 100_000 }, () => '"ab"').join(',')}]`;
+    const escaped = `[${Array.from({ length: 100_000 }, (_, i) => (i % 1000 === 999 ? '"a\\\\b"' : '"ab"')).join(',')}]`;
+    const start = performance.now();
+    const a = decodeJson(plainStrings);
+    const b = decodeJson(escaped);
+    assert.ok(a.ok && b.ok);
+    assert.equal((b.value as string[])[999], 'a\\b');
+    assert.equal((b.value as string[])[1000], 'ab');
+    assert.ok(performance.now() - start < 5_000, 'string parsing is not linear');
+    assert.deepEqual(plain(ok('["a","b\\n","c",{"d\\"":"e"},"\\u0041"]')), [
+      'a',
+      'b\n',
+      'c',
+      { 'd"': 'e' },
+      'A',
+    ]);
   });
 
   it('refuses repeated keys and treats __proto__ as an ordinary key', () => {

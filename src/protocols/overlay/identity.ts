@@ -19,6 +19,7 @@ import {
   checkDynamic,
   checkStatic,
   DEFAULT_PUZZLE_DIFFICULTY,
+  PUZZLE_BYTES,
   type PuzzleDifficulty,
   solveDynamic,
 } from './puzzle.js';
@@ -49,6 +50,11 @@ export class PuzzleError extends KadmiumError {
     super('PUZZLE_FAILED', message);
   }
 }
+
+/** secp256k1's group order n. */
+const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+/** Largest simulatedBatch: the 100,000-node simulator run, with room. */
+export const MAX_SIMULATED_BATCH = 1_000_000;
 
 /** s of a low-S signature is at most n/2 (secp256k1's group order halved), big-endian. */
 const HALF_ORDER = Uint8Array.from(
@@ -96,6 +102,40 @@ export class OverlayIdentity {
     throw new PuzzleError(
       `no key met staticBits=${difficulty.staticBits} in ${limit} tries; lower staticBits`,
     );
+  }
+
+  /**
+   * `count` identities for the simulator, at difficulty 0/0, about 7x faster than `generate`:
+   * the secret keys are consecutive (k, k+1, ...) so each public key is the previous one plus G,
+   * one point addition instead of a scalar multiplication. **Never for a real network**: anyone
+   * holding one of these keys can compute all the others.
+   */
+  static simulatedBatch(count: number, random: Random): OverlayIdentity[] {
+    if (!Number.isInteger(count) || count < 0 || count > MAX_SIMULATED_BATCH) {
+      throw new InvalidArgumentError(
+        `simulatedBatch makes 0 to ${MAX_SIMULATED_BATCH} identities, got ${count}`,
+      );
+    }
+    let first = 0n;
+    // Bounded: a random 256-bit value lands in [1, n - count) with probability > 1 - 2^-100.
+    for (let tries = 0; tries < 64 && (first === 0n || first >= CURVE_ORDER - BigInt(count)); tries++) {
+      first = BigInt(`0x${Buffer.from(random.bytes(SECRET_KEY_BYTES)).toString('hex')}`);
+    }
+    if (first === 0n || first >= CURVE_ORDER - BigInt(count)) {
+      throw new InvalidArgumentError('the random source gave no usable secret key in 64 draws');
+    }
+    const out: OverlayIdentity[] = [];
+    const G = secp256k1.Point.BASE;
+    let point = G.multiply(first);
+    const noPuzzle = new Uint8Array(PUZZLE_BYTES);
+    for (let i = 0; i < count; i++) {
+      const secretKey = Uint8Array.from(
+        Buffer.from((first + BigInt(i)).toString(16).padStart(SECRET_KEY_BYTES * 2, '0'), 'hex'),
+      );
+      out.push(new OverlayIdentity(secretKey, point.toBytes(true), noPuzzle.slice()));
+      point = point.add(G);
+    }
+    return out;
   }
 
   /** The identity of a stored secret key (32 bytes, a valid secp256k1 scalar). */
