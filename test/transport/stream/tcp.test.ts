@@ -167,8 +167,8 @@ describe('TCP stream transport', () => {
 
   it('a peer that lost a young connection gets through: refused as a duplicate, then REPLACE', async () => {
     const [small, large] = orderedPair();
-    const { t: ts, events } = await transport(small, { handshakeTimeoutMs: 400 });
-    const { t: tl } = await transport(large, { handshakeTimeoutMs: 400 });
+    const { t: ts, events } = await transport(small, { handshakeTimeoutMs: 2000 });
+    const { t: tl } = await transport(large, { handshakeTimeoutMs: 2000 });
     const relay = await halfOpenRelay(tl.address.port);
     const stale = await ts.connect({ ...tl.address, port: relay.port }, large.publicKey);
     await waitFor(() => tl.stats().open === 1);
@@ -187,14 +187,15 @@ describe('TCP stream transport', () => {
 
   it('a new dial replaces a connection older than the handshake timeout at once', async () => {
     const [small, large] = orderedPair();
-    const { t: ts } = await transport(small, { handshakeTimeoutMs: 100 });
-    const { t: tl } = await transport(large, { handshakeTimeoutMs: 100 });
+    // Long enough for a handshake on a loaded machine, short enough to wait out.
+    const { t: ts } = await transport(small, { handshakeTimeoutMs: 1000 });
+    const { t: tl } = await transport(large, { handshakeTimeoutMs: 1000 });
     const relay = await halfOpenRelay(tl.address.port);
     const stale = await ts.connect({ ...tl.address, port: relay.port }, large.publicKey);
     await waitFor(() => tl.stats().open === 1);
     relay.cutFarSide();
     await waitFor(() => tl.stats().open === 0);
-    await delay(150);
+    await delay(1100);
     const fresh = await tl.connect(ts.address, small.publicKey);
     assert.equal(fresh.closed, false);
     assert.equal(tl.stats().duplicatesRefused, 0, 'no refusal: an old connection is not a race');
