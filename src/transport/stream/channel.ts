@@ -16,6 +16,7 @@ import type { Address } from '../address.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { type Random, systemRandom } from '../../util/random.js';
 import { bytesEqual, toHex } from '../../util/bytes.js';
+import { InvalidArgumentError } from '../../util/errors.js';
 import { SecureConnection } from './connection.js';
 import { HandshakeError, messageOf } from './errors.js';
 import {
@@ -44,6 +45,7 @@ import {
   proofSignedPart,
   replySignedPart,
   responderDigest,
+  type EphemeralKey,
   type Hello,
 } from './handshake-messages.js';
 import { RECORD_OVERHEAD_BYTES, RecordKind, RecordOpener, RecordSealer } from './record.js';
@@ -98,7 +100,9 @@ export function secureResponder(duplex: Duplex, options: ResponderOptions): Prom
 export function checkedMaxFrameBytes(value: number | undefined): number {
   const max = value ?? DEFAULT_MAX_FRAME_BYTES;
   if (!Number.isInteger(max) || max < 1 || max > MAX_FRAME_BYTES_LIMIT)
-    throw new RangeError(`maxFrameBytes must be an integer in 1..${MAX_FRAME_BYTES_LIMIT}, got ${max}`);
+    throw new InvalidArgumentError(
+      `maxFrameBytes must be an integer in 1..${MAX_FRAME_BYTES_LIMIT}, got ${max}`,
+    );
   return max;
 }
 
@@ -110,7 +114,7 @@ class Handshake {
   private readonly maxBodyBytes: number;
   private readonly reader: FrameReader;
   private readonly writer: FrameWriter;
-  private readonly ephemeral;
+  private readonly ephemeral: EphemeralKey;
   private readonly nonce: Uint8Array;
   private state: State;
   private hello: Uint8Array | undefined;

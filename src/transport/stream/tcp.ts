@@ -58,6 +58,7 @@ export interface TcpStreamTransportStats {
   refusedConnectionCap: number;
   refusedHandshakeCap: number;
   handshakeFailures: number;
+  /** Simultaneous-dial losers, counted on both sides (the refusing responder and the refused dialer). */
   duplicatesRefused: number;
   replaced: number;
   closed: number;
@@ -229,7 +230,9 @@ export class TcpStreamTransport implements StreamTransport {
       this.adopt(conn);
       return conn;
     } catch (error) {
-      this.counts.handshakeFailures++;
+      // A duplicate refusal is the pool's rule working, counted by the caller, not a failure.
+      if (!(error instanceof HandshakeError && error.reason.includes(DUPLICATE_REFUSAL)))
+        this.counts.handshakeFailures++;
       const reason = messageOf(error);
       this.emit({ type: 'handshake-failed', address, initiator: true, reason });
       if (!connected && !(error instanceof HandshakeError && error.reason.startsWith('timed out')))
@@ -272,7 +275,9 @@ export class TcpStreamTransport implements StreamTransport {
       },
       (error: unknown) => {
         this.handshakeSockets.delete(socket);
-        this.counts.handshakeFailures++;
+        if (error instanceof HandshakeError && error.reason === DUPLICATE_REFUSAL)
+          this.counts.duplicatesRefused++;
+        else this.counts.handshakeFailures++;
         this.emit({ type: 'handshake-failed', address, initiator: false, reason: messageOf(error) });
       },
     );

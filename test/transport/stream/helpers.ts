@@ -8,7 +8,8 @@ import {
   secureResponder,
 } from '../../../src/transport/stream/channel.js';
 import type { SecureConnection } from '../../../src/transport/stream/connection.js';
-import { type TestIdentity, verifyDigest } from './fixture.js';
+import type { ChannelIdentity } from '../../../src/transport/stream/types.js';
+import { verifyDigest } from './fixture.js';
 
 export interface Settled {
   initiator: SecureConnection | Error;
@@ -31,8 +32,8 @@ export interface PairOptions {
 
 /** Run a handshake between two identities over in-memory streams. */
 export async function handshakePair(
-  i: TestIdentity,
-  r: TestIdentity,
+  i: ChannelIdentity,
+  r: ChannelIdentity,
   options: PairOptions = {},
 ): Promise<Settled> {
   let initiatorSide: Duplex;

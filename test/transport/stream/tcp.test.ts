@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { connect as netConnect, type Socket } from 'node:net';
+import { type AddressInfo, connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import {
   type StreamTransportEvent,
@@ -13,8 +13,10 @@ import { type TestIdentity, orderedPair, testIdentity, verifyDigest } from './fi
 
 const open: TcpStreamTransport[] = [];
 const sockets: Socket[] = [];
+const servers: Server[] = [];
 after(async () => {
   for (const s of sockets) s.destroy();
+  for (const s of servers) s.close();
   await Promise.all(open.map((t) => t.close()));
 });
 
@@ -47,6 +49,35 @@ function waitFor(check: () => boolean, ms = 5000): Promise<void> {
 
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A TCP relay to `target` that can cut its far side only: the far end sees the connection close
+ * while the near end's socket stays open and silent, a half-open connection as a NAT timeout makes.
+ */
+async function halfOpenRelay(targetPort: number): Promise<{ port: number; cutFarSide: () => void }> {
+  const pairs: Array<[Socket, Socket]> = [];
+  const server = createServer((near) => {
+    const far = netConnect(targetPort, '127.0.0.1');
+    sockets.push(near, far);
+    near.on('error', () => {});
+    far.on('error', () => {});
+    near.on('data', (chunk: Buffer) => far.writable && far.write(chunk));
+    far.on('data', (chunk: Buffer) => near.writable && near.write(chunk));
+    pairs.push([near, far]);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cutFarSide: () => {
+      for (const [near, far] of pairs) {
+        near.removeAllListeners('data');
+        near.on('data', () => {});
+        far.destroy();
+      }
+    },
+  };
 }
 
 describe('TCP stream transport', () => {
@@ -132,6 +163,44 @@ describe('TCP stream transport', () => {
       await ts.close();
       await tl.close();
     }
+  });
+
+  it('a peer that lost a young connection gets through: refused as a duplicate, then REPLACE', async () => {
+    const [small, large] = orderedPair();
+    const { t: ts, events } = await transport(small, { handshakeTimeoutMs: 2000 });
+    const { t: tl } = await transport(large, { handshakeTimeoutMs: 2000 });
+    const relay = await halfOpenRelay(tl.address.port);
+    const stale = await ts.connect({ ...tl.address, port: relay.port }, large.publicKey);
+    await waitFor(() => tl.stats().open === 1);
+    relay.cutFarSide();
+    await waitFor(() => tl.stats().open === 0);
+    assert.equal(stale.closed, false, 'the smaller side still believes in its connection');
+    const fresh = await tl.connect(ts.address, small.publicKey);
+    assert.equal(fresh.closed, false);
+    assert.equal(tl.stats().duplicatesRefused, 1, 'the first dial was refused as a duplicate');
+    await waitFor(() => stale.closed);
+    assert.ok(events.some((e) => e.type === 'close' && /replaced by a newer connection/.test(e.reason)));
+    const kept = ts.connectionTo(large.publicKey);
+    assert.ok(kept && kept !== stale, 'the smaller side now holds the new connection');
+    assert.equal(ts.stats().open, 1);
+  });
+
+  it('a new dial replaces a connection older than the handshake timeout at once', async () => {
+    const [small, large] = orderedPair();
+    // Long enough for a handshake on a loaded machine, short enough to wait out.
+    const { t: ts } = await transport(small, { handshakeTimeoutMs: 1000 });
+    const { t: tl } = await transport(large, { handshakeTimeoutMs: 1000 });
+    const relay = await halfOpenRelay(tl.address.port);
+    const stale = await ts.connect({ ...tl.address, port: relay.port }, large.publicKey);
+    await waitFor(() => tl.stats().open === 1);
+    relay.cutFarSide();
+    await waitFor(() => tl.stats().open === 0);
+    await delay(1100);
+    const fresh = await tl.connect(ts.address, small.publicKey);
+    assert.equal(fresh.closed, false);
+    assert.equal(tl.stats().duplicatesRefused, 0, 'no refusal: an old connection is not a race');
+    await waitFor(() => stale.closed);
+    assert.equal(ts.stats().replaced, 1);
   });
 
   it('closes an idle connection with a reason, and the next connect reconnects', async () => {
