@@ -1,16 +1,18 @@
 /**
  * `npm run bench`: kadmium side by side with the `bencode` package, bittorrent-dht and a raw
  * dgram echo server, all on this machine and loopback only. Every section is bounded in count and
- * time. Options: --only codec,serving,router,lookups,items,storage,storage-cap  --json FILE (write
- * the raw numbers).
+ * time. Options: --only codec,serving,router,lookups,items,storage,storage-cap,overlay-crypto,
+ * channel  --json FILE (write the raw numbers).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { runChannel } from './channel.js';
 import { runCodec } from './codec.js';
 import { benchItems } from './items.js';
 import { runLookups } from './lookups.js';
 import { runRouter } from './router.js';
+import { runOverlayCrypto } from './overlay-crypto.js';
 import { runServing } from './serving.js';
 import { benchStorage } from './storage.js';
 import { benchStorageCap, capTable } from './storage-cap.js';
@@ -27,6 +29,8 @@ const only = values.only?.split(',') ?? [
   'items',
   'storage',
   'storage-cap',
+  'overlay-crypto',
+  'channel',
 ];
 const results: Record<string, unknown> = {
   node: process.version,
@@ -95,6 +99,19 @@ if (only.includes('storage-cap')) {
   section(
     'Storage at the caps: announces and puts per second below and at the cap, one at a time (target: at the cap >= 0.5x below)',
     capTable(rows, true),
+  );
+}
+if (only.includes('overlay-crypto')) {
+  const crypto = runOverlayCrypto();
+  results.overlayCrypto = { rows: crypto.rows, expected: crypto.expected };
+  section('Overlay building blocks: keys, items, puzzles, JSON (one core)', crypto.text);
+}
+if (only.includes('channel')) {
+  const channel = await runChannel();
+  results.channel = channel.results;
+  section(
+    'Overlay secure channel: handshake, records, loopback TCP echo beside raw TCP, memory',
+    channel.text,
   );
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);

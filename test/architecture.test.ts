@@ -14,10 +14,12 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 const NODE_AND_BELOW = [
   'node',
   'protocols/mainline',
+  'protocols/overlay',
   'kademlia',
   'rpc',
   'storage',
   'wire',
+  'transport/stream',
   'transport',
   'util',
 ];
@@ -25,11 +27,14 @@ const NODE_AND_BELOW = [
 const MAY_IMPORT: Record<string, string[]> = {
   util: [],
   transport: ['util'],
+  // The secure channel sits on the transport layer's addresses; plain transport never imports it.
+  'transport/stream': ['transport', 'util'],
   wire: ['util', 'transport'],
-  rpc: ['transport', 'wire', 'util'],
+  rpc: ['transport/stream', 'transport', 'wire', 'util'],
   kademlia: ['transport', 'util'],
   storage: ['transport', 'wire', 'util', 'protocols/mainline/bep44.ts'],
   'protocols/mainline': ['kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
+  'protocols/overlay': ['kademlia', 'rpc', 'storage', 'wire', 'transport/stream', 'transport', 'util'],
   node: NODE_AND_BELOW.slice(1),
   sim: NODE_AND_BELOW,
   services: NODE_AND_BELOW,
@@ -40,6 +45,8 @@ const MAY_IMPORT: Record<string, string[]> = {
 function layerOf(path: string): string | undefined {
   const rel = relative(SRC, path).replaceAll('\\', '/');
   if (rel.startsWith('protocols/mainline/')) return 'protocols/mainline';
+  if (rel.startsWith('protocols/overlay/')) return 'protocols/overlay';
+  if (rel.startsWith('transport/stream/')) return 'transport/stream';
   const top = rel.split('/')[0] ?? '';
   return top in MAY_IMPORT ? top : undefined;
 }

@@ -7,6 +7,7 @@ import { findNode } from './commands/find-node.js';
 import { get } from './commands/get.js';
 import { getPeers } from './commands/get-peers.js';
 import { keygen } from './commands/keygen.js';
+import { overlay } from './commands/overlay.js';
 import { ping } from './commands/ping.js';
 import { profile } from './commands/profile.js';
 import { put } from './commands/put.js';
@@ -35,6 +36,8 @@ const COMMANDS: Command[] = [
   // BEP 33, BEP 51
   scrape,
   sampleInfohashes,
+  // the secp256k1 overlay
+  overlay,
 ];
 
 function usage(): string {

@@ -31,10 +31,12 @@ export function formatAddress(a: Address): string {
 }
 
 /**
- * Bytes print as hex in JSON. Buffers reach the replacer already turned into
+ * Bytes print as hex in JSON, bigints as decimal strings. Buffers reach the replacer already turned into
  * { type: 'Buffer', data } by Buffer#toJSON, so both shapes are handled.
  */
 export function jsonReplacer(_key: string, value: unknown): unknown {
+  // 64-bit sequence numbers pass 2^53: a string keeps every digit for any JSON reader.
+  if (typeof value === 'bigint') return value.toString();
   if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
   if (isBufferJson(value)) return Buffer.from(value.data).toString('hex');
   return value;

@@ -41,6 +41,11 @@ export interface LookupOptions<R> {
    * the k answers that end the lookup, and come after favoured ones in `closest`. Default: all.
    */
   prefer?: (contact: Contact) => boolean;
+  /**
+   * Asked right before a contact is queried; false means another lookup owns it (disjoint paths)
+   * and this one skips it without counting it as failed. Default: every contact is ours.
+   */
+  claim?: (contact: Contact) => boolean;
 }
 
 export interface LookupResult<R> {
@@ -53,7 +58,7 @@ export interface LookupResult<R> {
   hops: number;
 }
 
-type State = 'new' | 'pending' | 'slow' | 'done' | 'failed';
+type State = 'new' | 'pending' | 'slow' | 'done' | 'failed' | 'taken';
 
 interface Candidate<R> {
   contact: Contact;
@@ -69,7 +74,7 @@ function idKey(id: Uint8Array): string {
 }
 
 export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
-  const { target, k, alpha, signal, prefer } = options;
+  const { target, k, alpha, signal, prefer, claim } = options;
   const maxQueries = options.maxQueries ?? 512;
   const maxCandidates = options.maxCandidates ?? Math.max(64, k * 8);
   const seen = new Set<string>();
@@ -135,8 +140,13 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
       for (const c of candidates) {
         // A query past its short timeout no longer holds up the lookup: the next candidate takes
         // its place among the K closest. If it still answers before the end, it counts again.
-        if (c.state === 'failed' || c.state === 'slow') continue;
+        if (c.state === 'failed' || c.state === 'slow' || c.state === 'taken') continue;
         if (live >= k) break;
+        const launchable = c.state === 'new' && active < alpha && queried < maxQueries;
+        if (launchable && claim && !claim(c.contact)) {
+          c.state = 'taken';
+          continue;
+        }
         if (prefer && !prefer(c.contact)) {
           // Asked, but never counted towards the k; bounded so a network of them still ends.
           if (unfavoured >= k) continue;
@@ -144,7 +154,7 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
         } else {
           live++;
         }
-        if (c.state === 'new' && active < alpha && queried < maxQueries) launch(c);
+        if (launchable) launch(c);
         if (c.state !== 'done') waiting = true;
       }
       if (!waiting || (inFlight === 0 && active === 0 && !candidates.some((c) => c.state === 'new')))

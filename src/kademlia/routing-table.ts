@@ -24,6 +24,11 @@ import { asNodeId, commonPrefixLength, compareDistance, type NodeId } from './id
 export interface Contact {
   readonly id: NodeId;
   readonly address: Address;
+  /**
+   * The contact's public key, in a table built with `keyBytes` (the overlay: 33-byte secp256k1,
+   * from which the id derives). Mainline contacts have none.
+   */
+  readonly key?: Uint8Array;
 }
 
 /**
@@ -68,6 +73,12 @@ export interface RoutingTableOptions {
    * favoured node that answered us replaces the stalest unfavoured one. Default: all equal.
    */
   prefer?: (node: Contact) => boolean;
+  /**
+   * Bytes of public key kept with each contact (0, the default, keeps none). When set, every
+   * contact observed must carry a `key` of exactly this length; the protocol checks that the id
+   * derives from it before the table sees it.
+   */
+  keyBytes?: number;
 }
 
 /** Which contacts `closest` and `closestPacked` consider, and in what order they hand them out. */
@@ -98,7 +109,7 @@ export type ObserveResult =
   | { action: 'cached'; bucket: number; ping?: RoutingNode }
   | {
       action: 'rejected';
-      reason: 'self' | 'same-ip' | 'subnet-limit' | 'full' | 'id-length' | 'bad-address';
+      reason: 'self' | 'same-ip' | 'subnet-limit' | 'full' | 'id-length' | 'bad-address' | 'bad-key';
     };
 
 /**
@@ -121,7 +132,7 @@ const END = 0xffff;
 
 export interface ExportedTable {
   id: string;
-  nodes: { id: string; host: string; port: number }[];
+  nodes: { id: string; host: string; port: number; key?: string }[];
 }
 
 /**
@@ -148,8 +159,10 @@ export class RoutingTable {
 
   // Record layout, in bytes from the record's start: id | IP (16, v4 in the first 4) | port (BE) |
   // family | flags | failures | next record in its chain (BE) | padding to 8 | lastResponseAt f64 |
-  // lastQueryAt f64.
+  // lastQueryAt f64 | public key (keyBytes) | padding to 8.
   private readonly idLength: number;
+  private readonly keyBytes: number;
+  private readonly keyAt: number;
   private readonly ipAt: number;
   private readonly portAt: number;
   private readonly familyAt: number;
@@ -190,7 +203,9 @@ export class RoutingTable {
     this.nextAt = this.failuresAt + 1;
     const timesByte = (this.nextAt + 2 + 7) & ~7;
     this.timesAt = timesByte / 8;
-    this.recordBytes = timesByte + 16;
+    this.keyBytes = options.keyBytes ?? 0;
+    this.keyAt = timesByte + 16;
+    this.recordBytes = (this.keyAt + this.keyBytes + 7) & ~7;
     const slab = new ArrayBuffer(INITIAL_RECORDS * this.recordBytes);
     this.bytes = new Uint8Array(slab);
     this.times = new Float64Array(slab);
@@ -233,6 +248,8 @@ export class RoutingTable {
     if (id.length !== this.idLength) return { action: 'rejected', reason: 'id-length' };
     if (compareDistance(id, id, this.localId) === 0) return { action: 'rejected', reason: 'self' };
     if (!this.parseIp(address)) return { action: 'rejected', reason: 'bad-address' };
+    if (this.keyBytes > 0 && contact.key?.length !== this.keyBytes)
+      return { action: 'rejected', reason: 'bad-key' };
     const existing = this.find((this.buckets[this.bucketIndex(id)] as Bucket).head, id);
     if (existing >= 0) {
       if (!this.sameAddress(existing, address.family, address.port)) {
@@ -250,7 +267,7 @@ export class RoutingTable {
         const refused = this.refusal(bucket, address);
         if (refused) return refused;
         if (bucket.size < this.k) {
-          this.insert(bucket, this.record(id, address, responded, now), now);
+          this.insert(bucket, this.record(contact, responded, now), now);
           return { action: 'added', bucket: index };
         }
         this.split();
@@ -267,14 +284,14 @@ export class RoutingTable {
         const replaced = this.snapshot(unfavoured);
         this.removeFrom(bucket, unfavoured);
         this.release(unfavoured);
-        this.insert(bucket, this.record(id, address, responded, now), now);
+        this.insert(bucket, this.record(contact, responded, now), now);
         return { action: 'added', bucket: index, replaced };
       }
       // Only nodes that answered us are worth caching as replacements.
       if (!responded) return { action: 'rejected', reason: 'full' };
       const refused = this.refusal(bucket, address);
       if (refused) return refused;
-      this.cache(bucket, this.record(id, address, responded, now));
+      this.cache(bucket, this.record(contact, responded, now));
       let stalest = -1;
       for (const r of this.chain(bucket.head)) {
         if (this.stateAt(r, now) !== 'questionable') continue;
@@ -427,7 +444,10 @@ export class RoutingTable {
 
   export(toHex: (b: Uint8Array) => string): ExportedTable {
     const nodes: ExportedTable['nodes'] = [];
-    for (const n of this.nodes()) nodes.push({ id: toHex(n.id), host: n.address.host, port: n.address.port });
+    for (const n of this.nodes()) {
+      const { host, port } = n.address;
+      nodes.push({ id: toHex(n.id), host, port, ...(n.key ? { key: toHex(n.key) } : {}) });
+    }
     return { id: toHex(this.localId), nodes };
   }
 
@@ -439,7 +459,8 @@ export class RoutingTable {
   }
 
   /** A new record for a contact whose IP is in `scratchIp`. */
-  private record(id: Uint8Array, address: Address, responded: boolean, now: number): number {
+  private record(contact: Contact, responded: boolean, now: number): number {
+    const { id, address } = contact;
     const r = this.allocate();
     const o = r * this.recordBytes;
     const bytes = this.bytes;
@@ -454,6 +475,7 @@ export class RoutingTable {
     const t = this.timeIndex(r);
     this.times[t] = responded ? now : NEVER;
     this.times[t + 1] = responded ? NEVER : now;
+    if (this.keyBytes > 0) bytes.set(contact.key as Uint8Array, o + this.keyAt);
     return r;
   }
 
@@ -488,6 +510,7 @@ export class RoutingTable {
     return {
       id: asNodeId(bytes.slice(o, o + this.idLength)),
       address: { host, port, family },
+      ...(this.keyBytes > 0 ? { key: bytes.slice(o + this.keyAt, o + this.keyAt + this.keyBytes) } : {}),
       lastResponseAt: this.times[t] as number,
       lastQueryAt: this.times[t + 1] as number,
       failures: bytes[o + this.failuresAt] as number,

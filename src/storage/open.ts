@@ -88,3 +88,34 @@ function assemble(
     },
   };
 }
+
+/**
+ * Bare backends, without the BEP 44 item policy: for a protocol that applies its own (the
+ * overlay's `OverlayStore`). Give it a store of its own — another SQLite file or Redis namespace
+ * than the Mainline node's — so the two item sets never share a count or a cap.
+ */
+export interface Backends {
+  readonly items: ItemBackend;
+  readonly state: StateStore;
+  close(): Promise<void>;
+}
+
+export async function openBackends(options: StorageOptions): Promise<Backends> {
+  switch (options.kind) {
+    case 'memory':
+      return { items: new MemoryItemBackend(), state: new MemoryStateStore(), close: async () => {} };
+    case 'sqlite': {
+      const { SqliteStorage } = await import('./sqlite.js');
+      const db = new SqliteStorage(
+        options.path,
+        options.synchronous ? { synchronous: options.synchronous } : {},
+      );
+      return { items: db.items, state: db.state, close: () => db.close() };
+    }
+    case 'redis': {
+      const { RedisStorage } = await import('./redis.js');
+      const redis = await RedisStorage.open({ url: options.url, namespace: options.namespace });
+      return { items: redis.items, state: redis.state, close: () => redis.close() };
+    }
+  }
+}

@@ -314,3 +314,26 @@ describe('routing table', () => {
     );
   });
 });
+
+describe('routing table with public keys (the overlay)', () => {
+  it('keeps a key with each contact, hands it out, and refuses contacts without one', () => {
+    const self = asNodeId(new Uint8Array(32).fill(1));
+    const table = new RoutingTable(self, { k: 20, keyBytes: 33 });
+    const key = new Uint8Array(33).map((_, i) => i + 2);
+    const id = asNodeId(new Uint8Array(32).fill(0x80));
+    const address = { host: '8.8.8.8', port: 9, family: 4 as const };
+    assert.deepEqual(table.observe({ id, address }, true, 0), { action: 'rejected', reason: 'bad-key' });
+    assert.deepEqual(table.observe({ id, address, key: key.subarray(1) }, true, 0), {
+      action: 'rejected',
+      reason: 'bad-key',
+    });
+    assert.equal(table.observe({ id, address, key }, true, 0).action, 'added');
+    assert.deepEqual(table.get(id)?.key, key);
+    assert.deepEqual(table.closest(id, 1)[0]?.key, key);
+    assert.equal(table.export(toHexString).nodes[0]?.key, toHexString(key));
+  });
+});
+
+function toHexString(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}

@@ -6,6 +6,7 @@ import { renderHtml } from '../../sim/report-html.js';
 import { formatSummary } from '../../sim/report-text.js';
 import type { BuildMode, SimOptions, SimProgress } from '../../sim/runner.js';
 import { SCENARIOS } from '../../sim/scenarios.js';
+import { OVERLAY_SIM_DEFAULTS, simulateOverlay } from '../../sim/overlay-sim.js';
 import { simulate } from '../../sim/simulate.js';
 import { COMMON_OPTIONS, parse, parsePositiveInt, UsageError } from '../args.js';
 import { createOutput, jsonReplacer } from '../output.js';
@@ -23,6 +24,8 @@ const OPTIONS = {
   churn: { type: 'string' },
   minutes: { type: 'string' },
   report: { type: 'string' },
+  dht: { type: 'string' },
+  paths: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   json: COMMON_OPTIONS.json,
   help: COMMON_OPTIONS.help,
@@ -68,6 +71,10 @@ measures lookups. The same options and seed replay the run exactly.
       --churn F        fraction of nodes replaced per 10 minutes (default 0.1)
       --minutes M      virtual minutes of the churn scenario (default 10)
       --report FILE    write a self-contained HTML report with plots
+      --dht NAME       mainline (default) or overlay: the secp256k1 overlay over in-memory
+                       streams; it publishes --lookups items (default 200), lets --minutes
+                       pass with --churn, and reads each back from a random node
+      --paths D        overlay: disjoint lookup paths (default 3)
   -q, --quiet          no progress bar
       --json           print the result as JSON
   -h, --help           this help
@@ -79,10 +86,15 @@ ${Object.values(SCENARIOS)
 
 Examples:
   kadmium sim --nodes 2000 --scenario churn --report churn.html
-  kadmium sim --nodes 100000 --seed 7 --scenario lookup --build fast`,
+  kadmium sim --nodes 100000 --seed 7 --scenario lookup --build fast
+  kadmium sim --dht overlay --nodes 2000 --nat 0.2 --churn 0.1 --paths 4`,
   async run(argv) {
     const { values } = parse(argv, OPTIONS);
     const out = createOutput(values.json ?? false, values.quiet ?? false);
+    const dht = values.dht ?? 'mainline';
+    if (dht !== 'mainline' && dht !== 'overlay')
+      throw new UsageError(`--dht must be mainline or overlay, got "${dht}"`);
+    if (dht === 'overlay') return runOverlay(values, out);
     const nodes = parsePositiveInt(values.nodes, 2000, '--nodes', 1_000_000);
     if (nodes < 4) throw new UsageError('--nodes must be at least 4');
     const scenario = values.scenario ?? 'lookup';
@@ -149,3 +161,53 @@ Examples:
     return 0;
   },
 };
+
+async function runOverlay(
+  values: ReturnType<typeof parse<typeof OPTIONS>>['values'],
+  out: ReturnType<typeof createOutput>,
+): Promise<number> {
+  const nodes = parsePositiveInt(values.nodes, 1000, '--nodes', 200_000);
+  if (nodes < 4) throw new UsageError('--nodes must be at least 4');
+  const minutes = values.minutes === undefined ? OVERLAY_SIM_DEFAULTS.minutes : Number(values.minutes);
+  if (!(minutes >= 0 && minutes <= 24 * 60))
+    throw new UsageError(`--minutes must be 0-1440, got "${values.minutes}"`);
+  const options: Parameters<typeof simulateOverlay>[0] = {
+    nodes,
+    seed: parsePositiveInt(values.seed, 1, '--seed', 0xffffffff),
+    paths: parsePositiveInt(values.paths, OVERLAY_SIM_DEFAULTS.paths, '--paths', 16),
+    items: parsePositiveInt(values.lookups, OVERLAY_SIM_DEFAULTS.items, '--lookups', 1_000_000),
+    natFraction: fraction(values.nat, '--nat') ?? OVERLAY_SIM_DEFAULTS.natFraction,
+    churn: fraction(values.churn, '--churn') ?? OVERLAY_SIM_DEFAULTS.churn,
+    minutes,
+  };
+  EventEmitter.defaultMaxListeners = 256;
+  if (!values.quiet) {
+    let last = '';
+    options.onProgress = (phase, done, total) => {
+      if (process.stderr.isTTY) process.stderr.write(progressBar({ phase, done, total } as SimProgress));
+      else if (phase !== last && (last = phase)) process.stderr.write(`${phase}...\n`);
+    };
+  }
+  const report = await simulateOverlay(options);
+  if (process.stderr.isTTY && !values.quiet) process.stderr.write('\r\x1b[K');
+  if (out.json) {
+    process.stdout.write(`${JSON.stringify(report, jsonReplacer)}\n`);
+    return 0;
+  }
+  const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
+  out.line(
+    [
+      `overlay: ${report.options.nodes} nodes, seed ${report.options.seed}, d = ${report.options.paths} disjoint paths, ` +
+        `${pct(report.options.natFraction)} behind NAT, churn ${pct(report.options.churn)} per 10 min over ${report.options.minutes} min`,
+      `puts:    ${report.puts.ok}/${report.puts.total} stored (median ${report.puts.medianStored} replicas)`,
+      `gets:    ${report.gets.ok}/${report.gets.total} found the latest value (${pct(report.gets.successRate)})`,
+      `lookups: ${report.lookups.count}; median ${report.lookups.medianHops} hops, ${report.lookups.medianMessages} messages, ` +
+        `${report.lookups.medianMs.toFixed(0)} ms (p95 ${report.lookups.p95Ms.toFixed(0)} ms)`,
+      `churn:   ${report.departed} left, ${report.joined} joined in all; ${report.connections} connections opened`,
+      `wall:    ${(report.wallMs / 1000).toFixed(1)} s`,
+      `replay:  kadmium sim --dht overlay --nodes ${report.options.nodes} --seed ${report.options.seed} --paths ${report.options.paths} ` +
+        `--lookups ${report.options.items} --nat ${report.options.natFraction} --churn ${report.options.churn} --minutes ${report.options.minutes}`,
+    ].join('\n'),
+  );
+  return 0;
+}

@@ -1,0 +1,30 @@
+/** Everything an overlay node reports; statistics and the daemon subscribe, protocol code only emits. */
+import type { NodeId } from '../kademlia/id.js';
+import type { StreamRpcEvents } from '../rpc/stream-rpc.js';
+import type { Address } from '../transport/address.js';
+
+export interface OverlayEvents extends StreamRpcEvents {
+  'overlay:added': { id: NodeId; address: Address; bucket: number };
+  'overlay:evicted': { id: NodeId; address: Address };
+  'overlay:lookup': {
+    kind: 'get_value' | 'find_node';
+    target: Uint8Array;
+    durationMs: number;
+    queried: number;
+    responded: number;
+    hops: number;
+  };
+  'overlay:put': { target: Uint8Array; seq: bigint; stored: number; asked: number };
+  'overlay:get': { target: Uint8Array; found: boolean; sources: number; lies: number; queried: number };
+  /** A node answered with an item that failed verification (forged, or not the target asked for). */
+  'overlay:lie': { from: Address; reason: string };
+  'overlay:reconciled': {
+    peer: Address;
+    pulled: number;
+    pulledNew: number;
+    pushed: number;
+    pushedStored: number;
+  };
+  'overlay:warning': { code: string; message: string };
+  close: Record<string, never>;
+}

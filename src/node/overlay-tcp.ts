@@ -1,0 +1,127 @@
+/**
+ * The overlay on real TCP: a node behind the secure channel and connection pool, and a local
+ * testnet of them on loopback.
+ *
+ *   const net = await createOverlayTestnet(20);
+ *   const node = await listenOverlay({ identity, bootstrap: net.bootstrap });
+ *   await node.start();
+ *   ...
+ *   await node.close();
+ *   await net.destroy();
+ */
+import { OverlayIdentity, verifyDigest } from '../protocols/overlay/identity.js';
+import { checkPuzzles, NO_PUZZLE } from '../protocols/overlay/puzzle.js';
+import { OverlayStore, type OverlayStoreOptions } from '../protocols/overlay/store.js';
+import type { Backends } from '../storage/open.js';
+import { TcpStreamTransport } from '../transport/stream/tcp.js';
+import { fromHex, toHex } from '../util/bytes.js';
+import { systemClock } from '../util/clock.js';
+import { MemoryItemBackend } from '../storage/item-store.js';
+import { InvalidArgumentError } from '../util/errors.js';
+import { makeAddress, parseHostPort } from '../transport/address.js';
+import { type OverlayBootstrap, OverlayNode, type OverlayNodeOptions } from './overlay-node.js';
+
+export interface ListenOverlayOptions extends Omit<OverlayNodeOptions, 'transport' | 'store' | 'state'> {
+  host?: string;
+  port?: number;
+  /** Where items and seqs live (default: memory). The node closes them on close(). */
+  backends?: Backends;
+  storeOptions?: Partial<OverlayStoreOptions>;
+  idleCloseMs?: number;
+}
+
+/** Listen on TCP and build the node (not yet started). */
+export async function listenOverlay(options: ListenOverlayOptions): Promise<OverlayNode> {
+  const difficulty = options.difficulty ?? NO_PUZZLE;
+  const transport = await TcpStreamTransport.listen({
+    identity: options.identity,
+    verify: verifyDigest,
+    admit: (publicKey, puzzle) => checkPuzzles(publicKey, puzzle, difficulty),
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.idleCloseMs !== undefined ? { idleCloseMs: options.idleCloseMs } : {}),
+  });
+  const backends = options.backends;
+  const store = new OverlayStore(backends?.items ?? new MemoryItemBackend(), {
+    fullNode: options.fullNode ?? false,
+    ...options.storeOptions,
+  });
+  await store.open((options.clock ?? systemClock).now());
+  return new OverlayNode({
+    ...options,
+    difficulty,
+    transport,
+    store,
+    ...(backends ? { state: backends.state, release: () => backends.close() } : {}),
+  });
+}
+
+/** "PUBKEYHEX@host:port", the overlay's bootstrap notation. */
+export function parseOverlayBootstrap(text: string): OverlayBootstrap {
+  const at = text.indexOf('@');
+  const key = at > 0 ? fromHex(text.slice(0, at)) : undefined;
+  if (!key || key.length !== 33) {
+    throw new InvalidArgumentError(
+      `"${text}" is not PUBKEY@HOST:PORT with a 66-hex-character public key (kadmium overlay keygen prints one)`,
+    );
+  }
+  const hostPort = parseHostPort(text.slice(at + 1));
+  if ('error' in hostPort) throw new InvalidArgumentError(hostPort.error);
+  return { publicKey: key, address: makeAddress(hostPort.host, hostPort.port) };
+}
+
+export function formatOverlayBootstrap(node: {
+  publicKey: Uint8Array;
+  address: { host: string; port: number; family: 4 | 6 };
+}): string {
+  const { host, port, family } = node.address;
+  return `${toHex(node.publicKey)}@${family === 6 ? `[${host}]` : host}:${port}`;
+}
+
+export interface OverlayTestnet {
+  readonly nodes: OverlayNode[];
+  readonly bootstrap: OverlayBootstrap[];
+  destroy(): Promise<void>;
+}
+
+/** N overlay nodes on loopback TCP; the first is everyone's bootstrap. */
+export async function createOverlayTestnet(
+  size: number,
+  options: Partial<ListenOverlayOptions> & { onProgress?: (started: number, total: number) => void } = {},
+): Promise<OverlayTestnet> {
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`a testnet needs at least one node, got ${size}`);
+  const nodes: OverlayNode[] = [];
+  const destroy = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.close()));
+  };
+  try {
+    const identity = (): OverlayIdentity =>
+      OverlayIdentity.generate({
+        staticBits: options.difficulty?.staticBits ?? 0,
+        dynamicBits: options.difficulty?.dynamicBits ?? 0,
+      });
+    const first = await listenOverlay({
+      ...options,
+      identity: options.identity ?? identity(),
+      bootstrap: [],
+    });
+    nodes.push(first);
+    await first.start();
+    const bootstrap = [{ publicKey: first.publicKey, address: first.address }];
+    options.onProgress?.(1, size);
+    for (let i = 1; i < size; i++) {
+      const node = await listenOverlay({ ...options, identity: identity(), bootstrap, port: 0 });
+      nodes.push(node);
+      await node.start();
+      options.onProgress?.(i + 1, size);
+    }
+    // Early joiners saw a small network: look themselves up once more.
+    await Promise.all(nodes.map((n) => n.refreshSelf().catch(() => undefined)));
+    return { nodes, bootstrap, destroy };
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}

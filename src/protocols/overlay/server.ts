@@ -1,0 +1,129 @@
+/**
+ * The overlay's inbound side: one handler for the six methods, behind the stream RPC.
+ *
+ * Every request arrives on a connection whose key the handshake proved, and that proven key is
+ * the sender: a body whose `sender_pk` or `sender_id` says otherwise is refused (Skywire trusted
+ * the body for GetItems and PutBatch). Bodies that do not decode get BAD_REQUEST with the field at
+ * fault; nothing malformed reaches the store.
+ */
+import type { NodeId } from '../../kademlia/id.js';
+import { type RoutingNode } from '../../kademlia/routing-table.js';
+import { RpcErrorCode, RpcReplyError, type StreamRequestHandler } from '../../rpc/stream-rpc.js';
+import type { Connection } from '../../transport/stream/types.js';
+import { bytesEqual } from '../../util/bytes.js';
+import type { Clock } from '../../util/clock.js';
+import { timestampFromMs } from './fields.js';
+import { overlayIdOf } from './identity.js';
+import {
+  decodeRequest,
+  encodeResponse,
+  MAX_BATCH_ITEMS,
+  type OverlayPeer,
+  type OverlayRequest,
+  type OverlayResponse,
+} from './messages.js';
+import type { OverlayStore } from './store.js';
+
+/** Items one GetItems page holds at most (Skywire's default limit). */
+export const GET_ITEMS_PAGE = 1_000;
+
+export interface OverlayServerContext {
+  readonly id: NodeId;
+  readonly publicKey: Uint8Array;
+  readonly k: number;
+  readonly clock: Clock;
+  readonly store: OverlayStore;
+  /** The k contacts closest to a target that we would hand out. */
+  closest(target: Uint8Array, n: number): RoutingNode[];
+  /** Whether this node should hold items for a target (regular nodes: among the k closest). */
+  responsible(target: Uint8Array): boolean;
+  /** A request came from this authenticated peer, listening on `port` when it said so. */
+  heard(conn: Connection, port: number | undefined): void;
+}
+
+export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHandler {
+  return async (tag, json, conn) => {
+    const decoded = decodeRequest(tag, json);
+    if (!decoded.ok) {
+      const code =
+        decoded.error.code === 'UNKNOWN_METHOD' ? RpcErrorCode.UnknownMethod : RpcErrorCode.BadRequest;
+      throw new RpcReplyError(code, decoded.error.message);
+    }
+    const request = decoded.message;
+    if (
+      !bytesEqual(request.senderPk, conn.remotePublicKey) ||
+      !bytesEqual(request.senderId, overlayIdOf(conn.remotePublicKey))
+    ) {
+      throw new RpcReplyError(
+        RpcErrorCode.BadRequest,
+        'sender_pk and sender_id must be the key this connection proved and its SHA-256',
+      );
+    }
+    ctx.heard(conn, request.senderPort);
+    return encodeResponse(await answer(ctx, request));
+  };
+}
+
+async function answer(ctx: OverlayServerContext, request: OverlayRequest): Promise<OverlayResponse> {
+  const now = ctx.clock.now();
+  switch (request.method) {
+    case 'ping':
+      return { method: 'ping', responderId: ctx.id, responderPk: ctx.publicKey };
+    case 'find_node':
+      return { method: 'find_node', closest: peers(ctx, request.target) };
+    case 'get_value': {
+      const item = await ctx.store.get(request.target, now);
+      return { method: 'get_value', ...(item ? { item } : {}), closest: peers(ctx, request.target) };
+    }
+    case 'put_value': {
+      const result = await ctx.store.put(request.item, now, {
+        cas: request.cas,
+        mirrorTarget: request.mirrorTarget,
+        responsible: (t) => ctx.responsible(t),
+      });
+      return result.ok
+        ? { method: 'put_value', stored: true }
+        : { method: 'put_value', stored: false, error: result.message };
+    }
+    case 'get_items': {
+      const limit = Math.min(
+        request.limit && request.limit > 0 ? request.limit : GET_ITEMS_PAGE,
+        GET_ITEMS_PAGE,
+      );
+      const page = await ctx.store.getItems(request.salt, request.sinceSeq ?? 0n, limit, now);
+      return {
+        method: 'get_items',
+        items: page.items.map((e) => e.item),
+        targets: page.items.map((e) => e.target as NodeId),
+        hasMore: page.hasMore,
+      };
+    }
+    case 'put_batch': {
+      if (request.items.length > MAX_BATCH_ITEMS) {
+        throw new RpcReplyError(RpcErrorCode.BadRequest, `at most ${MAX_BATCH_ITEMS} items per batch`);
+      }
+      const stored: boolean[] = [];
+      const errors: string[] = [];
+      for (let i = 0; i < request.items.length; i++) {
+        const target = request.targets[i];
+        const mirrorTarget = target && target.some((b) => b !== 0) ? target : undefined;
+        const result = await ctx.store.put(request.items[i] as (typeof request.items)[number], now, {
+          mirrorTarget,
+          responsible: (t) => ctx.responsible(t),
+        });
+        stored.push(result.ok);
+        errors.push(result.ok ? '' : result.message);
+      }
+      return { method: 'put_batch', stored, ...(errors.some((e) => e !== '') ? { errors } : {}) };
+    }
+  }
+}
+
+function peers(ctx: OverlayServerContext, target: Uint8Array): OverlayPeer[] {
+  return ctx.closest(target, ctx.k).map((node) => ({
+    id: node.id,
+    pk: node.key as Uint8Array,
+    lastSeen: timestampFromMs(Math.max(0, node.lastResponseAt)),
+    addr: `${node.address.family === 6 ? `[${node.address.host}]` : node.address.host}:${node.address.port}`,
+  }));
+}

@@ -1,0 +1,313 @@
+/**
+ * Transactions over stream connections: the KRPC engine's idea (ids, timeouts, per-method
+ * counts) for the overlay's pooled, multiplexed connections.
+ *
+ * What Skywire's one-stream-per-RPC design lost under load, this keeps explicit:
+ * - a request is matched to its reply by a request id, so one connection carries many at once;
+ * - a node at its handler limit answers "busy, retry after N ms" instead of dropping the stream
+ *   ("incoming stream dropped (buffer full)"), so every request gets an answer;
+ * - a frame that cannot be parsed gets an error reply naming its request id, not silence;
+ * - replies a slow reader cannot take yet wait in a bounded outbox until the connection drains;
+ *   a peer that never reads its replies is disconnected with a reason.
+ */
+import type { Connection } from '../transport/stream/types.js';
+import type { Clock, Timer } from '../util/clock.js';
+import { AbortError, ClosedError, KadmiumError, TimeoutError } from '../util/errors.js';
+import { decodeFrame, encodeFrame, type Frame } from '../wire/frames.js';
+import { MethodStats } from './stats.js';
+
+export const STREAM_REQUEST_TIMEOUT_MS = 5_000;
+/** Requests we may have in flight on one connection. */
+export const MAX_OUTGOING_PER_CONNECTION = 1_024;
+/** Inbound requests one node handles at once, over all connections (Skywire: 128 handlers). */
+export const MAX_HANDLERS = 256;
+/** Inbound requests one connection may have in handling at once; more are answered busy. */
+export const MAX_HANDLERS_PER_CONNECTION = 64;
+/** Replies held for a connection whose send queue is full; past this the peer is dropped. */
+export const MAX_OUTBOX = 4_096;
+/** What a busy reply asks the caller to wait. */
+export const BUSY_RETRY_AFTER_MS = 50;
+
+/** Error codes carried in error replies. */
+export const RpcErrorCode = {
+  Busy: 'BUSY',
+  BadRequest: 'BAD_REQUEST',
+  UnknownMethod: 'UNKNOWN_METHOD',
+  Rejected: 'REJECTED',
+  Internal: 'INTERNAL',
+} as const;
+
+/** A remote node answered with an error reply. */
+export class RemoteRpcError extends KadmiumError {
+  constructor(
+    readonly remoteCode: string,
+    readonly remoteMessage: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(
+      remoteCode === RpcErrorCode.Busy ? 'REMOTE_BUSY' : 'REMOTE_ERROR',
+      `remote node replied ${remoteCode}: ${remoteMessage}` +
+        (retryAfterMs !== undefined ? ` (retry after ${retryAfterMs} ms)` : ''),
+    );
+  }
+}
+
+/** Thrown by a handler to answer with an error reply of this code. */
+export class RpcReplyError extends KadmiumError {
+  constructor(
+    readonly replyCode: string,
+    message: string,
+  ) {
+    super('RPC_REPLY', message);
+  }
+}
+
+/** Handle one request: resolve with the response JSON, or throw an RpcReplyError. */
+export type StreamRequestHandler = (tag: number, json: Uint8Array, conn: Connection) => Promise<Uint8Array>;
+
+export interface StreamRpcEvents {
+  'rpc:busy': { remote: Uint8Array; inFlight: number };
+  'rpc:bad-frame': { remote: Uint8Array; reason: string };
+  'rpc:dropped-peer': { remote: Uint8Array; reason: string };
+}
+
+export interface StreamRpcOptions {
+  clock: Clock;
+  timeoutMs?: number;
+  maxHandlers?: number;
+  maxHandlersPerConnection?: number;
+  maxOutgoingPerConnection?: number;
+  /** Method names by tag, for statistics. */
+  methodNames?: Record<number, string>;
+  emit?: <K extends keyof StreamRpcEvents>(event: K, payload: StreamRpcEvents[K]) => void;
+}
+
+interface Pending {
+  tag: number;
+  resolve: (json: Uint8Array) => void;
+  reject: (err: Error) => void;
+  timer: Timer;
+  cleanup: () => void;
+}
+
+/** What the RPC keeps per connection. */
+interface Link {
+  nextId: number;
+  pending: Map<number, Pending>;
+  handling: number;
+  outbox: Uint8Array[];
+}
+
+export class StreamRpc {
+  readonly stats: MethodStats;
+  private handler: StreamRequestHandler | undefined;
+  private readonly links = new WeakMap<Connection, Link>();
+  private handling = 0;
+  private readonly timeoutMs: number;
+  private readonly maxHandlers: number;
+  private readonly maxPerConnection: number;
+  private readonly maxOutgoing: number;
+
+  constructor(private readonly options: StreamRpcOptions) {
+    this.stats = new MethodStats(Object.values(options.methodNames ?? {}));
+    this.timeoutMs = options.timeoutMs ?? STREAM_REQUEST_TIMEOUT_MS;
+    this.maxHandlers = options.maxHandlers ?? MAX_HANDLERS;
+    this.maxPerConnection = options.maxHandlersPerConnection ?? MAX_HANDLERS_PER_CONNECTION;
+    this.maxOutgoing = options.maxOutgoingPerConnection ?? MAX_OUTGOING_PER_CONNECTION;
+  }
+
+  /** Inbound requests in handling now, over all connections. */
+  get inFlight(): number {
+    return this.handling;
+  }
+
+  onRequest(handler: StreamRequestHandler): void {
+    this.handler = handler;
+  }
+
+  /** Start serving and matching on a connection (once per connection; later calls do nothing). */
+  attach(conn: Connection): void {
+    if (this.links.has(conn)) return;
+    const link: Link = { nextId: 1, pending: new Map(), handling: 0, outbox: [] };
+    this.links.set(conn, link);
+    conn.onBody((body) => this.receive(conn, link, body));
+    conn.onDrain(() => this.flush(conn, link));
+    conn.onClose((reason) => {
+      for (const p of [...link.pending.values()]) {
+        p.cleanup();
+        p.reject(new ClosedError(`connection closed before the reply: ${reason}`));
+      }
+      link.pending.clear();
+      link.outbox.length = 0;
+    });
+  }
+
+  /** Send one request and wait for its reply's JSON. */
+  request(
+    conn: Connection,
+    tag: number,
+    json: Uint8Array,
+    options: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined } = {},
+  ): Promise<Uint8Array> {
+    this.attach(conn);
+    const link = this.links.get(conn) as Link;
+    const method = this.methodName(tag);
+    return new Promise((resolve, reject) => {
+      if (options.signal?.aborted) return reject(new AbortError());
+      if (conn.closed) return reject(new ClosedError('connection is closed; connect again'));
+      if (link.pending.size >= this.maxOutgoing) {
+        return reject(
+          new KadmiumError(
+            'TOO_MANY_REQUESTS',
+            `${link.pending.size} requests already in flight on this connection`,
+          ),
+        );
+      }
+      // Ids wrap at 2^32 and skip ones still pending.
+      let id = link.nextId;
+      while (link.pending.has(id)) id = (id % 0xffffffff) + 1;
+      link.nextId = (id % 0xffffffff) + 1;
+      const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+      const onAbort = (): void => {
+        pending.cleanup();
+        reject(new AbortError(`${method} aborted`));
+      };
+      const pending: Pending = {
+        tag,
+        resolve,
+        reject,
+        timer: this.options.clock.setTimeout(() => {
+          pending.cleanup();
+          this.stats.out(method).timeouts++;
+          reject(new TimeoutError(`${method} got no reply within ${timeoutMs} ms`));
+        }, timeoutMs),
+        cleanup: () => {
+          pending.timer.cancel();
+          link.pending.delete(id);
+          options.signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      link.pending.set(id, pending);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.stats.out(method).tx++;
+      this.send(conn, link, encodeFrame('request', tag, id, json));
+    });
+  }
+
+  private receive(conn: Connection, link: Link, body: Uint8Array): void {
+    const frame = decodeFrame(body);
+    if (!frame) {
+      this.options.emit?.('rpc:bad-frame', { remote: conn.remotePublicKey, reason: 'no frame header' });
+      conn.close('protocol: a frame without a header');
+      return;
+    }
+    if (frame.kind === 'request') this.serve(conn, link, frame);
+    else this.settle(link, frame);
+  }
+
+  private settle(link: Link, frame: Frame): void {
+    const pending = link.pending.get(frame.requestId);
+    // A reply nobody waits for (timed out, aborted): nothing to do.
+    if (!pending) return;
+    pending.cleanup();
+    const method = this.methodName(pending.tag);
+    if (frame.kind === 'response') {
+      this.stats.out(method).rx++;
+      pending.resolve(frame.json);
+      return;
+    }
+    this.stats.out(method).errors++;
+    const error = parseErrorBody(frame.json);
+    pending.reject(new RemoteRpcError(error.code, error.message, error.retryAfterMs));
+  }
+
+  private serve(conn: Connection, link: Link, frame: Frame): void {
+    const method = this.methodName(frame.tag);
+    const inbound = this.stats.in(method);
+    inbound.rx++;
+    const reply = (kind: 'response' | 'error', json: Uint8Array): void => {
+      if (kind === 'error') inbound.errors++;
+      else inbound.tx++;
+      this.send(conn, link, encodeFrame(kind, frame.tag, frame.requestId, json));
+    };
+    if (!this.handler) {
+      reply('error', errorBody(RpcErrorCode.UnknownMethod, 'this node serves no requests'));
+      return;
+    }
+    if (this.handling >= this.maxHandlers || link.handling >= this.maxPerConnection) {
+      this.options.emit?.('rpc:busy', { remote: conn.remotePublicKey, inFlight: this.handling });
+      reply('error', errorBody(RpcErrorCode.Busy, 'too many requests in handling', BUSY_RETRY_AFTER_MS));
+      return;
+    }
+    this.handling++;
+    link.handling++;
+    const done = (): void => {
+      this.handling--;
+      link.handling--;
+    };
+    this.handler(frame.tag, frame.json, conn).then(
+      (json) => {
+        done();
+        reply('response', json);
+      },
+      (err: unknown) => {
+        done();
+        if (err instanceof RpcReplyError) reply('error', errorBody(err.replyCode, err.message));
+        else reply('error', errorBody(RpcErrorCode.Internal, `the handler failed: ${String(err)}`));
+      },
+    );
+  }
+
+  private send(conn: Connection, link: Link, frame: Uint8Array): void {
+    if (conn.closed) return;
+    if (link.outbox.length > 0 || !conn.send(frame)) {
+      if (conn.closed) return;
+      if (link.outbox.length >= MAX_OUTBOX) {
+        this.options.emit?.('rpc:dropped-peer', { remote: conn.remotePublicKey, reason: 'outbox full' });
+        conn.close(`the peer is not reading: ${MAX_OUTBOX} frames waiting`);
+        return;
+      }
+      link.outbox.push(frame);
+    }
+  }
+
+  private flush(conn: Connection, link: Link): void {
+    while (link.outbox.length > 0 && !conn.closed) {
+      if (!conn.send(link.outbox[0] as Uint8Array)) return;
+      link.outbox.shift();
+    }
+  }
+
+  private methodName(tag: number): string {
+    return this.options.methodNames?.[tag] ?? 'other';
+  }
+}
+
+const encoder = new TextEncoder();
+
+export function errorBody(code: string, message: string, retryAfterMs?: number): Uint8Array {
+  return encoder.encode(
+    JSON.stringify({
+      error: message,
+      code,
+      ...(retryAfterMs !== undefined ? { retry_after_ms: retryAfterMs } : {}),
+    }),
+  );
+}
+
+/** An error reply's body; a malformed one still becomes an error, never a throw. */
+function parseErrorBody(json: Uint8Array): { code: string; message: string; retryAfterMs?: number } {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(json));
+  } catch {
+    return { code: RpcErrorCode.BadRequest, message: 'malformed error reply' };
+  }
+  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const retry = v.retry_after_ms;
+  return {
+    code: typeof v.code === 'string' ? v.code.slice(0, 64) : 'UNKNOWN',
+    message: typeof v.error === 'string' ? v.error.slice(0, 512) : 'no message',
+    ...(typeof retry === 'number' && Number.isFinite(retry) && retry >= 0 ? { retryAfterMs: retry } : {}),
+  };
+}

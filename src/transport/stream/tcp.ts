@@ -1,0 +1,378 @@
+/**
+ * The overlay's stream transport over TCP: a listener and a dialer that produce authenticated
+ * connections (channel.ts), and a pool holding at most one connection per peer key.
+ *
+ * Duplicates. When both sides dial at once, each side's responder decides, by one rule both apply
+ * alike, which connection survives: the one initiated by the numerically smaller public key. A
+ * responder that would keep its own connection refuses the newcomer with DUPLICATE_REFUSAL; the
+ * refused dialer then waits for the peer's connection to reach its pool. A connection older than
+ * the handshake timeout is no longer a race: a new dial from the same peer replaces it (the peer
+ * evidently lost it). A dialer that waited in vain dials once more with FLAG_REPLACE, which the
+ * responder always honours: the proof is signed, so only the key's owner can ask for it.
+ */
+import { type Server, type Socket, createServer, connect as netConnect } from 'node:net';
+import { type Address, addressKey, makeAddress } from '../address.js';
+import { AbortError, ClosedError, KadmiumError } from '../../util/errors.js';
+import { bytesEqual, compareBytes, toHex } from '../../util/bytes.js';
+import { type Clock, systemClock } from '../../util/clock.js';
+import { type ChannelOptions, HANDSHAKE_TIMEOUT_MS, secureInitiator, secureResponder } from './channel.js';
+import type { SecureConnection } from './connection.js';
+import { ConnectionLimitError, DialError, HandshakeError, messageOf } from './errors.js';
+import { FLAG_REPLACE } from './handshake-messages.js';
+import type { Connection, StreamTransport } from './types.js';
+
+/** Close a pooled connection after this long with no record either way. */
+export const IDLE_CLOSE_MS = 120_000;
+/** Open connections per transport, inbound and outbound together (dials in progress count too). */
+export const MAX_CONNECTIONS = 1024;
+/** Handshakes in progress at once; a flood of half-open dials cannot hold more than this. */
+export const MAX_HANDSHAKES = 64;
+/** How the responder refuses the losing side of a simultaneous dial. */
+export const DUPLICATE_REFUSAL = 'duplicate: keeping the connection initiated by the smaller key';
+export const REPLACED_REASON = 'replaced by a newer connection with the same peer';
+export const TRANSPORT_CLOSING_REASON = 'the transport is closing';
+
+export type StreamTransportEvent =
+  | { type: 'open'; peer: string; address: Address; initiator: boolean }
+  | { type: 'close'; peer: string; address: Address; initiator: boolean; reason: string }
+  | { type: 'refused'; address: Address; reason: string }
+  | { type: 'handshake-failed'; address: Address; initiator: boolean; reason: string };
+
+export interface TcpStreamTransportOptions extends Omit<ChannelOptions, 'remoteAddress' | 'idleCloseMs'> {
+  /** Listen address; default 127.0.0.1 and an ephemeral port. */
+  host?: string;
+  port?: number;
+  /** Default IDLE_CLOSE_MS; 0 = never. */
+  idleCloseMs?: number;
+  maxConnections?: number;
+  maxHandshakes?: number;
+  /** Every open, close (with its reason), refusal and failed handshake. */
+  onEvent?: (event: StreamTransportEvent) => void;
+}
+
+export interface TcpStreamTransportStats {
+  open: number;
+  handshakesInProgress: number;
+  inboundAccepted: number;
+  outboundOpened: number;
+  refusedConnectionCap: number;
+  refusedHandshakeCap: number;
+  handshakeFailures: number;
+  /** Simultaneous-dial losers, counted on both sides (the refusing responder and the refused dialer). */
+  duplicatesRefused: number;
+  replaced: number;
+  closed: number;
+}
+
+export class TcpStreamTransport implements StreamTransport {
+  readonly address: Address;
+  private readonly pool = new Map<string, SecureConnection>();
+  private readonly dialing = new Map<string, Promise<Connection>>();
+  private readonly handshakeSockets = new Set<Socket>();
+  private readonly listeners: Array<(conn: Connection) => void> = [];
+  /** Dialers refused as duplicates, waiting for the peer's connection to arrive. */
+  private readonly poolWaiters = new Map<string, Set<(conn: SecureConnection) => void>>();
+  private readonly clock: Clock;
+  private readonly handshakeTimeoutMs: number;
+  private readonly maxConnections: number;
+  private readonly maxHandshakes: number;
+  private isClosed = false;
+  private readonly counts = {
+    inboundAccepted: 0,
+    outboundOpened: 0,
+    refusedConnectionCap: 0,
+    refusedHandshakeCap: 0,
+    handshakeFailures: 0,
+    duplicatesRefused: 0,
+    replaced: 0,
+    closed: 0,
+  };
+
+  private constructor(
+    private readonly server: Server,
+    private readonly options: TcpStreamTransportOptions,
+  ) {
+    const bound = server.address();
+    if (!bound || typeof bound === 'string') throw new Error('the TCP server has no IP address');
+    this.address = makeAddress(bound.address, bound.port);
+    this.clock = options.clock ?? systemClock;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+    this.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+    this.maxHandshakes = options.maxHandshakes ?? MAX_HANDSHAKES;
+    server.on('connection', (socket) => this.onInbound(socket));
+  }
+
+  /** Listen on host:port (default 127.0.0.1, an ephemeral port) and return the transport. */
+  static async listen(options: TcpStreamTransportOptions): Promise<TcpStreamTransport> {
+    const server = createServer({ noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new TcpStreamTransport(server, options);
+  }
+
+  get publicKey(): Uint8Array {
+    return this.options.identity.publicKey;
+  }
+
+  stats(): TcpStreamTransportStats {
+    return { open: this.pool.size, handshakesInProgress: this.handshakeSockets.size, ...this.counts };
+  }
+
+  /** The pooled connection to this key, if open. */
+  connectionTo(publicKey: Uint8Array): SecureConnection | undefined {
+    const conn = this.pool.get(toHex(publicKey));
+    return conn && !conn.closed ? conn : undefined;
+  }
+
+  onConnection(cb: (conn: Connection) => void): void {
+    this.listeners.push(cb);
+  }
+
+  connect(address: Address, publicKey: Uint8Array, signal?: AbortSignal): Promise<Connection> {
+    if (this.isClosed) return Promise.reject(new ClosedError('the stream transport is closed'));
+    if (signal?.aborted) return Promise.reject(new AbortError());
+    if (bytesEqual(publicKey, this.publicKey))
+      return Promise.reject(
+        new KadmiumError('SELF_CONNECT', 'refusing to connect to our own key; drop it from the contact list'),
+      );
+    const key = toHex(publicKey);
+    const pooled = this.pool.get(key);
+    if (pooled && !pooled.closed) return Promise.resolve(pooled);
+    let dial = this.dialing.get(key);
+    if (!dial) {
+      dial = this.dialWithDuplicateRule(address, publicKey, key);
+      this.dialing.set(key, dial);
+      const done = (): void => {
+        if (this.dialing.get(key) === dial) this.dialing.delete(key);
+      };
+      dial.then(done, done);
+    }
+    return signal ? raceAbort(dial, signal) : dial;
+  }
+
+  /**
+   * Whether a fresh TCP dial to this address is answered. The key was proven on the connection the
+   * peer opened; this proves only that its named port accepts connections from here (a NATed
+   * peer's does not). A wrong claim costs the claimer: the first real connect fails its handshake.
+   */
+  probe(address: Address, _publicKey: Uint8Array, signal?: AbortSignal): Promise<boolean> {
+    if (this.isClosed || signal?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const socket = netConnect({ host: address.host, port: address.port });
+      const timer = this.clock.setTimeout(() => finish(false), this.handshakeTimeoutMs);
+      const onAbort = (): void => finish(false);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = (ok: boolean): void => {
+        timer.cancel();
+        signal?.removeEventListener('abort', onAbort);
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.once('connect', () => finish(true));
+      socket.once('error', () => finish(false));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const conn of [...this.pool.values()]) conn.close(TRANSPORT_CLOSING_REASON);
+    for (const socket of this.handshakeSockets) socket.destroy();
+    for (const waiters of this.poolWaiters.values()) waiters.clear();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async dialWithDuplicateRule(
+    address: Address,
+    publicKey: Uint8Array,
+    key: string,
+  ): Promise<Connection> {
+    try {
+      return await this.dialOnce(address, publicKey, 0);
+    } catch (error) {
+      if (!(error instanceof HandshakeError) || !error.reason.includes(DUPLICATE_REFUSAL)) throw error;
+      this.counts.duplicatesRefused++;
+    }
+    // The peer keeps the connection it initiated: it is on its way into our pool.
+    const arrived = await this.waitForPool(key, this.handshakeTimeoutMs);
+    if (arrived) return arrived;
+    return this.dialOnce(address, publicKey, FLAG_REPLACE);
+  }
+
+  private async dialOnce(address: Address, publicKey: Uint8Array, flags: number): Promise<Connection> {
+    if (this.isClosed) throw new ClosedError('the stream transport is closed');
+    if (this.pool.size + this.dialing.size >= this.maxConnections) {
+      this.counts.refusedConnectionCap++;
+      throw new ConnectionLimitError(`already at ${this.maxConnections} connections`);
+    }
+    if (this.handshakeSockets.size >= this.maxHandshakes) {
+      this.counts.refusedHandshakeCap++;
+      throw new ConnectionLimitError(`already ${this.maxHandshakes} handshakes in progress`);
+    }
+    const socket = netConnect({ host: address.host, port: address.port, noDelay: true });
+    let connected = false;
+    socket.once('connect', () => (connected = true));
+    this.handshakeSockets.add(socket);
+    try {
+      const conn = await secureInitiator(socket, {
+        ...this.options,
+        remoteAddress: address,
+        idleCloseMs: this.options.idleCloseMs ?? IDLE_CLOSE_MS,
+        expectedPublicKey: publicKey,
+        flags,
+      });
+      this.counts.outboundOpened++;
+      this.adopt(conn);
+      return conn;
+    } catch (error) {
+      // A duplicate refusal is the pool's rule working, counted by the caller, not a failure.
+      if (!(error instanceof HandshakeError && error.reason.includes(DUPLICATE_REFUSAL)))
+        this.counts.handshakeFailures++;
+      const reason = messageOf(error);
+      this.emit({ type: 'handshake-failed', address, initiator: true, reason });
+      if (!connected && !(error instanceof HandshakeError && error.reason.startsWith('timed out')))
+        throw new DialError(addressKey(address), error instanceof HandshakeError ? error.reason : error);
+      throw error;
+    } finally {
+      this.handshakeSockets.delete(socket);
+    }
+  }
+
+  private onInbound(socket: Socket): void {
+    const address = socketAddress(socket);
+    socket.on('error', () => {}); // errors surface through the handshake or the connection
+    let refusal: string | undefined;
+    if (this.isClosed) refusal = TRANSPORT_CLOSING_REASON;
+    else if (this.pool.size + this.dialing.size >= this.maxConnections) {
+      this.counts.refusedConnectionCap++;
+      refusal = `connection cap of ${this.maxConnections} reached`;
+    } else if (this.handshakeSockets.size >= this.maxHandshakes) {
+      this.counts.refusedHandshakeCap++;
+      refusal = `handshake cap of ${this.maxHandshakes} reached`;
+    }
+    if (refusal !== undefined) {
+      socket.destroy();
+      this.emit({ type: 'refused', address, reason: refusal });
+      return;
+    }
+    socket.setNoDelay(true);
+    this.handshakeSockets.add(socket);
+    secureResponder(socket, {
+      ...this.options,
+      remoteAddress: address,
+      idleCloseMs: this.options.idleCloseMs ?? IDLE_CLOSE_MS,
+      beforeAccept: (publicKey, flags) => this.beforeAccept(publicKey, flags),
+    }).then(
+      (conn) => {
+        this.handshakeSockets.delete(socket);
+        this.counts.inboundAccepted++;
+        this.adopt(conn);
+      },
+      (error: unknown) => {
+        this.handshakeSockets.delete(socket);
+        if (error instanceof HandshakeError && error.reason === DUPLICATE_REFUSAL)
+          this.counts.duplicatesRefused++;
+        else this.counts.handshakeFailures++;
+        this.emit({ type: 'handshake-failed', address, initiator: false, reason: messageOf(error) });
+      },
+    );
+  }
+
+  /** The responder's duplicate rule (see the file comment); a string refuses the newcomer. */
+  private beforeAccept(publicKey: Uint8Array, flags: number): string | undefined {
+    if (this.isClosed) return TRANSPORT_CLOSING_REASON;
+    if (bytesEqual(publicKey, this.publicKey)) return 'a node may not connect to its own key';
+    if ((flags & FLAG_REPLACE) !== 0) return undefined;
+    const key = toHex(publicKey);
+    const weAreSmaller = compareBytes(this.publicKey, publicKey) < 0;
+    const existing = this.pool.get(key);
+    if (existing && !existing.closed) {
+      const racing = this.clock.now() - existing.openedAtMs < this.handshakeTimeoutMs;
+      // Ours wins only if we initiated it with the smaller key while a race is still plausible.
+      if (racing && existing.initiator && weAreSmaller) return DUPLICATE_REFUSAL;
+      return undefined;
+    }
+    if (this.dialing.has(key) && weAreSmaller) return DUPLICATE_REFUSAL;
+    return undefined;
+  }
+
+  /** Put a proven connection in the pool, replacing any other to the same key; tell listeners. */
+  private adopt(conn: SecureConnection): void {
+    const key = toHex(conn.remotePublicKey);
+    if (this.isClosed) {
+      conn.close(TRANSPORT_CLOSING_REASON);
+      return;
+    }
+    const existing = this.pool.get(key);
+    this.pool.set(key, conn);
+    if (existing && existing !== conn && !existing.closed) {
+      this.counts.replaced++;
+      existing.close(REPLACED_REASON);
+    }
+    conn.onClose((reason) => {
+      this.counts.closed++;
+      if (this.pool.get(key) === conn) this.pool.delete(key);
+      this.emit({ type: 'close', peer: key, address: conn.remoteAddress, initiator: conn.initiator, reason });
+    });
+    this.emit({ type: 'open', peer: key, address: conn.remoteAddress, initiator: conn.initiator });
+    for (const cb of this.listeners) cb(conn);
+    const waiters = this.poolWaiters.get(key);
+    if (waiters) {
+      this.poolWaiters.delete(key);
+      for (const wake of waiters) wake(conn);
+    }
+  }
+
+  private waitForPool(key: string, timeoutMs: number): Promise<SecureConnection | undefined> {
+    const pooled = this.pool.get(key);
+    if (pooled && !pooled.closed) return Promise.resolve(pooled);
+    return new Promise((resolve) => {
+      let waiters = this.poolWaiters.get(key);
+      if (!waiters) this.poolWaiters.set(key, (waiters = new Set()));
+      const wake = (conn: SecureConnection | undefined): void => {
+        timer.cancel();
+        waiters.delete(wake);
+        if (waiters.size === 0 && this.poolWaiters.get(key) === waiters) this.poolWaiters.delete(key);
+        resolve(conn);
+      };
+      const timer = this.clock.setTimeout(() => wake(undefined), timeoutMs);
+      waiters.add(wake);
+    });
+  }
+
+  private emit(event: StreamTransportEvent): void {
+    this.options.onEvent?.(event);
+  }
+}
+
+function socketAddress(socket: Socket): Address {
+  const host = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '0.0.0.0';
+  try {
+    return makeAddress(host, socket.remotePort ?? 0);
+  } catch {
+    return { host: '0.0.0.0', port: 0, family: 4 };
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void =>
+      reject(new AbortError('connect was aborted; the dial continues for other callers'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
