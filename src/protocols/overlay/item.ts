@@ -7,11 +7,11 @@
  * deletion is an explicit tombstone (an empty value at a higher seq) that `isTombstone` recognises.
  */
 import { asNodeId, type NodeId } from '../../kademlia/id.js';
-import { bytesEqual } from '../../util/bytes.js';
+import { bytesEqual, bytesToBinaryString } from '../../util/bytes.js';
 import { InvalidArgumentError } from '../../util/errors.js';
 import { sha256 } from '../../util/sha256.js';
 import { OVERLAY_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './constants.js';
-import { verifyPayload } from './identity.js';
+import { verifyDigest } from './identity.js';
 
 export interface MutableItem {
   /** The signer's 33-byte compressed secp256k1 public key. */
@@ -171,11 +171,30 @@ export function verifyItem(
       );
     }
   }
-  if (!verifyPayload(item.k, signPayload(item.seq, item.v, item.salt), item.sig)) {
+  if (!verifiedBefore(item)) {
     return fail(
       'BAD_SIGNATURE',
       'dht: invalid signature: sig does not verify for k over (seq, v, salt); re-sign the item with its key',
     );
   }
   return OK;
+}
+
+/**
+ * Signatures already verified, by (key, signature, digest of the payload): a lookup hears the same
+ * item from up to k nodes, and a full node sees it again in every reconcile. Only successes are
+ * kept, for exactly the bytes that were checked, so the cache can never make a bad item pass.
+ * Bounded; the oldest entry goes first.
+ */
+const VERIFIED_CACHE_SIZE = 4_096;
+const verified = new Map<string, true>();
+
+function verifiedBefore(item: MutableItem): boolean {
+  const digest = sha256(signPayload(item.seq, item.v, item.salt));
+  const key = bytesToBinaryString(item.k) + bytesToBinaryString(item.sig) + bytesToBinaryString(digest);
+  if (verified.has(key)) return true;
+  if (!verifyDigest(item.k, digest, item.sig)) return false;
+  if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+  verified.set(key, true);
+  return true;
 }
