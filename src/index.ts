@@ -58,3 +58,44 @@ export { type Random, SeededRandom, systemRandom } from './util/random.js';
 
 export { type BValue, decode as bdecode, encode as bencode } from './wire/bencode.js';
 export { KrpcErrorCode } from './wire/krpc.js';
+
+// The secp256k1 overlay (docs/OVERLAY.md)
+export {
+  type DisjointLookupOptions,
+  type DisjointLookupResult,
+  disjointLookup,
+} from './kademlia/disjoint.js';
+export {
+  type OverlayBootstrap,
+  type OverlayCallOptions,
+  type OverlayGetResult,
+  OverlayNode,
+  type OverlayNodeOptions,
+  type OverlayPutResult,
+} from './node/overlay-node.js';
+export type { OverlayEvents } from './node/overlay-events.js';
+export {
+  createOverlayTestnet,
+  formatOverlayBootstrap,
+  type ListenOverlayOptions,
+  listenOverlay,
+  type OverlayTestnet,
+  parseOverlayBootstrap,
+} from './node/overlay-tcp.js';
+export { OverlayIdentity, overlayIdOf, verifyDigest, verifyPayload } from './protocols/overlay/identity.js';
+export {
+  isTombstone,
+  itemTarget,
+  type MutableItem,
+  signItem,
+  tombstone,
+  verifyItem,
+} from './protocols/overlay/item.js';
+export { loadKeyFile, saveKeyFile } from './protocols/overlay/key-file.js';
+export { DEFAULT_PUZZLE_DIFFICULTY, NO_PUZZLE, type PuzzleDifficulty } from './protocols/overlay/puzzle.js';
+export { OverlayStore, type OverlayStoreOptions } from './protocols/overlay/store.js';
+export { openBackends } from './storage/open.js';
+export { MemoryStreamNetwork } from './transport/stream/memory.js';
+export { TcpStreamTransport } from './transport/stream/tcp.js';
+export type { Connection, StreamTransport } from './transport/stream/types.js';
+export { type OverlaySimOptions, type OverlaySimReport, simulateOverlay } from './sim/overlay-sim.js';
