@@ -35,12 +35,13 @@ import type { StateStore } from '../storage/state-store.js';
 import { type Address, addressKey, makeAddress } from '../transport/address.js';
 import type { Connection, StreamTransport } from '../transport/stream/types.js';
 import { deadline } from '../util/abort.js';
-import { bytesToBinaryString, toHex } from '../util/bytes.js';
+import { bytesEqual, bytesToBinaryString, toHex } from '../util/bytes.js';
 import { type Clock, every, systemClock, type Timer } from '../util/clock.js';
 import { ClosedError, InvalidArgumentError, KadmiumError } from '../util/errors.js';
 import { EventBus } from '../util/events.js';
 import { type Random, systemRandom } from '../util/random.js';
 import type { OverlayEvents } from './overlay-events.js';
+import { ADVERT_INTERVAL_MS, advertisedFullNodes, encodeAdvert, FULL_NODE_SALT } from './overlay-adverts.js';
 import { reconcile, type ReconcileResult } from './overlay-reconcile.js';
 
 export const OVERLAY_K = 20;
@@ -139,6 +140,7 @@ export class OverlayNode {
   private readonly lastSeq = new Map<string, bigint>();
   private maintenance: Timer | undefined;
   private reconciling: Timer | undefined;
+  private advertising: Timer | undefined;
   private closed = false;
 
   constructor(private readonly options: OverlayNodeOptions) {
@@ -209,9 +211,10 @@ export class OverlayNode {
     if (!this.maintenance) {
       this.maintenance = every(this.clock, OVERLAY_MAINTENANCE_MS, () => void this.upkeep());
     }
-    if (!this.reconciling && (this.options.fullNodes?.length ?? 0) > 0) {
+    if (!this.reconciling && this.store.options.fullNode) {
       this.reconciling = every(this.clock, OVERLAY_RECONCILE_MS, () => void this.reconcileAll());
-      void this.reconcileAll();
+      this.advertising = every(this.clock, ADVERT_INTERVAL_MS, () => void this.advertise());
+      if ((this.options.fullNodes?.length ?? 0) > 0) void this.reconcileAll();
     }
     const bootstrap = this.options.bootstrap ?? [];
     if (bootstrap.length === 0)
@@ -369,8 +372,16 @@ export class OverlayNode {
     }
   }
 
+  /** Reconcile with the configured full nodes and every fresh, signer-bound advert we hold. */
   private async reconcileAll(): Promise<void> {
-    for (const peer of this.options.fullNodes ?? []) {
+    const peers = new Map<string, OverlayBootstrap>();
+    for (const peer of [
+      ...(this.options.fullNodes ?? []),
+      ...(await advertisedFullNodes(this.store, this.clock.now())),
+    ]) {
+      if (!bytesEqual(peer.publicKey, this.publicKey)) peers.set(toHex(peer.publicKey), peer);
+    }
+    for (const peer of peers.values()) {
       if (this.closed) return;
       await this.reconcile(peer).catch((err: unknown) =>
         this.events.emit('overlay:warning', {
@@ -379,6 +390,17 @@ export class OverlayNode {
         }),
       );
     }
+  }
+
+  /** A full node says so every 5 minutes, under salt "fullnode", signed by its own key. */
+  async advertise(): Promise<void> {
+    if (this.closed || !this.store.options.fullNode) return;
+    const { host, port, family } = this.address;
+    const addr = family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+    const advert = encodeAdvert(this.publicKey, addr, this.store.size, this.clock.now());
+    await this.put(advert, { salt: FULL_NODE_SALT }).catch((err: unknown) =>
+      this.events.emit('overlay:warning', { code: 'ADVERT', message: `full-node advert: ${String(err)}` }),
+    );
   }
 
   stats(): {
@@ -402,6 +424,7 @@ export class OverlayNode {
     this.closed = true;
     this.maintenance?.cancel();
     this.reconciling?.cancel();
+    this.advertising?.cancel();
     this.shutdown.abort(new ClosedError());
     await this.options.transport.close();
     await this.store.close();

@@ -159,4 +159,27 @@ describe('overlay node (in-memory streams, virtual time)', () => {
     assert.ok(await a.store.get(itemTarget(bId.publicKey, text('b')), clock.now()));
     await Promise.all([a, b, ...nodes].map((n) => n.close()));
   });
+
+  it('full nodes find each other through signer-bound adverts and reconcile without configuration', async () => {
+    const { clock, nodes, make, random } = await overlay(12, 7);
+    const a = make(300, OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random }), {
+      fullNode: true,
+    });
+    const b = make(301, OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random }), {
+      fullNode: true,
+    });
+    await clock.run(a.start());
+    await clock.run(b.start());
+    await clock.run(a.put(text('only on a'), { salt: text('svc') }));
+    await clock.run(a.advertise());
+    const peers: string[] = [];
+    b.events.on('overlay:reconciled', (e) => peers.push(`${e.peer.host}:${e.peer.port}`));
+    // The hourly reconcile reads the adverts b holds (a full node stores every one).
+    await clock.advance(60 * 60_000 + 1_000);
+    assert.ok(
+      peers.includes(`${a.address.host}:${a.address.port}`),
+      `b reconciled with ${peers.join(', ') || 'nobody'}`,
+    );
+    await Promise.all([a, b, ...nodes].map((n) => n.close()));
+  });
 });
