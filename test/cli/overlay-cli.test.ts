@@ -71,6 +71,17 @@ describe('kadmium overlay (CLI against a loopback testnet)', () => {
     );
     assert.equal(get.status, 0, get.stderr);
     assert.match(get.stdout, /^hello\n/);
+    const viaKeygen = run(
+      'keygen',
+      '--overlay',
+      '--out',
+      join(dir, 'bob.key'),
+      '--difficulty',
+      '0/0',
+      '--json',
+    );
+    assert.equal(viaKeygen.status, 0, viaKeygen.stderr);
+    assert.equal((JSON.parse(viaKeygen.stdout) as { publicKey: string }).publicKey.length, 66);
     const missing = run(
       'overlay',
       'get',
