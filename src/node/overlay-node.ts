@@ -21,6 +21,7 @@ import { type OverlayIdentity, overlayIdOf } from '../protocols/overlay/identity
 import {
   isTombstone,
   itemTarget,
+  MAX_SEQ,
   type MutableItem,
   signItem,
   verifyItem,
@@ -274,11 +275,23 @@ export class OverlayNode {
         await this.saveSeq(target, item.seq);
         return { target, seq: item.seq, stored: 0, asked: 0, storedLocally: true };
       }
-      const found = await this.lookup(target, 'get_value', call.signal);
-      const remoteSeq = found.closest.reduce(
-        (max, c) => (c.result.item && c.result.item.seq > max ? c.result.item.seq : max),
-        -1n,
-      );
+      // The highest seq the network holds, from items that verify: a forged one could otherwise
+      // push our seq to the top of the range.
+      let remoteSeq = -1n;
+      const found = await this.lookup(target, 'get_value', call.signal, (_contact, reply) => {
+        if (
+          reply.item &&
+          reply.item.seq > remoteSeq &&
+          verifyItem(reply.item, this.store.options.limits, target).ok
+        )
+          remoteSeq = reply.item.seq;
+      });
+      if (remoteSeq >= MAX_SEQ) {
+        throw new KadmiumError(
+          'SEQ_EXHAUSTED',
+          'the stored seq is the largest uint64; publish under another salt',
+        );
+      }
       const seq = await this.nextSeq(target, remoteSeq);
       const item = signItem(this.options.identity, value, seq, salt);
       return await this.store_(item, target, found, call.signal, options.cas);

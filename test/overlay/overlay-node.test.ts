@@ -124,6 +124,9 @@ describe('overlay node (in-memory streams, virtual time)', () => {
     const got = await clock.run((nodes[0] as OverlayNode).get(publisher.publicKey));
     assert.equal(got && read(got.item.v), 'genuine2');
     assert.ok((got?.lies ?? 0) > 0, 'no lie was detected');
+    // The forged seq does not leak into the publisher's next seq either.
+    const next = await clock.run(publisher.put(text('genuine3')));
+    assert.ok(next.seq < 1n << 62n, `the forged seq pushed ours to ${next.seq}`);
     await Promise.all(nodes.map((n) => n.close()));
   });
 
