@@ -8,8 +8,7 @@
  * - a peer that queried us enters the table only after it answered a ping on the port it named
  *   (so unreachable or spoofed peers stay out);
  * - a found item is verified against the target asked for, and the highest valid seq wins;
- * - a publisher's seq never repeats: the next one is above the clock, the last one used here
- *   (kept in the state store across restarts) and any seq the network already holds.
+ * - a publisher's seq never repeats (overlay-seq.ts).
  */
 import { setMaxListeners } from 'node:events';
 import { disjointLookup } from '../kademlia/disjoint.js';
@@ -36,7 +35,7 @@ import type { StateStore } from '../storage/state-store.js';
 import { type Address, addressKey, makeAddress } from '../transport/address.js';
 import type { Connection, StreamTransport } from '../transport/stream/types.js';
 import { deadline } from '../util/abort.js';
-import { bytesEqual, bytesToBinaryString, toHex } from '../util/bytes.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
 import { type Clock, every, systemClock, type Timer } from '../util/clock.js';
 import { ClosedError, InvalidArgumentError, KadmiumError } from '../util/errors.js';
 import { EventBus } from '../util/events.js';
@@ -44,6 +43,7 @@ import { type Random, systemRandom } from '../util/random.js';
 import type { OverlayEvents } from './overlay-events.js';
 import { ADVERT_INTERVAL_MS, advertisedFullNodes, encodeAdvert, FULL_NODE_SALT } from './overlay-adverts.js';
 import { reconcile, type ReconcileResult } from './overlay-reconcile.js';
+import { PublisherSeqs } from './overlay-seq.js';
 
 export const OVERLAY_K = 20;
 export const OVERLAY_ALPHA = 3;
@@ -138,7 +138,7 @@ export class OverlayNode {
   private readonly difficulty: PuzzleDifficulty;
   private readonly shutdown = new AbortController();
   private readonly admitting = new Set<string>();
-  private readonly lastSeq = new Map<string, bigint>();
+  private readonly seqs: PublisherSeqs;
   private maintenance: Timer | undefined;
   private reconciling: Timer | undefined;
   private advertising: Timer | undefined;
@@ -154,6 +154,7 @@ export class OverlayNode {
       throw new InvalidArgumentError(`paths must be an integer from 1 to 16, got ${this.paths}`);
     }
     this.difficulty = options.difficulty ?? NO_PUZZLE;
+    this.seqs = new PublisherSeqs(this.clock, options.state);
     this.table = new RoutingTable(
       options.identity.id,
       { k: this.k, keyBytes: 33, exemptLocal: options.exemptLocal ?? true },
@@ -269,10 +270,10 @@ export class OverlayNode {
     try {
       if (this.table.size === 0) {
         // Alone in the network: keep it here (Skywire: "stored locally only").
-        const item = signItem(this.options.identity, value, await this.nextSeq(target, -1n), salt);
+        const item = signItem(this.options.identity, value, await this.seqs.next(target, -1n), salt);
         const local = await this.store.put(item, this.clock.now(), { cas: options.cas });
         if (!local.ok) throw new KadmiumError('PUT_REJECTED', local.message);
-        await this.saveSeq(target, item.seq);
+        await this.seqs.used(target, item.seq);
         return { target, seq: item.seq, stored: 0, asked: 0, storedLocally: true };
       }
       // The highest seq the network holds, from items that verify: a forged one could otherwise
@@ -292,7 +293,7 @@ export class OverlayNode {
           'the stored seq is the largest uint64; publish under another salt',
         );
       }
-      const seq = await this.nextSeq(target, remoteSeq);
+      const seq = await this.seqs.next(target, remoteSeq);
       const item = signItem(this.options.identity, value, seq, salt);
       return await this.store_(item, target, found, call.signal, options.cas);
     } finally {
@@ -515,7 +516,7 @@ export class OverlayNode {
       ),
     );
     const stored = answers.filter((a) => a.status === 'fulfilled' && a.value.stored).length;
-    await this.saveSeq(target, item.seq);
+    await this.seqs.used(target, item.seq);
     this.events.emit('overlay:put', { target, seq: item.seq, stored, asked: targets.length });
     if (stored === 0 && targets.length > 0) {
       const reason = answers.find((a) => a.status === 'fulfilled' && !a.value.stored);
@@ -606,28 +607,6 @@ export class OverlayNode {
       if (this.table.size > 0)
         await this.lookup(target, 'find_node', this.shutdown.signal).catch(() => undefined);
     }
-  }
-
-  // --- seq -----------------------------------------------------------------------------------
-
-  private async nextSeq(target: Uint8Array, remoteSeq: bigint): Promise<bigint> {
-    const key = bytesToBinaryString(target);
-    let last = this.lastSeq.get(key);
-    if (last === undefined && this.options.state) {
-      const saved = await this.options.state.loadState(`overlay-seq:${toHex(target)}`);
-      if (saved && saved.length === 8) last = new DataView(saved.buffer, saved.byteOffset).getBigUint64(0);
-    }
-    const clockNs = BigInt(Math.max(0, Math.floor(this.clock.now()))) * 1_000_000n;
-    const candidates = [clockNs, (last ?? -1n) + 1n, remoteSeq + 1n];
-    return candidates.reduce((a, b) => (a > b ? a : b));
-  }
-
-  private async saveSeq(target: Uint8Array, seq: bigint): Promise<void> {
-    this.lastSeq.set(bytesToBinaryString(target), seq);
-    if (!this.options.state) return;
-    const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setBigUint64(0, seq);
-    await this.options.state.saveState(`overlay-seq:${toHex(target)}`, bytes);
   }
 
   private assertOpen(): void {
