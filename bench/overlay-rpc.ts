@@ -17,7 +17,13 @@ import { OverlayNode } from '../src/node/overlay-node.js';
 import { listenOverlay } from '../src/node/overlay-tcp.js';
 import { OverlayIdentity, overlayIdOf, verifyDigest } from '../src/protocols/overlay/identity.js';
 import { asNodeId } from '../src/kademlia/id.js';
-import { encodeRequest, OverlayTag } from '../src/protocols/overlay/messages.js';
+import {
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  OverlayTag,
+} from '../src/protocols/overlay/messages.js';
 import { RemoteRpcError, StreamRpc } from '../src/rpc/stream-rpc.js';
 import { VirtualClock } from '../src/sim/virtual-clock.js';
 import { makeAddress } from '../src/transport/address.js';
@@ -56,6 +62,8 @@ export interface OverlayRpcRow {
 
 export interface OverlayRpcResults {
   rows: OverlayRpcRow[];
+  /** Server-side CPU per request outside the channel, µs: decode the request, encode the reply. */
+  costs: Array<{ step: string; us: number }>;
   tableSize: number;
   dhtRpc: string;
   memory: { idleNodes: number; heapPerNodeBytes: number; connections: number; bytesPerConnection: number };
@@ -301,6 +309,42 @@ function gcFunction(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
+/** µs per call of `fn`, after a warm-up of a tenth as many. */
+function perCall(count: number, fn: () => unknown): number {
+  for (let i = 0; i < count / 10; i++) fn();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) fn();
+  return (seconds(start) * 1e6) / count;
+}
+
+/** Where a request's server time goes apart from the channel and the RPC layer. */
+function serverCosts(f: Fixture): Array<{ step: string; us: number }> {
+  const ping = f.requests.ping[0] as Uint8Array;
+  const findNode = f.requests.find_node[0] as Uint8Array;
+  const pingReply = decodeResponse(OverlayTag.ping, f.replies.ping);
+  const findReply = decodeResponse(OverlayTag.find_node, f.replies.find_node);
+  if (!pingReply.ok || !findReply.ok) throw new Error('the bench could not decode its own sample replies');
+  const target = new Uint8Array(32).fill(3);
+  const plain: unknown = JSON.parse(new TextDecoder().decode(f.replies.find_node));
+  return [
+    { step: 'decode Ping request', us: perCall(20_000, () => decodeRequest(OverlayTag.ping, ping)) },
+    { step: 'encode Ping reply', us: perCall(20_000, () => encodeResponse(pingReply.message)) },
+    {
+      step: 'decode FindNode request',
+      us: perCall(20_000, () => decodeRequest(OverlayTag.find_node, findNode)),
+    },
+    {
+      step: '20 closest of the table',
+      us: perCall(5_000, () => f.node.table.closest(target, 20, { answered: true })),
+    },
+    { step: 'encode FindNode reply (20 peers)', us: perCall(2_000, () => encodeResponse(findReply.message)) },
+    {
+      step: '  JSON.stringify of the same shape',
+      us: perCall(2_000, () => JSON.stringify(plain)),
+    },
+  ];
+}
+
 async function settledHeap(): Promise<number> {
   const gc = gcFunction();
   for (let i = 0; i < 3; i++) {
@@ -400,12 +444,14 @@ export async function runOverlayRpc(
         busy: a.busy + b.busy,
       });
     }
+    const costs = serverCosts(f);
     const bytesPerConnection = await connectionMemory(f.node, MEMORY_CONNECTIONS);
     log('connections');
     const heapPerNodeBytes = await idleNodeHeap(idleNodes);
     log('idle nodes');
     const results: OverlayRpcResults = {
       rows,
+      costs,
       tableSize,
       dhtRpc: dhtRpcNote,
       memory: { idleNodes, heapPerNodeBytes, connections: MEMORY_CONNECTIONS, bytesPerConnection },
@@ -439,6 +485,11 @@ function format(r: OverlayRpcResults, durationMs: number): string {
         row.dhtRpcPerSec === undefined ? '-' : ratio(row.overlayPerSec, row.dhtRpcPerSec),
         `${row.requestBytes} / ${row.replyBytes}`,
       ]),
+    ]),
+    '',
+    table([
+      ['server CPU per request outside channel and RPC', 'µs'],
+      ...r.costs.map((c) => [c.step, num(c.us, 1)]),
     ]),
     '',
     `busy replies during the overlay rows: ${r.rows.map((x) => `${x.method} ${x.busy}`).join(', ')} (${inFlight} in flight against MAX_HANDLERS 256)`,
