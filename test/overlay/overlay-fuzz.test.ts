@@ -307,6 +307,11 @@ describe('overlay node fuzz (100,000 hostile bodies over in-memory streams)', ()
     assert.ok((replies.errors.get('BAD_REQUEST') ?? 0) > BODIES / 4, summary);
     assert.ok((replies.errors.get('UNKNOWN_METHOD') ?? 0) > 0, summary);
     assert.equal(badFrames.length, closes, 'each closed connection logged its reason');
+    // The node's side of the same accounting: every body counted as received, refused or dropped.
+    const stats = node.stats().rpc;
+    const received = Object.values(stats.inbound).reduce((n, m) => n + m.rx, 0);
+    assert.equal(stats.dropped.unsolicited, unsolicited, 'unsolicited replies are counted, not silent');
+    assert.equal(received + stats.dropped.unsolicited + badFrames.length, BODIES);
 
     // The stored item is exactly what was stored.
     const kept = await node.store.get(victimTarget, clock.now());
