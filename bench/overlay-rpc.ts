@@ -28,7 +28,7 @@ import { RemoteRpcError, StreamRpc } from '../src/rpc/stream-rpc.js';
 import { VirtualClock } from '../src/sim/virtual-clock.js';
 import { makeAddress } from '../src/transport/address.js';
 import { encodeFrame as lengthPrefixed, FrameReader } from '../src/transport/stream/framing.js';
-import { MemoryStreamNetwork } from '../src/transport/stream/memory.js';
+import { MemoryStreamNetwork, type MemoryStreamTransport } from '../src/transport/stream/memory.js';
 import { TcpStreamTransport } from '../src/transport/stream/tcp.js';
 import type { Connection } from '../src/transport/stream/types.js';
 import { systemClock } from '../src/util/clock.js';
@@ -66,7 +66,14 @@ export interface OverlayRpcResults {
   costs: Array<{ step: string; us: number }>;
   tableSize: number;
   dhtRpc: string;
-  memory: { idleNodes: number; heapPerNodeBytes: number; connections: number; bytesPerConnection: number };
+  memory: {
+    idleNodes: number;
+    heapPerNodeBytes: number;
+    contactsPerNode: number;
+    connectionsPerNode: number;
+    connections: number;
+    bytesPerConnection: number;
+  };
 }
 
 const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9;
@@ -365,20 +372,25 @@ async function settledTotal(): Promise<number> {
  * itself holds (table, store, RPC state, its pooled connections' state) apart from the kernel
  * sockets and TLS-free channel buffers that the per-connection row measures.
  */
-async function idleNodeHeap(count: number): Promise<number> {
+async function idleNodeHeap(
+  count: number,
+): Promise<{ heapPerNodeBytes: number; contacts: number; connections: number }> {
   const clock = new VirtualClock(1_700_000_000_000);
   const random = new SeededRandom(7);
   const net = new MemoryStreamNetwork({ clock, latencyMs: () => 5 });
   const identities = OverlayIdentity.simulatedBatch(count, random);
   const before = await settledHeap();
   const nodes: OverlayNode[] = [];
+  const transports: MemoryStreamTransport[] = [];
   for (let i = 0; i < count; i++) {
     const identity = identities[i] as OverlayIdentity;
     const address = makeAddress(`10.1.${i >> 8}.${i & 255}`, 7000);
     const first = nodes[0];
+    const transport = net.listen(identity.publicKey, address);
+    transports.push(transport);
     const node = new OverlayNode({
       identity,
-      transport: net.listen(identity.publicKey, address),
+      transport,
       clock,
       random,
       bootstrap: first ? [{ publicKey: first.publicKey, address: first.address }] : [],
@@ -388,8 +400,10 @@ async function idleNodeHeap(count: number): Promise<number> {
   }
   await clock.advance(1_000);
   const after = await settledHeap();
+  const contacts = nodes.reduce((n, node) => n + node.table.size, 0) / count;
+  const connections = transports.reduce((n, t) => n + t.size, 0) / count;
   await clock.run(Promise.all(nodes.map((n) => n.close())));
-  return (after - before) / count;
+  return { heapPerNodeBytes: (after - before) / count, contacts, connections };
 }
 
 /** Heap, external and array buffers per open connection, both ends and the RPC state of each. */
@@ -447,14 +461,21 @@ export async function runOverlayRpc(
     const costs = serverCosts(f);
     const bytesPerConnection = await connectionMemory(f.node, MEMORY_CONNECTIONS);
     log('connections');
-    const heapPerNodeBytes = await idleNodeHeap(idleNodes);
+    const idle = await idleNodeHeap(idleNodes);
     log('idle nodes');
     const results: OverlayRpcResults = {
       rows,
       costs,
       tableSize,
       dhtRpc: dhtRpcNote,
-      memory: { idleNodes, heapPerNodeBytes, connections: MEMORY_CONNECTIONS, bytesPerConnection },
+      memory: {
+        idleNodes,
+        heapPerNodeBytes: idle.heapPerNodeBytes,
+        contactsPerNode: idle.contacts,
+        connectionsPerNode: idle.connections,
+        connections: MEMORY_CONNECTIONS,
+        bytesPerConnection,
+      },
     };
     return { results, text: format(results, durationMs) };
   } finally {
@@ -497,7 +518,10 @@ function format(r: OverlayRpcResults, durationMs: number): string {
     `memory per idle node (${r.memory.idleNodes} joined nodes on in-memory streams, heap after gc): ${num(
       r.memory.heapPerNodeBytes / 1024,
       1,
-    )} KiB`,
+    )} KiB (${num(r.memory.contactsPerNode, 1)} contacts and ${num(
+      r.memory.connectionsPerNode,
+      1,
+    )} pooled in-memory connections each)`,
     `memory per open connection (${r.memory.connections} loopback TCP connections to one node, both ends with RPC state, heap + external + array buffers): ${num(
       r.memory.bytesPerConnection / 1024,
       1,
