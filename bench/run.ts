@@ -2,7 +2,7 @@
  * `npm run bench`: kadmium side by side with the `bencode` package, bittorrent-dht and a raw
  * dgram echo server, all on this machine and loopback only. Every section is bounded in count and
  * time. Options: --only codec,serving,router,lookups,items,storage,storage-cap,overlay-crypto,
- * channel  --json FILE (write the raw numbers).
+ * channel,overlay-rpc  --json FILE (write the raw numbers).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -13,6 +13,7 @@ import { benchItems } from './items.js';
 import { runLookups } from './lookups.js';
 import { runRouter } from './router.js';
 import { runOverlayCrypto } from './overlay-crypto.js';
+import { runOverlayRpc } from './overlay-rpc.js';
 import { runServing } from './serving.js';
 import { benchStorage } from './storage.js';
 import { benchStorageCap, capTable } from './storage-cap.js';
@@ -31,6 +32,7 @@ const only = values.only?.split(',') ?? [
   'storage-cap',
   'overlay-crypto',
   'channel',
+  'overlay-rpc',
 ];
 const results: Record<string, unknown> = {
   node: process.version,
@@ -112,6 +114,14 @@ if (only.includes('channel')) {
   section(
     'Overlay secure channel: handshake, records, loopback TCP echo beside raw TCP, memory',
     channel.text,
+  );
+}
+if (only.includes('overlay-rpc')) {
+  const overlayRpc = await runOverlayRpc();
+  results.overlayRpc = overlayRpc.results;
+  section(
+    'Overlay RPC: one node serving Ping and FindNode over pooled loopback TCP, beside raw TCP and dht-rpc (goal >= 0.5x raw), memory',
+    overlayRpc.text,
   );
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);

@@ -207,8 +207,12 @@ export class StreamRpc {
 
   private settle(link: Link, frame: Frame): void {
     const pending = link.pending.get(frame.requestId);
-    // A reply nobody waits for (timed out, aborted): nothing to do.
-    if (!pending) return;
+    // A reply nobody waits for (timed out, aborted, or a peer's bug): counted, not fatal, since
+    // a late reply is legitimate.
+    if (!pending) {
+      this.stats.dropped.unsolicited++;
+      return;
+    }
     pending.cleanup();
     const method = this.methodName(pending.tag);
     if (frame.kind === 'response') {

@@ -95,6 +95,18 @@ describe('stream RPC (request ids, busy replies, error replies)', () => {
     assert.equal(conn.closed, true);
   });
 
+  it('counts replies nobody waits for, and keeps the connection open for late ones', async () => {
+    const { clock, server, b, conn } = await pair();
+    server.onRequest(async (_tag, json) => json);
+    // A response and an error reply for ids this side never sent (a peer's bug, or a late reply).
+    conn.send(encodeFrame('response', 1, 77, text.encode('{}')));
+    conn.send(encodeFrame('error', 0, 78, text.encode('{"error":"x","code":"BUSY"}')));
+    await clock.advance(50);
+    assert.equal(server.stats.dropped.unsolicited, 2);
+    assert.equal(conn.closed, false);
+    assert.equal(b.size, 1);
+  });
+
   it('encodes and decodes frame headers, and rejects headerless bodies', () => {
     const f = decodeFrame(encodeFrame('response', 4, 0xfffffffe, text.encode('{"stored":true}')));
     assert.deepEqual(
