@@ -304,3 +304,42 @@ describe('daemon with the overlay beside an overlay testnet', { timeout: 120_000
     assert.ok(refused, 'the overlay port no longer accepts connections');
   });
 });
+
+describe('daemon overlay on SQLite across a restart', { timeout: 60_000 }, () => {
+  let daemon: Daemon | undefined;
+
+  after(async () => {
+    await daemon?.stop('test');
+  });
+
+  it('keeps its key, items and seqs in the data dir, apart from the Mainline node', async () => {
+    const config = testConfig([], {
+      ...overlayFlags(),
+      'storage.backend': 'sqlite',
+    });
+    daemon = await Daemon.start({ config, log: memoryLogger().log });
+    const first = await post(`${daemon.url}api/overlay/items`, { value: 'kept', salt: 's' });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.storedLocally, true, 'alone, the node keeps its own item');
+    const pub = first.body.publicKey as string;
+    const status = await getJson(`${daemon.url}api/overlay/status`);
+    assert.match(String(status.body.storage), /overlay\.sqlite$/);
+    assert.equal((status.body.items as { public: number }).public, 1);
+    await daemon.stop('test');
+    daemon = undefined;
+    assert.ok(existsSync(join(config.dataDir, 'overlay.sqlite')));
+    assert.ok(existsSync(join(config.dataDir, 'kadmium.sqlite')));
+
+    daemon = await Daemon.start({ config, log: memoryLogger().log });
+    assert.equal(Buffer.from(daemon.overlay?.node.publicKey as Uint8Array).toString('hex'), pub);
+    const got = await getJson(`${daemon.url}api/overlay/items/${pub}?salt=s`);
+    assert.equal(got.status, 200, JSON.stringify(got.body));
+    assert.equal(got.body.value, 'kept');
+    const next = await post(`${daemon.url}api/overlay/items`, { value: 'newer', salt: 's' });
+    assert.equal(next.status, 200, JSON.stringify(next.body));
+    assert.ok(
+      BigInt(next.body.seq as string) > BigInt(first.body.seq as string),
+      'a restarted publisher never reuses a seq',
+    );
+  });
+});

@@ -4,8 +4,10 @@
  * Seqs are uint64: they travel as decimal strings, never JSON numbers (which lose precision
  * beyond 2^53). Every route answers 404 with how to enable the overlay when it is off.
  */
-import { itemTarget, MAX_SALT_BYTES, MAX_SEQ } from '../../protocols/overlay/item.js';
+import type { OverlayGetResult } from '../../node/overlay-node.js';
+import { isTombstone, itemTarget, MAX_SALT_BYTES, MAX_SEQ } from '../../protocols/overlay/item.js';
 import { fromHex, toHex } from '../../util/bytes.js';
+import { systemClock } from '../../util/clock.js';
 import type { DaemonOverlay } from '../overlay.js';
 import { type ApiRequest, type ApiResponse, HttpError, json } from './types.js';
 import { jsonBody, onlyFields, timeoutMs } from './validate.js';
@@ -86,6 +88,22 @@ function utf8OrNull(bytes: Uint8Array): string | null {
   }
 }
 
+/**
+ * node.get, or, while the overlay table is empty (a lone node, or before the join), the copy
+ * this node stores itself: node.put keeps items locally when alone, but node.get refuses to
+ * run without contacts (NO_NODES), which would hide them.
+ */
+async function getOrLocal(
+  o: DaemonOverlay,
+  publicKey: Uint8Array,
+  salt: Uint8Array,
+  timeoutMs: number,
+): Promise<OverlayGetResult | undefined> {
+  if (o.node.table.size > 0) return o.node.get(publicKey, { salt, timeoutMs });
+  const item = await o.node.store.get(itemTarget(publicKey, salt), systemClock.now());
+  return item ? { item, deleted: isTombstone(item), sources: 0, lies: 0 } : undefined;
+}
+
 export function overlayStatus(o: DaemonOverlay): Record<string, unknown> {
   const s = o.stats.snapshot();
   return {
@@ -163,7 +181,7 @@ export function overlayRoutes(
         const saltText = query.get('salt') ?? undefined;
         const salt = saltBytes(saltText, 'salt');
         const ms = timeoutMs(query.get('timeout') ?? undefined, TIMEOUT_S, MAX_TIMEOUT_S);
-        const got = await readSlot(() => o.node.get(publicKey, { salt, timeoutMs: ms }));
+        const got = await readSlot(() => getOrLocal(o, publicKey, salt, ms));
         if (!got)
           throw new HttpError(
             404,
