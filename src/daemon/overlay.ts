@@ -10,6 +10,7 @@ import type { OverlayNode } from '../node/overlay-node.js';
 import { formatOverlayBootstrap, listenOverlay, parseOverlayBootstrap } from '../node/overlay-tcp.js';
 import { OverlayIdentity } from '../protocols/overlay/identity.js';
 import { loadKeyFile, saveKeyFile } from '../protocols/overlay/key-file.js';
+import { toHex } from '../util/bytes.js';
 import { OverlayStatistics } from '../services/overlay-stats.js';
 import { type Backends, openBackends } from '../storage/open.js';
 import type { DaemonConfig } from './config.js';
@@ -54,7 +55,18 @@ export function loadOrCreateOverlayKey(
   difficulty: DaemonConfig['overlay']['difficulty'],
   log: Logger,
 ): OverlayIdentity {
-  if (existsSync(path)) return loadKeyFile(path, difficulty);
+  if (existsSync(path)) {
+    const before = loadKeyFile(path);
+    const identity = loadKeyFile(path, difficulty);
+    // A raised dynamic difficulty makes loadKeyFile solve the puzzle again: keep the new solution.
+    if (toHex(identity.puzzle) !== toHex(before.puzzle)) {
+      saveKeyFile(path, identity);
+      log.info(
+        `overlay key ${path}: solved the dynamic puzzle for ${difficulty.dynamicBits} bits and saved it`,
+      );
+    }
+    return identity;
+  }
   log.info(
     `no overlay key at ${path}: generating one (puzzles ${difficulty.staticBits}/${difficulty.dynamicBits})`,
   );

@@ -4,8 +4,8 @@
  * through another overlay node, the token rule, metrics, and a clean close.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +16,8 @@ import {
   formatOverlayBootstrap,
   type OverlayTestnet,
 } from '../../src/node/overlay-tcp.js';
+import { overlayIdOf } from '../../src/protocols/overlay/identity.js';
+import { checkDynamic } from '../../src/protocols/overlay/puzzle.js';
 import { fromHex } from '../../src/util/bytes.js';
 import { memoryLogger, testConfig, waitFor } from './helpers.js';
 
@@ -340,6 +342,59 @@ describe('daemon overlay on SQLite across a restart', { timeout: 60_000 }, () =>
     assert.ok(
       BigInt(next.body.seq as string) > BigInt(first.body.seq as string),
       'a restarted publisher never reuses a seq',
+    );
+  });
+});
+
+describe('daemon overlay start failures', () => {
+  it('fails the start, naming the port, when the overlay port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (blocker.address() as AddressInfo).port;
+      const config = testConfig([], { ...overlayFlags(), 'overlay.port': String(port) });
+      await assert.rejects(
+        Daemon.start({ config, log: memoryLogger().log }),
+        new RegExp(`cannot start the overlay on tcp 127\\.0\\.0\\.1:${port}: .*overlay\\.port`),
+      );
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+
+  it('saves a new dynamic-puzzle solution when the network raises the difficulty', async () => {
+    const config = testConfig([], overlayFlags());
+    const first = await Daemon.start({ config, log: memoryLogger().log });
+    const pub = Buffer.from(first.overlay?.node.publicKey as Uint8Array).toString('hex');
+    await first.stop('test');
+    const before = JSON.parse(readFileSync(config.overlay.keyFile, 'utf8')) as { puzzle: string };
+    const raised = {
+      ...config,
+      overlay: { ...config.overlay, difficulty: { staticBits: 0, dynamicBits: 8 } },
+    };
+    const second = await Daemon.start({ config: raised, log: memoryLogger().log });
+    await second.stop('test');
+    const after = JSON.parse(readFileSync(config.overlay.keyFile, 'utf8')) as {
+      puzzle: string;
+      publicKey: string;
+    };
+    assert.equal(after.publicKey, pub, 'the same identity');
+    const id = overlayIdOf(fromHex(pub) as Uint8Array);
+    const meets = (puzzle: string): boolean => checkDynamic(id, fromHex(puzzle) as Uint8Array, 8);
+    // 1 in 256 solutions for 0 bits already meet 8; then there is nothing to save.
+    if (!meets(before.puzzle)) assert.notEqual(after.puzzle, before.puzzle, 'a new solution was saved');
+    assert.ok(meets(after.puzzle), 'the saved solution meets 8 bits');
+    assert.equal(statSync(config.overlay.keyFile).mode & 0o777, 0o600);
+  });
+
+  it('refuses a key file that others can read', async () => {
+    const config = testConfig([], overlayFlags());
+    const first = await Daemon.start({ config, log: memoryLogger().log });
+    await first.stop('test');
+    chmodSync(config.overlay.keyFile, 0o644);
+    await assert.rejects(
+      Daemon.start({ config, log: memoryLogger().log }),
+      /readable by group or others.*chmod 600/,
     );
   });
 });
