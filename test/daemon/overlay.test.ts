@@ -19,6 +19,8 @@ import {
 import { overlayIdOf } from '../../src/protocols/overlay/identity.js';
 import { checkDynamic } from '../../src/protocols/overlay/puzzle.js';
 import { fromHex } from '../../src/util/bytes.js';
+import { Redis } from 'ioredis';
+import { type RedisServer, startRedisServer } from '../storage/redis-server.js';
 import { memoryLogger, testConfig, waitFor } from './helpers.js';
 
 const TOKEN = 'overlay-test-token-0123456789';
@@ -396,5 +398,53 @@ describe('daemon overlay start failures', () => {
       Daemon.start({ config, log: memoryLogger().log }),
       /readable by group or others.*chmod 600/,
     );
+  });
+});
+
+describe('daemon overlay on Redis', { timeout: 60_000 }, () => {
+  let redis: RedisServer | undefined;
+  const daemons: Daemon[] = [];
+
+  after(async () => {
+    for (const d of daemons) await d.stop('test');
+    await redis?.stop();
+  });
+
+  it('keeps items under <namespace>overlay:, shared by daemons on one Redis, apart from Mainline keys', async () => {
+    redis = await startRedisServer();
+    const flags = {
+      ...overlayFlags(),
+      'storage.backend': 'redis',
+      'storage.redis_url': redis.url,
+      'storage.namespace': 'net1:',
+      'overlay.full_node': 'true',
+    };
+    const a = await Daemon.start({ config: testConfig([], flags), log: memoryLogger().log });
+    daemons.push(a);
+    const b = await Daemon.start({ config: testConfig([], flags), log: memoryLogger().log });
+    daemons.push(b);
+    const status = await getJson(`${a.url}api/overlay/status`);
+    assert.equal(status.body.storage, `redis ${redis.url} namespace net1:overlay:`);
+
+    const put = await post(`${a.url}api/overlay/items`, { value: 'shared', salt: 'r' });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    // b never talked to a: it reads the item a stored from the Redis both use.
+    const got = await getJson(`${b.url}api/overlay/items/${put.body.publicKey as string}?salt=r`);
+    assert.equal(got.status, 200, JSON.stringify(got.body));
+    assert.equal(got.body.value, 'shared');
+
+    const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await client.connect();
+      const keys = await client.keys('*');
+      const overlayKeys = keys.filter((k) => k.startsWith('net1:overlay:'));
+      assert.ok(overlayKeys.includes(`net1:overlay:item:${put.body.target as string}`), keys.join(' '));
+      assert.ok(
+        keys.every((k) => !k.startsWith('net1:item')),
+        'no overlay item landed among the Mainline keys',
+      );
+    } finally {
+      client.disconnect();
+    }
   });
 });
