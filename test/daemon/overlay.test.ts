@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +169,19 @@ describe('daemon overlay routes with the overlay disabled', () => {
     const metrics = await (await fetch(`${daemon.url}metrics`)).text();
     assert.doesNotMatch(metrics, /kadmium_overlay_/);
   });
+
+  it('documents the overlay routes in the OpenAPI document', async () => {
+    const doc = (await getJson(`${daemon.url}openapi.json`)).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    assert.ok(doc.paths['/api/overlay/status']?.get);
+    assert.ok(doc.paths['/api/overlay/items']?.post);
+    assert.ok(doc.paths['/api/overlay/items/{publicKey}']?.get);
+    assert.deepEqual((doc.paths['/api/overlay/items']?.post as { security: unknown }).security, [
+      { bearer: [] },
+      {},
+    ]);
+  });
 });
 
 describe('daemon with the overlay beside an overlay testnet', { timeout: 120_000 }, () => {
@@ -217,6 +231,34 @@ describe('daemon with the overlay beside an overlay testnet', { timeout: 120_000
     assert.equal(res.status, 401);
     const wrong = await post(`${d.url}api/overlay/items`, { value: 'sneaky' }, `${TOKEN}x`);
     assert.equal(wrong.status, 401);
+  });
+
+  it('refuses a put from another web page (Origin), even with the token', async () => {
+    const d = daemon as Daemon;
+    const before = d.overlay?.stats.snapshot().puts.ok;
+    const url = new URL(`${d.url}api/overlay/items`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${TOKEN}`,
+            origin: 'http://evil.example',
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')));
+      req.end(JSON.stringify({ value: 'from a web page' }));
+    });
+    assert.equal(status, 403);
+    assert.equal(d.overlay?.stats.snapshot().puts.ok, before, 'nothing was put');
   });
 
   it('refuses a seq sent as a JSON number, and unknown fields', async () => {
