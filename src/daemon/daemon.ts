@@ -259,7 +259,10 @@ export class Daemon {
     if (this.saveTimer) clearInterval(this.saveTimer);
     this.stats.stop();
     if (wasRunning) this.saveTable();
-    await this.overlay?.close();
+    // A failing overlay close must not keep the Mainline node and storage open.
+    await this.overlay
+      ?.close()
+      .catch((err: unknown) => this.log.error(`cannot close the overlay: ${(err as Error).message}`));
     await this.dht.close();
     await this.storage.close();
     this.log.info('stopped', { nodes: this.dht.table.size });

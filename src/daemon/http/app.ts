@@ -345,6 +345,7 @@ function toHttpError(err: unknown): HttpError {
       CAS_MISMATCH: 409,
       PUT_REFUSED: 502,
       PUT_REJECTED: 502,
+      SEQ_EXHAUSTED: 409,
     };
     return new HttpError(status[err.code] ?? 500, err.code, err.message);
   }
