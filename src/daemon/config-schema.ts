@@ -8,6 +8,9 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_BOOTSTRAP, DEFAULT_PORT } from '../node/defaults.js';
+import { OVERLAY_PATHS } from '../node/overlay-node.js';
+import { parseOverlayBootstrap } from '../node/overlay-tcp.js';
+import { DEFAULT_PUZZLE_DIFFICULTY, MAX_PUZZLE_BITS } from '../protocols/overlay/puzzle.js';
 import { parseHostPort } from '../transport/address.js';
 import { parseHostHeader } from './http/hosts.js';
 import {
@@ -30,6 +33,8 @@ export interface KeySpec<T = unknown> {
 }
 
 export const DEFAULT_API_PORT = 7881;
+/** The overlay's TCP port, as `kadmium overlay start` uses. */
+export const DEFAULT_OVERLAY_PORT = 7900;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
@@ -121,6 +126,41 @@ const hostNames: KeySpec<string[]>['parse'] = (value, text) => {
   return { value: out };
 };
 
+/** A list of PUBKEY@HOST:PORT (the overlay's node notation); in text, comma-separated; "none" for none. */
+const overlayBootstrap: KeySpec<string[]>['parse'] = (value, text) => {
+  let list: unknown[];
+  if (text && typeof value === 'string') list = value.trim() === 'none' ? [] : value.split(',');
+  else if (Array.isArray(value)) list = value;
+  else return { error: `must be a list of "PUBKEY@HOST:PORT" strings, got ${show(value)}` };
+  const out: string[] = [];
+  for (const entry of list) {
+    if (typeof entry !== 'string')
+      return { error: `entries must be "PUBKEY@HOST:PORT" strings, got ${show(entry)}` };
+    const trimmed = entry.trim();
+    if (trimmed === '') continue;
+    try {
+      parseOverlayBootstrap(trimmed);
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+    out.push(trimmed);
+  }
+  return { value: out };
+};
+
+/** Puzzle difficulty as "STATIC/DYNAMIC" bits, each 0 to MAX_PUZZLE_BITS. */
+const difficulty: KeySpec<string>['parse'] = (value) => {
+  const m = typeof value === 'string' ? /^\s*(\d{1,3})\s*\/\s*(\d{1,3})\s*$/.exec(value) : null;
+  const bits = m ? [Number(m[1]), Number(m[2])] : [];
+  if (!m || bits.some((b) => b > MAX_PUZZLE_BITS))
+    return {
+      error:
+        `must be STATIC/DYNAMIC puzzle bits, each 0-${MAX_PUZZLE_BITS}, like "10/16" (the network's ` +
+        `setting; "0/0" for a test network), got ${show(value)}`,
+    };
+  return { value: `${bits[0]}/${bits[1]}` };
+};
+
 /** Tokens are compared in constant time; short ones are guessable. */
 const token: KeySpec<string>['parse'] = (value) =>
   typeof value === 'string' && value.length >= 16 && !/\s/.test(value)
@@ -155,6 +195,50 @@ export const SCHEMA = [
     default: false,
     doc: 'store every valid BEP 44 item, not only those this node is among the K closest to',
     parse: bool,
+  },
+  {
+    key: 'overlay.enabled',
+    default: false,
+    doc: 'run the secp256k1 overlay DHT beside the Mainline node',
+    parse: bool,
+  },
+  { key: 'overlay.host', default: '0.0.0.0', doc: 'TCP address the overlay node binds', parse: ip },
+  {
+    key: 'overlay.port',
+    default: DEFAULT_OVERLAY_PORT,
+    doc: 'overlay TCP port (0 = any free port)',
+    parse: int(0, 65535),
+  },
+  {
+    key: 'overlay.bootstrap',
+    default: () => [],
+    doc: 'overlay nodes to join through, as PUBKEY@HOST:PORT; [] or "none" to wait to be contacted',
+    parse: overlayBootstrap,
+  },
+  {
+    key: 'overlay.full_node',
+    default: false,
+    doc: 'store every valid overlay item, not only those this node is among the k closest to',
+    parse: bool,
+  },
+  {
+    key: 'overlay.key_file',
+    default: '',
+    doc: 'the overlay key file (mode 0600); empty = DATA_DIR/overlay.key, created if missing',
+    parse: (value: unknown) =>
+      typeof value === 'string' ? { value } : { error: `must be a file path, got ${show(value)}` },
+  },
+  {
+    key: 'overlay.difficulty',
+    default: `${DEFAULT_PUZZLE_DIFFICULTY.staticBits}/${DEFAULT_PUZZLE_DIFFICULTY.dynamicBits}`,
+    doc: "the network's S/Kademlia puzzle bits, STATIC/DYNAMIC; every node of a network uses the same",
+    parse: difficulty,
+  },
+  {
+    key: 'overlay.paths',
+    default: OVERLAY_PATHS,
+    doc: 'disjoint lookup paths d (S/Kademlia); 1 is a plain Kademlia lookup',
+    parse: int(1, 16),
   },
   { key: 'api.enabled', default: true, doc: 'serve the HTTP API, metrics and dashboard', parse: bool },
   { key: 'api.host', default: '127.0.0.1', doc: 'HTTP address; not loopback needs api.token', parse: ip },

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { KadmiumError } from '../util/errors.js';
+import type { PuzzleDifficulty } from '../protocols/overlay/puzzle.js';
 import { type AnomalyOptions } from '../services/anomaly.js';
 import {
   type ConfigKey,
@@ -18,6 +19,8 @@ import {
 } from './config-schema.js';
 
 export const CONFIG_FILE_NAME = 'kadmium.toml';
+/** The overlay key file's name in the data dir, when overlay.key_file is not set. */
+export const OVERLAY_KEY_FILE = 'overlay.key';
 
 export interface DaemonConfig {
   dataDir: string;
@@ -48,10 +51,25 @@ export interface DaemonConfig {
   stats: { tickMs: number };
   anomaly: AnomalyOptions;
   privacy: { profile: 'standard' | 'private'; peerTtlS: number; recentLookups: number };
+  overlay: OverlayConfig;
   /** Where each key's value came from: "default", "file PATH", "env NAME", "flag". */
   sources: Record<string, string>;
   /** The config file read, if any. */
   file: string | undefined;
+}
+
+/** The `[overlay]` section: the secp256k1 overlay DHT the daemon may run beside the Mainline node. */
+export interface OverlayConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  /** PUBKEY@HOST:PORT, validated. */
+  bootstrap: string[];
+  fullNode: boolean;
+  /** Absolute path of the key file (default DATA_DIR/overlay.key). */
+  keyFile: string;
+  difficulty: PuzzleDifficulty;
+  paths: number;
 }
 
 export class ConfigError extends KadmiumError {
@@ -153,9 +171,15 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
         `a URL such as redis://127.0.0.1:6379; set ${envName('storage.redis_url')} or storage.redis_url`,
     ]);
   }
-  const dataDir = get<string>('data_dir');
+  const dataDirRaw = get<string>('data_dir');
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+  const keyFile = get<string>('overlay.key_file');
+  const [staticBits, dynamicBits] = get<string>('overlay.difficulty').split('/').map(Number) as [
+    number,
+    number,
+  ];
   return {
-    dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
+    dataDir,
     node: {
       host: get('node.host'),
       port: get('node.port'),
@@ -188,6 +212,16 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
       profile: get('privacy.profile'),
       peerTtlS: get('privacy.peer_ttl_s'),
       recentLookups: get('privacy.recent_lookups'),
+    },
+    overlay: {
+      enabled: get('overlay.enabled'),
+      host: get('overlay.host'),
+      port: get('overlay.port'),
+      bootstrap: get('overlay.bootstrap'),
+      fullNode: get('overlay.full_node'),
+      keyFile: keyFile === '' ? join(dataDir, OVERLAY_KEY_FILE) : resolve(cwd, keyFile),
+      difficulty: { staticBits, dynamicBits },
+      paths: get('overlay.paths'),
     },
     anomaly: {
       warmupTicks: get('anomaly.warmup_ticks'),

@@ -20,6 +20,7 @@ import { privacyReport } from './privacy.js';
 import { createHttpServer, type Feed, type HttpServer } from './http/server.js';
 import { liveSnapshot } from './live.js';
 import { createLogger, type Logger } from './logger.js';
+import { type DaemonOverlay, startDaemonOverlay } from './overlay.js';
 import { type DaemonStorage, openDaemonStorage, STORAGE_BACKENDS, type StorageFactory } from './storage.js';
 
 export interface DaemonOptions {
@@ -36,6 +37,8 @@ export class Daemon {
   private saveTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private http: HttpServer | undefined;
+  /** The overlay node beside the Mainline node, when overlay.enabled. */
+  overlay: DaemonOverlay | undefined;
   /** The API's bound address, when enabled. */
   apiAddress: AddressInfo | undefined;
 
@@ -142,6 +145,8 @@ export class Daemon {
         restoredNodes: restored,
       },
     );
+    if (config.overlay.enabled)
+      this.overlay = await startDaemonOverlay(config, log.child({ component: 'overlay' }));
     if (config.api.enabled) {
       const app = createApp({
         dht,
@@ -151,6 +156,7 @@ export class Daemon {
         version: this.version,
         state: () => this.stateValue,
         privacy: () => privacyReport(config, dht, this.stats),
+        ...(this.overlay ? { overlay: this.overlay } : {}),
       });
       this.http = createHttpServer(app, this.feed(), log.child({ component: 'http' }), config.api);
       try {
@@ -224,7 +230,9 @@ export class Daemon {
   private feed(): Feed {
     const listeners = new Set<(event: string, data: string) => void>();
     const make = async (): Promise<string> =>
-      JSON.stringify(await liveSnapshot(this.dht, this.stats, this.storage.description, this.version));
+      JSON.stringify(
+        await liveSnapshot(this.dht, this.stats, this.storage.description, this.version, this.overlay),
+      );
     this.stats.events.on('tick', () => {
       if (listeners.size === 0) return;
       make().then(
@@ -251,6 +259,10 @@ export class Daemon {
     if (this.saveTimer) clearInterval(this.saveTimer);
     this.stats.stop();
     if (wasRunning) this.saveTable();
+    // A failing overlay close must not keep the Mainline node and storage open.
+    await this.overlay
+      ?.close()
+      .catch((err: unknown) => this.log.error(`cannot close the overlay: ${(err as Error).message}`));
     await this.dht.close();
     await this.storage.close();
     this.log.info('stopped', { nodes: this.dht.table.size });

@@ -19,6 +19,9 @@ const OPTIONS = {
   redis: { type: 'string' },
   'full-node': { type: 'boolean' },
   'rate-limit-loopback': { type: 'boolean' },
+  overlay: { type: 'boolean' },
+  'overlay-port': { type: 'string' },
+  'overlay-bootstrap': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -33,6 +36,7 @@ const FLAG_KEYS: Record<string, ConfigKey> = {
   'log-format': 'log.format',
   storage: 'storage.backend',
   redis: 'storage.redis_url',
+  'overlay-port': 'overlay.port',
 };
 
 export const daemon: Command = {
@@ -64,6 +68,10 @@ On shutdown it stops the API, saves the routing table to the data dir and closes
                              redis://127.0.0.1:6379; nodes sharing a namespace share data
       --full-node            store every valid BEP 44 item, not only those near our id
       --rate-limit-loopback  apply the per-IP query limit to loopback senders too
+      --overlay              also run the secp256k1 overlay DHT (TCP; [overlay] in the config)
+      --overlay-port N       overlay TCP port (default 7900; 0 = any free port)
+      --overlay-bootstrap PK@HOST:PORT
+                             overlay nodes to join through (repeat or comma-separate)
   -h, --help                 this help
 
 Every setting, its variable and default: docs/DAEMON.md.
@@ -85,6 +93,8 @@ Examples:
     if (values['no-api']) flags['api.enabled'] = 'false';
     if (values['full-node']) flags['node.full_node'] = 'true';
     if (values['rate-limit-loopback']) flags['node.rate_limit_loopback'] = 'true';
+    if (values.overlay) flags['overlay.enabled'] = 'true';
+    if (values['overlay-bootstrap']) flags['overlay.bootstrap'] = values['overlay-bootstrap'].join(',');
     if (values.redis !== undefined && values.storage === undefined) flags['storage.backend'] = 'redis';
     let config;
     try {

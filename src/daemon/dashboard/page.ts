@@ -73,6 +73,20 @@ export const DASHBOARD_HTML = `<!doctype html>
       <tbody id="m-lookup-rows"><tr><td colspan="10" class="quiet">no lookups yet</td></tr></tbody>
     </table>
   </section>
+  <section class="card wide" id="overlay" hidden>
+    <h2>Overlay <small>secp256k1 DHT over encrypted TCP; join it with --bootstrap <span id="o-address" class="mono">-</span></small></h2>
+    <div class="tiles">
+      <div class="tile"><b id="o-contacts">-</b><span>overlay contacts</span></div>
+      <div class="tile"><b id="o-items">-</b><span>items (<i id="o-tiers">-</i>)</span></div>
+      <div class="tile"><b id="o-lookups">-</b><span>overlay lookups</span></div>
+      <div class="tile"><b id="o-lies">-</b><span>lies caught</span></div>
+      <div class="tile"><b id="o-busy">-</b><span>busy replies</span></div>
+    </div>
+    <table>
+      <thead><tr><th>kind</th><th>target</th><th>duration</th><th>queried</th><th>resp.</th><th>hops</th></tr></thead>
+      <tbody id="o-lookup-rows"><tr><td colspan="6" class="quiet">no overlay lookups yet</td></tr></tbody>
+    </table>
+  </section>
 </main>
 <script>${DASHBOARD_SCRIPT}</script>
 </body>

@@ -245,9 +245,29 @@ function flags(s) {
   if (ul.innerHTML !== html) ul.innerHTML = html;
 }
 
+function overlayPanel(s) {
+  var o = s.overlay, card = $('overlay');
+  if (!o) { card.hidden = true; return; }
+  card.hidden = false;
+  text('o-address', o.address);
+  text('o-contacts', fmt(o.contacts));
+  text('o-items', fmt(o.items.whitelisted + o.items.trusted + o.items.public));
+  text('o-tiers', o.items.whitelisted + ' whitelisted, ' + o.items.trusted + ' trusted, ' + o.items.public + ' public');
+  text('o-lookups', fmt(o.lookups));
+  text('o-lies', fmt(o.lies));
+  text('o-busy', fmt(o.busy));
+  var rows = o.recentLookups.map(function (l) {
+    return '<tr><td>' + esc(l.kind) + '</td><td class="mono">' + esc(l.target.slice(0, 12)) + '</td><td>' + ms(l.durationMs) +
+      '</td><td>' + l.queried + '</td><td>' + l.responded + '</td><td>' + l.hops + '</td></tr>';
+  });
+  var html = rows.length ? rows.join('') : '<tr><td colspan="6" class="quiet">no overlay lookups yet</td></tr>';
+  var body = $('o-lookup-rows');
+  if (body.innerHTML !== html) body.innerHTML = html;
+}
+
 function render(s) {
   last = s;
-  tiles(s); rateChart(s); latencyChart(s); tableChart(s); mapChart(s); lookupRows(s); flags(s);
+  tiles(s); rateChart(s); latencyChart(s); tableChart(s); mapChart(s); lookupRows(s); flags(s); overlayPanel(s);
   document.body.setAttribute('data-updated', String(s.at));
 }
 

@@ -38,5 +38,7 @@ td.ok { color: var(--good); } td.fail { color: var(--bad); }
 .flags li { padding: 3px 8px; margin: 2px 0; border-left: 4px solid var(--bad); background: #fff5f5; }
 .flags li.past { border-color: var(--drop); background: #f8f9fa; color: var(--dim); }
 .flags li.quiet, .quiet { border: 0; background: none; color: var(--dim); }
+[hidden] { display: none !important; }
+#overlay .tiles { margin-bottom: 8px; }
 @media (max-width: 900px) { main { grid-template-columns: 1fr; } }
 `;

@@ -8,12 +8,15 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Dht } from '../../node/dht.js';
 import { metricsText } from '../../services/metrics.js';
 import type { Statistics } from '../../services/statistics.js';
-import { CONTENT_TYPE as PROMETHEUS_TYPE } from '../../services/prometheus.js';
+import { overlayMetrics } from '../../services/overlay-stats.js';
+import { CONTENT_TYPE as PROMETHEUS_TYPE, render } from '../../services/prometheus.js';
 import { xorMap } from '../../services/xor-map.js';
 import { KadmiumError } from '../../util/errors.js';
 import { DASHBOARD_HTML } from '../dashboard/page.js';
 import { liveSnapshot } from '../live.js';
 import { getItem, putItem, type Slot } from './items.js';
+import type { DaemonOverlay } from '../overlay.js';
+import { overlayRoutes } from './overlay.js';
 import { openApiDocument } from './openapi.js';
 import { Profiler } from '../profiler.js';
 import { profileRoutes } from './profile.js';
@@ -53,6 +56,8 @@ export interface AppContext {
   profiler?: Profiler;
   /** What the node keeps about others, for /api/privacy (daemon/privacy.ts); 404 without it. */
   privacy?: () => Promise<unknown>;
+  /** The overlay node, when the daemon runs one; its routes answer 404 without it. */
+  overlay?: DaemonOverlay;
 }
 
 export interface App {
@@ -123,7 +128,7 @@ export function createApp(ctx: AppContext): App {
       handler: async () => ({
         status: 200,
         headers: { 'content-type': PROMETHEUS_TYPE },
-        body: await metricsText(ctx.stats),
+        body: (await metricsText(ctx.stats)) + (ctx.overlay ? render(overlayMetrics(ctx.overlay.stats)) : ''),
       }),
     },
     {
@@ -155,7 +160,8 @@ export function createApp(ctx: AppContext): App {
       method: 'GET',
       pattern: /^\/api\/stats$/,
       write: false,
-      handler: async () => json(200, await liveSnapshot(ctx.dht, ctx.stats, ctx.storageBackend, ctx.version)),
+      handler: async () =>
+        json(200, await liveSnapshot(ctx.dht, ctx.stats, ctx.storageBackend, ctx.version, ctx.overlay)),
     },
     {
       method: 'GET',
@@ -251,6 +257,7 @@ export function createApp(ctx: AppContext): App {
         return json(200, await ctx.privacy());
       },
     },
+    ...overlayRoutes(ctx.overlay, readSlot, writeSlot),
     // Checks the token itself (always required; see profile.ts), so not marked write.
     ...profileRoutes(ctx.profiler ?? new Profiler(ctx.dht.clock), ctx.token).map((r) => ({
       method: r.method,
@@ -337,6 +344,8 @@ function toHttpError(err: unknown): HttpError {
       SEQ_CONFLICT: 409,
       CAS_MISMATCH: 409,
       PUT_REFUSED: 502,
+      PUT_REJECTED: 502,
+      SEQ_EXHAUSTED: 409,
     };
     return new HttpError(status[err.code] ?? 500, err.code, err.message);
   }

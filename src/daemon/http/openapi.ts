@@ -1,4 +1,5 @@
 /** The OpenAPI 3 description of the daemon's HTTP API, served at /openapi.json. */
+import { OVERLAY_PATHS } from './openapi-overlay.js';
 
 const hex40 = {
   type: 'string',
@@ -53,6 +54,7 @@ export function openApiDocument(version: string): object {
       schemas: { Error: error },
     },
     paths: {
+      ...OVERLAY_PATHS,
       '/health': {
         get: {
           summary: 'Liveness: 200 while running, 503 while starting or stopping',
