@@ -323,6 +323,15 @@ export function stringifyJson(value: JsonEncodable): string {
   return write(value);
 }
 
+/**
+ * UTF-8 JSON bytes through the engine's JSON.stringify, several times faster than `encodeJson`,
+ * for values the caller built from strings, booleans and byte-sized integers only (FindNode
+ * replies: 20 peers with ids as arrays of 32 numbers). No bigint, no non-finite number.
+ */
+export function encodePlainJson(value: JsonEncodable): Uint8Array {
+  return utf8Encoder.encode(JSON.stringify(value));
+}
+
 /** UTF-8 JSON bytes for a value (see `stringifyJson`). */
 export function encodeJson(value: JsonEncodable): Uint8Array {
   return utf8Encoder.encode(stringifyJson(value));

@@ -11,6 +11,7 @@ import type { NodeId } from '../../kademlia/id.js';
 import {
   decodeJson,
   encodeJson,
+  encodePlainJson,
   type JsonEncodable,
   type JsonObject,
   type JsonValue,
@@ -289,11 +290,12 @@ function senderJson(m: Sender): { sender_id: number[]; sender_pk: string; sender
 /** JSON bytes of a request (its tag is `OverlayTag[request.method]`). */
 export function encodeRequest(m: OverlayRequest): Uint8Array {
   switch (m.method) {
+    // These three hold no bigint: the engine's JSON.stringify writes them.
     case 'ping':
-      return encodeJson(senderJson(m));
+      return encodePlainJson(senderJson(m));
     case 'find_node':
     case 'get_value':
-      return encodeJson({ ...senderJson(m), target: f.encodeNodeId(m.target) });
+      return encodePlainJson({ ...senderJson(m), target: f.encodeNodeId(m.target) });
     case 'put_value':
       return encodeJson({
         ...senderJson(m),
@@ -330,14 +332,15 @@ export function encodeResponse(m: OverlayResponse): Uint8Array {
     case 'error':
       return encodeJson({ error: m.error, code: m.code, retry_after_ms: m.retryAfterMs });
     case 'ping':
-      return encodeJson({
+      return encodePlainJson({
         responder_id: f.encodeNodeId(m.responderId),
         responder_pk: f.encodeHex(m.responderPk),
       });
     case 'find_node':
-      return encodeJson({ closest: m.closest.map(peerJson) });
+      return encodePlainJson({ closest: m.closest.map(peerJson) });
     case 'get_value':
-      return encodeJson({
+      // An item carries a 64-bit seq: the bigint-aware encoder; a miss is plain.
+      return (m.item ? encodeJson : encodePlainJson)({
         item: m.item ? f.encodeItem(m.item) : undefined,
         closest: m.closest.length > 0 ? m.closest.map(peerJson) : undefined,
       });
