@@ -101,9 +101,11 @@ export async function simulateOverlay(
       paths: options.paths,
       bootstrap: bootstrap ? [{ publicKey: bootstrap.node.publicKey, address: bootstrap.node.address }] : [],
     });
-    node.events.on('overlay:lookup', (e) =>
-      lookups.push({ hops: e.hops, messages: e.queried, ms: e.durationMs }),
-    );
+    // Only the value lookups of puts and gets: bucket refreshes (find_node) run in the background
+    // and would blur what a reader waits for.
+    node.events.on('overlay:lookup', (e) => {
+      if (e.kind === 'get_value') lookups.push({ hops: e.hops, messages: e.queried, ms: e.durationMs });
+    });
     const member = { node, site, reachable: !nat };
     alive.push(member);
     await clock.run(node.start());
