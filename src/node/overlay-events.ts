@@ -26,5 +26,7 @@ export interface OverlayEvents extends StreamRpcEvents {
     pushedStored: number;
   };
   'overlay:warning': { code: string; message: string };
+  /** The table was empty at upkeep: the bootstrap nodes were tried again. */
+  'overlay:rejoin': { ok: boolean; contacts: number };
   close: Record<string, never>;
 }

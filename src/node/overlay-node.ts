@@ -323,6 +323,11 @@ export class OverlayNode {
     let best: MutableItem | undefined = await this.store.get(target, this.clock.now());
     let sources = 0;
     let lies = 0;
+    if (this.table.size === 0) {
+      // Alone (or cut off): what we hold is all there is; put() keeps items here in that case.
+      call.dispose();
+      return best ? { item: best, deleted: isTombstone(best), sources: 0, lies: 0 } : undefined;
+    }
     try {
       const found = await this.lookup(target, 'get_value', call.signal, (contact, reply) => {
         if (!reply.item) return;
@@ -601,6 +606,12 @@ export class OverlayNode {
     if (this.closed) return;
     const now = this.clock.now();
     await this.store.expire(now).catch(() => undefined);
+    if (this.table.size === 0 && (this.options.bootstrap?.length ?? 0) > 0) {
+      // Skywire's tables stayed empty when bootstrap failed once (#2390): retry every upkeep.
+      const joined = await this.start({ timeoutMs: OVERLAY_REQUEST_TIMEOUT_MS * 2 }).catch(() => undefined);
+      this.events.emit('overlay:rejoin', { ok: joined?.ok ?? false, contacts: this.table.size });
+      return;
+    }
     for (const index of this.table.staleBuckets(now, OVERLAY_REFRESH_MS)) {
       this.table.touchBucket(index, now);
       const target = randomIdWithPrefix(this.random, this.id, index);

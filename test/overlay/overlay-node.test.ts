@@ -185,4 +185,39 @@ describe('overlay node (in-memory streams, virtual time)', () => {
     );
     await Promise.all([a, b, ...nodes].map((n) => n.close()));
   });
+
+  it('a node whose bootstrap was down retries until it joins; alone, it reads what it stored', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const random = new SeededRandom(8);
+    const net = new MemoryStreamNetwork({ clock, latencyMs: () => 10 });
+    const seedId = OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random });
+    const seedAddress = { host: '10.9.0.1', port: 7000, family: 4 as const };
+    const loneId = OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random });
+    const lone = new OverlayNode({
+      identity: loneId,
+      transport: net.listen(loneId.publicKey, { host: '10.9.0.2', port: 7000, family: 4 }),
+      clock,
+      random,
+      bootstrap: [{ publicKey: seedId.publicKey, address: seedAddress }],
+    });
+    const first = await clock.run(lone.start());
+    assert.equal(first.ok, false);
+    // Alone, a put stays here and a get finds it here.
+    await clock.run(lone.put(text('kept while alone'), { salt: text('svc') }));
+    const alone = await clock.run(lone.get(lone.publicKey, { salt: text('svc') }));
+    assert.equal(alone && read(alone.item.v), 'kept while alone');
+    const seed = new OverlayNode({
+      identity: seedId,
+      transport: net.listen(seedId.publicKey, seedAddress),
+      clock,
+      random,
+    });
+    await clock.run(seed.start());
+    let rejoined = false;
+    lone.events.on('overlay:rejoin', (e) => (rejoined ||= e.ok));
+    await clock.advance(35_000);
+    assert.ok(rejoined, 'no successful rejoin');
+    assert.ok(lone.table.size >= 1);
+    await Promise.all([lone.close(), seed.close()]);
+  });
 });
