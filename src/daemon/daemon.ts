@@ -161,6 +161,10 @@ export class Daemon {
     });
     log.debug('configuration', redact(config));
     this.watchNode();
+    // Once: the statistics outlive the nodes a rotation swaps in (watchNode runs per node).
+    this.stats.events.on('anomaly', (a) =>
+      log.warn(`anomaly ${a.rule}: ${a.message}`, { subject: a.subject }),
+    );
     const address = await dht.listen();
     this.stats.start();
     log.info(
@@ -315,9 +319,6 @@ export class Daemon {
       }),
     );
     dht.events.on('token:rotated', (e) => log.debug('token secret rotated', { rotations: e.rotations }));
-    this.stats.events.on('anomaly', (a) =>
-      log.warn(`anomaly ${a.rule}: ${a.message}`, { subject: a.subject }),
-    );
   }
 
   /** One snapshot per tick, computed only while a dashboard listens, shared by all of them. */

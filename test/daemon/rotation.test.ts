@@ -21,6 +21,7 @@ describe('privacy rotation', { timeout: 60_000 }, () => {
   let net: Testnet | undefined;
   let daemon: Daemon | undefined;
   const rotations: RotationEvent[] = [];
+  const logged = memoryLogger();
 
   before(async () => {
     net = await createTestnet(8, { node: { ipv6: false } });
@@ -28,7 +29,7 @@ describe('privacy rotation', { timeout: 60_000 }, () => {
     assert.equal(base.privacy.rotateEveryMs, 3_600_000, 'the private profile rotates hourly by default');
     // The config key's floor is 60 s; the test shortens the loaded value.
     const config = { ...base, privacy: { ...base.privacy, rotateEveryMs: TEST_ROTATE_EVERY_MS } };
-    daemon = await Daemon.start({ config, log: memoryLogger().log });
+    daemon = await Daemon.start({ config, log: logged.log });
     daemon.events.on('rotated', (e) => rotations.push(e));
   });
   after(async () => {
@@ -100,6 +101,20 @@ describe('privacy rotation', { timeout: 60_000 }, () => {
   it('stopping after rotations leaves only the testnet sockets open', async () => {
     const d = daemon!;
     await waitFor(() => rotations.length >= 2, 10_000, 'a second rotation');
+    assert.ok(
+      logged.lines.some((l) =>
+        /^privacy rotation \d+: node [0-9a-f]{40} on udp port \d+/.test(String(l.msg)),
+      ),
+      'each rotation is logged',
+    );
+    // Listeners on the long-lived statistics are added once, not once per rotation.
+    const anomaly = { rule: 'test-rule', message: 'x', subject: 'y', ticks: 1 };
+    d.stats.events.emit(
+      'anomaly',
+      anomaly as unknown as Parameters<typeof d.stats.events.emit<'anomaly'>>[1],
+    );
+    const said = logged.lines.filter((l) => String(l.msg).startsWith('anomaly test-rule')).length;
+    assert.equal(said, 1, 'one log line per anomaly after rotations');
     await d.stop('test done');
     // A closed socket's handle goes on the next turns of the loop; a leaked one never does.
     const udp = (): number => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
