@@ -248,7 +248,7 @@ export const SCHEMA = [
   {
     key: 'privacy.profile',
     default: 'standard',
-    doc: 'standard, or private: read-only (stores nothing for others, serves no samples), keeps no lookup history',
+    doc: 'standard, or private: read-only (stores nothing for others, serves no samples), keeps no lookup history, new id and port hourly',
     parse: oneOf(['standard', 'private']),
   },
   {

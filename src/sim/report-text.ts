@@ -55,7 +55,8 @@ export function formatSummary(r: SimResult): string {
     lines.push(
       `churn: ${r.churn.leaves} left, ${r.churn.joins} joined (${r.churn.joinsOk} bootstrapped), mean session ${r.churn.meanSessionMin.toFixed(0)} min`,
     );
-  if (r.rotation) {
+  if (r.rotation?.rotations === 0) lines.push('rotation: no node rotated');
+  else if (r.rotation) {
     const o = r.rotation;
     lines.push(
       `rotation: ${o.rotating} nodes (${o.readOnly} read-only) every ${o.everyMin} min: ${o.rotations} rejoins, ` +
