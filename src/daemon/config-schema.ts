@@ -35,6 +35,11 @@ export interface KeySpec<T = unknown> {
 export const DEFAULT_API_PORT = 7881;
 /** The overlay's TCP port, as `kadmium overlay start` uses. */
 export const DEFAULT_OVERLAY_PORT = 7900;
+/** privacy.rotate_every_s bounds: a rejoin costs the network datagrams, so not more often than this. */
+export const MIN_ROTATE_EVERY_S = 60;
+export const MAX_ROTATE_EVERY_S = 7 * 86_400;
+/** The private profile's rotation when privacy.rotate_every_s is not set. */
+export const PRIVATE_ROTATE_EVERY_S = 3_600;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
@@ -57,6 +62,17 @@ function num(min: number, max: number): KeySpec<number>['parse'] {
     return { value: n };
   };
 }
+
+/** 0 (off) or MIN_ROTATE_EVERY_S-MAX_ROTATE_EVERY_S. */
+const rotateEvery: KeySpec<number>['parse'] = (value, text) => {
+  const n = int(0, MAX_ROTATE_EVERY_S)(value, text);
+  if ('value' in n && (n.value === 0 || n.value >= MIN_ROTATE_EVERY_S)) return n;
+  return {
+    error:
+      `must be 0 (off) or ${MIN_ROTATE_EVERY_S}-${MAX_ROTATE_EVERY_S} seconds (1 minute to 1 week; ` +
+      `each rotation rejoins the DHT), got ${show(value)}`,
+  };
+};
 
 const bool: KeySpec<boolean>['parse'] = (value, text) => {
   if (typeof value === 'boolean') return { value };
@@ -316,8 +332,15 @@ export const SCHEMA = [
   {
     key: 'privacy.profile',
     default: 'standard',
-    doc: 'standard, or private: read-only (stores nothing for others, serves no samples), keeps no lookup history',
+    doc: 'standard, or private: read-only (stores nothing for others, serves no samples), keeps no lookup history, new id and port hourly',
     parse: oneOf(['standard', 'private']),
+  },
+  {
+    key: 'privacy.rotate_every_s',
+    // Unset: off in the standard profile, PRIVATE_ROTATE_EVERY_S in the private one (config.ts).
+    default: 0,
+    doc: 'seconds between fresh node ids and UDP ports (0 = off; default 3600 in the private profile)',
+    parse: rotateEvery,
   },
   {
     key: 'privacy.peer_ttl_s',

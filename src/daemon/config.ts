@@ -15,6 +15,7 @@ import {
   type KeySpec,
   type LogFormat,
   type LogLevel,
+  PRIVATE_ROTATE_EVERY_S,
   SCHEMA,
 } from './config-schema.js';
 
@@ -50,7 +51,13 @@ export interface DaemonConfig {
   table: { saveIntervalMs: number };
   stats: { tickMs: number };
   anomaly: AnomalyOptions;
-  privacy: { profile: 'standard' | 'private'; peerTtlS: number; recentLookups: number };
+  privacy: {
+    profile: 'standard' | 'private';
+    peerTtlS: number;
+    recentLookups: number;
+    /** Milliseconds between fresh node ids and ports; 0 = never. */
+    rotateEveryMs: number;
+  };
   overlay: OverlayConfig;
   /** Where each key's value came from: "default", "file PATH", "env NAME", "flag". */
   sources: Record<string, string>;
@@ -212,6 +219,10 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
       profile: get('privacy.profile'),
       peerTtlS: get('privacy.peer_ttl_s'),
       recentLookups: get('privacy.recent_lookups'),
+      rotateEveryMs:
+        (sources['privacy.rotate_every_s'] === 'default' && get('privacy.profile') === 'private'
+          ? PRIVATE_ROTATE_EVERY_S
+          : get<number>('privacy.rotate_every_s')) * 1000,
     },
     overlay: {
       enabled: get('overlay.enabled'),

@@ -21,7 +21,15 @@ import { createHttpServer, type Feed, type HttpServer } from './http/server.js';
 import { liveSnapshot } from './live.js';
 import { createLogger, type Logger } from './logger.js';
 import { type DaemonOverlay, startDaemonOverlay } from './overlay.js';
+import type { DaemonEvents } from './rotation.js';
+import { successorTable } from '../node/rotation.js';
+import { EventBus } from '../util/events.js';
+import { systemRandom } from '../util/random.js';
+import type { ExportedTable } from '../kademlia/routing-table.js';
 import { type DaemonStorage, openDaemonStorage, STORAGE_BACKENDS, type StorageFactory } from './storage.js';
+
+/** How long a rotation's new node may take to join before the rotation is given up, ms. */
+export const ROTATE_JOIN_TIMEOUT_MS = 30_000;
 
 export interface DaemonOptions {
   config: DaemonConfig;
@@ -33,8 +41,14 @@ export interface DaemonOptions {
 }
 
 export class Daemon {
+  /** `rotated` after each privacy rotation (privacy.rotate_every_s). */
+  readonly events = new EventBus<DaemonEvents>();
   private stateValue: DaemonState = 'starting';
   private saveTimer: NodeJS.Timeout | undefined;
+  private rotateTimer: NodeJS.Timeout | undefined;
+  private rotating: Promise<void> | undefined;
+  private rotationAbort: AbortController | undefined;
+  private rotations = 0;
   private stopping: Promise<void> | undefined;
   private http: HttpServer | undefined;
   /** The overlay node beside the Mainline node, when overlay.enabled. */
@@ -45,11 +59,17 @@ export class Daemon {
   private constructor(
     readonly config: DaemonConfig,
     readonly log: Logger,
-    readonly dht: Dht,
+    private node: Dht,
     readonly stats: Statistics,
     readonly storage: DaemonStorage,
     readonly version: string,
+    private readonly makeNode: (port: number, table: ExportedTable | undefined) => Dht,
   ) {}
+
+  /** The node serving now; a rotation replaces it, so read it each time rather than keeping it. */
+  get dht(): Dht {
+    return this.node;
+  }
 
   get state(): DaemonState {
     return this.stateValue;
@@ -79,30 +99,36 @@ export class Daemon {
     );
     const saved = loadTable(config.dataDir);
     if ('error' in saved) log.warn(`ignoring the saved routing table: ${saved.error}`);
-    const routingTable = 'table' in saved ? saved.table : undefined;
+    let routingTable = 'table' in saved ? saved.table : undefined;
+    const rotate = config.privacy.rotateEveryMs > 0;
+    // A rotating node does not reuse the id it had when it last stopped: that would link the runs.
+    if (rotate && routingTable) routingTable = successorTable(routingTable, undefined, systemRandom);
     const bootstrap = config.node.bootstrap.length > 0 ? config.node.bootstrap : false;
-    const dht = new Dht({
-      host: config.node.host,
-      port: config.node.port,
-      bootstrap,
-      k: config.node.k,
-      // The private profile is read-only: nobody puts us in their table, so nobody stores their
-      // peers or items with us and we serve no BEP 51 samples.
-      readOnly: config.node.readOnly || config.privacy.profile === 'private',
-      fullNode: config.node.fullNode,
-      rateLimitLoopback: config.node.rateLimitLoopback,
-      routingTable,
-      peerStore: storage.peers,
-      itemStore: storage.items,
-      ...options.dht,
-    });
+    const makeNode = (port: number, table: ExportedTable | undefined): Dht =>
+      new Dht({
+        host: config.node.host,
+        port,
+        bootstrap,
+        k: config.node.k,
+        // The private profile is read-only: nobody puts us in their table, so nobody stores their
+        // peers or items with us and we serve no BEP 51 samples.
+        readOnly: config.node.readOnly || config.privacy.profile === 'private',
+        fullNode: config.node.fullNode,
+        rateLimitLoopback: config.node.rateLimitLoopback,
+        routingTable: table,
+        // Shared by every node a rotating daemon runs: the stores outlive each node.
+        peerStore: storage.peers,
+        itemStore: storage.items,
+        ...options.dht,
+      });
+    const dht = makeNode(config.node.port, routingTable);
     const stats = new Statistics(dht, {
       tickMs: config.stats.tickMs,
       maxLookups: config.privacy.profile === 'private' ? 0 : config.privacy.recentLookups,
       detector: new AnomalyDetector(config.anomaly),
       itemCount: storage.itemCount,
     });
-    const daemon = new Daemon(config, log, dht, stats, storage, packageVersion());
+    const daemon = new Daemon(config, log, dht, stats, storage, packageVersion(), makeNode);
     try {
       await daemon.run(routingTable?.nodes.length ?? 0);
     } catch (err) {
@@ -130,6 +156,7 @@ export class Daemon {
 
   private async run(restored: number): Promise<void> {
     const { config, log, dht } = this;
+    const daemon = this;
     log.info(`kadmium ${this.version} daemon starting`, {
       dataDir: config.dataDir,
       configFile: config.file ?? '(none)',
@@ -137,6 +164,10 @@ export class Daemon {
     });
     log.debug('configuration', redact(config));
     this.watchNode();
+    // Once: the statistics outlive the nodes a rotation swaps in (watchNode runs per node).
+    this.stats.events.on('anomaly', (a) =>
+      log.warn(`anomaly ${a.rule}: ${a.message}`, { subject: a.subject }),
+    );
     const address = await dht.listen();
     this.stats.start();
     log.info(
@@ -149,13 +180,16 @@ export class Daemon {
       this.overlay = await startDaemonOverlay(config, log.child({ component: 'overlay' }));
     if (config.api.enabled) {
       const app = createApp({
-        dht,
+        // A getter: after a rotation, requests go to the new node.
+        get dht() {
+          return daemon.dht;
+        },
         stats: this.stats,
         token: config.api.token,
         storageBackend: this.storage.description,
         version: this.version,
         state: () => this.stateValue,
-        privacy: () => privacyReport(config, dht, this.stats),
+        privacy: () => privacyReport(config, this.dht, this.stats, this.rotationStatus()),
         ...(this.overlay ? { overlay: this.overlay } : {}),
       });
       this.http = createHttpServer(app, this.feed(), log.child({ component: 'http' }), config.api);
@@ -173,8 +207,78 @@ export class Daemon {
     }
     this.saveTimer = setInterval(() => this.saveTable(), config.table.saveIntervalMs);
     this.saveTimer.unref();
+    if (config.privacy.rotateEveryMs > 0) {
+      this.rotateTimer = setInterval(() => void this.rotate(), config.privacy.rotateEveryMs);
+      this.rotateTimer.unref();
+      log.info(`privacy: a fresh node id and UDP port every ${config.privacy.rotateEveryMs / 1000} s`);
+    }
     this.stateValue = 'running';
     void dht.start().catch((err: unknown) => log.error(`bootstrap failed: ${(err as Error).message}`));
+  }
+
+  /**
+   * Privacy rotation: start a node with a fresh id on a fresh ephemeral port, let it join through
+   * the old node's contacts and the routers, move the API and statistics to it, close the old
+   * one. Lookups still running on the old node fail with CLOSED (503, retryable); storage stays
+   * open. If the new node cannot join, the old one keeps serving and the next turn tries again.
+   */
+  rotate(): Promise<void> {
+    if (this.stateValue !== 'running') return Promise.resolve();
+    this.rotating ??= this.rotateOnce().finally(() => {
+      this.rotating = undefined;
+    });
+    return this.rotating;
+  }
+
+  private async rotateOnce(): Promise<void> {
+    const old = this.node;
+    const began = old.clock.now();
+    const table = successorTable(old.exportRoutingTable(), old.externalIp(), old.random);
+    const next = this.makeNode(0, table);
+    // The new node joins before it takes over, so the API never answers from an empty table;
+    // stopping the daemon cuts the join short.
+    const abort = new AbortController();
+    this.rotationAbort = abort;
+    let joined: { ok: boolean; message: string };
+    try {
+      joined = await next.start({ signal: abort.signal, timeoutMs: ROTATE_JOIN_TIMEOUT_MS });
+    } catch (err) {
+      joined = { ok: false, message: (err as Error).message };
+    } finally {
+      this.rotationAbort = undefined;
+    }
+    if (!joined.ok || this.stateValue !== 'running') {
+      await next.close();
+      if (this.stateValue === 'running')
+        this.log.warn(
+          `privacy rotation failed, keeping the current node until the next turn: ${joined.message}`,
+        );
+      return;
+    }
+    this.node = next;
+    this.stats.attach(next);
+    this.watchNode();
+    const previousPort = old.address.port;
+    await old.close();
+    this.rotations++;
+    const event = {
+      rotations: this.rotations,
+      id: Buffer.from(next.id).toString('hex'),
+      previousId: Buffer.from(old.id).toString('hex'),
+      port: next.address.port,
+      previousPort,
+      tookMs: next.clock.now() - began,
+    };
+    this.log.info(
+      `privacy rotation ${event.rotations}: node ${event.id} on udp port ${event.port} ` +
+        `(was ${event.previousId} on ${event.previousPort}), joined in ${event.tookMs} ms: ${joined.message}`,
+    );
+    this.events.emit('rotated', event);
+  }
+
+  /** For /api/privacy: whether and how often the node rotates, and how many times it has. */
+  private rotationStatus(): { everyS: number; rotations: number } {
+    return { everyS: this.config.privacy.rotateEveryMs / 1000, rotations: this.rotations };
   }
 
   private watchNode(): void {
@@ -221,9 +325,6 @@ export class Daemon {
       }),
     );
     dht.events.on('token:rotated', (e) => log.debug('token secret rotated', { rotations: e.rotations }));
-    this.stats.events.on('anomaly', (a) =>
-      log.warn(`anomaly ${a.rule}: ${a.message}`, { subject: a.subject }),
-    );
   }
 
   /** One snapshot per tick, computed only while a dashboard listens, shared by all of them. */
@@ -257,6 +358,9 @@ export class Daemon {
     this.log.info(`stopping (${reason}): closing the API, saving the routing table, closing the node`);
     await this.http?.close();
     if (this.saveTimer) clearInterval(this.saveTimer);
+    if (this.rotateTimer) clearInterval(this.rotateTimer);
+    this.rotationAbort?.abort();
+    await this.rotating;
     this.stats.stop();
     if (wasRunning) this.saveTable();
     // A failing overlay close must not keep the Mainline node and storage open.

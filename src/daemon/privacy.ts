@@ -27,9 +27,20 @@ export interface PrivacyCategory {
   key?: string;
 }
 
+/** privacy.rotate_every_s as the report shows it. */
+export interface RotationReport {
+  /** Seconds between rotations; 0 = off. */
+  everyS: number;
+  /** Rotations since the daemon started. */
+  rotations: number;
+  hides: string;
+  doesNotHide: string;
+}
+
 export interface PrivacyReport {
   profile: 'standard' | 'private';
   readOnly: boolean;
+  rotation: RotationReport;
   categories: PrivacyCategory[];
   bootstrap: { router: string; operator: string }[];
 }
@@ -38,6 +49,7 @@ export async function privacyReport(
   config: DaemonConfig,
   dht: Dht,
   stats: Statistics,
+  rotation: { everyS: number; rotations: number } = { everyS: 0, rotations: 0 },
 ): Promise<PrivacyReport> {
   const readOnly = config.node.readOnly || config.privacy.profile === 'private';
   const storage = await stats
@@ -95,6 +107,16 @@ export async function privacyReport(
   return {
     profile: config.privacy.profile,
     readOnly,
+    rotation: {
+      ...rotation,
+      hides:
+        rotation.everyS > 0
+          ? `every ${rotation.everyS} s the node takes a fresh random id and UDP port and rejoins: a node that saw our queries cannot link them by id or port to those after the next rotation, and our id no longer marks the region of the key space we sit in for long`
+          : 'off: the node keeps one id and port while it runs (privacy.rotate_every_s)',
+      doesNotHide:
+        'our IP address: every node we query still sees it, so queries from one address stay linkable by address; ' +
+        'the bootstrap routers and saved contacts see each rejoin; BEP 42 ties 21 bits of a secure id to the IP by design',
+    },
     categories,
     bootstrap: config.node.bootstrap.map((router) => ({
       router,

@@ -98,10 +98,10 @@ export class Statistics {
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
-    readonly source: StatisticsSource,
+    private sourceNode: StatisticsSource,
     private readonly options: StatisticsOptions = {},
   ) {
-    this.clock = source.clock;
+    this.clock = sourceNode.clock;
     this.tickMs = options.tickMs ?? TICK_MS;
     this.historyTicks = options.historyTicks ?? HISTORY_TICKS;
     this.maxLookups = options.maxLookups ?? MAX_LOOKUPS;
@@ -111,10 +111,32 @@ export class Statistics {
     for (const kind of LOOKUP_KINDS) this.latency.set(kind, new Histogram());
   }
 
+  /** The node counted now (the daemon replaces it when it rotates its id and port). */
+  get source(): StatisticsSource {
+    return this.sourceNode;
+  }
+
+  /**
+   * Count another node from now on, keeping the history: the daemon's privacy rotation closes
+   * one node and starts the next, and the rates, histograms and anomaly baselines span both.
+   * The new node must run on the same clock.
+   */
+  attach(source: StatisticsSource): void {
+    const running = this.timer !== undefined;
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.sourceNode = source;
+    if (running) this.subscribe();
+  }
+
   /** Subscribe to the node and start ticking. */
   start(): void {
     if (this.timer) return;
     this.runtime.start();
+    this.subscribe();
+    this.timer = every(this.clock, this.tickMs, () => this.tick());
+  }
+
+  private subscribe(): void {
     const bus = this.source.events;
     const countSubnet = (host: string): void => {
       const m = this.current.bySubnet;
@@ -148,7 +170,6 @@ export class Statistics {
         this.warnings.set(code, (this.warnings.get(code) ?? 0) + 1);
       }),
     );
-    this.timer = every(this.clock, this.tickMs, () => this.tick());
   }
 
   stop(): void {

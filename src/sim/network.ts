@@ -135,6 +135,7 @@ export class SimNetwork {
     const c = this.counters;
     const { clock, random } = this.options;
     c.sent++;
+    from.sent++;
     if (from.nat) from.openMapping(to, clock.now() + this.natMappingMs);
     const target = this.endpoints.get(addressKey(to));
     if (!target) {
@@ -177,6 +178,8 @@ export class SimNetwork {
 export class SimEndpoint implements Transport {
   /** Partition group (0 when the network is whole). */
   group = 0;
+  /** Datagrams this endpoint has sent. */
+  sent = 0;
   private handler: DatagramHandler = () => {};
   private closed = false;
   /** NAT mappings: remote "host:port" -> clock time the mapping expires. */

@@ -55,6 +55,16 @@ export function formatSummary(r: SimResult): string {
     lines.push(
       `churn: ${r.churn.leaves} left, ${r.churn.joins} joined (${r.churn.joinsOk} bootstrapped), mean session ${r.churn.meanSessionMin.toFixed(0)} min`,
     );
+  if (r.rotation?.rotations === 0) lines.push('rotation: no node rotated');
+  else if (r.rotation) {
+    const o = r.rotation;
+    lines.push(
+      `rotation: ${o.rotating} nodes (${o.readOnly} read-only) every ${o.everyMin} min: ${o.rotations} rejoins, ` +
+        `${o.rejoinsOk} ok, ${o.rejoinsFailed} failed; per rejoin ${o.datagramsPerRejoin.mean.toFixed(1)} datagrams sent ` +
+        `(median ${o.datagramsPerRejoin.median}, p95 ${o.datagramsPerRejoin.p95}), ` +
+        `join time median ${ms(o.rejoinMs.median)} / p95 ${ms(o.rejoinMs.p95)}`,
+    );
+  }
   lines.push(
     `time: ${(r.virtualMs / 60_000).toFixed(1)} virtual min in ${(r.perf.wallMs / 1000).toFixed(1)} s wall ` +
       `(build ${(r.perf.buildWallMs / 1000).toFixed(1)} s); memory per node: heap ${mib(r.perf.heapBytesPerNode)}, RSS ${mib(r.perf.rssBytesPerNode)}`,

@@ -9,6 +9,7 @@ import { internetLatency } from './latency.js';
 import type { NetworkCounters } from './network.js';
 import { type OpKind, type OpSample, STORE_KINDS, type Workload } from './workloads.js';
 import { type SimNode, SimWorld } from './world.js';
+import type { RotationStats } from './rotate.js';
 
 export type BuildMode = 'fast' | 'join';
 
@@ -26,6 +27,9 @@ export interface SimOptions {
   natFraction?: number;
   /** Fraction of nodes running read-only, as the daemon's private profile does (default 0). */
   readOnlyFraction?: number;
+  /** Rotate scenario: fraction of nodes that take a fresh id and address (read-only first), and how often, ms. */
+  rotateFraction?: number;
+  rotateEveryMs?: number;
   /** Loss and duplication rates for the loss scenario. */
   lossRate?: number;
   duplicateRate?: number;
@@ -81,6 +85,7 @@ export interface SimResult {
   samples: OpSample[];
   network: NetworkCounters;
   churn?: { leaves: number; joins: number; joinsOk: number; meanSessionMin: number };
+  rotation?: RotationStats;
   virtualMs: number;
   /** How to replay this run exactly. */
   replay: string;
@@ -111,6 +116,7 @@ export class SimContext {
   readonly phases: PhaseResult[] = [];
   readonly build = { mode: 'fast' as BuildMode, virtualMs: 0, joined: 0, joinFailed: 0, contactsSeeded: 0 };
   churn: SimResult['churn'];
+  rotation: SimResult['rotation'];
   routers: SimNode[] = [];
   buildWallMs = 0;
   private lastProgress = 0;

@@ -9,6 +9,7 @@ import { churnSchedule, sessionModel } from './churn.js';
 import type { BuildMode, SimContext } from './runner.js';
 import { findNodeWorkload, getPeersWorkload, putGetWorkload, type Workload } from './workloads.js';
 import type { SimNode } from './world.js';
+import { runRotate } from './rotate.js';
 
 export interface Scenario {
   readonly name: string;
@@ -126,4 +127,19 @@ const partition: Scenario = {
   },
 };
 
-export const SCENARIOS: Record<string, Scenario> = { bootstrap, lookup, items, churn, loss, partition };
+const rotate: Scenario = {
+  name: 'rotate',
+  summary:
+    'privacy rotation: --rotate F of the nodes (read-only first) rejoin with a fresh id every --rotate-every min, during announce + get_peers',
+  run: (ctx) => runRotate(ctx, () => defaultBuild(ctx)),
+};
+
+export const SCENARIOS: Record<string, Scenario> = {
+  bootstrap,
+  lookup,
+  items,
+  churn,
+  loss,
+  partition,
+  rotate,
+};

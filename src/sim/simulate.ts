@@ -17,6 +17,8 @@ export function replayCommand(o: SimOptions): string {
   if (o.readOnlyFraction !== undefined) parts.push(`--read-only ${o.readOnlyFraction}`);
   if (o.lossRate !== undefined) parts.push(`--loss ${o.lossRate}`);
   if (o.churn !== undefined) parts.push(`--churn ${o.churn}`);
+  if (o.rotateFraction !== undefined) parts.push(`--rotate ${o.rotateFraction}`);
+  if (o.rotateEveryMs !== undefined) parts.push(`--rotate-every ${o.rotateEveryMs / 60_000}`);
   if (o.durationMs !== undefined) parts.push(`--minutes ${o.durationMs / 60_000}`);
   return parts.join(' ');
 }
@@ -79,6 +81,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     perf: { wallMs, buildWallMs: ctx.buildWallMs, heapBytesPerNode, rssBytesPerNode },
   };
   if (ctx.churn) result.churn = ctx.churn;
+  if (ctx.rotation) result.rotation = ctx.rotation;
   await ctx.world.close();
   return result;
 }

@@ -30,6 +30,8 @@ export interface SimNode {
   /** Virtual time it came online. */
   readonly joinedAt: number;
   alive: boolean;
+  /** Joining in the background (a rotating node's successor): not picked for operations yet. */
+  standby: boolean;
 }
 
 export interface WorldOptions {
@@ -77,7 +79,15 @@ export class SimWorld {
 
   /** Create a node and start listening (it does not join yet). */
   addNode(
-    opts: { bootstrap?: readonly string[] | false; nat?: boolean; id?: Uint8Array; readOnly?: boolean } = {},
+    opts: {
+      bootstrap?: readonly string[] | false;
+      nat?: boolean;
+      id?: Uint8Array;
+      readOnly?: boolean;
+      standby?: boolean;
+      /** A rotation's successor: the contacts to rejoin through and the stores it keeps. */
+      carry?: Pick<DhtOptions, 'routingTable' | 'peerStore' | 'itemStore'>;
+    } = {},
   ): SimNode {
     const nat = opts.nat ?? (this.natFraction > 0 && this.placement.float() < this.natFraction);
     const readOnly =
@@ -86,6 +96,7 @@ export class SimWorld {
     const endpoint = this.network.createEndpoint({ nat });
     const dht = new Dht({
       ...this.options.dht,
+      ...opts.carry,
       id: opts.id ?? this.placement.bytes(20),
       transport: endpoint,
       clock: this.clock,
@@ -101,6 +112,7 @@ export class SimWorld {
       readOnly,
       joinedAt: this.clock.now(),
       alive: true,
+      standby: opts.standby ?? false,
     };
     void dht.listen();
     this.position.set(node, this.live.length);
@@ -124,12 +136,12 @@ export class SimWorld {
     await node.dht.close();
   }
 
-  /** A uniformly random live node, optionally one that passes `accept` (bounded tries). */
+  /** A uniformly random live node (not on standby), optionally one that passes `accept` (bounded tries). */
   randomLive(accept?: (n: SimNode) => boolean): SimNode {
     if (this.live.length === 0) throw new Error('no live nodes');
     for (let tries = 0; tries < 1000; tries++) {
       const node = this.live[this.placement.int(this.live.length)] as SimNode;
-      if (!accept || accept(node)) return node;
+      if (!node.standby && (!accept || accept(node))) return node;
     }
     throw new Error('no live node matched after 1000 tries');
   }

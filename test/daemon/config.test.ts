@@ -131,6 +131,31 @@ describe('daemon config', () => {
     assert.match(order ?? '', /^api\.headers_timeout_s .* longer than api\.request_timeout_s/);
   });
 
+  it('privacy.rotate_every_s: off by default, hourly in the private profile, bounded, 0 turns it off', () => {
+    const d = dir();
+    assert.equal(loadConfig({ env: {}, flags: { data_dir: d } }).privacy.rotateEveryMs, 0);
+    const priv = loadConfig({ env: { KADMIUM_PRIVACY_PROFILE: 'private' }, flags: { data_dir: d } });
+    assert.equal(priv.privacy.rotateEveryMs, 3_600_000);
+    const off = loadConfig({
+      env: { KADMIUM_PRIVACY_PROFILE: 'private' },
+      flags: { data_dir: d, 'privacy.rotate_every_s': '0' },
+    });
+    assert.equal(off.privacy.rotateEveryMs, 0, 'an explicit 0 beats the profile default');
+    const std = loadConfig({ env: { KADMIUM_PRIVACY_ROTATE_EVERY_S: '600' }, flags: { data_dir: d } });
+    assert.equal(std.privacy.rotateEveryMs, 600_000);
+    for (const bad of ['5', '59', '604801', '-1', 'hourly']) {
+      const found = problems(() =>
+        loadConfig({ env: {}, flags: { data_dir: d, 'privacy.rotate_every_s': bad } }),
+      );
+      assert.equal(found.length, 1, bad);
+      assert.match(
+        found[0] ?? '',
+        /^privacy\.rotate_every_s \(flag\): must be 0 \(off\) or 60-604800 seconds/,
+        bad,
+      );
+    }
+  });
+
   it('reports TOML syntax errors with the line, and a missing --config file', () => {
     const d = dir();
     const file = join(d, 'bad.toml');

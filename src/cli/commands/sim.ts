@@ -20,6 +20,8 @@ const OPTIONS = {
   build: { type: 'string' },
   nat: { type: 'string' },
   'read-only': { type: 'string' },
+  rotate: { type: 'string' },
+  'rotate-every': { type: 'string' },
   loss: { type: 'string' },
   churn: { type: 'string' },
   minutes: { type: 'string' },
@@ -67,9 +69,11 @@ measures lookups. The same options and seed replay the run exactly.
                        id list (default: join up to 5000 nodes, fast above)
       --nat F          fraction of nodes behind NAT (default 0.2)
       --read-only F    fraction of nodes read-only (BEP 43, the privacy profile; default 0)
+      --rotate F       rotate scenario: fraction of nodes that rejoin with a fresh id, read-only first (default 0.3)
+      --rotate-every M minutes between a rotating node's rejoins (default 10)
       --loss F         loss rate for the loss scenario (default 0.05)
       --churn F        fraction of nodes replaced per 10 minutes (default 0.1)
-      --minutes M      virtual minutes of the churn scenario (default 10)
+      --minutes M      virtual minutes of the churn (default 10) and rotate (default 30) scenarios
       --report FILE    write a self-contained HTML report with plots
       --dht NAME       mainline (default) or overlay: the secp256k1 overlay over in-memory
                        streams; it publishes --lookups items (default 200), lets --minutes
@@ -109,6 +113,12 @@ Examples:
     if (minutes !== undefined && !(minutes > 0 && minutes <= 24 * 60))
       throw new UsageError(`--minutes must be a number of minutes 0-1440, got "${values.minutes}"`);
 
+    const rotateEvery = values['rotate-every'] === undefined ? undefined : Number(values['rotate-every']);
+    if (rotateEvery !== undefined && !(rotateEvery >= 1 && rotateEvery <= 24 * 60))
+      throw new UsageError(
+        `--rotate-every must be a number of minutes 1-1440, got "${values['rotate-every']}"`,
+      );
+
     // Big runs need a bigger heap, and --expose-gc for honest memory numbers: rerun ourselves with them.
     const needHeap = nodes * HEAP_BYTES_PER_NODE + 1024 ** 3;
     const gcMissing = (globalThis as { gc?: unknown }).gc === undefined;
@@ -137,6 +147,8 @@ Examples:
       build: build as BuildMode | undefined,
       natFraction: fraction(values.nat, '--nat'),
       readOnlyFraction: fraction(values['read-only'], '--read-only'),
+      rotateFraction: fraction(values.rotate, '--rotate'),
+      rotateEveryMs: rotateEvery === undefined ? undefined : rotateEvery * 60_000,
       lossRate: fraction(values.loss, '--loss'),
       churn: fraction(values.churn, '--churn'),
       durationMs: minutes === undefined ? undefined : minutes * 60_000,

@@ -63,6 +63,7 @@ fetch('/api/privacy').then(function (r) { return r.ok ? r.json() : null; }).then
     ul.appendChild(li);
   };
   add('profile: ' + p.profile + (p.readOnly ? ' (read-only: answers no queries)' : ''));
+  if (p.rotation) add('id and port rotation: ' + p.rotation.hides, 'not hidden: ' + p.rotation.doesNotHide);
   p.categories.forEach(function (c) {
     add(c.what + (c.held === null ? '' : ' — ' + c.held + ' held') + ' — kept: ' + c.retention, 'why: ' + c.why);
   });

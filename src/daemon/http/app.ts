@@ -347,6 +347,15 @@ function toHttpError(err: unknown): HttpError {
       PUT_REJECTED: 502,
       SEQ_EXHAUSTED: 409,
     };
+    // The daemon closes its node on a privacy rotation (and on stop): a request caught by that
+    // gets 503 and is worth retrying at once on the next node.
+    if (err.code === 'CLOSED')
+      return new HttpError(
+        503,
+        'CLOSED',
+        'the DHT node closed while this request ran (a privacy rotation replaced it, or the daemon is stopping); retry',
+        { 'retry-after': '1' },
+      );
     return new HttpError(status[err.code] ?? 500, err.code, err.message);
   }
   return new HttpError(
