@@ -181,4 +181,18 @@ for (const r of failed) {
   console.log(`✖ ${r.file}: ${why}`);
 }
 console.log(failed.length === 0 ? '✔ all test files passed' : `✖ ${failed.length} file(s) failed`);
+// One closing line over every file, from each file's own summary (node's test runner prints
+// "ℹ pass N" and "ℹ fail N"); a file that died before its summary counts as one failure.
+const count = (r, what) => {
+  const m = new RegExp(`^ℹ ${what} (\\d+)$`, 'm').exec(r.output);
+  return m ? Number(m[1]) : undefined;
+};
+let passed = 0;
+let failedTests = 0;
+for (const r of results) {
+  passed += count(r, 'pass') ?? 0;
+  failedTests += count(r, 'fail') ?? (r.code === 0 ? 0 : 1);
+  if (count(r, 'fail') === 0 && (r.code !== 0 || r.timedOut || r.leaked)) failedTests++;
+}
+console.log(`tests: ${passed} passed, ${failedTests} failed`);
 process.exit(failed.length === 0 ? 0 : 1);
