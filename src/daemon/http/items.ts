@@ -6,7 +6,7 @@ import type { Dht } from '../../node/dht.js';
 import { keypairFromSeed } from '../../protocols/mainline/bep44.js';
 import { fromHex, toHex } from '../../util/bytes.js';
 import { type ApiRequest, type ApiResponse, HttpError, json } from './types.js';
-import { hex20, jsonBody, onlyFields, optionalInt, timeoutMs } from './validate.js';
+import { hex20, jsonBody, onlyFields, optionalInt, timeoutMs, valueBytes } from './validate.js';
 
 const TIMEOUT_S = 30;
 const MAX_TIMEOUT_S = 120;
@@ -18,22 +18,6 @@ function optionalString(value: unknown, field: string, maxBytes: number): string
   if (typeof value !== 'string' || Buffer.byteLength(value) > maxBytes)
     throw new HttpError(422, 'INVALID_FIELD', `${field} must be a string of at most ${maxBytes} bytes`);
   return value;
-}
-
-function valueBytes(value: unknown, encoding: unknown): Uint8Array {
-  if (typeof value !== 'string')
-    throw new HttpError(value === undefined ? 400 : 422, 'INVALID_FIELD', 'value must be a string');
-  if (encoding === undefined || encoding === 'utf8') return new TextEncoder().encode(value);
-  if (encoding === 'hex') {
-    const bytes = fromHex(value);
-    if (!bytes) throw new HttpError(422, 'INVALID_FIELD', 'value is not hex (encoding "hex")');
-    return bytes;
-  }
-  throw new HttpError(
-    422,
-    'INVALID_FIELD',
-    `encoding must be "utf8" or "hex", got ${JSON.stringify(encoding)}`,
-  );
 }
 
 export async function getItem(
@@ -69,7 +53,7 @@ export async function getItem(
 export async function putItem(dht: Dht, slot: Slot, req: ApiRequest): Promise<ApiResponse> {
   const body = jsonBody(req.headers, req.body);
   onlyFields(body, ['value', 'encoding', 'mutable', 'timeout']);
-  const v = valueBytes(body.value, body.encoding);
+  const v = valueBytes(body.value, body.encoding, ['utf8', 'hex']);
   const ms = timeoutMs(body.timeout, TIMEOUT_S, MAX_TIMEOUT_S);
   if (body.mutable === undefined) {
     const result = await slot(() => dht.putImmutable(v, { timeoutMs: ms, republish: false }));

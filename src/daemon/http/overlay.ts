@@ -10,7 +10,7 @@ import { fromHex, toHex } from '../../util/bytes.js';
 import { systemClock } from '../../util/clock.js';
 import type { DaemonOverlay } from '../overlay.js';
 import { type ApiRequest, type ApiResponse, HttpError, json } from './types.js';
-import { jsonBody, onlyFields, timeoutMs } from './validate.js';
+import { jsonBody, onlyFields, timeoutMs, valueBytes } from './validate.js';
 import type { Slot } from './items.js';
 
 const TIMEOUT_S = 30;
@@ -32,28 +32,6 @@ function enabled(overlay: DaemonOverlay | undefined): DaemonOverlay {
       'the overlay is not running on this daemon; set overlay.enabled = true (or KADMIUM_OVERLAY_ENABLED=true, or --overlay) and restart',
     );
   return overlay;
-}
-
-function decodeValue(value: unknown, encoding: unknown): Uint8Array {
-  if (typeof value !== 'string')
-    throw new HttpError(value === undefined ? 400 : 422, 'INVALID_FIELD', 'value must be a string');
-  if (encoding === undefined || encoding === 'utf8') return new TextEncoder().encode(value);
-  if (encoding === 'hex') {
-    const bytes = fromHex(value);
-    if (!bytes) throw new HttpError(422, 'INVALID_FIELD', 'value is not hex (encoding "hex")');
-    return bytes;
-  }
-  if (encoding === 'base64') {
-    // Buffer.from skips what is not base64; a strict check keeps a typo from storing garbage.
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0)
-      throw new HttpError(422, 'INVALID_FIELD', 'value is not padded base64 (encoding "base64")');
-    return new Uint8Array(Buffer.from(value, 'base64'));
-  }
-  throw new HttpError(
-    422,
-    'INVALID_FIELD',
-    `encoding must be one of ${ENCODINGS.join(', ')}, got ${JSON.stringify(encoding)}`,
-  );
 }
 
 function saltBytes(value: unknown, field: string): Uint8Array {
@@ -148,7 +126,7 @@ export function overlayRoutes(
         const o = enabled(overlay);
         const body = jsonBody(req.headers, req.body);
         onlyFields(body, ['value', 'salt', 'encoding', 'cas', 'timeout']);
-        const value = decodeValue(body.value, body.encoding);
+        const value = valueBytes(body.value, body.encoding, ENCODINGS);
         const salt = saltBytes(body.salt, 'salt');
         const cas = seqField(body.cas, 'cas');
         const ms = timeoutMs(body.timeout, TIMEOUT_S, MAX_TIMEOUT_S);

@@ -131,3 +131,29 @@ export function parseTarget(target: string): { path: string; query: URLSearchPar
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
   return { path, query };
 }
+
+export type ValueEncoding = 'utf8' | 'hex' | 'base64';
+
+/** A JSON `value` string as bytes, in one of the `allowed` encodings (utf8 when none is named). */
+export function valueBytes(value: unknown, encoding: unknown, allowed: readonly ValueEncoding[]): Uint8Array {
+  if (typeof value !== 'string')
+    throw new HttpError(value === undefined ? 400 : 422, 'INVALID_FIELD', 'value must be a string');
+  const chosen = encoding ?? 'utf8';
+  if (!allowed.includes(chosen as ValueEncoding)) {
+    throw new HttpError(
+      422,
+      'INVALID_FIELD',
+      `encoding must be one of ${allowed.map((e) => `"${e}"`).join(', ')}, got ${JSON.stringify(encoding)}`,
+    );
+  }
+  if (chosen === 'utf8') return new TextEncoder().encode(value);
+  if (chosen === 'hex') {
+    const bytes = fromHex(value);
+    if (!bytes) throw new HttpError(422, 'INVALID_FIELD', 'value is not hex (encoding "hex")');
+    return bytes;
+  }
+  // Buffer.from skips what is not base64; a strict check keeps a typo from storing garbage.
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0)
+    throw new HttpError(422, 'INVALID_FIELD', 'value is not padded base64 (encoding "base64")');
+  return new Uint8Array(Buffer.from(value, 'base64'));
+}
