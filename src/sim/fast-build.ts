@@ -9,6 +9,7 @@
  *
  * The tables are then exercised by real lookups; nothing else about the nodes is bypassed.
  */
+import type { Contact as KademliaContact, RoutingTable } from '../kademlia/routing-table.js';
 import type { Address } from '../transport/address.js';
 import type { Random } from '../util/random.js';
 import type { SimNode } from './world.js';
@@ -18,6 +19,8 @@ interface Contact {
   id: SimNode['dht']['id'];
   address: Address;
 }
+
+type TableContact = KademliaContact;
 
 function bit(id: Uint8Array, d: number): number {
   return ((id[d >> 3] as number) >> (7 - (d & 7))) & 1;
@@ -29,10 +32,10 @@ function compareIds(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** First index in [lo, hi) whose bit d is 1 (ids in the range share bits before d). */
-function splitAt(ids: readonly Contact[], lo: number, hi: number, d: number): number {
+function splitAt(ids: readonly { id: Uint8Array }[], lo: number, hi: number, d: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (bit((ids[mid] as Contact).id, d) === 0) lo = mid + 1;
+    if (bit((ids[mid] as { id: Uint8Array }).id, d) === 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -50,17 +53,40 @@ export function seedRoutingTables(
   perBucket = 8,
   onProgress?: (done: number, total: number) => void,
 ): number {
-  const sorted: Contact[] = population
+  const contacts: Contact[] = population
     // Read-only nodes (BEP 43) are never put in anyone's table.
     .filter((n) => !n.nat && !n.readOnly && n.alive)
-    .map((n) => ({ id: n.dht.id, address: n.endpoint.address }))
-    .sort((a, b) => compareIds(a.id, b.id));
-  const bits = 160;
+    .map((n) => ({ id: n.dht.id, address: n.endpoint.address }));
+  return seedTables(
+    nodes.map((n) => ({ id: n.dht.id, table: n.dht.table })),
+    contacts,
+    random,
+    now,
+    perBucket,
+    onProgress,
+  );
+}
+
+/** Any routing table and the id it is built around (Mainline's or the overlay's). */
+export interface SeedTarget {
+  readonly id: Uint8Array;
+  readonly table: Pick<RoutingTable, 'observe'>;
+}
+
+/** Seed each target's table with up to `perBucket` random contacts per depth (see the header). */
+export function seedTables(
+  targets: readonly SeedTarget[],
+  contacts: readonly TableContact[],
+  random: Random,
+  now: number,
+  perBucket = 8,
+  onProgress?: (done: number, total: number) => void,
+): number {
+  const sorted = [...contacts].sort((a, b) => compareIds(a.id, b.id));
   let offered = 0;
   let done = 0;
-  for (const node of nodes) {
-    const self = node.dht.id;
-    const table = node.dht.table;
+  for (const { id: self, table } of targets) {
+    const bits = self.length * 8;
     let lo = 0;
     let hi = sorted.length;
     for (let d = 0; d < bits && hi > lo; d++) {
@@ -70,18 +96,18 @@ export function seedRoutingTables(
       else lo = m;
       const size = sHi - sLo;
       if (size <= perBucket) {
-        for (let i = sLo; i < sHi; i++) table.observe(sorted[i] as Contact, true, now);
+        for (let i = sLo; i < sHi; i++) table.observe(sorted[i] as TableContact, true, now);
         offered += size;
       } else {
         // perBucket distinct random picks from the range (rejection; perBucket << size here or close).
         const picked = new Set<number>();
         while (picked.size < perBucket) picked.add(sLo + random.int(size));
-        for (const i of picked) table.observe(sorted[i] as Contact, true, now);
+        for (const i of picked) table.observe(sorted[i] as TableContact, true, now);
         offered += perBucket;
       }
     }
-    if (++done % 1000 === 0) onProgress?.(done, nodes.length);
+    if (++done % 1000 === 0) onProgress?.(done, targets.length);
   }
-  onProgress?.(done, nodes.length);
+  onProgress?.(done, targets.length);
   return offered;
 }

@@ -8,12 +8,14 @@
  *
  * Everything random comes from `seed`: a run replays exactly.
  */
+import { asNodeId } from '../kademlia/id.js';
 import { OverlayNode } from '../node/overlay-node.js';
 import { OverlayIdentity } from '../protocols/overlay/identity.js';
 import type { Address } from '../transport/address.js';
 import { MemoryStreamNetwork } from '../transport/stream/memory.js';
 import { SeededRandom } from '../util/random.js';
 import { internetLatency, type Site } from './latency.js';
+import { seedTables } from './fast-build.js';
 import { VirtualClock } from './virtual-clock.js';
 
 export interface OverlaySimOptions {
@@ -29,6 +31,12 @@ export interface OverlaySimOptions {
   churn: number;
   /** Virtual minutes between the puts and the gets. */
   minutes: number;
+  /**
+   * join: every node joins through a real self-lookup; fast: tables are seeded from the sorted id
+   * list (sim/fast-build.ts), as the Mainline simulator does for large runs. Churn newcomers
+   * always join for real.
+   */
+  build: 'join' | 'fast';
   onProgress?: (phase: string, done: number, total: number) => void;
 }
 
@@ -39,6 +47,7 @@ export const OVERLAY_SIM_DEFAULTS: Omit<OverlaySimOptions, 'nodes'> = {
   natFraction: 0.2,
   churn: 0,
   minutes: 10,
+  build: 'join',
 };
 
 export interface OverlaySimReport {
@@ -81,7 +90,7 @@ export async function simulateOverlay(
   let serial = 0;
   const alive: Member[] = [];
 
-  const join = async (bootstrap: Member | undefined): Promise<Member> => {
+  const join = async (bootstrap: Member | undefined, natOverride?: boolean): Promise<Member> => {
     const n = serial++;
     const identity = OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random });
     const address: Address = {
@@ -91,7 +100,7 @@ export async function simulateOverlay(
     };
     const site = latency.site(random);
     sites.set(keyOf(address), site);
-    const nat = bootstrap !== undefined && random.float() < options.natFraction;
+    const nat = natOverride ?? (bootstrap !== undefined && random.float() < options.natFraction);
     const transport = net.listen(identity.publicKey, address, { reachable: !nat });
     const node = new OverlayNode({
       identity,
@@ -119,9 +128,27 @@ export async function simulateOverlay(
     const reachable = alive.filter((m) => m.reachable);
     return reachable[random.int(reachable.length)] ?? first;
   };
-  for (let i = 1; i < options.nodes; i++) {
-    await join(bootstrapNode());
-    if (i % 100 === 0) options.onProgress?.('join', i, options.nodes);
+  if (options.build === 'fast') {
+    for (let i = 1; i < options.nodes; i++) {
+      await join(undefined, random.float() < options.natFraction);
+      if (i % 1000 === 0) options.onProgress?.('create', i, options.nodes);
+    }
+    const reachable = alive
+      .filter((m) => m.reachable)
+      .map((m) => ({ id: asNodeId(m.node.id), address: m.node.address, key: m.node.publicKey }));
+    seedTables(
+      alive.map((m) => ({ id: m.node.id, table: m.node.table })),
+      reachable,
+      random,
+      clock.now(),
+      first.node.k,
+      (done, total) => options.onProgress?.('seed', done, total),
+    );
+  } else {
+    for (let i = 1; i < options.nodes; i++) {
+      await join(bootstrapNode());
+      if (i % 100 === 0) options.onProgress?.('join', i, options.nodes);
+    }
   }
   await clock.advance(60_000);
   lookups.length = 0;
@@ -186,6 +213,7 @@ export async function simulateOverlay(
       natFraction: options.natFraction,
       churn: options.churn,
       minutes: options.minutes,
+      build: options.build,
     },
     puts: { ok: putsOk, total: options.items, medianStored: quantile(stored, 0.5) },
     gets: { ok: getsOk, total: options.items, successRate: options.items > 0 ? getsOk / options.items : 1 },

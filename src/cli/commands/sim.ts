@@ -191,7 +191,10 @@ async function runOverlay(
     natFraction: fraction(values.nat, '--nat') ?? OVERLAY_SIM_DEFAULTS.natFraction,
     churn: fraction(values.churn, '--churn') ?? OVERLAY_SIM_DEFAULTS.churn,
     minutes,
+    build: values.build === 'fast' ? 'fast' : 'join',
   };
+  if (values.build !== undefined && values.build !== 'fast' && values.build !== 'join')
+    throw new UsageError(`--build must be fast or join, got "${values.build}"`);
   EventEmitter.defaultMaxListeners = 256;
   if (!values.quiet) {
     let last = '';
@@ -218,7 +221,7 @@ async function runOverlay(
       `churn:   ${report.departed} left, ${report.joined} joined in all; ${report.connections} connections opened`,
       `wall:    ${(report.wallMs / 1000).toFixed(1)} s`,
       `replay:  kadmium sim --dht overlay --nodes ${report.options.nodes} --seed ${report.options.seed} --paths ${report.options.paths} ` +
-        `--lookups ${report.options.items} --nat ${report.options.natFraction} --churn ${report.options.churn} --minutes ${report.options.minutes}`,
+        `--lookups ${report.options.items} --nat ${report.options.natFraction} --churn ${report.options.churn} --minutes ${report.options.minutes} --build ${report.options.build}`,
     ].join('\n'),
   );
   return 0;
