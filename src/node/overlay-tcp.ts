@@ -47,7 +47,13 @@ export async function listenOverlay(options: ListenOverlayOptions): Promise<Over
     fullNode: options.fullNode ?? false,
     ...options.storeOptions,
   });
-  await store.open((options.clock ?? systemClock).now());
+  try {
+    await store.open((options.clock ?? systemClock).now());
+  } catch (err) {
+    // A store that cannot be read must not leave the port listening.
+    await transport.close();
+    throw err;
+  }
   return new OverlayNode({
     ...options,
     difficulty,
