@@ -459,6 +459,7 @@ export class OverlayNode {
     kind: 'get_value' | 'find_node',
     signal: AbortSignal,
     onItem?: (contact: OverlayContact, reply: GetReply) => void,
+    paths = this.paths,
   ): Promise<LookupResult<GetReply>> {
     const seeds = this.table.closest(target, this.k * 2) as OverlayContact[];
     if (seeds.length === 0) {
@@ -475,7 +476,7 @@ export class OverlayNode {
       seeds,
       k: this.k,
       alpha: this.alpha,
-      paths: this.paths,
+      paths,
       signal,
       query: async (contact) => {
         const c = contact as OverlayContact;
@@ -615,8 +616,11 @@ export class OverlayNode {
     for (const index of this.table.staleBuckets(now, OVERLAY_REFRESH_MS)) {
       this.table.touchBucket(index, now);
       const target = randomIdWithPrefix(this.random, this.id, index);
+      // One path: a refresh only fills the bucket, and every contact it meets is admitted by a
+      // fresh dial of a key-derived id, so d paths would multiply the network's steady upkeep
+      // cost by d without protecting anything a value lookup needs.
       if (this.table.size > 0)
-        await this.lookup(target, 'find_node', this.shutdown.signal).catch(() => undefined);
+        await this.lookup(target, 'find_node', this.shutdown.signal, undefined, 1).catch(() => undefined);
     }
   }
 

@@ -9,7 +9,7 @@
  * Everything random comes from `seed`: a run replays exactly.
  */
 import { asNodeId } from '../kademlia/id.js';
-import { OverlayNode } from '../node/overlay-node.js';
+import { OVERLAY_REFRESH_MS, OverlayNode } from '../node/overlay-node.js';
 import { OverlayIdentity } from '../protocols/overlay/identity.js';
 import type { Address } from '../transport/address.js';
 import { MemoryStreamNetwork } from '../transport/stream/memory.js';
@@ -144,6 +144,15 @@ export async function simulateOverlay(
       first.node.k,
       (done, total) => options.onProgress?.('seed', done, total),
     );
+    // Seeded tables were all filled at one instant, so every node would refresh every bucket in
+    // the same upkeep tick 15 minutes later. A network that has been running has its refresh
+    // phases spread evenly: give each bucket a last-touched time within the past refresh period.
+    const now = clock.now();
+    for (const { node } of alive) {
+      for (let b = 0; b < node.table.bucketCount; b++) {
+        node.table.touchBucket(b, now - random.int(OVERLAY_REFRESH_MS));
+      }
+    }
   } else {
     for (let i = 1; i < options.nodes; i++) {
       await join(bootstrapNode());
