@@ -220,6 +220,12 @@ export const SCHEMA = [
   },
   { key: 'overlay.host', default: '0.0.0.0', doc: 'TCP address the overlay node binds', parse: ip },
   {
+    key: 'overlay.advertise_host',
+    default: '',
+    doc: 'the address others dial this overlay node on (its public IP); empty = overlay.host when that is not 0.0.0.0 / ::',
+    parse: (value, text) => (value === '' ? { value: '' } : ip(value, text)),
+  },
+  {
     key: 'overlay.port',
     default: DEFAULT_OVERLAY_PORT,
     doc: 'overlay TCP port (0 = any free port)',

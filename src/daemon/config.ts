@@ -69,6 +69,8 @@ export interface DaemonConfig {
 export interface OverlayConfig {
   enabled: boolean;
   host: string;
+  /** The host others dial; '' = `host` unless that is a wildcard. */
+  advertiseHost: string;
   port: number;
   /** PUBKEY@HOST:PORT, validated. */
   bootstrap: string[];
@@ -227,6 +229,7 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
     overlay: {
       enabled: get('overlay.enabled'),
       host: get('overlay.host'),
+      advertiseHost: get('overlay.advertise_host'),
       port: get('overlay.port'),
       bootstrap: get('overlay.bootstrap'),
       fullNode: get('overlay.full_node'),

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import type { OverlayNode } from '../node/overlay-node.js';
 import { formatOverlayBootstrap, listenOverlay, parseOverlayBootstrap } from '../node/overlay-tcp.js';
 import { OverlayIdentity } from '../protocols/overlay/identity.js';
+import { isWildcardHost, makeAddress } from '../transport/address.js';
 import { loadKeyFile, saveKeyFile } from '../protocols/overlay/key-file.js';
 import { toHex } from '../util/bytes.js';
 import { OverlayStatistics } from '../services/overlay-stats.js';
@@ -94,6 +95,7 @@ export async function startDaemonOverlay(config: DaemonConfig, log: Logger): Pro
       bootstrap: o.bootstrap.map(parseOverlayBootstrap),
       host: o.host,
       port: o.port,
+      ...(o.advertiseHost !== '' ? { advertisedHost: o.advertiseHost } : {}),
       backends,
     });
   } catch (err) {
@@ -110,7 +112,15 @@ export async function startDaemonOverlay(config: DaemonConfig, log: Logger): Pro
   );
   node.events.on('overlay:warning', (w) => log.warn(`overlay: ${w.message}`, { code: w.code }));
   node.events.on('rpc:dropped-peer', (e) => log.debug('overlay connection dropped', { reason: e.reason }));
-  const address = formatOverlayBootstrap(node);
+  const address = formatOverlayBootstrap({
+    publicKey: node.publicKey,
+    address: o.advertiseHost !== '' ? makeAddress(o.advertiseHost, node.address.port) : node.address,
+  });
+  if (o.advertiseHost === '' && isWildcardHost(node.address.host)) {
+    log.warn(
+      `overlay bound to ${node.address.host}: others cannot dial that address; set overlay.advertise_host to this machine's public IP`,
+    );
+  }
   log.info(`overlay node ${address} listening on tcp (items: ${description}, key: ${o.keyFile})`);
   if (o.bootstrap.length === 0)
     log.info('no overlay bootstrap nodes configured (overlay.bootstrap = []): waiting to be contacted');

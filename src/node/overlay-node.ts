@@ -32,7 +32,7 @@ import { OverlayStore } from '../protocols/overlay/store.js';
 import { StreamRpc } from '../rpc/stream-rpc.js';
 import { MemoryItemBackend } from '../storage/item-store.js';
 import type { StateStore } from '../storage/state-store.js';
-import { type Address, addressKey, makeAddress } from '../transport/address.js';
+import { type Address, addressKey, isWildcardHost, makeAddress } from '../transport/address.js';
 import type { Connection, StreamTransport } from '../transport/stream/types.js';
 import { deadline } from '../util/abort.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
@@ -69,6 +69,11 @@ export interface OverlayNodeOptions {
   transport: StreamTransport;
   /** The port others should dial us on, sent with every request (default: the transport's). */
   advertisedPort?: number;
+  /**
+   * The host others should dial us on, published in full-node adverts (default: the bound one).
+   * A node bound to 0.0.0.0 or :: needs it to advertise: a wildcard dials the dialler itself.
+   */
+  advertisedHost?: string;
   /**
    * Tell peers our port so they may add us to their tables (default true). One-shot clients say
    * no: they would only fill others' tables with nodes about to leave (like BEP 43's ro=1).
@@ -414,8 +419,16 @@ export class OverlayNode {
   /** A full node says so every 5 minutes, under salt "fullnode", signed by its own key. */
   async advertise(): Promise<void> {
     if (this.closed || !this.store.options.fullNode) return;
-    const { host, port, family } = this.address;
-    const addr = family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+    const host = this.options.advertisedHost ?? this.address.host;
+    const port = this.options.advertisedPort ?? this.address.port;
+    if (isWildcardHost(host)) {
+      this.events.emit('overlay:warning', {
+        code: 'ADVERT',
+        message: `full-node advert not sent: bound to ${host}, which others cannot dial; set advertisedHost (overlay.advertise_host)`,
+      });
+      return;
+    }
+    const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     const advert = encodeAdvert(this.publicKey, addr, this.store.size, this.clock.now());
     await this.put(advert, { salt: FULL_NODE_SALT }).catch((err: unknown) =>
       this.events.emit('overlay:warning', { code: 'ADVERT', message: `full-node advert: ${String(err)}` }),

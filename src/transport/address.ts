@@ -90,6 +90,11 @@ export function isLocalAddress(host: string): boolean {
   return h === '::1' || h === '::' || h.startsWith('fe80:') || h.startsWith('fc') || h.startsWith('fd');
 }
 
+/** 0.0.0.0 or :: (any spelling): an address to bind, never one to dial or hand out. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || /^[0:]+$/.test(host);
+}
+
 /** The /24 (v4) or /48 (v6) an address belongs to, as a string key for diversity limits. */
 export function subnetKey(host: string): string {
   if (ipv4Head(host)) return host.slice(0, host.lastIndexOf('.'));

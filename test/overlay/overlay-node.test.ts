@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FULL_NODE_SALT, readAdvert } from '../../src/node/overlay-adverts.js';
 import { OverlayNode } from '../../src/node/overlay-node.js';
 import { OverlayIdentity } from '../../src/protocols/overlay/identity.js';
 import { itemTarget, signItem } from '../../src/protocols/overlay/item.js';
@@ -184,6 +185,45 @@ describe('overlay node (in-memory streams, virtual time)', () => {
       `b reconciled with ${peers.join(', ') || 'nobody'}`,
     );
     await Promise.all([a, b, ...nodes].map((n) => n.close()));
+  });
+
+  it('a full node advertises the host others can dial, never a wildcard', async () => {
+    const { clock, net, nodes, random } = await overlay(8, 9);
+    const full = (host: string, extra = {}) => {
+      const identity = OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random });
+      return new OverlayNode({
+        identity,
+        transport: net.listen(identity.publicKey, { host, port: 7000, family: 4 }),
+        clock,
+        random,
+        fullNode: true,
+        bootstrap: [{ publicKey: nodes[0]!.publicKey, address: nodes[0]!.address }],
+        ...extra,
+      });
+    };
+    const wildcard = full('0.0.0.0');
+    const named = full('0.0.0.0', { advertisedHost: '203.0.113.7', advertisedPort: 7901 });
+    const warnings: string[] = [];
+    wildcard.events.on('overlay:warning', (w) => warnings.push(w.message));
+    await clock.run(wildcard.start());
+    await clock.run(named.start());
+    await clock.run(wildcard.advertise());
+    await clock.run(named.advertise());
+    const advertOf = async (n: OverlayNode) =>
+      (await clock.run(nodes[3]!.get(n.publicKey, { salt: FULL_NODE_SALT })))?.item;
+    assert.equal(await advertOf(wildcard), undefined, 'a wildcard address was advertised');
+    assert.ok(
+      warnings.some((m) => m.includes('advertise_host')),
+      warnings.join('; '),
+    );
+    const item = await advertOf(named);
+    assert.ok(item, 'the named full node published no advert');
+    const advert = readAdvert(item, clock.now());
+    assert.deepEqual(advert && { host: advert.address.host, port: advert.address.port }, {
+      host: '203.0.113.7',
+      port: 7901,
+    });
+    await Promise.all([wildcard, named, ...nodes].map((n) => n.close()));
   });
 
   it('a node whose bootstrap was down retries until it joins; alone, it reads what it stored', async () => {
