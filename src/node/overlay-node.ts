@@ -594,7 +594,13 @@ export class OverlayNode {
       address,
       key: conn.remotePublicKey,
     };
-    if (this.table.get(contact.id)) return;
+    if (this.table.get(contact.id)) {
+      // A known contact querying us over a channel that proved its key is alive: note it, as BEP 5
+      // does for a node that sends us a query. It also keeps its bucket fresh, so a node with
+      // traffic spends no refresh lookups on the buckets that traffic covers.
+      this.table.observe(contact, false, this.clock.now());
+      return;
+    }
     const key = addressKey(address);
     if (this.admitting.has(key) || this.admitting.size >= MAX_ADMITTING) return;
     this.admitting.add(key);

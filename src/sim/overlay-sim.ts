@@ -162,23 +162,24 @@ export async function simulateOverlay(
   await clock.advance(60_000);
   lookups.length = 0;
 
-  // Publish.
-  const published: { publisher: OverlayNode; value: string }[] = [];
+  // Publish, CONCURRENT_CALLS at a time: publishers act at once in a real network, and a serial
+  // run would stretch the put phase over many refresh periods of every node.
+  const published: { publisher: OverlayNode; value: string; index: number }[] = [];
   const stored: number[] = [];
   let putsOk = 0;
-  for (let i = 0; i < options.items; i++) {
+  await inBatches(clock, options.items, async (i) => {
     const publisher = (alive[random.int(alive.length)] as Member).node;
     const value = `item ${i} from ${serial}`;
     try {
-      const put = await clock.run(publisher.put(new TextEncoder().encode(value), { salt: salt(i) }));
+      const put = await publisher.put(new TextEncoder().encode(value), { salt: salt(i) });
       stored.push(put.stored);
       putsOk++;
-      published.push({ publisher, value });
+      published.push({ publisher, value, index: i });
     } catch {
       stored.push(0);
     }
-    options.onProgress?.('put', i + 1, options.items);
-  }
+    options.onProgress?.('put', stored.length, options.items);
+  });
 
   // Churn: replace a fraction of the nodes per 10 minutes, spread over the window.
   const replacements = Math.round((options.churn * alive.length * options.minutes) / 10);
@@ -202,17 +203,18 @@ export async function simulateOverlay(
 
   // Read each item back from a random node.
   let getsOk = 0;
-  for (let i = 0; i < published.length; i++) {
-    const { publisher, value } = published[i] as (typeof published)[number];
+  let read = 0;
+  await inBatches(clock, published.length, async (i) => {
+    const { publisher, value, index } = published[i] as (typeof published)[number];
     const reader = (alive[random.int(alive.length)] as Member).node;
     try {
-      const got = await clock.run(reader.get(publisher.publicKey, { salt: salt(i) }));
+      const got = await reader.get(publisher.publicKey, { salt: salt(index) });
       if (got && new TextDecoder().decode(got.item.v) === value) getsOk++;
     } catch {
       // counted as a miss
     }
-    options.onProgress?.('get', i + 1, published.length);
-  }
+    options.onProgress?.('get', ++read, published.length);
+  });
   const report: OverlaySimReport = {
     options: {
       nodes: options.nodes,
@@ -253,6 +255,22 @@ export async function simulateOverlay(
   await Promise.all(alive.map((m) => m.node.close()));
   report.wallMs = Math.round(performance.now() - started);
   return report;
+}
+
+/** Puts and gets in flight at once. */
+const CONCURRENT_CALLS = 20;
+
+/** Run `task(0..count-1)` on virtual time, CONCURRENT_CALLS at a time. */
+async function inBatches(
+  clock: VirtualClock,
+  count: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
+  for (let from = 0; from < count; from += CONCURRENT_CALLS) {
+    const batch: Promise<void>[] = [];
+    for (let i = from; i < Math.min(count, from + CONCURRENT_CALLS); i++) batch.push(task(i));
+    await clock.run(Promise.all(batch));
+  }
 }
 
 function salt(i: number): Uint8Array {
