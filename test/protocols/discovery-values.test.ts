@@ -43,18 +43,16 @@ describe('discovery values in the overlay', () => {
   });
 
   it('chunks an edge list under the value limit and reads every chunk back, dropping unsigned rows', () => {
-    const list = ids
-      .slice(1)
-      .map((p) =>
-        signTransport(
-          {
-            entry: newTransportEntry(a.publicKey, p.publicKey, 'stcpr'),
-            signatures: [undefined, undefined],
-            registered: 0n,
-          },
-          a,
-        ),
-      );
+    const list = ids.slice(1).map((p) =>
+      signTransport(
+        {
+          entry: newTransportEntry(a.publicKey, p.publicKey, 'stcpr'),
+          signatures: [undefined, undefined],
+          registered: 0n,
+        },
+        a,
+      ),
+    );
     const chunks = encodeTpChunks(a.publicKey, list);
     assert.ok(chunks.length >= 3 && chunks.length <= MAX_TP_CHUNKS);
     let total = 0;
