@@ -42,7 +42,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   services: NODE_AND_BELOW,
   daemon: ['services', ...NODE_AND_BELOW],
   // The discovery server, adapter and hybrid client: beside the daemon, above the node.
-  discovery: ['protocols/discovery', ...NODE_AND_BELOW],
+  discovery: ['protocols/discovery', 'sim', ...NODE_AND_BELOW],
   cli: ['daemon', 'discovery', 'protocols/discovery', 'services', 'sim', ...NODE_AND_BELOW],
 };
 

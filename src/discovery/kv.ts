@@ -13,7 +13,7 @@ import { KadmiumError } from '../util/errors.js';
 export type Namespace = 'entry' | 'tp' | 'tpe' | 'svc' | 'nonce';
 
 export interface DiscoveryKv {
-  readonly kind: 'sqlite' | 'redis';
+  readonly kind: 'sqlite' | 'redis' | 'memory';
   get(ns: Namespace, key: string, nowMs: number): Promise<string | undefined>;
   getMany(ns: Namespace, keys: readonly string[], nowMs: number): Promise<(string | undefined)[]>;
   /** `expiresAtMs` undefined: kept until deleted. */
@@ -211,5 +211,60 @@ export class RedisKv implements DiscoveryKv {
     } catch {
       this.redis.disconnect();
     }
+  }
+}
+
+/** Records in this process only (the simulator and tests); at most `maxKeys` per namespace. */
+export class MemoryKv implements DiscoveryKv {
+  readonly kind = 'memory';
+  private readonly maps = new Map<Namespace, Map<string, { v: string; expires: number | undefined }>>();
+
+  constructor(private readonly maxKeys = 1_000_000) {}
+
+  private map(ns: Namespace): Map<string, { v: string; expires: number | undefined }> {
+    let m = this.maps.get(ns);
+    if (!m) this.maps.set(ns, (m = new Map()));
+    return m;
+  }
+
+  get(ns: Namespace, key: string, nowMs: number): Promise<string | undefined> {
+    const r = this.map(ns).get(key);
+    return Promise.resolve(r && (r.expires === undefined || r.expires > nowMs) ? r.v : undefined);
+  }
+
+  async getMany(ns: Namespace, keys: readonly string[], nowMs: number): Promise<(string | undefined)[]> {
+    return Promise.all(keys.map((k) => this.get(ns, k, nowMs)));
+  }
+
+  set(ns: Namespace, key: string, value: string, _nowMs: number, expiresAtMs?: number): Promise<void> {
+    const m = this.map(ns);
+    if (!m.has(key) && m.size >= this.maxKeys) {
+      return Promise.reject(
+        new StoreUnavailableError(`the memory store holds ${this.maxKeys} ${ns} keys at most`),
+      );
+    }
+    m.set(key, { v: value, expires: expiresAtMs });
+    return Promise.resolve();
+  }
+
+  delete(ns: Namespace, key: string): Promise<boolean> {
+    return Promise.resolve(this.map(ns).delete(key));
+  }
+
+  async keys(ns: Namespace, limit: number, nowMs: number): Promise<string[]> {
+    const out: string[] = [];
+    for (const [k, r] of this.map(ns)) {
+      if (out.length >= limit) break;
+      if (r.expires === undefined || r.expires > nowMs) out.push(k);
+    }
+    return out.sort();
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }

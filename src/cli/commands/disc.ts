@@ -10,7 +10,8 @@ import { OverlayIdentity } from '../../protocols/overlay/identity.js';
 import { loadKeyFile } from '../../protocols/overlay/key-file.js';
 import { fromHex, toHex } from '../../util/bytes.js';
 import { decodeJson } from '../../wire/json.js';
-import { COMMON_OPTIONS, parse, parseTimeoutMs, UsageError } from '../args.js';
+import { COMMON_OPTIONS, parse, parsePositiveInt, parseTimeoutMs, UsageError } from '../args.js';
+import { simulateDiscovery } from '../../discovery/sim.js';
 import { createOutput } from '../output.js';
 import { parseDifficulty } from './discovery.js';
 import type { Command } from './types.js';
@@ -27,6 +28,9 @@ const OPTIONS = {
   server: { type: 'string', multiple: true },
   type: { type: 'string' },
   difficulty: { type: 'string' },
+  visors: { type: 'string' },
+  reads: { type: 'string' },
+  seed: { type: 'string' },
 } as const;
 
 export const disc: Command = {
@@ -43,6 +47,8 @@ Asks the overlay DHT first and the HTTP discovery server when the DHT has no ans
   servers           dmsg servers (the DHT's cache, else HTTP)
   transports PK     transports with edge PK (the whole list, all chunks)
   services [PK]     services of PK, or (HTTP) all services of --type
+  sim               simulate discovery on virtual time: --visors N (default 1000), 3 full nodes,
+                    one server that mirrors, then stops; --reads R entry and transport reads
 
 Options:
       --http URL               the discovery server, e.g. http://127.0.0.1:9090
@@ -65,6 +71,24 @@ Examples:
     const { values, positionals } = parse(argv, OPTIONS);
     const out = createOutput(values.json ?? false);
     const [sub, arg] = positionals;
+    if (sub === 'sim') {
+      const report = await simulateDiscovery({
+        visors: parsePositiveInt(values.visors, 1_000, '--visors', 100_000),
+        reads: parsePositiveInt(values.reads, 300, '--reads', 100_000),
+        seed: parsePositiveInt(values.seed, 1, '--seed', 2 ** 31),
+        onProgress: (phase, done, total) => {
+          if (done === total || done % 100 === 0) out.info(`${phase} ${done}/${total}`);
+        },
+      });
+      out.result(report);
+      const { entryReads: e, transportReads: t } = report;
+      out.line(
+        `${report.options.visors} visors, ${report.options.fullNodes} full nodes; server stopped after mirroring ${report.mirror.mirrored} items\n` +
+          `entries resolved from the DHT: ${e.ok}/${e.total}, p50 ${e.p50Ms} ms, p95 ${e.p95Ms} ms\n` +
+          `transports by edge: ${t.ok}/${t.total}, p50 ${t.p50Ms} ms, p95 ${t.p95Ms} ms\n(wall ${report.wallMs} ms)`,
+      );
+      return e.ok === e.total && t.ok === t.total ? 0 : 1;
+    }
     const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
     const difficulty = parseDifficulty(values.difficulty);
     const peers = (list: string[] | undefined, flag: string) =>
