@@ -2,13 +2,14 @@
  * `npm run bench`: kadmium side by side with the `bencode` package, bittorrent-dht and a raw
  * dgram echo server, all on this machine and loopback only. Every section is bounded in count and
  * time. Options: --only codec,serving,router,lookups,items,storage,storage-cap,overlay-crypto,
- * channel,overlay-rpc  --json FILE (write the raw numbers).
+ * channel,overlay-rpc,discovery  --json FILE (write the raw numbers).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runChannel } from './channel.js';
 import { runCodec } from './codec.js';
+import { runDiscoveryBench } from './discovery.js';
 import { benchItems } from './items.js';
 import { runLookups } from './lookups.js';
 import { runRouter } from './router.js';
@@ -33,6 +34,7 @@ const only = values.only?.split(',') ?? [
   'overlay-crypto',
   'channel',
   'overlay-rpc',
+  'discovery',
 ];
 const results: Record<string, unknown> = {
   node: process.version,
@@ -122,6 +124,14 @@ if (only.includes('overlay-rpc')) {
   section(
     'Overlay RPC: one node serving Ping and FindNode over pooled loopback TCP, beside raw TCP and dht-rpc (goal >= 0.5x raw), memory',
     overlayRpc.text,
+  );
+}
+if (only.includes('discovery')) {
+  const discovery = await runDiscoveryBench();
+  results.discovery = discovery.rows;
+  section(
+    'Discovery server: entry writes per second over loopback HTTP, mirroring into the overlay off and on (docs/DISCOVERY.md)',
+    discovery.text,
   );
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);

@@ -99,3 +99,36 @@ export { MemoryStreamNetwork } from './transport/stream/memory.js';
 export { TcpStreamTransport } from './transport/stream/tcp.js';
 export type { Connection, StreamTransport } from './transport/stream/types.js';
 export { type OverlaySimOptions, type OverlaySimReport, simulateOverlay } from './sim/overlay-sim.js';
+
+// Discovery on the overlay (docs/DISCOVERY.md)
+export { DhtDiscovery, type DhtDiscoveryOptions } from './discovery/adapter.js';
+export { DiscoveryHttpClient, DiscoveryHttpError } from './discovery/http-client.js';
+export {
+  HybridDiscovery,
+  type HybridEvents,
+  type HybridOptions,
+  type HybridStats,
+} from './discovery/hybrid.js';
+export { Mirror, type MirrorStats } from './discovery/mirror.js';
+export { DiscoveryServer, type DiscoveryServerOptions } from './discovery/server.js';
+export {
+  decodeEntry,
+  type DiscEntry,
+  type DiscServer,
+  encodeEntry,
+  entrySigningBytes,
+  signEntry,
+  validateEntry,
+  verifyEntrySignature,
+} from './protocols/discovery/entry.js';
+export { signRequest, verifyRequest } from './protocols/discovery/auth.js';
+export { decodeService, type Service } from './protocols/discovery/service.js';
+export {
+  checkTransport,
+  decodeSignedTransport,
+  makeTransportId,
+  newTransportEntry,
+  signTransport,
+  type SignedTransport,
+  type TransportEntry,
+} from './protocols/discovery/transport-entry.js';

@@ -35,17 +35,22 @@ const MAY_IMPORT: Record<string, string[]> = {
   storage: ['transport', 'wire', 'util', 'protocols/mainline/bep44.ts'],
   'protocols/mainline': ['kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
   'protocols/overlay': ['kademlia', 'rpc', 'storage', 'wire', 'transport/stream', 'transport', 'util'],
+  // Discovery records: pure, signed with the overlay's identities.
+  'protocols/discovery': ['protocols/overlay', 'wire', 'util'],
   node: NODE_AND_BELOW.slice(1),
   sim: NODE_AND_BELOW,
   services: NODE_AND_BELOW,
   daemon: ['services', ...NODE_AND_BELOW],
-  cli: ['daemon', 'services', 'sim', ...NODE_AND_BELOW],
+  // The discovery server, adapter and hybrid client: beside the daemon, above the node.
+  discovery: ['protocols/discovery', 'sim', ...NODE_AND_BELOW],
+  cli: ['daemon', 'discovery', 'protocols/discovery', 'services', 'sim', ...NODE_AND_BELOW],
 };
 
 function layerOf(path: string): string | undefined {
   const rel = relative(SRC, path).replaceAll('\\', '/');
   if (rel.startsWith('protocols/mainline/')) return 'protocols/mainline';
   if (rel.startsWith('protocols/overlay/')) return 'protocols/overlay';
+  if (rel.startsWith('protocols/discovery/')) return 'protocols/discovery';
   if (rel.startsWith('transport/stream/')) return 'transport/stream';
   const top = rel.split('/')[0] ?? '';
   return top in MAY_IMPORT ? top : undefined;

@@ -3,6 +3,8 @@
 import { UsageError } from './args.js';
 import { announce } from './commands/announce.js';
 import { daemon } from './commands/daemon.js';
+import { disc } from './commands/disc.js';
+import { discovery } from './commands/discovery.js';
 import { findNode } from './commands/find-node.js';
 import { get } from './commands/get.js';
 import { getPeers } from './commands/get-peers.js';
@@ -36,8 +38,10 @@ const COMMANDS: Command[] = [
   // BEP 33, BEP 51
   scrape,
   sampleInfohashes,
-  // the secp256k1 overlay
+  // the secp256k1 overlay, and discovery on it
   overlay,
+  discovery,
+  disc,
 ];
 
 function usage(): string {

@@ -12,7 +12,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { disjointLookup } from '../kademlia/disjoint.js';
-import { asNodeId, compareDistance, randomIdWithPrefix } from '../kademlia/id.js';
+import { asNodeId, compareDistance, type NodeId, randomIdWithPrefix } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
 import { type ObserveResult, RoutingTable } from '../kademlia/routing-table.js';
 import { OverlayClient, type OverlayContact } from '../protocols/overlay/client.js';
@@ -314,7 +314,15 @@ export class OverlayNode {
   /** The item a publisher stored under `salt`, verified, with the highest seq the network holds. */
   async get(
     publicKey: Uint8Array,
-    options: OverlayCallOptions & { salt?: Uint8Array } = {},
+    options: OverlayCallOptions & {
+      salt?: Uint8Array;
+      /**
+       * Also take a mirror: an item another key signed and stored under this target (a discovery
+       * server's copy), when it verifies on its own and this says yes (discovery checks the record
+       * inside, which its subject signed).
+       */
+      acceptMirror?: (item: MutableItem) => boolean;
+    } = {},
   ): Promise<OverlayGetResult | undefined> {
     this.assertOpen();
     const target = itemTarget(publicKey, options.salt ?? new Uint8Array(0));
@@ -336,7 +344,13 @@ export class OverlayNode {
     try {
       const found = await this.lookup(target, 'get_value', call.signal, (contact, reply) => {
         if (!reply.item) return;
-        const check = verifyItem(reply.item, this.store.options.limits, target);
+        let check = verifyItem(reply.item, this.store.options.limits, target);
+        if (!check.ok && check.code === 'TARGET_MISMATCH' && options.acceptMirror) {
+          check = verifyItem(reply.item, this.store.options.limits);
+          if (check.ok && !options.acceptMirror(reply.item)) {
+            check = { ok: false, code: 'TARGET_MISMATCH', message: 'a mirror the caller did not accept' };
+          }
+        }
         if (!check.ok) {
           lies++;
           this.events.emit('overlay:lie', { from: contact.address, reason: check.message });
@@ -433,6 +447,63 @@ export class OverlayNode {
     await this.put(advert, { salt: FULL_NODE_SALT }).catch((err: unknown) =>
       this.events.emit('overlay:warning', { code: 'ADVERT', message: `full-node advert: ${String(err)}` }),
     );
+  }
+
+  // --- direct requests (discovery: mirror pushes and full-node reads, no lookup) -------------
+
+  /** One GetValue to `peer`: the item it holds at `target`, not yet verified (the caller does). */
+  async getValueFrom(
+    peer: OverlayBootstrap,
+    target: Uint8Array,
+    options: OverlayCallOptions = {},
+  ): Promise<MutableItem | undefined> {
+    this.assertOpen();
+    const call = deadline(
+      this.clock,
+      options.timeoutMs ?? OVERLAY_REQUEST_TIMEOUT_MS,
+      'get_value',
+      options.signal,
+      this.shutdown.signal,
+    );
+    try {
+      const reply = await this.client.request(
+        contactFor(peer),
+        'get_value',
+        { target: target as NodeId },
+        call.signal,
+      );
+      return reply.item;
+    } finally {
+      call.dispose();
+    }
+  }
+
+  /** One PutBatch to `peer` (targets: a mirror's subject target, or 32 zeros for the item's own). */
+  async putBatchTo(
+    peer: OverlayBootstrap,
+    items: MutableItem[],
+    targets: Uint8Array[],
+    options: OverlayCallOptions = {},
+  ): Promise<boolean[]> {
+    this.assertOpen();
+    const call = deadline(
+      this.clock,
+      options.timeoutMs ?? OVERLAY_CALL_TIMEOUT_MS,
+      'put_batch',
+      options.signal,
+      this.shutdown.signal,
+    );
+    try {
+      const reply = await this.client.request(
+        contactFor(peer),
+        'put_batch',
+        { items, targets: targets as NodeId[] },
+        call.signal,
+      );
+      return reply.stored;
+    } finally {
+      call.dispose();
+    }
   }
 
   stats(): {

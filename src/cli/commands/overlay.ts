@@ -38,6 +38,7 @@ const OPTIONS = {
   'full-node': { type: 'boolean' },
   difficulty: { type: 'string' },
   paths: { type: 'string' },
+  trust: { type: 'string', multiple: true },
 } as const;
 
 export const overlay: Command = {
@@ -69,6 +70,8 @@ Options:
       --full-node               start: store every item, not only the ones close to our id
       --difficulty S/D          puzzle bits: static/dynamic (default ${DEFAULT_PUZZLE_DIFFICULTY.staticBits}/${DEFAULT_PUZZLE_DIFFICULTY.dynamicBits}; testnet 0/0)
       --paths D                 disjoint lookup paths (default 3)
+      --trust PK                start, testnet: keep mirrors signed by this key and never expire
+                                its items (a discovery server's key; repeatable)
   -n, --nodes N                 testnet size (default 20)
       --timeout SECONDS         give up after this long (default 30)
       --json                    one JSON document for scripts
@@ -128,6 +131,7 @@ Examples:
           port: parsePort(values.port, 7900),
           fullNode: values['full-node'] ?? false,
           ...(backends ? { backends } : {}),
+          ...trusted(values.trust),
         });
         const joined = await node.start({ timeoutMs });
         out.result({ address: formatOverlayBootstrap(node), joined });
@@ -177,6 +181,7 @@ Examples:
           paths,
           host: values.host ?? '127.0.0.1',
           port: parsePort(values.port, 0),
+          ...trusted(values.trust),
           onProgress: (n, total) => out.info(`started ${n}/${total}`),
         });
         const first = net.nodes[0] as OverlayNode;
@@ -219,6 +224,18 @@ function loadOrCreateKey(path: string, difficulty: PuzzleDifficulty, out: Output
   const identity = OverlayIdentity.generate(difficulty);
   saveKeyFile(path, identity);
   return identity;
+}
+
+function trusted(keys: string[] | undefined): { storeOptions?: { trusted: Set<string> } } {
+  if (!keys || keys.length === 0) return {};
+  const set = new Set<string>();
+  for (const k of keys.flatMap((x) => x.split(','))) {
+    const key = fromHex(k);
+    if (!key || key.length !== 33)
+      throw new UsageError(`--trust needs a public key (66 hex characters), got "${k}"`);
+    set.add(toHex(key));
+  }
+  return { storeOptions: { trusted: set } };
 }
 
 function salt(text: string | undefined): { salt?: Uint8Array } {
