@@ -11,7 +11,7 @@ export interface MainlineConfig {
   dht?: Dht;
   /** host:port of bootstrap nodes for the node the client starts. */
   bootstrap?: string[];
-  /** Options for the node the client starts (host, port, ...). */
+  /** Options for the node the client starts (host: default 127.0.0.1; port, ...). */
   options?: Omit<DhtOptions, 'bootstrap'>;
 }
 
@@ -20,7 +20,8 @@ export async function createMainlineAdapter(
   ctx: AdapterContext,
 ): Promise<NetworkAdapter> {
   const owned = !config.dht;
-  const dht = config.dht ?? new Dht({ ...config.options, bootstrap: config.bootstrap ?? false });
+  const dht =
+    config.dht ?? new Dht({ host: '127.0.0.1', ...config.options, bootstrap: config.bootstrap ?? false });
   if (owned) await dht.start();
   const keyPair = ctx.keyPair;
   const salted = (salt: Uint8Array | undefined): Uint8Array | undefined =>
