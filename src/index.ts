@@ -99,3 +99,15 @@ export { MemoryStreamNetwork } from './transport/stream/memory.js';
 export { TcpStreamTransport } from './transport/stream/tcp.js';
 export type { Connection, StreamTransport } from './transport/stream/types.js';
 export { type OverlaySimOptions, type OverlaySimReport, simulateOverlay } from './sim/overlay-sim.js';
+// One client for many DHTs (docs/MULTI-DHT.md); the optional packages load only when configured.
+export { UniversalClient, type UniversalConfig, UNIVERSAL_CALL_TIMEOUT_MS } from './universal/client.js';
+export type * from './universal/types.js';
+export type { NetworkFailure } from './universal/merge.js';
+export { AdapterUnavailableError, NotConfiguredError, UnsupportedError, VerificationError } from './universal/errors.js';
+export * from './universal/keys.js';
+export { verifyRecord } from './universal/records.js';
+export * from './universal/bridge.js';
+export * from './universal/federation.js';
+export { createIpfsTestnet } from './universal/adapters/ipfs.js';
+export { createEthereumTestnet } from './universal/adapters/ethereum.js';
+export { createHyperswarmTestnet } from './universal/adapters/hyperswarm.js';

@@ -39,7 +39,9 @@ const MAY_IMPORT: Record<string, string[]> = {
   sim: NODE_AND_BELOW,
   services: NODE_AND_BELOW,
   daemon: ['services', ...NODE_AND_BELOW],
-  cli: ['daemon', 'services', 'sim', ...NODE_AND_BELOW],
+  // The universal client sits on the node (Mainline, overlay) and loads other networks' packages itself.
+  universal: NODE_AND_BELOW,
+  cli: ['daemon', 'universal', 'services', 'sim', ...NODE_AND_BELOW],
 };
 
 function layerOf(path: string): string | undefined {
