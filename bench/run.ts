@@ -2,13 +2,15 @@
  * `npm run bench`: kadmium side by side with the `bencode` package, bittorrent-dht and a raw
  * dgram echo server, all on this machine and loopback only. Every section is bounded in count and
  * time. Options: --only codec,serving,router,lookups,items,storage,storage-cap,overlay-crypto,
- * channel,overlay-rpc  --json FILE (write the raw numbers).
+ * channel,overlay-rpc,multi  --json FILE (write the raw numbers); --install-size (with multi: npm ci
+ * in temp copies, needs the registry).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runChannel } from './channel.js';
 import { runCodec } from './codec.js';
+import { benchImport, installSize, runMulti } from './multi.js';
 import { benchItems } from './items.js';
 import { runLookups } from './lookups.js';
 import { runRouter } from './router.js';
@@ -20,7 +22,7 @@ import { benchStorageCap, capTable } from './storage-cap.js';
 import { num, table } from './format.js';
 
 const { values } = parseArgs({
-  options: { only: { type: 'string' }, json: { type: 'string' } },
+  options: { only: { type: 'string' }, json: { type: 'string' }, 'install-size': { type: 'boolean' } },
 });
 const only = values.only?.split(',') ?? [
   'codec',
@@ -123,5 +125,26 @@ if (only.includes('overlay-rpc')) {
     'Overlay RPC: one node serving Ping and FindNode over pooled loopback TCP, beside raw TCP and dht-rpc (goal >= 0.5x raw), memory',
     overlayRpc.text,
   );
+}
+if (only.includes('multi')) {
+  const multi = await runMulti(await benchImport());
+  results.multi = multi.results;
+  section(
+    'Multi-DHT: time to the first answer, universal client vs each network alone (7 rounds each, rotating order, local testnets)',
+    multi.text,
+  );
+  if (values['install-size']) {
+    const core = installSize(process.cwd(), true);
+    const full = installSize(process.cwd(), false);
+    results.installSize = { core, full };
+    section(
+      'Install size: npm ci --omit=dev --ignore-scripts, without and with the optional adapters',
+      table([
+        ['install', 'node_modules bytes'],
+        ['--omit=optional', num(core)],
+        ['with optional adapters', num(full)],
+      ]),
+    );
+  }
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
