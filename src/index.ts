@@ -103,7 +103,12 @@ export { type OverlaySimOptions, type OverlaySimReport, simulateOverlay } from '
 export { UniversalClient, type UniversalConfig, UNIVERSAL_CALL_TIMEOUT_MS } from './universal/client.js';
 export type * from './universal/types.js';
 export type { NetworkFailure } from './universal/merge.js';
-export { AdapterUnavailableError, NotConfiguredError, UnsupportedError, VerificationError } from './universal/errors.js';
+export {
+  AdapterUnavailableError,
+  NotConfiguredError,
+  UnsupportedError,
+  VerificationError,
+} from './universal/errors.js';
 export * from './universal/keys.js';
 export { verifyRecord } from './universal/records.js';
 export * from './universal/bridge.js';
