@@ -48,13 +48,21 @@ async function first(
 
 export async function runMulti(importModule?: ImportModule): Promise<{ text: string; results: unknown }> {
   const load = importModule ? { importModule } : {};
-  const nets = await Promise.all([
+  const starts = [
     createTestnet(20),
     createOverlayTestnet(10),
     createIpfsTestnet(5, { protocol: PROTOCOL, clock: systemClock, ...load }),
     createEthereumTestnet(6, load),
     createHyperswarmTestnet(5, load),
-  ]);
+  ] as const;
+  // Every network that started is destroyed, even when another failed to start.
+  const settled = await Promise.allSettled(starts);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(settled.map((s) => (s.status === 'fulfilled' ? s.value.destroy() : undefined)));
+    throw failed.reason;
+  }
+  const nets = await Promise.all(starts);
   const [mainline, overlay, ipfs, ethereum, hyper] = nets;
   const config = {
     mainline: { bootstrap: mainline.bootstrap },

@@ -14,14 +14,16 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './helpers.js';
+import { startAll } from '../universal/optional.js';
 
 describe('kadmium multi', { timeout: 60_000 }, () => {
+  const nets: { destroy(): Promise<void> }[] = [];
   let mainline: Testnet | undefined;
   let overlay: OverlayTestnet | undefined;
   let publisher: UniversalClient | undefined;
 
   before(async () => {
-    [mainline, overlay] = await Promise.all([createTestnet(8), createOverlayTestnet(5)]);
+    [mainline, overlay] = await startAll(nets, [createTestnet(8), createOverlayTestnet(5)]);
     publisher = await UniversalClient.create({
       mainline: { bootstrap: mainline.bootstrap },
       overlay: { bootstrap: overlay.bootstrap },
@@ -30,7 +32,7 @@ describe('kadmium multi', { timeout: 60_000 }, () => {
   });
   after(async () => {
     await publisher?.close();
-    await Promise.allSettled([mainline?.destroy(), overlay?.destroy()]);
+    await Promise.allSettled(nets.map((n) => n.destroy()));
   });
 
   it('peers --name finds a Mainline announce; --json is one document tagged by network', async () => {

@@ -16,12 +16,13 @@ import {
 } from '../../src/universal/bridge.js';
 import { infohashFromName } from '../../src/universal/keys.js';
 import type { PeerResult, RecordResult } from '../../src/universal/types.js';
-import { optionalImport } from './optional.js';
+import { optionalImport, startAll } from './optional.js';
 
 const { importModule, missing } = await optionalImport('hyperdht');
 
 /** Mainline, overlay and hyperdht testnets; a publisher on hyperdht, a bridge on all three, readers on one each. */
 describe('bridges between networks', { skip: missing, timeout: 90_000 }, () => {
+  const nets: { destroy(): Promise<void> }[] = [];
   let mainline: Testnet | undefined;
   let overlay: OverlayTestnet | undefined;
   let hyper: Awaited<ReturnType<typeof createHyperswarmTestnet>> | undefined;
@@ -32,7 +33,7 @@ describe('bridges between networks', { skip: missing, timeout: 90_000 }, () => {
   let overlayReader: UniversalClient;
 
   before(async () => {
-    [mainline, overlay, hyper] = await Promise.all([
+    [mainline, overlay, hyper] = await startAll(nets, [
       createTestnet(8),
       createOverlayTestnet(6),
       createHyperswarmTestnet(5, { importModule }),
@@ -56,7 +57,7 @@ describe('bridges between networks', { skip: missing, timeout: 90_000 }, () => {
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
-    await Promise.allSettled([mainline?.destroy(), overlay?.destroy(), hyper?.destroy()]);
+    await Promise.allSettled(nets.map((n) => n.destroy()));
   });
 
   it('a hyperdht record served under BEP 44 and as an overlay item, found from each side with its own signature', async () => {

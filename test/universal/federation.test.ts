@@ -21,7 +21,7 @@ import {
   verifyFederationDocument,
 } from '../../src/universal/federation.js';
 import { toHex } from '../../src/util/bytes.js';
-import { optionalImport } from './optional.js';
+import { optionalImport, startAll } from './optional.js';
 
 const { importModule, missing } = await optionalImport('hyperdht');
 const opA = keypairFromSeed(new Uint8Array(32).fill(0xa));
@@ -77,13 +77,14 @@ describe('federation lists', () => {
 
 /** Operator A runs Mainline and overlay bootstrap nodes, operator B a hyperdht one; a client holds only A's list. */
 describe('federation on live testnets', { skip: missing, timeout: 90_000 }, () => {
+  const nets: { destroy(): Promise<void> }[] = [];
   let mainline: Testnet | undefined;
   let overlay: OverlayTestnet | undefined;
   let hyper: Awaited<ReturnType<typeof createHyperswarmTestnet>> | undefined;
   const clients: UniversalClient[] = [];
 
   before(async () => {
-    [mainline, overlay, hyper] = await Promise.all([
+    [mainline, overlay, hyper] = await startAll(nets, [
       createTestnet(8),
       createOverlayTestnet(5),
       createHyperswarmTestnet(4, { importModule }),
@@ -91,7 +92,7 @@ describe('federation on live testnets', { skip: missing, timeout: 90_000 }, () =
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
-    await Promise.allSettled([mainline?.destroy(), overlay?.destroy(), hyper?.destroy()]);
+    await Promise.allSettled(nets.map((n) => n.destroy()));
   });
 
   it('joins every advertised network from one starting list, the others fetched from Mainline', async () => {

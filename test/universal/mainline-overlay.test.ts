@@ -7,15 +7,17 @@ import { UniversalClient } from '../../src/universal/client.js';
 import { infohashFromName } from '../../src/universal/keys.js';
 import { verifyRecord } from '../../src/universal/records.js';
 import type { PeerResult, RecordResult } from '../../src/universal/types.js';
+import { startAll } from './optional.js';
 
 describe('universal client on kadmium Mainline and overlay testnets', { timeout: 60_000 }, () => {
+  const nets: { destroy(): Promise<void> }[] = [];
   let mainline: Testnet | undefined;
   let overlay: OverlayTestnet | undefined;
   let alice: UniversalClient | undefined;
   let bob: UniversalClient | undefined;
 
   before(async () => {
-    [mainline, overlay] = await Promise.all([createTestnet(8), createOverlayTestnet(6)]);
+    [mainline, overlay] = await startAll(nets, [createTestnet(8), createOverlayTestnet(6)]);
     const config = { mainline: { bootstrap: mainline.bootstrap }, overlay: { bootstrap: overlay.bootstrap } };
     alice = await UniversalClient.create({ ...config, keyPair: keypairFromSeed(new Uint8Array(32).fill(9)) });
     bob = await UniversalClient.create(config);
@@ -23,7 +25,7 @@ describe('universal client on kadmium Mainline and overlay testnets', { timeout:
   after(async () => {
     await alice?.close();
     await bob?.close();
-    await Promise.allSettled([mainline?.destroy(), overlay?.destroy()]);
+    await Promise.allSettled(nets.map((n) => n.destroy()));
   });
 
   it('lists each network with what it can do', () => {

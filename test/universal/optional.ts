@@ -29,3 +29,18 @@ export async function optionalImport(
     };
   }
 }
+
+/**
+ * Start several testnets at once, keeping every one that started in `into` (for `after` to
+ * destroy) even when another fails; then rethrow the first failure.
+ */
+export async function startAll<T extends readonly { destroy(): Promise<void> }[]>(
+  into: { destroy(): Promise<void> }[],
+  starts: { [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
+  const settled = await Promise.allSettled(starts as readonly Promise<{ destroy(): Promise<void> }>[]);
+  for (const s of settled) if (s.status === 'fulfilled') into.push(s.value);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

@@ -9,6 +9,7 @@ import { type Clock, sleep } from '../../util/clock.js';
 import { KadmiumError } from '../../util/errors.js';
 import { type BDict, decode, encode } from '../../wire/bencode.js';
 import type { AdapterContext } from '../client.js';
+import { UnsupportedError } from '../errors.js';
 import { cidBytesOfInfohash } from '../keys.js';
 import { type ImportModule, defaultImport, loadModules, polyfillWithResolvers } from '../load.js';
 import { signIpfsRecord, verifyRecord } from '../records.js';
@@ -197,7 +198,11 @@ export async function createIpfsAdapter(config: IpfsConfig, ctx: AdapterContext)
       return { network: 'ipfs', ok: true };
     },
     findNode() {
-      throw new KadmiumError('UNSUPPORTED', 'ipfs findNode is not wired up');
+      throw new UnsupportedError(
+        'ipfs',
+        'findNode',
+        'libp2p peer routing is not wired into the universal client yet',
+      );
     },
     getRecord(ref, signal) {
       return current(ipfsRecordKey(ref.publicKey, ref.salt ?? new Uint8Array(0)), signal);

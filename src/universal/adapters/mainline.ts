@@ -2,9 +2,12 @@
 import { Dht, type DhtOptions } from '../../node/dht.js';
 import { mutableTarget, signMutable } from '../../protocols/mainline/bep44.js';
 import { bytesEqual, toHex } from '../../util/bytes.js';
-import { InvalidArgumentError } from '../../util/errors.js';
+import { InvalidArgumentError, KadmiumError } from '../../util/errors.js';
 import type { AdapterContext } from '../client.js';
 import type { NetworkAdapter, SignedRecord } from '../types.js';
+
+/** Bytes of a record value: bencoded as a string ("990:...") it stays within BEP 44's 1,000. */
+export const MAX_MAINLINE_RECORD_BYTES = 990;
 
 export interface MainlineConfig {
   /** A running node to use (not closed by the client); otherwise one is started. */
@@ -64,12 +67,19 @@ export async function createMainlineAdapter(
       return record(got.k, salt, got.seq, got.v, got.sig);
     },
     async putRecord(value, salt, signal) {
-      if (value.length > 990) throw new InvalidArgumentError('a BEP 44 value is at most ~990 bytes of data');
+      if (value.length > MAX_MAINLINE_RECORD_BYTES)
+        throw new InvalidArgumentError(
+          `a BEP 44 value holds at most ${MAX_MAINLINE_RECORD_BYTES} bytes, got ${value.length}; store a hash that points to the data`,
+        );
       const put = await dht.putMutable({ keyPair, v: value, salt: salted(salt), signal });
       const seq = put.seq ?? 0;
       // ed25519 is deterministic: signing again gives exactly the signature the network stored.
       const signed = signMutable(keyPair, seq, value, salted(salt));
-      if (put.storedOn === 0) throw new InvalidArgumentError(`no Mainline node stored ${toHex(put.target)}`);
+      if (put.storedOn === 0)
+        throw new KadmiumError(
+          'PUT_REJECTED',
+          `no Mainline node stored ${toHex(put.target)}; check the bootstrap and retry`,
+        );
       return record(keyPair.publicKey, salted(salt), seq, value, signed.sig);
     },
     async close() {
