@@ -2,7 +2,8 @@
  * `npm run bench`: kadmium side by side with the `bencode` package, bittorrent-dht and a raw
  * dgram echo server, all on this machine and loopback only. Every section is bounded in count and
  * time. Options: --only codec,serving,router,lookups,items,storage,storage-cap,overlay-crypto,
- * channel,overlay-rpc,discovery  --json FILE (write the raw numbers).
+ * channel,overlay-rpc,discovery,multi  --json FILE (write the raw numbers); --install-size (with
+ * multi: npm ci in temp copies, needs the registry).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -10,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { runChannel } from './channel.js';
 import { runCodec } from './codec.js';
 import { runDiscoveryBench } from './discovery.js';
+import { benchImport, installSize, runMulti } from './multi.js';
 import { benchItems } from './items.js';
 import { runLookups } from './lookups.js';
 import { runRouter } from './router.js';
@@ -21,7 +23,7 @@ import { benchStorageCap, capTable } from './storage-cap.js';
 import { num, table } from './format.js';
 
 const { values } = parseArgs({
-  options: { only: { type: 'string' }, json: { type: 'string' } },
+  options: { only: { type: 'string' }, json: { type: 'string' }, 'install-size': { type: 'boolean' } },
 });
 const only = values.only?.split(',') ?? [
   'codec',
@@ -133,5 +135,26 @@ if (only.includes('discovery')) {
     'Discovery server: entry writes per second over loopback HTTP, mirroring into the overlay off and on (docs/DISCOVERY.md)',
     discovery.text,
   );
+}
+if (only.includes('multi')) {
+  const multi = await runMulti(await benchImport());
+  results.multi = multi.results;
+  section(
+    'Multi-DHT: time to the first answer, universal client vs each network alone (7 rounds each, rotating order, local testnets)',
+    multi.text,
+  );
+  if (values['install-size']) {
+    const core = installSize(process.cwd(), true);
+    const full = installSize(process.cwd(), false);
+    results.installSize = { core, full };
+    section(
+      'Install size: npm ci --omit=dev --ignore-scripts, without and with the optional adapters',
+      table([
+        ['install', 'node_modules bytes'],
+        ['--omit=optional', num(core)],
+        ['with optional adapters', num(full)],
+      ]),
+    );
+  }
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);

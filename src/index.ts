@@ -132,3 +132,20 @@ export {
   type SignedTransport,
   type TransportEntry,
 } from './protocols/discovery/transport-entry.js';
+// One client for many DHTs (docs/MULTI-DHT.md); the optional packages load only when configured.
+export { UniversalClient, type UniversalConfig, UNIVERSAL_CALL_TIMEOUT_MS } from './universal/client.js';
+export type * from './universal/types.js';
+export type { NetworkFailure } from './universal/merge.js';
+export {
+  AdapterUnavailableError,
+  NotConfiguredError,
+  UnsupportedError,
+  VerificationError,
+} from './universal/errors.js';
+export * from './universal/keys.js';
+export { verifyRecord } from './universal/records.js';
+export * from './universal/bridge.js';
+export * from './universal/federation.js';
+export { createIpfsTestnet } from './universal/adapters/ipfs.js';
+export { createEthereumTestnet } from './universal/adapters/ethereum.js';
+export { createHyperswarmTestnet } from './universal/adapters/hyperswarm.js';

@@ -43,7 +43,9 @@ const MAY_IMPORT: Record<string, string[]> = {
   daemon: ['services', ...NODE_AND_BELOW],
   // The discovery server, adapter and hybrid client: beside the daemon, above the node.
   discovery: ['protocols/discovery', 'sim', ...NODE_AND_BELOW],
-  cli: ['daemon', 'discovery', 'protocols/discovery', 'services', 'sim', ...NODE_AND_BELOW],
+  // The universal client sits on the node (Mainline, overlay) and loads other networks' packages itself.
+  universal: NODE_AND_BELOW,
+  cli: ['daemon', 'discovery', 'protocols/discovery', 'universal', 'services', 'sim', ...NODE_AND_BELOW],
 };
 
 function layerOf(path: string): string | undefined {

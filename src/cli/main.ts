@@ -9,6 +9,7 @@ import { findNode } from './commands/find-node.js';
 import { get } from './commands/get.js';
 import { getPeers } from './commands/get-peers.js';
 import { keygen } from './commands/keygen.js';
+import { multi } from './commands/multi.js';
 import { overlay } from './commands/overlay.js';
 import { ping } from './commands/ping.js';
 import { profile } from './commands/profile.js';
@@ -42,6 +43,8 @@ const COMMANDS: Command[] = [
   overlay,
   discovery,
   disc,
+  // one client for many DHTs
+  multi,
 ];
 
 function usage(): string {
