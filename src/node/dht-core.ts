@@ -6,6 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import { asNodeId, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
+import { Reputation } from '../kademlia/reputation.js';
 import type { Contact, ExportedTable, RoutingTable } from '../kademlia/routing-table.js';
 import { MainlineClient, type ReplyBase } from '../protocols/mainline/client.js';
 import { type HandlerContext, METHODS } from '../protocols/mainline/handlers/index.js';
@@ -18,7 +19,7 @@ import { rateLimitKey } from '../rpc/rate-limit.js';
 import { Rpc } from '../rpc/rpc.js';
 import { DEFAULT_ITEM_LIMITS, ItemStore, MemoryItemBackend } from '../storage/item-store.js';
 import { MemoryPeerStore, type PeerStore } from '../storage/peer-store.js';
-import type { Address, Family } from '../transport/address.js';
+import { type Address, addressKey, type Family } from '../transport/address.js';
 import { localAddressOf, transportFamilies } from '../transport/dual.js';
 import type { Transport } from '../transport/transport.js';
 import { deadline } from '../util/abort.js';
@@ -37,6 +38,9 @@ import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
 import { bindTransports, givenTransports } from './sockets.js';
 import type { Resolver } from './resolve.js';
 import { NodeTables } from './tables.js';
+
+/** More disjoint paths than this cost messages without adding safety at k = 8 (docs/SECURITY.md). */
+export const MAX_LOOKUP_PATHS = 16;
 
 export abstract class DhtCore implements LookupHost {
   readonly events = new EventBus<DhtEvents>();
@@ -71,6 +75,10 @@ export abstract class DhtCore implements LookupHost {
   /** Families we have sockets for (before listen: v4, as the tables are built for). */
   families: Family[] = [4];
   readonly prefer: ((c: Contact) => boolean) | undefined;
+  /** Disjoint paths for get_peers / announce / BEP 44 lookups (DhtOptions.lookupPaths). */
+  readonly lookupPaths: number;
+  /** Per-contact reputation (DhtOptions.reputation), or undefined when off. */
+  readonly reputation: Reputation | undefined;
 
   constructor(protected readonly options: DhtOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -81,6 +89,12 @@ export abstract class DhtCore implements LookupHost {
       throw new InvalidArgumentError(`k must be a positive integer, got ${this.k}`);
     if (!Number.isInteger(this.alpha) || this.alpha < 1)
       throw new InvalidArgumentError(`alpha must be a positive integer, got ${this.alpha}`);
+    this.lookupPaths = options.lookupPaths ?? 1;
+    if (!Number.isInteger(this.lookupPaths) || this.lookupPaths < 1 || this.lookupPaths > MAX_LOOKUP_PATHS)
+      throw new InvalidArgumentError(
+        `lookupPaths must be an integer 1-${MAX_LOOKUP_PATHS}, got ${this.lookupPaths}`,
+      );
+    this.reputation = options.reputation ? new Reputation() : undefined;
     this.secureIds = options.secureIds ?? 'prefer';
     if (!['off', 'prefer', 'require'].includes(this.secureIds))
       throw new InvalidArgumentError(
@@ -196,10 +210,16 @@ export abstract class DhtCore implements LookupHost {
     );
     if (!this.options.readOnly) {
       rpc.onQuery(
-        createServer(rpc, () => this.context(), {
-          queried: (id, from) => this.onQueried(id, from),
-          fault: (err, query) => this.warn('HANDLER_FAULT', `${query.method} handler failed: ${String(err)}`),
-        }),
+        createServer(
+          rpc,
+          () => this.context(),
+          {
+            queried: (id, from) => this.onQueried(id, from),
+            fault: (err, query) =>
+              this.warn('HANDLER_FAULT', `${query.method} handler failed: ${String(err)}`),
+          },
+          this.options.handlers,
+        ),
       );
     }
     this.maintenance = every(
@@ -347,8 +367,9 @@ export abstract class DhtCore implements LookupHost {
     signal: AbortSignal,
     ask: (contact: Contact, onSlow: () => void) => Promise<R>,
     onReply?: (reply: R) => void,
+    hasValue?: (reply: R) => boolean,
   ): Promise<LookupResult<R>> {
-    return runLookup(this, kind, target, seeds, signal, ask, onReply);
+    return runLookup(this, kind, target, seeds, signal, ask, onReply, hasValue);
   }
 
   /** A node queried us: see NodeTables.queried (a query alone never admits a new contact). */
@@ -394,6 +415,8 @@ export abstract class DhtCore implements LookupHost {
   }
 
   protected observe(contact: Contact, responded: boolean): void {
+    // A contact that lied to us is neither kept nor handed out, however well it answers.
+    if (this.reputation && !this.reputation.trusted(addressKey(contact.address))) return;
     this.nodeTables.observe(contact, responded, this.clock.now());
   }
 
@@ -444,6 +467,12 @@ class NodeHost implements BootstrapHost, MaintenanceHost {
   }
   get prefer(): ((c: Contact) => boolean) | undefined {
     return this.core.prefer;
+  }
+  get lookupPaths(): number {
+    return this.core.lookupPaths;
+  }
+  get reputation(): Reputation | undefined {
+    return this.core.reputation;
   }
   get routers(): readonly string[] | false | undefined {
     return this.options.bootstrap;
