@@ -16,6 +16,7 @@
 import { randomIdWithPrefix } from '../kademlia/id.js';
 import { immutableTargetOfEncoded } from '../protocols/mainline/bep44.js';
 import { type Handlers, nodeHandlers } from '../protocols/mainline/handlers/index.js';
+import { secureNodeId } from '../protocols/mainline/secure-id.js';
 import type { HandlerContext } from '../protocols/mainline/handlers/context.js';
 import type { Address } from '../transport/address.js';
 import type { Random } from '../util/random.js';
@@ -145,6 +146,29 @@ export function hostileHandlers(kind: AdversaryKind, colluders: Colluders): Hand
   };
 }
 
+export interface HostileNode {
+  handlers: Handlers;
+  host?: string;
+  port?: number;
+  idFor?: (host: string) => Uint8Array;
+}
+
+/**
+ * The BEP 42-valid id for host nearest the target: the attacker tries all 256 values of the free
+ * last byte (8 prefixes) and copies the target into the free middle bytes. With one IP it cannot
+ * do better: the first 21 bits belong to its address.
+ */
+function nearestSecureId(host: string, target: Uint8Array, random: Random): Uint8Array {
+  let best: Uint8Array | undefined;
+  for (let r = 0; r < 256; r++) {
+    const id = secureNodeId(host, random, r);
+    id.set(target.subarray(3, 19), 3);
+    id[2] = ((id[2] as number) & 0xf8) | ((target[2] as number) & 0x07);
+    if (!best || compare(distance(target, id), distance(target, best)) < 0) best = id;
+  }
+  return best as Uint8Array;
+}
+
 /** How a world gets its adversaries: which node of the build is one, and how it is made. */
 export class AdversaryPlan {
   readonly colluders = new Colluders();
@@ -162,6 +186,8 @@ export class AdversaryPlan {
     nodes: number,
     private readonly random: Random,
     readonly victim: { target: Uint8Array; value: Uint8Array } | undefined,
+    /** BEP 42 enforced by honest nodes: an adversary's id must be valid for its IP. */
+    private readonly secureIds = false,
   ) {
     this.handlers = hostileHandlers(kind, this.colluders);
     this.victimBits = Math.ceil(Math.log2(Math.max(2, nodes))) + 1;
@@ -171,16 +197,20 @@ export class AdversaryPlan {
    * Called once per node the build creates, in order: the hostile options when this one is an
    * adversary (spread evenly: node i is one when floor((i+1)F) passes floor(iF)), else undefined.
    */
-  next(): { handlers: Handlers; id?: Uint8Array; host?: string; port?: number } | undefined {
+  next(): HostileNode | undefined {
     const i = this.seen++;
     if (Math.floor((i + 1) * this.fraction) === Math.floor(i * this.fraction)) return undefined;
     const n = this.count++;
-    const out: { handlers: Handlers; id?: Uint8Array; host?: string; port?: number } = {
-      handlers: this.handlers,
-    };
+    const out: HostileNode = { handlers: this.handlers };
     if (this.kind === 'sybil') Object.assign(out, sybilAddress(n));
-    if (this.kind === 'targeted' && this.victim)
-      out.id = randomIdWithPrefix(this.random, this.victim.target, this.victimBits);
+    const victim = this.victim;
+    if (this.kind === 'targeted' && victim) {
+      out.idFor = this.secureIds
+        ? (host) => nearestSecureId(host, victim.target, this.random)
+        : () => randomIdWithPrefix(this.random, victim.target, this.victimBits);
+    } else if (this.secureIds) {
+      out.idFor = (host) => secureNodeId(host, this.random);
+    }
     return out;
   }
 

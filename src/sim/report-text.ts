@@ -70,7 +70,7 @@ export function formatSummary(r: SimResult): string {
       `(build ${(r.perf.buildWallMs / 1000).toFixed(1)} s); memory per node: heap ${mib(r.perf.heapBytesPerNode)}, RSS ${mib(r.perf.rssBytesPerNode)}`,
     ...(r.adversaries
       ? [
-          `adversaries: ${r.adversaries.count} ${r.adversaries.kind} (${(100 * r.adversaries.fraction).toFixed(0)} %); ` +
+          `adversaries: ${r.adversaries.count} ${r.adversaries.kind} (${(100 * r.adversaries.fraction).toFixed(1)} %); ` +
             `contacts distrusted by honest nodes: ${r.adversaries.distrusted}`,
         ]
       : []),

@@ -47,6 +47,8 @@ export interface SimOptions {
   /** Defences on every honest node: disjoint lookup paths (default 1) and reputation (default off). */
   lookupPaths?: number;
   reputation?: boolean;
+  /** BEP 42 enforced: every node's id derives from its IP and honest nodes `require` it (default off). */
+  secureIds?: boolean;
   onProgress?: (progress: SimProgress) => void;
 }
 
@@ -144,6 +146,7 @@ export class SimContext {
         alpha: options.alpha,
         ...(options.lookupPaths !== undefined ? { lookupPaths: options.lookupPaths } : {}),
         ...(options.reputation ? { reputation: true } : {}),
+        ...(options.secureIds ? { secureIds: 'require' as const } : {}),
       },
     });
     if (options.adversary) {
@@ -154,6 +157,7 @@ export class SimContext {
         options.nodes,
         new SeededRandom(options.seed ^ 0xad7e5),
         victim,
+        options.secureIds ?? false,
       );
       this.world.victim = victim;
     }
@@ -164,7 +168,9 @@ export class SimContext {
     const hostile = this.adversaries?.next();
     const node = this.world.addNode({
       ...(bootstrap ? { bootstrap } : {}),
-      ...(hostile ? { hostile, nat: false, readOnly: false, ...(hostile.id ? { id: hostile.id } : {}) } : {}),
+      ...(hostile
+        ? { hostile, nat: false, readOnly: false, ...(hostile.idFor ? { idFor: hostile.idFor } : {}) }
+        : {}),
     });
     if (hostile) this.adversaries?.joined(node.dht.id, node.endpoint.address);
     return node;

@@ -24,6 +24,7 @@ export function replayCommand(o: SimOptions): string {
   if (o.adversaryFraction !== undefined) parts.push(`--fraction ${o.adversaryFraction}`);
   if (o.lookupPaths !== undefined) parts.push(`--paths ${o.lookupPaths}`);
   if (o.reputation) parts.push('--reputation');
+  if (o.secureIds) parts.push('--secure-ids');
   return parts.join(' ');
 }
 

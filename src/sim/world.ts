@@ -5,6 +5,7 @@
  */
 import { Dht, type DhtOptions } from '../node/dht.js';
 import type { Handlers } from '../protocols/mainline/handlers/index.js';
+import { secureNodeId } from '../protocols/mainline/secure-id.js';
 import { addressKey } from '../transport/address.js';
 import { SeededRandom } from '../util/random.js';
 import type { LatencyModel } from './latency.js';
@@ -92,6 +93,8 @@ export class SimWorld {
       carry?: Pick<DhtOptions, 'routingTable' | 'peerStore' | 'itemStore'>;
       /** An adversary: its hostile method table, and where it sits (a Sybil's shared /24). */
       hostile?: { handlers: Handlers; host?: string; port?: number };
+      /** The id, chosen once the address is known (BEP 42 ids derive from it). */
+      idFor?: (host: string) => Uint8Array;
     } = {},
   ): SimNode {
     const nat = opts.nat ?? (this.natFraction > 0 && this.placement.float() < this.natFraction);
@@ -106,7 +109,7 @@ export class SimWorld {
     const dht = new Dht({
       ...this.options.dht,
       ...opts.carry,
-      id: opts.id ?? this.placement.bytes(20),
+      id: opts.id ?? opts.idFor?.(endpoint.address.host) ?? this.newId(endpoint.address.host),
       transport: endpoint,
       clock: this.clock,
       random: this.random.fork(),
@@ -179,6 +182,13 @@ export class SimWorld {
       best[i] = node;
     }
     return best;
+  }
+
+  /** A new node's id: random, or with BEP 42 enforced, a valid one for its address. */
+  private newId(host: string): Uint8Array {
+    return this.options.dht?.secureIds === 'require'
+      ? secureNodeId(host, this.placement)
+      : this.placement.bytes(20);
   }
 
   /** A fresh random target id from the world's stream. */

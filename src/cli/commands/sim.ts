@@ -32,6 +32,7 @@ const OPTIONS = {
   adversary: { type: 'string' },
   fraction: { type: 'string' },
   reputation: { type: 'boolean' },
+  'secure-ids': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   json: COMMON_OPTIONS.json,
   help: COMMON_OPTIONS.help,
@@ -88,6 +89,7 @@ measures lookups. The same options and seed replay the run exactly.
                        ${ADVERSARY_KINDS.join(', ')} (docs/SECURITY.md)
       --fraction F     fraction of the nodes that are adversaries (default 0.2)
       --reputation     honest nodes keep a per-contact reputation and skip liars
+      --secure-ids     BEP 42 enforced: ids derive from IPs, honest nodes require it
   -q, --quiet          no progress bar
       --json           print the result as JSON
   -h, --help           this help
@@ -172,6 +174,7 @@ Examples:
     if (adversaryFraction !== undefined) options.adversaryFraction = adversaryFraction;
     if (values.paths !== undefined) options.lookupPaths = parsePositiveInt(values.paths, 1, '--paths', 16);
     if (values.reputation) options.reputation = true;
+    if (values['secure-ids']) options.secureIds = true;
     // Each node's lookups listen on its shutdown signal; dozens at once is normal here, not a leak.
     EventEmitter.defaultMaxListeners = 256;
     const tty = process.stderr.isTTY;
