@@ -15,6 +15,7 @@ import { InfohashSampler } from '../protocols/mainline/sampler.js';
 import { isTrustedId, type SecureIdMode } from '../protocols/mainline/secure-id.js';
 import { createServer } from '../protocols/mainline/server.js';
 import { TokenManager } from '../protocols/mainline/tokens.js';
+import { TokenReplayGuard } from '../protocols/mainline/token-replay.js';
 import { rateLimitKey } from '../rpc/rate-limit.js';
 import { Rpc } from '../rpc/rpc.js';
 import { DEFAULT_ITEM_LIMITS, ItemStore, MemoryItemBackend } from '../storage/item-store.js';
@@ -60,6 +61,8 @@ export abstract class DhtCore implements LookupHost {
   protected client: MainlineClient | undefined;
   protected nodeTables: NodeTables;
   protected readonly tokens: TokenManager;
+  /** One port per announce token and infohash (DhtOptions.tokenReplay, default on). */
+  protected readonly replay: TokenReplayGuard | undefined;
   protected readonly sampler: InfohashSampler;
   protected readonly voter = new ExternalIpVoter();
   protected readonly shutdownController = new AbortController();
@@ -113,6 +116,7 @@ export abstract class DhtCore implements LookupHost {
     this.tokens = new TokenManager(this.clock, this.random, undefined, () =>
       this.events.emit('token:rotated', { rotations: this.tokens.rotations }),
     );
+    this.replay = (options.tokenReplay ?? true) ? new TokenReplayGuard(this.clock) : undefined;
     this.sampler = new InfohashSampler(this.peers, this.clock, this.random, options.sampleIntervalS);
     this.host = new NodeHost(this, this.shutdown, options);
     this.upkeep = new Maintenance(this.host);
@@ -329,6 +333,7 @@ export abstract class DhtCore implements LookupHost {
       table: this.nodeTables.v4,
       table6: this.nodeTables.v6,
       tokens: this.tokens,
+      replay: this.replay,
       peers: this.peers,
       items: this.items,
       fullNode: this.options.fullNode ?? false,

@@ -55,6 +55,11 @@ export interface DhtOptions {
    * limit on one machine, or when untrusted processes share the host.
    */
   rateLimitLoopback?: boolean;
+  /**
+   * Replay protection for announce tokens: a token announces at most 4 ports per infohash, so
+   * one get_peers reply cannot fill a swarm with fake ports (default true; token-replay.ts).
+   */
+  tokenReplay?: boolean;
   /** BEP 43 read-only: send ro=1 and answer no queries. */
   readOnly?: boolean;
   /**
