@@ -42,6 +42,8 @@ import { NodeTables } from './tables.js';
 
 /** More disjoint paths than this cost messages without adding safety at k = 8 (docs/SECURITY.md). */
 export const MAX_LOOKUP_PATHS = 16;
+/** How often a node with shared token secrets fetches them (an epoch is 5 minutes). */
+export const TOKEN_SECRET_REFRESH_MS = 30_000;
 
 export abstract class DhtCore implements LookupHost {
   readonly events = new EventBus<DhtEvents>();
@@ -68,6 +70,7 @@ export abstract class DhtCore implements LookupHost {
   protected readonly shutdownController = new AbortController();
   protected readonly itemOps: ItemOperations;
   protected maintenance: Timer | undefined;
+  protected secretRefresh: Timer | undefined;
   protected readonly upkeep: Maintenance;
   /** What bootstrap, lookups and upkeep see of this node. */
   protected readonly host: BootstrapHost & MaintenanceHost;
@@ -233,6 +236,12 @@ export abstract class DhtCore implements LookupHost {
         if (!this.closed) this.upkeep.run(this.client);
       },
     );
+    if (this.options.tokenSecrets) {
+      await this.refreshTokenSecrets();
+      this.secretRefresh = every(this.clock, TOKEN_SECRET_REFRESH_MS, () => {
+        if (!this.closed) void this.refreshTokenSecrets();
+      });
+    }
     this.events.emit('listening', { address: transport.address });
     return transport.address;
   }
@@ -260,6 +269,24 @@ export abstract class DhtCore implements LookupHost {
     return first;
   }
 
+  /**
+   * Fetch the shared token secrets for the current epoch (DhtOptions.tokenSecrets). False, with a
+   * warning, when the source failed: the node keeps the secrets it has, and falls back to its own
+   * after two periods without a fetch.
+   */
+  async refreshTokenSecrets(): Promise<boolean> {
+    const source = this.options.tokenSecrets;
+    if (!source) return false;
+    try {
+      const { current, previous } = await source.secrets(this.tokens.epoch());
+      this.tokens.setShared(current, previous);
+      return true;
+    } catch (err) {
+      this.warn('TOKEN_SECRETS', `cannot fetch shared token secrets: ${String(err)}`);
+      return false;
+    }
+  }
+
   /** One bootstrap round: ask every router (and saved node) for nodes near us, then look up our own id. */
   async bootstrap(opts: CallOptions = {}): Promise<BootstrapResult> {
     this.requireClient();
@@ -275,6 +302,7 @@ export abstract class DhtCore implements LookupHost {
     this.closed = true;
     this.shutdownController.abort(new ClosedError());
     this.maintenance?.cancel();
+    this.secretRefresh?.cancel();
     this.itemOps.close();
     await this.rpc?.close();
     await this.bootstrapLoop?.catch(() => undefined);

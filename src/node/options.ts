@@ -5,6 +5,7 @@ import type { Handlers } from '../protocols/mainline/handlers/index.js';
 import type { RateLimitOptions } from '../rpc/rate-limit.js';
 import type { ItemStore } from '../storage/item-store.js';
 import type { PeerStore } from '../storage/peer-store.js';
+import type { TokenSecretSource } from '../storage/token-secrets.js';
 import type { Address } from '../transport/address.js';
 import type { Transport } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
@@ -60,6 +61,11 @@ export interface DhtOptions {
    * one get_peers reply cannot fill a swarm with fake ports (default true; token-replay.ts).
    */
   tokenReplay?: boolean;
+  /**
+   * Secrets shared with sibling nodes (e.g. `RedisTokenSecrets` on the service's Redis): they
+   * issue and accept each other's tokens. Fetched on listen() and every 30 s; the caller closes it.
+   */
+  tokenSecrets?: TokenSecretSource;
   /** BEP 43 read-only: send ro=1 and answer no queries. */
   readOnly?: boolean;
   /**
