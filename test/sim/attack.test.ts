@@ -40,8 +40,8 @@ describe('adversaries in the simulator', () => {
       reputation: true,
       lookups: 40,
     } as const;
-    const a = await simulate({ ...base, ...o });
-    const b = await simulate({ ...base, ...o });
+    const a = await simulate({ ...base, ...o, nodes: 500 });
+    const b = await simulate({ ...base, ...o, nodes: 500 });
     assert.equal(fingerprint(a), fingerprint(b), a.replay);
   });
 
@@ -63,6 +63,19 @@ describe('adversaries in the simulator', () => {
     assert.ok((fake.r.adversaries?.distrusted ?? 0) > 0, `dead referrals seen: ${fake.r.replay}`);
     const off = await run({ scenario: 'lookup', adversary: 'fake', adversaryFraction: 0.3 });
     assert.equal(off.r.adversaries?.distrusted, 0, 'with reputation off nobody is distrusted');
+  });
+
+  it('reputation distrusts nobody in an attack-free run (no false positives)', async () => {
+    const clean = await run({
+      scenario: 'items',
+      adversary: 'storage',
+      adversaryFraction: 0,
+      reputation: true,
+      lookupPaths: 4,
+    });
+    assert.equal(clean.r.adversaries?.count, 0);
+    assert.equal(clean.r.adversaries?.distrusted, 0, clean.r.replay);
+    assert.ok(clean.success >= 0.99, `${clean.success}; ${clean.r.replay}`);
   });
 
   it('a targeted eclipse of one item wins on random ids and loses to BEP 42 ids', async () => {
