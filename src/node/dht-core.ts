@@ -6,6 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import { asNodeId, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
+import { Reputation } from '../kademlia/reputation.js';
 import type { Contact, ExportedTable, RoutingTable } from '../kademlia/routing-table.js';
 import { MainlineClient, type ReplyBase } from '../protocols/mainline/client.js';
 import { type HandlerContext, METHODS } from '../protocols/mainline/handlers/index.js';
@@ -14,11 +15,12 @@ import { InfohashSampler } from '../protocols/mainline/sampler.js';
 import { isTrustedId, type SecureIdMode } from '../protocols/mainline/secure-id.js';
 import { createServer } from '../protocols/mainline/server.js';
 import { TokenManager } from '../protocols/mainline/tokens.js';
+import { TokenReplayGuard } from '../protocols/mainline/token-replay.js';
 import { rateLimitKey } from '../rpc/rate-limit.js';
 import { Rpc } from '../rpc/rpc.js';
 import { DEFAULT_ITEM_LIMITS, ItemStore, MemoryItemBackend } from '../storage/item-store.js';
 import { MemoryPeerStore, type PeerStore } from '../storage/peer-store.js';
-import type { Address, Family } from '../transport/address.js';
+import { type Address, addressKey, type Family } from '../transport/address.js';
 import { localAddressOf, transportFamilies } from '../transport/dual.js';
 import type { Transport } from '../transport/transport.js';
 import { deadline } from '../util/abort.js';
@@ -38,6 +40,11 @@ import { bindTransports, givenTransports } from './sockets.js';
 import type { Resolver } from './resolve.js';
 import { NodeTables } from './tables.js';
 
+/** More disjoint paths than this cost messages without adding safety at k = 8 (docs/SECURITY.md). */
+export const MAX_LOOKUP_PATHS = 16;
+/** How often a node with shared token secrets fetches them (an epoch is 5 minutes). */
+export const TOKEN_SECRET_REFRESH_MS = 30_000;
+
 export abstract class DhtCore implements LookupHost {
   readonly events = new EventBus<DhtEvents>();
   readonly k: number;
@@ -56,11 +63,14 @@ export abstract class DhtCore implements LookupHost {
   protected client: MainlineClient | undefined;
   protected nodeTables: NodeTables;
   protected readonly tokens: TokenManager;
+  /** One port per announce token and infohash (DhtOptions.tokenReplay, default on). */
+  protected readonly replay: TokenReplayGuard | undefined;
   protected readonly sampler: InfohashSampler;
   protected readonly voter = new ExternalIpVoter();
   protected readonly shutdownController = new AbortController();
   protected readonly itemOps: ItemOperations;
   protected maintenance: Timer | undefined;
+  protected secretRefresh: Timer | undefined;
   protected readonly upkeep: Maintenance;
   /** What bootstrap, lookups and upkeep see of this node. */
   protected readonly host: BootstrapHost & MaintenanceHost;
@@ -71,6 +81,10 @@ export abstract class DhtCore implements LookupHost {
   /** Families we have sockets for (before listen: v4, as the tables are built for). */
   families: Family[] = [4];
   readonly prefer: ((c: Contact) => boolean) | undefined;
+  /** Disjoint paths for get_peers / announce / BEP 44 lookups (DhtOptions.lookupPaths). */
+  readonly lookupPaths: number;
+  /** Per-contact reputation (DhtOptions.reputation), or undefined when off. */
+  readonly reputation: Reputation | undefined;
 
   constructor(protected readonly options: DhtOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -81,6 +95,12 @@ export abstract class DhtCore implements LookupHost {
       throw new InvalidArgumentError(`k must be a positive integer, got ${this.k}`);
     if (!Number.isInteger(this.alpha) || this.alpha < 1)
       throw new InvalidArgumentError(`alpha must be a positive integer, got ${this.alpha}`);
+    this.lookupPaths = options.lookupPaths ?? 1;
+    if (!Number.isInteger(this.lookupPaths) || this.lookupPaths < 1 || this.lookupPaths > MAX_LOOKUP_PATHS)
+      throw new InvalidArgumentError(
+        `lookupPaths must be an integer 1-${MAX_LOOKUP_PATHS}, got ${this.lookupPaths}`,
+      );
+    this.reputation = options.reputation ? new Reputation() : undefined;
     this.secureIds = options.secureIds ?? 'prefer';
     if (!['off', 'prefer', 'require'].includes(this.secureIds))
       throw new InvalidArgumentError(
@@ -99,6 +119,7 @@ export abstract class DhtCore implements LookupHost {
     this.tokens = new TokenManager(this.clock, this.random, undefined, () =>
       this.events.emit('token:rotated', { rotations: this.tokens.rotations }),
     );
+    this.replay = (options.tokenReplay ?? true) ? new TokenReplayGuard(this.clock) : undefined;
     this.sampler = new InfohashSampler(this.peers, this.clock, this.random, options.sampleIntervalS);
     this.host = new NodeHost(this, this.shutdown, options);
     this.upkeep = new Maintenance(this.host);
@@ -196,10 +217,16 @@ export abstract class DhtCore implements LookupHost {
     );
     if (!this.options.readOnly) {
       rpc.onQuery(
-        createServer(rpc, () => this.context(), {
-          queried: (id, from) => this.onQueried(id, from),
-          fault: (err, query) => this.warn('HANDLER_FAULT', `${query.method} handler failed: ${String(err)}`),
-        }),
+        createServer(
+          rpc,
+          () => this.context(),
+          {
+            queried: (id, from) => this.onQueried(id, from),
+            fault: (err, query) =>
+              this.warn('HANDLER_FAULT', `${query.method} handler failed: ${String(err)}`),
+          },
+          this.options.handlers,
+        ),
       );
     }
     this.maintenance = every(
@@ -209,6 +236,12 @@ export abstract class DhtCore implements LookupHost {
         if (!this.closed) this.upkeep.run(this.client);
       },
     );
+    if (this.options.tokenSecrets) {
+      await this.refreshTokenSecrets();
+      this.secretRefresh = every(this.clock, TOKEN_SECRET_REFRESH_MS, () => {
+        if (!this.closed) void this.refreshTokenSecrets();
+      });
+    }
     this.events.emit('listening', { address: transport.address });
     return transport.address;
   }
@@ -236,6 +269,24 @@ export abstract class DhtCore implements LookupHost {
     return first;
   }
 
+  /**
+   * Fetch the shared token secrets for the current epoch (DhtOptions.tokenSecrets). False, with a
+   * warning, when the source failed: the node keeps the secrets it has, and falls back to its own
+   * after two periods without a fetch.
+   */
+  async refreshTokenSecrets(): Promise<boolean> {
+    const source = this.options.tokenSecrets;
+    if (!source) return false;
+    try {
+      const { current, previous } = await source.secrets(this.tokens.epoch());
+      this.tokens.setShared(current, previous);
+      return true;
+    } catch (err) {
+      this.warn('TOKEN_SECRETS', `cannot fetch shared token secrets: ${String(err)}`);
+      return false;
+    }
+  }
+
   /** One bootstrap round: ask every router (and saved node) for nodes near us, then look up our own id. */
   async bootstrap(opts: CallOptions = {}): Promise<BootstrapResult> {
     this.requireClient();
@@ -251,6 +302,7 @@ export abstract class DhtCore implements LookupHost {
     this.closed = true;
     this.shutdownController.abort(new ClosedError());
     this.maintenance?.cancel();
+    this.secretRefresh?.cancel();
     this.itemOps.close();
     await this.rpc?.close();
     await this.bootstrapLoop?.catch(() => undefined);
@@ -309,6 +361,7 @@ export abstract class DhtCore implements LookupHost {
       table: this.nodeTables.v4,
       table6: this.nodeTables.v6,
       tokens: this.tokens,
+      replay: this.replay,
       peers: this.peers,
       items: this.items,
       fullNode: this.options.fullNode ?? false,
@@ -347,8 +400,9 @@ export abstract class DhtCore implements LookupHost {
     signal: AbortSignal,
     ask: (contact: Contact, onSlow: () => void) => Promise<R>,
     onReply?: (reply: R) => void,
+    hasValue?: (reply: R) => boolean,
   ): Promise<LookupResult<R>> {
-    return runLookup(this, kind, target, seeds, signal, ask, onReply);
+    return runLookup(this, kind, target, seeds, signal, ask, onReply, hasValue);
   }
 
   /** A node queried us: see NodeTables.queried (a query alone never admits a new contact). */
@@ -394,6 +448,8 @@ export abstract class DhtCore implements LookupHost {
   }
 
   protected observe(contact: Contact, responded: boolean): void {
+    // A contact that lied to us is neither kept nor handed out, however well it answers.
+    if (this.reputation && !this.reputation.trusted(addressKey(contact.address))) return;
     this.nodeTables.observe(contact, responded, this.clock.now());
   }
 
@@ -444,6 +500,12 @@ class NodeHost implements BootstrapHost, MaintenanceHost {
   }
   get prefer(): ((c: Contact) => boolean) | undefined {
     return this.core.prefer;
+  }
+  get lookupPaths(): number {
+    return this.core.lookupPaths;
+  }
+  get reputation(): Reputation | undefined {
+    return this.core.reputation;
   }
   get routers(): readonly string[] | false | undefined {
     return this.options.bootstrap;

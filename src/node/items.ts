@@ -3,6 +3,7 @@
  * closest nodes, verifying every value received, and keep what we published alive by
  * re-putting it (items expire on storing nodes 2 hours after their last put).
  */
+import type { Reputation } from '../kademlia/reputation.js';
 import type { Contact } from '../kademlia/routing-table.js';
 import type { LookupResult } from '../kademlia/lookup.js';
 import {
@@ -15,6 +16,7 @@ import {
   signMutable,
 } from '../protocols/mainline/bep44.js';
 import type { ItemReply, MainlineClient, PutArgs } from '../protocols/mainline/client.js';
+import { addressKey } from '../transport/address.js';
 import { deadline } from '../util/abort.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { type Clock, type Timer, every } from '../util/clock.js';
@@ -89,8 +91,11 @@ export interface ItemHost {
     signal: AbortSignal,
     ask: (contact: Contact, onSlow: () => void) => Promise<R>,
     onReply?: (reply: R) => void,
+    hasValue?: (reply: R) => boolean,
   ): Promise<LookupResult<R>>;
   warn(code: string, message: string): void;
+  /** Per-contact reputation, when the node keeps one: a value that fails verification is a lie. */
+  readonly reputation?: Reputation | undefined;
 }
 
 export class SeqConflictError extends KadmiumError {
@@ -173,6 +178,8 @@ export class ItemOperations {
       this.host.shutdown,
     );
     let best: GetResult | undefined;
+    // Replies whose value verified, for the reputation's withheld-value check.
+    const holders = new Set<unknown>();
     try {
       await this.host.runLookup(
         'get',
@@ -182,11 +189,16 @@ export class ItemOperations {
         (contact, onSlow) => client.get(contact.address, target, opts.minSeq, { signal: d.signal, onSlow }),
         (reply) => {
           const verified = verifyReply(target, reply, salt);
-          if (!verified) return;
+          if (!verified) {
+            if (reply.v !== undefined) this.host.reputation?.lied(addressKey(reply.from));
+            return;
+          }
+          holders.add(reply);
           if (opts.minSeq !== undefined && (verified.seq ?? -1) <= opts.minSeq) return;
           if (!best || (verified.seq ?? 0) > (best.seq ?? 0)) best = { ...verified, verifiedBy: 1 };
           else if (verified.seq === best.seq) best.verifiedBy++;
         },
+        (reply) => holders.has(reply),
       );
       return best;
     } finally {

@@ -5,14 +5,16 @@
  * whose ids are valid for their IPs).
  */
 import { compareDistance } from '../kademlia/id.js';
-import { type LookupReply, type LookupResult, lookup } from '../kademlia/lookup.js';
+import { disjointLookup } from '../kademlia/disjoint.js';
+import { type LookupOptions, type LookupReply, type LookupResult, lookup } from '../kademlia/lookup.js';
+import { type Reputation, WITHHELD_WEIGHT } from '../kademlia/reputation.js';
 import type { Contact } from '../kademlia/routing-table.js';
 import { BadReplyError, type PeersReply } from '../protocols/mainline/client.js';
 import { addressKey } from '../transport/address.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import type { Family } from '../transport/address.js';
 import type { Clock } from '../util/clock.js';
-import { KadmiumError } from '../util/errors.js';
+import { KadmiumError, TimeoutError } from '../util/errors.js';
 import type { EventBus } from '../util/events.js';
 import type { DhtEvents, LookupKind } from './events.js';
 import type { NodeTables } from './tables.js';
@@ -28,14 +30,25 @@ export interface LookupHost {
   readonly families: readonly Family[];
   /** BEP 42 preference for lookup termination; undefined when off. */
   readonly prefer: ((c: Contact) => boolean) | undefined;
+  /** Disjoint paths for the lookups that find values and store them (1 or absent: the plain lookup). */
+  readonly lookupPaths?: number;
+  /** Per-contact reputation, when the node keeps one. */
+  readonly reputation?: Reputation | undefined;
 }
+
+/** The lookups that run over disjoint paths when the node asks for more than one. */
+const DISJOINT_KINDS: ReadonlySet<LookupKind> = new Set<LookupKind>(['get_peers', 'get', 'put', 'announce']);
+/** A referrer whose referrals time out this many times, none answering, referred contacts that do not exist. */
+const DEAD_REFERRALS_LIE = 3;
 
 export type Ask<R> = (contact: Contact, onSlow: () => void) => Promise<R>;
 
 /** Seeds for a lookup: the closest we know in every family we can reach. */
 export function seedsFor(host: LookupHost, target: Uint8Array): Contact[] {
   const out: Contact[] = [];
-  for (const family of host.families) out.push(...host.tables().closest(target, host.k * 2, family));
+  // d disjoint paths need seeds for each: at least two apiece.
+  const n = Math.max(host.k * 2, (host.lookupPaths ?? 1) * 2);
+  for (const family of host.families) out.push(...host.tables().closest(target, n, family));
   return out;
 }
 
@@ -47,8 +60,12 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
   signal: AbortSignal,
   ask: Ask<R>,
   onReply?: (reply: R) => void,
+  /** Whether a reply carried the (verified) value sought: reputation counts withheld values. */
+  hasValue?: (reply: R) => boolean,
 ): Promise<LookupResult<R>> {
   const started = host.clock.now();
+  const paths = DISJOINT_KINDS.has(kind) ? Math.max(1, host.lookupPaths ?? 1) : 1;
+  const judge = host.reputation ? new LookupJudge(host, host.reputation) : undefined;
   const groups = host.families
     .map((family) => ({ family, seeds: seeds.filter((s) => s.address.family === family) }))
     .filter((g) => g.seeds.length > 0);
@@ -59,8 +76,8 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
     );
   }
   const results = await Promise.all(
-    groups.map((g) =>
-      lookup<R>({
+    groups.map((g) => {
+      const options: LookupOptions<R> = {
         target,
         seeds: g.seeds,
         k: host.k,
@@ -68,7 +85,8 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
         signal,
         prefer: host.prefer,
         query: async (contact, onSlow): Promise<LookupReply<R>> => {
-          const reply = await ask(contact, onSlow);
+          judge?.admit(contact);
+          const reply = await ask(contact, judge ? judge.slow(contact, onSlow) : onSlow);
           if (!bytesEqual(reply.id, contact.id)) {
             // Another node now answers at that address (a restart, NAT rebinding, a reused port,
             // a BEP 42 id change): its referrals lead elsewhere, and the contact we knew is gone.
@@ -84,13 +102,18 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
           }
           // Each family's lookup follows only its own family's referrals. A referral to ourselves
           // is kept, as before: when we are among the closest, we store (announce, put) too.
-          return { nodes: reply.nodes.filter((n) => n.address.family === g.family), result: reply };
+          const nodes = reply.nodes.filter((n) => n.address.family === g.family);
+          judge?.answered(contact, nodes);
+          return { nodes, result: reply };
         },
         onReply: onReply ? (_contact, reply) => onReply(reply) : undefined,
-      }),
-    ),
+        onFailure: judge ? (contact, err) => judge.failed(contact, err) : undefined,
+      };
+      return paths > 1 ? disjointLookup<R>({ ...options, paths }) : lookup<R>(options);
+    }),
   );
   const result = mergeResults(target, results);
+  if (judge && hasValue) judge.withheld(target, result, hasValue);
   host.tables().touch(target, host.clock.now());
   if (kind !== 'announce') {
     host.events.emit('lookup:finished', {
@@ -142,4 +165,92 @@ export function announceTargets(
     }
   }
   return out;
+}
+
+/** Refused before sending: the contact's reputation says it lies. Counted as a failed query. */
+class DistrustedError extends KadmiumError {
+  constructor(contact: Contact) {
+    super('DISTRUSTED', `${addressKey(contact.address)} is distrusted (it lied before); not queried`);
+  }
+}
+
+/**
+ * One lookup's view for the reputation: who referred whom (to blame referrals that do not
+ * exist on the referrer), answers and timeouts, and values withheld by the closest nodes.
+ */
+class LookupJudge {
+  /** Referred contact -> the contact that referred it first. Bounded by the lookup's own candidates. */
+  private readonly referredBy = new Map<string, Contact>();
+  private readonly referrals = new Map<string, { dead: number; alive: number; blamed: boolean }>();
+
+  constructor(
+    private readonly host: LookupHost,
+    private readonly reputation: Reputation,
+  ) {}
+
+  /** Throws for a distrusted contact: it is not queried, its referrals never enter the lookup. */
+  admit(contact: Contact): void {
+    if (!this.reputation.trusted(addressKey(contact.address))) throw new DistrustedError(contact);
+  }
+
+  answered(contact: Contact, nodes: readonly Contact[]): void {
+    const key = addressKey(contact.address);
+    this.reputation.answered(key);
+    this.tally(key, 'alive');
+    for (const n of nodes) {
+      const k = addressKey(n.address);
+      if (!this.referredBy.has(k)) this.referredBy.set(k, contact);
+    }
+  }
+
+  /**
+   * A query past the short timeout counts as a dead referral at once: the lookup may end before
+   * the full timeout, and the lie must still be seen.
+   */
+  slow(contact: Contact, onSlow: () => void): () => void {
+    return () => {
+      this.tally(addressKey(contact.address), 'dead');
+      onSlow();
+    };
+  }
+
+  failed(contact: Contact, err: unknown): void {
+    if (!(err instanceof TimeoutError)) return;
+    this.reputation.timedOut(addressKey(contact.address));
+  }
+
+  /** Nodes closer to the target than the farthest one that had the value, yet answered without it. */
+  withheld<R>(target: Uint8Array, result: LookupResult<R>, hasValue: (reply: R) => boolean): void {
+    const closest = [...result.closest].sort((a, b) => compareDistance(target, a.contact.id, b.contact.id));
+    let farthest: Contact | undefined;
+    for (const entry of closest) if (hasValue(entry.result)) farthest = entry.contact;
+    if (!farthest) return;
+    for (const entry of closest) {
+      if (entry.contact === farthest) break;
+      if (compareDistance(target, entry.contact.id, farthest.id) >= 0) break;
+      if (!hasValue(entry.result)) this.lie(entry.contact, WITHHELD_WEIGHT);
+    }
+  }
+
+  private tally(key: string, outcome: 'dead' | 'alive'): void {
+    const referrer = this.referredBy.get(key);
+    if (!referrer) return;
+    const rk = addressKey(referrer.address);
+    let t = this.referrals.get(rk);
+    if (!t) {
+      t = { dead: 0, alive: 0, blamed: false };
+      this.referrals.set(rk, t);
+    }
+    t[outcome]++;
+    if (!t.blamed && t.alive === 0 && t.dead >= DEAD_REFERRALS_LIE) {
+      t.blamed = true;
+      this.lie(referrer, 1);
+    }
+  }
+
+  private lie(contact: Contact, weight: number): void {
+    // A contact we no longer trust is not one to keep or to hand out to others.
+    if (this.reputation.lied(addressKey(contact.address), weight))
+      this.host.tables().drop(contact.id, contact.address);
+  }
 }

@@ -1,9 +1,11 @@
 /** The Dht's options and result types (re-exported from dht.ts, where they always lived). */
 import type { ExportedTable, RoutingTableOptions } from '../kademlia/routing-table.js';
 import type { SecureIdMode } from '../protocols/mainline/secure-id.js';
+import type { Handlers } from '../protocols/mainline/handlers/index.js';
 import type { RateLimitOptions } from '../rpc/rate-limit.js';
 import type { ItemStore } from '../storage/item-store.js';
 import type { PeerStore } from '../storage/peer-store.js';
+import type { TokenSecretSource } from '../storage/token-secrets.js';
 import type { Address } from '../transport/address.js';
 import type { Transport } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
@@ -54,6 +56,16 @@ export interface DhtOptions {
    * limit on one machine, or when untrusted processes share the host.
    */
   rateLimitLoopback?: boolean;
+  /**
+   * Replay protection for announce tokens: a token announces at most 4 ports per infohash, so
+   * one get_peers reply cannot fill a swarm with fake ports (default true; token-replay.ts).
+   */
+  tokenReplay?: boolean;
+  /**
+   * Secrets shared with sibling nodes (e.g. `RedisTokenSecrets` on the service's Redis): they
+   * issue and accept each other's tokens. Fetched on listen() and every 30 s; the caller closes it.
+   */
+  tokenSecrets?: TokenSecretSource;
   /** BEP 43 read-only: send ro=1 and answer no queries. */
   readOnly?: boolean;
   /**
@@ -72,6 +84,22 @@ export interface DhtOptions {
   maintenanceIntervalMs?: number;
   /** After joining, refresh sparse buckets in the background (default true). */
   refreshOnStart?: boolean;
+  /**
+   * Disjoint lookup paths for get_peers, announce and BEP 44 get/put (S/Kademlia §4.4; default 1,
+   * the plain lookup). More paths resist routing attacks at the cost of messages: docs/SECURITY.md.
+   */
+  lookupPaths?: number;
+  /**
+   * Keep a reputation per contact (answers, timeouts, lies: referrals that do not exist, values
+   * that fail verification, values withheld) and skip contacts it distrusts in lookups and in the
+   * routing table. Default false.
+   */
+  reputation?: boolean;
+  /**
+   * The inbound method table (default: the full node's). For tests and the simulator's
+   * adversaries (sim/adversary.ts), which are real nodes answering with a hostile policy.
+   */
+  handlers?: Handlers;
 }
 
 export interface CallOptions {

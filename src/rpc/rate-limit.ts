@@ -18,9 +18,30 @@ export interface RateLimitOptions {
   burst: number;
   /** Most sources tracked at once. */
   maxTracked: number;
+  /**
+   * A second budget shared by a whole IPv4 /24 (IPv6 /48): one operator's many addresses, the
+   * Sybil's usual holding. Default DEFAULT_SUBNET_LIMIT; false for none.
+   */
+  subnet?: { perSecond: number; burst: number } | false;
 }
 
+/** Per /24: four busy hosts' worth, so a NAT pool or a campus keeps working while one flooder cannot. */
+export const DEFAULT_SUBNET_LIMIT = { perSecond: 1000, burst: 2000 };
+
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = { perSecond: 250, burst: 500, maxTracked: 10_000 };
+
+/** The subnet limiter's key: the IPv4 /24 (`1.2.3.0/24`) or the IPv6 /48. */
+export function subnetKey(host: string): string {
+  if (!host.includes(':') || (host.toLowerCase().startsWith('::ffff:') && host.includes('.'))) {
+    const v4 = host.includes(':') ? host.slice(7) : host;
+    const last = v4.lastIndexOf('.');
+    return last < 0 ? v4 : `${v4.slice(0, last)}.0/24`;
+  }
+  if (!ipv6ToBytes(host, V6)) return host;
+  let key = '';
+  for (let i = 0; i < 6; i += 2) key += `${HEX[V6[i] as number]}${HEX[V6[i + 1] as number]}:`;
+  return `${key}:/48`;
+}
 
 /** How long a source counts as limited after the limiter last dropped one of its queries. */
 export const LIMITED_FOR_MS = 60_000;

@@ -21,10 +21,12 @@ import {
 } from '../wire/krpc.js';
 import {
   DEFAULT_RATE_LIMIT,
+  DEFAULT_SUBNET_LIMIT,
   isLoopbackHost,
   RateLimiter,
   type RateLimitOptions,
   rateLimitKey,
+  subnetKey,
 } from './rate-limit.js';
 import { MethodStats } from './stats.js';
 import { TransactionTable } from './transactions.js';
@@ -115,6 +117,8 @@ export class Rpc {
   readonly stats: MethodStats;
   private readonly transactions: TransactionTable<Pending>;
   private readonly limiter: RateLimiter | undefined;
+  /** The per-/24 (/48) budget above the per-source one (RateLimitOptions.subnet). */
+  private readonly subnetLimiter: RateLimiter | undefined;
   private handler: QueryHandler = () => {};
   private closed = false;
   private readonly timeoutMs: number;
@@ -132,6 +136,12 @@ export class Rpc {
       options.rateLimit === false
         ? undefined
         : new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT, options.onLimited);
+    const limit = options.rateLimit === false ? undefined : (options.rateLimit ?? DEFAULT_RATE_LIMIT);
+    const subnet = limit?.subnet === undefined ? DEFAULT_SUBNET_LIMIT : limit.subnet;
+    this.subnetLimiter =
+      limit && subnet
+        ? new RateLimiter({ ...subnet, maxTracked: limit.maxTracked, subnet: false })
+        : undefined;
     options.transport.onMessage((data, from) => this.receive(data, from));
   }
 
@@ -304,12 +314,18 @@ export class Rpc {
    */
   limited(host: string): boolean {
     if (!this.limiter || this.exempt(host)) return false;
-    return this.limiter.limited(rateLimitKey(host), this.options.clock.now());
+    const now = this.options.clock.now();
+    return (
+      this.limiter.limited(rateLimitKey(host), now) ||
+      (this.subnetLimiter?.limited(subnetKey(host), now) ?? false)
+    );
   }
 
   private allow(from: Address): boolean {
     if (!this.limiter || this.exempt(from.host)) return true;
-    return this.limiter.allow(rateLimitKey(from.host), this.options.clock.now());
+    const now = this.options.clock.now();
+    if (!this.limiter.allow(rateLimitKey(from.host), now)) return false;
+    return this.subnetLimiter?.allow(subnetKey(from.host), now) ?? true;
   }
 
   private exempt(host: string): boolean {

@@ -68,6 +68,12 @@ export function formatSummary(r: SimResult): string {
   lines.push(
     `time: ${(r.virtualMs / 60_000).toFixed(1)} virtual min in ${(r.perf.wallMs / 1000).toFixed(1)} s wall ` +
       `(build ${(r.perf.buildWallMs / 1000).toFixed(1)} s); memory per node: heap ${mib(r.perf.heapBytesPerNode)}, RSS ${mib(r.perf.rssBytesPerNode)}`,
+    ...(r.adversaries
+      ? [
+          `adversaries: ${r.adversaries.count} ${r.adversaries.kind} (${(100 * r.adversaries.fraction).toFixed(1)} %); ` +
+            `contacts distrusted by honest nodes: ${r.adversaries.distrusted}`,
+        ]
+      : []),
     `replay: ${r.replay}`,
   );
   return lines.join('\n');

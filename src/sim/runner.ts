@@ -9,6 +9,8 @@ import { internetLatency } from './latency.js';
 import type { NetworkCounters } from './network.js';
 import { type OpKind, type OpSample, STORE_KINDS, type Workload } from './workloads.js';
 import { type SimNode, SimWorld } from './world.js';
+import { type AdversaryKind, AdversaryPlan, victimItem } from './adversary.js';
+import { SeededRandom } from '../util/random.js';
 import type { RotationStats } from './rotate.js';
 
 export type BuildMode = 'fast' | 'join';
@@ -39,6 +41,14 @@ export interface SimOptions {
   ageMs?: number;
   /** Virtual duration of the churn scenario, ms (default 10 minutes). */
   durationMs?: number;
+  /** Adversaries (sim/adversary.ts) among the nodes, and their fraction (default 0.2 when a kind is given). */
+  adversary?: AdversaryKind;
+  adversaryFraction?: number;
+  /** Defences on every honest node: disjoint lookup paths (default 1) and reputation (default off). */
+  lookupPaths?: number;
+  reputation?: boolean;
+  /** BEP 42 enforced: every node's id derives from its IP and honest nodes `require` it (default off). */
+  secureIds?: boolean;
   onProgress?: (progress: SimProgress) => void;
 }
 
@@ -86,6 +96,8 @@ export interface SimResult {
   network: NetworkCounters;
   churn?: { leaves: number; joins: number; joinsOk: number; meanSessionMin: number };
   rotation?: RotationStats;
+  /** The run's adversaries, and how many of them honest nodes came to distrust (reputation on). */
+  adversaries?: { kind: AdversaryKind; fraction: number; count: number; distrusted: number };
   virtualMs: number;
   /** How to replay this run exactly. */
   replay: string;
@@ -118,6 +130,8 @@ export class SimContext {
   churn: SimResult['churn'];
   rotation: SimResult['rotation'];
   routers: SimNode[] = [];
+  /** Which nodes are adversaries, when the run has any. */
+  readonly adversaries: AdversaryPlan | undefined;
   buildWallMs = 0;
   private lastProgress = 0;
 
@@ -127,8 +141,39 @@ export class SimContext {
       natFraction: options.natFraction ?? 0.2,
       readOnlyFraction: options.readOnlyFraction,
       latency: internetLatency(),
-      dht: { k: options.k, alpha: options.alpha },
+      dht: {
+        k: options.k,
+        alpha: options.alpha,
+        ...(options.lookupPaths !== undefined ? { lookupPaths: options.lookupPaths } : {}),
+        ...(options.reputation ? { reputation: true } : {}),
+        ...(options.secureIds ? { secureIds: 'require' as const } : {}),
+      },
     });
+    if (options.adversary) {
+      const victim = options.adversary === 'targeted' ? victimItem(options.seed) : undefined;
+      this.adversaries = new AdversaryPlan(
+        options.adversary,
+        options.adversaryFraction ?? 0.2,
+        options.nodes,
+        new SeededRandom(options.seed ^ 0xad7e5),
+        victim,
+        options.secureIds ?? false,
+      );
+      this.world.victim = victim;
+    }
+  }
+
+  /** Add one (non-router) node: honest, or the adversary plan's next one. */
+  addPeer(bootstrap?: readonly string[]): SimNode {
+    const hostile = this.adversaries?.next();
+    const node = this.world.addNode({
+      ...(bootstrap ? { bootstrap } : {}),
+      ...(hostile
+        ? { hostile, nat: false, readOnly: false, ...(hostile.idFor ? { idFor: hostile.idFor } : {}) }
+        : {}),
+    });
+    if (hostile) this.adversaries?.joined(node.dht.id, node.endpoint.address);
+    return node;
   }
 
   get lookups(): number {
@@ -156,7 +201,7 @@ export class SimContext {
       this.routers.push(world.addNode({ nat: false, readOnly: false }));
     if (mode === 'fast') {
       for (let i = this.routers.length; i < n; i++) {
-        world.addNode();
+        this.addPeer();
         if (i % 1000 === 0) this.progress('create', i, n);
       }
       this.build.contactsSeeded = seedRoutingTables(
@@ -177,8 +222,7 @@ export class SimContext {
       const batch = 64;
       for (let i = this.routers.length; i < n; i += batch) {
         const joining: SimNode[] = [];
-        for (let j = i; j < Math.min(n, i + batch); j++)
-          joining.push(world.addNode({ bootstrap: this.bootstrap }));
+        for (let j = i; j < Math.min(n, i + batch); j++) joining.push(this.addPeer(this.bootstrap));
         const results = await world.clock.run(Promise.all(joining.map((node) => node.dht.start())));
         for (const r of results) {
           if (r.ok) this.build.joined++;

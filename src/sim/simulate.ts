@@ -20,6 +20,11 @@ export function replayCommand(o: SimOptions): string {
   if (o.rotateFraction !== undefined) parts.push(`--rotate ${o.rotateFraction}`);
   if (o.rotateEveryMs !== undefined) parts.push(`--rotate-every ${o.rotateEveryMs / 60_000}`);
   if (o.durationMs !== undefined) parts.push(`--minutes ${o.durationMs / 60_000}`);
+  if (o.adversary !== undefined) parts.push(`--adversary ${o.adversary}`);
+  if (o.adversaryFraction !== undefined) parts.push(`--fraction ${o.adversaryFraction}`);
+  if (o.lookupPaths !== undefined) parts.push(`--paths ${o.lookupPaths}`);
+  if (o.reputation) parts.push('--reputation');
+  if (o.secureIds) parts.push('--secure-ids');
   return parts.join(' ');
 }
 
@@ -81,9 +86,23 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     perf: { wallMs, buildWallMs: ctx.buildWallMs, heapBytesPerNode, rssBytesPerNode },
   };
   if (ctx.churn) result.churn = ctx.churn;
+  if (ctx.adversaries)
+    result.adversaries = {
+      kind: ctx.adversaries.kind,
+      fraction: ctx.adversaries.fraction,
+      count: ctx.adversaries.count,
+      distrusted: countDistrusted(ctx),
+    };
   if (ctx.rotation) result.rotation = ctx.rotation;
   await ctx.world.close();
   return result;
+}
+
+/** Contacts honest nodes came to distrust (reputation on), summed over the live honest nodes. */
+function countDistrusted(ctx: SimContext): number {
+  let n = 0;
+  for (const node of ctx.world.live) if (!node.hostile) n += node.dht.reputation?.distrusted ?? 0;
+  return n;
 }
 
 /** The deterministic part of a result, for replay checks: everything but `perf`. */

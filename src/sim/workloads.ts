@@ -79,7 +79,7 @@ export const findNodeWorkload: Workload = {
       target,
       () => from.dht.findNode(target),
       (found) => {
-        const truth = world.closestLive(target, 1, (n) => !n.nat && n !== from)[0];
+        const truth = world.closestLive(target, 1, (n) => !n.nat && !n.hostile && n !== from)[0];
         return truth !== undefined && found.some((c) => c.address.host === truth.endpoint.address.host);
       },
     );
@@ -95,7 +95,7 @@ export const getPeersWorkload: Workload = {
   name: 'get_peers',
   lookupKind: 'get_peers',
   async run(world, out) {
-    const infoHash = world.randomId();
+    const infoHash = world.victim?.target ?? world.randomId();
     const announcer = world.randomLive();
     const host = announcer.endpoint.address.host;
     out.push(
@@ -130,7 +130,7 @@ export const putGetWorkload: Workload = {
   name: 'put_get',
   lookupKind: 'get',
   async run(world, out) {
-    const value = world.randomId();
+    const value = world.victim?.value ?? world.randomId();
     const putter = world.randomLive();
     let target: Uint8Array | undefined;
     out.push(

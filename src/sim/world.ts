@@ -4,6 +4,8 @@
  * creates, starts and stops them, and answers "who is really closest" for checking lookups.
  */
 import { Dht, type DhtOptions } from '../node/dht.js';
+import type { Handlers } from '../protocols/mainline/handlers/index.js';
+import { secureNodeId } from '../protocols/mainline/secure-id.js';
 import { addressKey } from '../transport/address.js';
 import { SeededRandom } from '../util/random.js';
 import type { LatencyModel } from './latency.js';
@@ -32,6 +34,8 @@ export interface SimNode {
   alive: boolean;
   /** Joining in the background (a rotating node's successor): not picked for operations yet. */
   standby: boolean;
+  /** An adversary (sim/adversary.ts): never picked for operations, never ground truth. */
+  readonly hostile: boolean;
 }
 
 export interface WorldOptions {
@@ -87,22 +91,31 @@ export class SimWorld {
       standby?: boolean;
       /** A rotation's successor: the contacts to rejoin through and the stores it keeps. */
       carry?: Pick<DhtOptions, 'routingTable' | 'peerStore' | 'itemStore'>;
+      /** An adversary: its hostile method table, and where it sits (a Sybil's shared /24). */
+      hostile?: { handlers: Handlers; host?: string; port?: number };
+      /** The id, chosen once the address is known (BEP 42 ids derive from it). */
+      idFor?: (host: string) => Uint8Array;
     } = {},
   ): SimNode {
     const nat = opts.nat ?? (this.natFraction > 0 && this.placement.float() < this.natFraction);
     const readOnly =
       opts.readOnly ??
       (this.readOnlyDraws !== undefined && this.readOnlyDraws.float() < (this.options.readOnlyFraction ?? 0));
-    const endpoint = this.network.createEndpoint({ nat });
+    const endpoint = this.network.createEndpoint({
+      nat,
+      ...(opts.hostile?.host !== undefined ? { host: opts.hostile.host } : {}),
+      ...(opts.hostile?.port !== undefined ? { port: opts.hostile.port } : {}),
+    });
     const dht = new Dht({
       ...this.options.dht,
       ...opts.carry,
-      id: opts.id ?? this.placement.bytes(20),
+      id: opts.id ?? opts.idFor?.(endpoint.address.host) ?? this.newId(endpoint.address.host),
       transport: endpoint,
       clock: this.clock,
       random: this.random.fork(),
       bootstrap: opts.bootstrap ?? false,
       readOnly,
+      ...(opts.hostile ? { handlers: opts.hostile.handlers } : {}),
     });
     const node: SimNode = {
       index: this.created++,
@@ -113,6 +126,7 @@ export class SimWorld {
       joinedAt: this.clock.now(),
       alive: true,
       standby: opts.standby ?? false,
+      hostile: opts.hostile !== undefined,
     };
     void dht.listen();
     this.position.set(node, this.live.length);
@@ -136,12 +150,15 @@ export class SimWorld {
     await node.dht.close();
   }
 
-  /** A uniformly random live node (not on standby), optionally one that passes `accept` (bounded tries). */
+  /** The targeted adversary's victim: the one item (and infohash) every operation uses. */
+  victim: { target: Uint8Array; value: Uint8Array } | undefined;
+
+  /** A uniformly random live honest node (not on standby), optionally one that passes `accept` (bounded tries). */
   randomLive(accept?: (n: SimNode) => boolean): SimNode {
     if (this.live.length === 0) throw new Error('no live nodes');
     for (let tries = 0; tries < 1000; tries++) {
       const node = this.live[this.placement.int(this.live.length)] as SimNode;
-      if (!node.standby && (!accept || accept(node))) return node;
+      if (!node.standby && !node.hostile && (!accept || accept(node))) return node;
     }
     throw new Error('no live node matched after 1000 tries');
   }
@@ -165,6 +182,13 @@ export class SimWorld {
       best[i] = node;
     }
     return best;
+  }
+
+  /** A new node's id: random, or with BEP 42 enforced, a valid one for its address. */
+  private newId(host: string): Uint8Array {
+    return this.options.dht?.secureIds === 'require'
+      ? secureNodeId(host, this.placement)
+      : this.placement.bytes(20);
   }
 
   /** A fresh random target id from the world's stream. */

@@ -3,7 +3,10 @@
 // event loop. Its sockets answer every query they get (a ping from the node verifying them), as
 // an attacker who wants into the routing table would.
 //
-//   node flood-sender.js TARGET_HOST TARGET_PORT SOURCE_HOST SOCKETS MAX_DATAGRAMS MAX_MS
+//   node flood-sender.js TARGET_HOST TARGET_PORT SOURCE_HOSTS SOCKETS MAX_DATAGRAMS MAX_MS
+//
+// SOURCE_HOSTS is one address or a comma-separated list (a /24's worth): sockets are dealt
+// round-robin over them.
 //
 // Prints one JSON line when the flood ends ({ sent, elapsedMs, answered }), keeps answering
 // queries, and exits when stdin closes (the parent is gone) or after LINGER_MS.
@@ -34,11 +37,13 @@ let answered = 0;
 let stopped = false;
 const started = performance.now();
 
-function bind(): Promise<Socket> {
+const sources = source.split(',');
+
+function bind(_: unknown, i: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket('udp4');
     socket.once('error', reject);
-    socket.bind(0, source, () => resolve(socket));
+    socket.bind(0, sources[i % sources.length], () => resolve(socket));
   });
 }
 

@@ -6,6 +6,7 @@ import { renderHtml } from '../../sim/report-html.js';
 import { formatSummary } from '../../sim/report-text.js';
 import type { BuildMode, SimOptions, SimProgress } from '../../sim/runner.js';
 import { SCENARIOS } from '../../sim/scenarios.js';
+import { ADVERSARY_KINDS, type AdversaryKind } from '../../sim/adversary.js';
 import { OVERLAY_SIM_DEFAULTS, simulateOverlay } from '../../sim/overlay-sim.js';
 import { simulate } from '../../sim/simulate.js';
 import { COMMON_OPTIONS, parse, parsePositiveInt, UsageError } from '../args.js';
@@ -28,6 +29,10 @@ const OPTIONS = {
   report: { type: 'string' },
   dht: { type: 'string' },
   paths: { type: 'string' },
+  adversary: { type: 'string' },
+  fraction: { type: 'string' },
+  reputation: { type: 'boolean' },
+  'secure-ids': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   json: COMMON_OPTIONS.json,
   help: COMMON_OPTIONS.help,
@@ -78,7 +83,13 @@ measures lookups. The same options and seed replay the run exactly.
       --dht NAME       mainline (default) or overlay: the secp256k1 overlay over in-memory
                        streams; it publishes --lookups items (default 200), lets --minutes
                        pass with --churn, and reads each back from a random node
-      --paths D        overlay: disjoint lookup paths (default 3)
+      --paths D        disjoint lookup paths (mainline: get_peers, announce and BEP 44 get /
+                       put, default 1; overlay: default 3)
+      --adversary KIND adversaries among the nodes, real nodes with a hostile policy:
+                       ${ADVERSARY_KINDS.join(', ')} (docs/SECURITY.md)
+      --fraction F     fraction of the nodes that are adversaries (default 0.2)
+      --reputation     honest nodes keep a per-contact reputation and skip liars
+      --secure-ids     BEP 42 enforced: ids derive from IPs, honest nodes require it
   -q, --quiet          no progress bar
       --json           print the result as JSON
   -h, --help           this help
@@ -153,6 +164,17 @@ Examples:
       churn: fraction(values.churn, '--churn'),
       durationMs: minutes === undefined ? undefined : minutes * 60_000,
     };
+    const adversary = values.adversary;
+    if (adversary !== undefined) {
+      if (!(ADVERSARY_KINDS as readonly string[]).includes(adversary))
+        throw new UsageError(`--adversary must be one of ${ADVERSARY_KINDS.join(', ')}, got "${adversary}"`);
+      options.adversary = adversary as AdversaryKind;
+    }
+    const adversaryFraction = fraction(values.fraction, '--fraction');
+    if (adversaryFraction !== undefined) options.adversaryFraction = adversaryFraction;
+    if (values.paths !== undefined) options.lookupPaths = parsePositiveInt(values.paths, 1, '--paths', 16);
+    if (values.reputation) options.reputation = true;
+    if (values['secure-ids']) options.secureIds = true;
     // Each node's lookups listen on its shutdown signal; dozens at once is normal here, not a leak.
     EventEmitter.defaultMaxListeners = 256;
     const tty = process.stderr.isTTY;

@@ -42,6 +42,8 @@ export class TokenManager {
   private rotatedAt: number;
   /** Rotations so far, for statistics. */
   rotations = 0;
+  /** Clock time shared secrets were last set (setShared); undefined: local secrets. */
+  private sharedAt: number | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -74,6 +76,23 @@ export class TokenManager {
     return a || b;
   }
 
+  /**
+   * Use secrets shared with sibling nodes (storage/token-secrets.ts) instead of our own: the
+   * epoch's and the previous epoch's. While they are fresh, local rotation stops; if nobody sets
+   * them again for two periods (the store is gone), the node falls back to secrets of its own.
+   */
+  setShared(current: Uint8Array, previous: Uint8Array): void {
+    this.current = new KeyedSha256(current);
+    this.previous = new KeyedSha256(previous);
+    this.sharedAt = this.clock.now();
+    this.rotatedAt = this.clock.now();
+  }
+
+  /** The rotation epoch of a clock time: the explicit time component of shared secrets. */
+  epoch(now = this.clock.now()): number {
+    return Math.floor(now / this.rotateMs);
+  }
+
   private secret(): KeyedSha256 {
     return new KeyedSha256(this.random.bytes(SECRET_BYTES));
   }
@@ -99,6 +118,10 @@ export class TokenManager {
 
   private rotate(): void {
     const now = this.clock.now();
+    if (this.sharedAt !== undefined) {
+      if (now - this.sharedAt < 2 * this.rotateMs) return;
+      this.sharedAt = undefined;
+    }
     const elapsed = now - this.rotatedAt;
     if (elapsed < this.rotateMs) return;
     // Two or more periods passed: both secrets are stale.

@@ -9,6 +9,7 @@ import type { BDict } from '../../../wire/bencode.js';
 import type { MainlineQuery } from '../messages.js';
 import type { InfohashSampler } from '../sampler.js';
 import type { TokenManager } from '../tokens.js';
+import type { TokenReplayGuard } from '../token-replay.js';
 
 /** What handlers read from a routing table: a router serves from a table of tables (node/router-table.ts). */
 export type NodeSource = Pick<RoutingTable, 'closest' | 'closestPacked'>;
@@ -17,6 +18,8 @@ export interface HandlerContext {
   readonly localId: NodeId;
   readonly table: NodeSource;
   readonly tokens: TokenManager;
+  /** Replay protection for announce tokens (one port per token and infohash); none: off. */
+  readonly replay?: TokenReplayGuard | undefined;
   readonly peers: PeerStore;
   /** BEP 44 items. */
   readonly items: ItemStore;

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * The attack table of docs/SECURITY.md: every adversary kind at each fraction, with d disjoint
+ * paths and reputation on / off, for get_peers (scenario lookup) and BEP 44 get (scenario items).
+ * One simulation at a time, in this process; prints one JSON line per run (with its replay
+ * command) to stdout as it finishes, so a long run can be watched and cut short.
+ *
+ *   nice -n 10 node scripts/security-table.mjs --nodes 2000 --lookups 200 > table.jsonl
+ *   node scripts/security-table.mjs --markdown table.jsonl     # the tables, from the JSON lines
+ *
+ * Options: --kinds eclipse,fake  --fractions 0.1,0.2  --paths 1,4,8  --scenarios lookup,items
+ *          --reputation off,on  --targeted (the targeted-eclipse table instead).
+ */
+import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { parseArgs } from 'node:util';
+import { simulate } from '../dist/src/sim/simulate.js';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '2000' },
+    lookups: { type: 'string', default: '200' },
+    seed: { type: 'string', default: '1' },
+    kinds: { type: 'string', default: 'eclipse,fake,storage,sybil' },
+    fractions: { type: 'string', default: '0.1,0.2,0.3' },
+    paths: { type: 'string', default: '1,4,8' },
+    reputation: { type: 'string', default: 'off,on' },
+    scenarios: { type: 'string', default: 'lookup,items' },
+    targeted: { type: 'boolean', default: false },
+    markdown: { type: 'string' },
+  },
+});
+
+const list = (s) => s.split(',').filter((x) => x.length > 0);
+
+if (values.markdown) {
+  const rows = readFileSync(values.markdown, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim().length > 0)
+    .map((l) => JSON.parse(l));
+  const pct = (x) => `${(100 * x).toFixed(1)} %`;
+  console.log(
+    '| op | adversary | fraction | d | reputation | BEP 42 | success | messages / lookup | replay |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows)
+    console.log(
+      `| ${r.op} | ${r.kind} | ${pct(r.fraction)} | ${r.paths} | ${r.reputation ? 'on' : 'off'} | ${r.secureIds ? 'on' : 'off'} | ` +
+        `${pct(r.success)} | ${r.queries.toFixed(1)} | \`${r.replay}\` |`,
+    );
+  process.exit(0);
+}
+
+EventEmitter.defaultMaxListeners = 256;
+const nodes = Number(values.nodes);
+const runs = [];
+if (values.targeted) {
+  // An absolute number of attackers around one item, BEP 42 off and on.
+  for (const scenario of list(values.scenarios))
+    for (const count of [4, 8, 16, 64])
+      for (const secureIds of [false, true])
+        for (const paths of list(values.paths).map(Number))
+          runs.push({
+            scenario,
+            kind: 'targeted',
+            fraction: count / nodes,
+            paths,
+            reputation: true,
+            secureIds,
+          });
+} else {
+  for (const scenario of list(values.scenarios))
+    for (const kind of list(values.kinds))
+      for (const fraction of list(values.fractions).map(Number))
+        for (const paths of list(values.paths).map(Number))
+          for (const rep of list(values.reputation))
+            runs.push({ scenario, kind, fraction, paths, reputation: rep === 'on', secureIds: false });
+}
+for (const run of runs) {
+  const result = await simulate({
+    nodes,
+    seed: Number(values.seed),
+    scenario: run.scenario,
+    lookups: Number(values.lookups),
+    build: 'fast',
+    adversary: run.kind,
+    adversaryFraction: run.fraction,
+    lookupPaths: run.paths,
+    reputation: run.reputation,
+    secureIds: run.secureIds,
+  });
+  const phase = result.phases[0];
+  console.log(
+    JSON.stringify({
+      op: phase.lookupKind,
+      kind: run.kind,
+      fraction: run.fraction,
+      adversaries: result.adversaries?.count,
+      paths: run.paths,
+      reputation: run.reputation,
+      secureIds: run.secureIds,
+      nodes,
+      success: phase.lookups.successRate,
+      queries: phase.lookups.queries.mean,
+      datagramsPerLookup: phase.datagramsPerLookup,
+      latencyMedianMs: phase.lookups.latencyMs.median,
+      distrusted: result.adversaries?.distrusted,
+      wallMs: Math.round(result.perf.wallMs),
+      replay: result.replay,
+    }),
+  );
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { describe, it } from 'node:test';
+import { fingerprint, simulate } from '../../src/sim/simulate.js';
+import type { SimOptions } from '../../src/sim/runner.js';
+
+// Lookups on one node share its shutdown signal: a dozen listeners at once is normal here.
+EventEmitter.defaultMaxListeners = 256;
+
+const base = { nodes: 1000, seed: 21, lookups: 100, build: 'fast' as const };
+
+async function run(o: Partial<SimOptions> & Pick<SimOptions, 'scenario'>) {
+  const r = await simulate({ ...base, ...o });
+  const phase = r.phases[0];
+  assert.ok(phase, 'the scenario ran a phase');
+  return { r, success: phase.lookups.successRate, queries: phase.lookups.queries.mean };
+}
+
+describe('adversaries in the simulator', () => {
+  it('eclipse at 30 %: d = 4 disjoint paths beat the single path, at a stated cost in messages', async () => {
+    const one = await run({ scenario: 'lookup', adversary: 'eclipse', adversaryFraction: 0.3 });
+    const four = await run({
+      scenario: 'lookup',
+      adversary: 'eclipse',
+      adversaryFraction: 0.3,
+      lookupPaths: 4,
+    });
+    assert.equal(one.r.adversaries?.count, 299, 'the fraction of the 997 non-router nodes, spread evenly');
+    assert.ok(one.success < 0.95, `a single path should suffer: ${one.success}; ${one.r.replay}`);
+    assert.ok(four.success >= 0.99, `d = 4: ${four.success}; ${four.r.replay}`);
+    assert.ok(four.queries > one.queries * 2, `d = 4 costs more messages: ${four.queries} vs ${one.queries}`);
+  });
+
+  it('an adversary run replays exactly from its seed', async () => {
+    const o = {
+      scenario: 'lookup',
+      adversary: 'fake',
+      adversaryFraction: 0.2,
+      lookupPaths: 2,
+      reputation: true,
+      lookups: 40,
+    } as const;
+    const a = await simulate({ ...base, ...o, nodes: 500 });
+    const b = await simulate({ ...base, ...o, nodes: 500 });
+    assert.equal(fingerprint(a), fingerprint(b), a.replay);
+  });
+
+  it('reputation catches liars: forged BEP 44 values and referrals to contacts that do not exist', async () => {
+    const storage = await run({
+      scenario: 'items',
+      adversary: 'storage',
+      adversaryFraction: 0.3,
+      reputation: true,
+    });
+    assert.ok((storage.r.adversaries?.distrusted ?? 0) > 0, `forged values seen: ${storage.r.replay}`);
+    assert.ok(storage.success >= 0.99, `${storage.success}; ${storage.r.replay}`);
+    const fake = await run({
+      scenario: 'lookup',
+      adversary: 'fake',
+      adversaryFraction: 0.3,
+      reputation: true,
+    });
+    assert.ok((fake.r.adversaries?.distrusted ?? 0) > 0, `dead referrals seen: ${fake.r.replay}`);
+    const off = await run({ scenario: 'lookup', adversary: 'fake', adversaryFraction: 0.3 });
+    assert.equal(off.r.adversaries?.distrusted, 0, 'with reputation off nobody is distrusted');
+  });
+
+  it('reputation distrusts nobody in an attack-free run (no false positives)', async () => {
+    const clean = await run({
+      scenario: 'items',
+      adversary: 'storage',
+      adversaryFraction: 0,
+      reputation: true,
+      lookupPaths: 4,
+    });
+    assert.equal(clean.r.adversaries?.count, 0);
+    assert.equal(clean.r.adversaries?.distrusted, 0, clean.r.replay);
+    assert.ok(clean.success >= 0.99, `${clean.success}; ${clean.r.replay}`);
+  });
+
+  it('a targeted eclipse of one item wins on random ids and loses to BEP 42 ids', async () => {
+    const o = { scenario: 'items', adversary: 'targeted', adversaryFraction: 0.01 } as const;
+    const open = await run(o);
+    const bep42 = await run({ ...o, secureIds: true });
+    assert.equal(open.r.adversaries?.count, 9);
+    assert.ok(open.success <= 0.05, `ids chosen at will capture the item: ${open.success}; ${open.r.replay}`);
+    assert.ok(bep42.success >= 0.99, `ids tied to IPs cannot crowd it: ${bep42.success}; ${bep42.r.replay}`);
+  });
+});
