@@ -31,6 +31,7 @@ import * as defaults from './defaults.js';
 import type { DhtEvents, LookupKind } from './events.js';
 import { ExternalIpVoter, rederivedId } from './external-ip.js';
 import { ItemOperations } from './items.js';
+import { LatencyRouting } from './latency.js';
 import { type LookupHost, runLookup, seedsFor } from './lookups.js';
 import { Maintenance, type MaintenanceHost } from './maintenance.js';
 import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
@@ -71,6 +72,8 @@ export abstract class DhtCore implements LookupHost {
   /** Families we have sockets for (before listen: v4, as the tables are built for). */
   families: Family[] = [4];
   readonly prefer: ((c: Contact) => boolean) | undefined;
+  /** Per-contact RTTs and the latency techniques in use. */
+  readonly latency: LatencyRouting;
 
   constructor(protected readonly options: DhtOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -81,6 +84,7 @@ export abstract class DhtCore implements LookupHost {
       throw new InvalidArgumentError(`k must be a positive integer, got ${this.k}`);
     if (!Number.isInteger(this.alpha) || this.alpha < 1)
       throw new InvalidArgumentError(`alpha must be a positive integer, got ${this.alpha}`);
+    this.latency = new LatencyRouting(options.latency, options.shortTimeoutMs);
     this.secureIds = options.secureIds ?? 'prefer';
     if (!['off', 'prefer', 'require'].includes(this.secureIds))
       throw new InvalidArgumentError(
@@ -177,6 +181,8 @@ export abstract class DhtCore implements LookupHost {
       rateLimit: this.options.rateLimit,
       rateLimitLoopback: this.options.rateLimitLoopback ?? false,
       knownMethods: METHODS,
+      shortTimeoutFor: this.latency.shortTimeoutFor,
+      onRtt: (from, rttMs) => this.latency.rtt.observe(from, rttMs),
       onLimited: (key) => {
         // A flooding source is not one to hand out to others. Only the rare case (it had
         // contacts here) is worth a warning: a wide flood would otherwise flood the log too.
@@ -346,7 +352,7 @@ export abstract class DhtCore implements LookupHost {
     seeds: Contact[],
     signal: AbortSignal,
     ask: (contact: Contact, onSlow: () => void) => Promise<R>,
-    onReply?: (reply: R) => void,
+    onReply?: (reply: R) => boolean | void,
   ): Promise<LookupResult<R>> {
     return runLookup(this, kind, target, seeds, signal, ask, onReply);
   }

@@ -293,7 +293,9 @@ export class Dht extends DhtCore {
         (contact, onSlow) =>
           client.getPeers(contact.address, infoHash, { signal: d.signal, onSlow }, { noseed: opts.noseed }),
         (reply) => {
-          if (reply.values.length > 0) onPeers(reply.values);
+          if (reply.values.length === 0) return false;
+          onPeers(reply.values);
+          return true;
         },
       );
     } finally {

@@ -35,6 +35,8 @@ export interface DhtEvents extends RpcEvents {
     /** Peers found (get_peers, announce) or contacts (find_node). */
     found: number;
     ok: boolean;
+    /** Time to the first reply that carried a result (a peer, an item); undefined when none did. */
+    firstResultMs?: number | undefined;
   };
   bootstrap: { ok: boolean; responded: number; tried: number; message: string; retryInMs?: number };
   'peer:stored': { infoHash: Uint8Array; peer: Address; seed: boolean };

@@ -88,7 +88,7 @@ export interface ItemHost {
     seeds: Contact[],
     signal: AbortSignal,
     ask: (contact: Contact, onSlow: () => void) => Promise<R>,
-    onReply?: (reply: R) => void,
+    onReply?: (reply: R) => boolean | void,
   ): Promise<LookupResult<R>>;
   warn(code: string, message: string): void;
 }
@@ -182,10 +182,11 @@ export class ItemOperations {
         (contact, onSlow) => client.get(contact.address, target, opts.minSeq, { signal: d.signal, onSlow }),
         (reply) => {
           const verified = verifyReply(target, reply, salt);
-          if (!verified) return;
-          if (opts.minSeq !== undefined && (verified.seq ?? -1) <= opts.minSeq) return;
+          if (!verified) return false;
+          if (opts.minSeq !== undefined && (verified.seq ?? -1) <= opts.minSeq) return false;
           if (!best || (verified.seq ?? 0) > (best.seq ?? 0)) best = { ...verified, verifiedBy: 1 };
           else if (verified.seq === best.seq) best.verifiedBy++;
+          return true;
         },
       );
       return best;

@@ -5,7 +5,7 @@
  * whose ids are valid for their IPs).
  */
 import { compareDistance } from '../kademlia/id.js';
-import { type LookupReply, type LookupResult, lookup } from '../kademlia/lookup.js';
+import { type LookupOptions, type LookupReply, type LookupResult, lookup } from '../kademlia/lookup.js';
 import type { Contact } from '../kademlia/routing-table.js';
 import { BadReplyError, type PeersReply } from '../protocols/mainline/client.js';
 import { addressKey } from '../transport/address.js';
@@ -28,6 +28,8 @@ export interface LookupHost {
   readonly families: readonly Family[];
   /** BEP 42 preference for lookup termination; undefined when off. */
   readonly prefer: ((c: Contact) => boolean) | undefined;
+  /** Latency-aware launch order and width (node/latency.ts); absent: plain distance order. */
+  readonly latency?: { lookupOptions(): Pick<LookupOptions<unknown>, 'rttOf' | 'extraFirst'> };
 }
 
 export type Ask<R> = (contact: Contact, onSlow: () => void) => Promise<R>;
@@ -46,9 +48,18 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
   seeds: Contact[],
   signal: AbortSignal,
   ask: Ask<R>,
-  onReply?: (reply: R) => void,
+  /** Told about each reply; returns true when it carried a result (peers, an item). */
+  onReply?: (reply: R) => boolean | void,
 ): Promise<LookupResult<R>> {
   const started = host.clock.now();
+  // What a user waits for: the first reply with a result, long before the lookup converges.
+  let firstResultMs: number | undefined;
+  const told = onReply
+    ? (reply: R): void => {
+        if (onReply(reply) === true && firstResultMs === undefined)
+          firstResultMs = host.clock.now() - started;
+      }
+    : undefined;
   const groups = host.families
     .map((family) => ({ family, seeds: seeds.filter((s) => s.address.family === family) }))
     .filter((g) => g.seeds.length > 0);
@@ -58,9 +69,11 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
       'the routing table is empty: bootstrap first (check --bootstrap and that the routers are reachable)',
     );
   }
+  const tuning = host.latency?.lookupOptions();
   const results = await Promise.all(
     groups.map((g) =>
       lookup<R>({
+        ...tuning,
         target,
         seeds: g.seeds,
         k: host.k,
@@ -86,7 +99,7 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
           // is kept, as before: when we are among the closest, we store (announce, put) too.
           return { nodes: reply.nodes.filter((n) => n.address.family === g.family), result: reply };
         },
-        onReply: onReply ? (_contact, reply) => onReply(reply) : undefined,
+        onReply: told ? (_contact, reply) => told(reply) : undefined,
       }),
     ),
   );
@@ -103,6 +116,7 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
       hops: result.hops,
       found: result.closest.length,
       ok: result.closest.length > 0,
+      firstResultMs,
     });
   }
   return result;

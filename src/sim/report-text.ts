@@ -21,6 +21,8 @@ function row(name: string, kind: string, s: OpStats, datagrams?: number): string
     ms(s.latencyMs.median),
     ms(s.latencyMs.p95),
     ms(s.latencyMs.p99),
+    ms(s.firstMs.median),
+    ms(s.firstMs.p99),
   ];
 }
 
@@ -33,7 +35,20 @@ export function table(rows: string[][]): string {
 
 export function formatSummary(r: SimResult): string {
   const rows = [
-    ['phase', 'op', 'count', 'success', 'hops', 'queries', 'dgrams/lookup', 'median', 'p95', 'p99'],
+    [
+      'phase',
+      'op',
+      'count',
+      'success',
+      'hops',
+      'queries',
+      'dgrams/lookup',
+      'median',
+      'p95',
+      'p99',
+      'first med',
+      'first p99',
+    ],
   ];
   for (const p of r.phases) {
     rows.push(row(p.name, p.lookupKind, p.lookups, p.datagramsPerLookup));
@@ -47,7 +62,8 @@ export function formatSummary(r: SimResult): string {
     table(rows),
     '',
     `overall: ${r.overall.count} lookups, ${pct(r.overall.successRate)} successful, ` +
-      `virtual latency median ${ms(r.overall.latencyMs.median)} / p95 ${ms(r.overall.latencyMs.p95)} / p99 ${ms(r.overall.latencyMs.p99)}`,
+      `virtual latency median ${ms(r.overall.latencyMs.median)} / p95 ${ms(r.overall.latencyMs.p95)} / p99 ${ms(r.overall.latencyMs.p99)}, ` +
+      `first result median ${ms(r.overall.firstMs.median)} / p95 ${ms(r.overall.firstMs.p95)} / p99 ${ms(r.overall.firstMs.p99)}`,
     `network: ${r.network.sent} datagrams sent, ${r.network.lost} lost, ${r.network.duplicated} duplicated, ` +
       `${r.network.partitioned} partitioned, ${r.network.natDropped} dropped by NAT, ${r.network.unreachable} to departed nodes`,
   ];

@@ -23,6 +23,8 @@ export interface SimOptions {
   build?: BuildMode;
   k?: number;
   alpha?: number;
+  /** Latency techniques every node uses (node/latency.ts); default the node's default. */
+  latency?: readonly string[];
   /** Fraction of nodes behind NAT (default 0.2). */
   natFraction?: number;
   /** Fraction of nodes running read-only, as the daemon's private profile does (default 0). */
@@ -55,6 +57,8 @@ export interface OpStats {
   hops: Summary;
   queries: Summary;
   latencyMs: Summary;
+  /** Time to the first correct result, over the operations that had one (get_peers, get). */
+  firstMs: Summary;
 }
 
 export interface PhaseResult {
@@ -106,6 +110,7 @@ export function opStats(samples: readonly OpSample[]): OpStats {
     hops: summarize(samples.map((s) => s.hops)),
     queries: summarize(samples.map((s) => s.queries)),
     latencyMs: summarize(samples.map((s) => s.latencyMs)),
+    firstMs: summarize(samples.flatMap((s) => (s.firstMs === undefined ? [] : [s.firstMs]))),
   };
 }
 
@@ -127,7 +132,7 @@ export class SimContext {
       natFraction: options.natFraction ?? 0.2,
       readOnlyFraction: options.readOnlyFraction,
       latency: internetLatency(),
-      dht: { k: options.k, alpha: options.alpha },
+      dht: { k: options.k, alpha: options.alpha, latency: options.latency },
     });
   }
 

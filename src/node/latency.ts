@@ -1,0 +1,59 @@
+/**
+ * Latency-aware lookups, technique by technique, so the simulator can measure each alone and
+ * together (docs/LATENCY.md). All of them change only what we send when, never a message's
+ * contents: other Mainline clients see ordinary queries.
+ *
+ * - `adaptive-timeouts`: a query stops holding a lookup slot after the contact's own smoothed
+ *   RTT plus deviations (or the network's p90 for strangers), not a fixed SHORT_TIMEOUT_MS.
+ * - `rtt-order`: among the next unqueried candidates, measured fast contacts are asked first.
+ * - `wide-first`: the first round (our own, known contacts) is `alpha + FIRST_ROUND_EXTRA` wide.
+ */
+import type { LookupOptions } from '../kademlia/lookup.js';
+import { RttTracker } from '../kademlia/rtt.js';
+import { SHORT_TIMEOUT_MS } from '../rpc/rpc.js';
+import { InvalidArgumentError } from '../util/errors.js';
+
+export const LATENCY_TECHNIQUES = ['adaptive-timeouts', 'rtt-order', 'wide-first'] as const;
+export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
+/** What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. */
+export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts'];
+/** Extra queries in a lookup's first round with `wide-first`. */
+export const FIRST_ROUND_EXTRA = 2;
+
+export function checkTechniques(list: readonly string[]): LatencyTechnique[] {
+  for (const t of list) {
+    if (!(LATENCY_TECHNIQUES as readonly string[]).includes(t))
+      throw new InvalidArgumentError(
+        `unknown latency technique "${t}"; choose from ${LATENCY_TECHNIQUES.join(', ')}`,
+      );
+  }
+  return list as LatencyTechnique[];
+}
+
+/** One node's latency state and the hooks it gives the RPC layer and the lookups. */
+export class LatencyRouting {
+  readonly rtt: RttTracker;
+  private readonly on: ReadonlySet<LatencyTechnique>;
+
+  constructor(techniques: readonly string[] = DEFAULT_LATENCY, shortTimeoutMs = SHORT_TIMEOUT_MS) {
+    this.on = new Set(checkTechniques(techniques));
+    this.rtt = new RttTracker(shortTimeoutMs);
+  }
+
+  has(t: LatencyTechnique): boolean {
+    return this.on.has(t);
+  }
+
+  /** For `Rpc`: per-destination short timeouts (when on). */
+  get shortTimeoutFor(): ((to: Parameters<RttTracker['slowAfterMs']>[0]) => number) | undefined {
+    return this.has('adaptive-timeouts') ? (to) => this.rtt.slowAfterMs(to) : undefined;
+  }
+
+  /** For a lookup: launch order and first-round width. */
+  lookupOptions(): Pick<LookupOptions<unknown>, 'rttOf' | 'extraFirst'> {
+    return {
+      rttOf: this.has('rtt-order') ? (c) => this.rtt.srtt(c.address) : undefined,
+      extraFirst: this.has('wide-first') ? FIRST_ROUND_EXTRA : 0,
+    };
+  }
+}
