@@ -75,6 +75,11 @@ export abstract class DhtCore implements LookupHost {
   /** Per-contact RTTs and the latency techniques in use. */
   readonly latency: LatencyRouting;
 
+  /** @internal Items are cached along lookup paths (node/path-cache.ts). */
+  get pathCache(): boolean {
+    return this.latency.has('path-cache');
+  }
+
   constructor(protected readonly options: DhtOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
@@ -318,6 +323,7 @@ export abstract class DhtCore implements LookupHost {
       peers: this.peers,
       items: this.items,
       fullNode: this.options.fullNode ?? false,
+      pathCache: this.latency.has('path-cache'),
       clock: this.clock,
       k: this.k,
       maxValues: { v4: 100, v6: 45 },

@@ -15,6 +15,7 @@ import {
   signMutable,
 } from '../protocols/mainline/bep44.js';
 import type { ItemReply, MainlineClient, PutArgs } from '../protocols/mainline/client.js';
+import type { Address } from '../transport/address.js';
 import { deadline } from '../util/abort.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { type Clock, type Timer, every } from '../util/clock.js';
@@ -23,6 +24,7 @@ import { ownMap, sharedEmptyMap } from '../util/shared-empty-map.js';
 import { type BValue, decode, encode } from '../wire/bencode.js';
 import { KrpcErrorCode } from '../wire/krpc.js';
 import type { LookupKind } from './events.js';
+import { Misses, putCopy } from './path-cache.js';
 
 /** Re-put what we published this often (BEP 44: items may expire 2 h after their last put). */
 export const REPUBLISH_INTERVAL_MS = 60 * 60_000;
@@ -74,6 +76,8 @@ export interface GetResult {
   sig?: Uint8Array;
   /** Nodes that returned a verified value. */
   verifiedBy: number;
+  /** The node whose answer gave us the item first (a path-cache copy or one of the K closest). */
+  firstFrom?: Address;
 }
 
 /** The node services items need; Dht provides them. */
@@ -91,6 +95,8 @@ export interface ItemHost {
     onReply?: (reply: R) => boolean | void,
   ): Promise<LookupResult<R>>;
   warn(code: string, message: string): void;
+  /** Cache found items along the lookup path (node/path-cache.ts); default off. */
+  readonly pathCache?: boolean;
 }
 
 export class SeqConflictError extends KadmiumError {
@@ -173,8 +179,10 @@ export class ItemOperations {
       this.host.shutdown,
     );
     let best: GetResult | undefined;
+    // With minSeq, holders of that seq answer without v: they are not misses.
+    const misses = this.host.pathCache && opts.minSeq === undefined ? new Misses(target) : undefined;
     try {
-      await this.host.runLookup(
+      const result = await this.host.runLookup(
         'get',
         target,
         this.host.seedsFor(target),
@@ -182,13 +190,19 @@ export class ItemOperations {
         (contact, onSlow) => client.get(contact.address, target, opts.minSeq, { signal: d.signal, onSlow }),
         (reply) => {
           const verified = verifyReply(target, reply, salt);
-          if (!verified) return false;
+          if (!verified) {
+            misses?.add(reply);
+            return false;
+          }
           if (opts.minSeq !== undefined && (verified.seq ?? -1) <= opts.minSeq) return false;
-          if (!best || (verified.seq ?? 0) > (best.seq ?? 0)) best = { ...verified, verifiedBy: 1 };
+          if (!best || (verified.seq ?? 0) > (best.seq ?? 0))
+            best = { ...verified, verifiedBy: 1, firstFrom: best?.firstFrom ?? reply.from };
           else if (verified.seq === best.seq) best.verifiedBy++;
           return true;
         },
       );
+      const cacheOn = best && misses?.pick(result.closest.map((c) => c.contact));
+      if (best && cacheOn) void putCopy(client, cacheOn, best, salt, this.host.shutdown);
       return best;
     } finally {
       d.dispose();

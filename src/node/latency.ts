@@ -7,13 +7,16 @@
  *   RTT plus deviations (or the network's p90 for strangers), not a fixed SHORT_TIMEOUT_MS.
  * - `rtt-order`: among the next unqueried candidates, measured fast contacts are asked first.
  * - `wide-first`: the first round (our own, known contacts) is `alpha + FIRST_ROUND_EXTRA` wide.
+ * - `path-cache`: BEP 44 items cached along the lookup path (protocols/mainline/path-cache.ts):
+ *   a getter puts what it found on the closest node outside the K closest that lacked it, and
+ *   this node keeps such copies for a TTL falling with its distance from the target.
  */
 import type { LookupOptions } from '../kademlia/lookup.js';
 import { RttTracker } from '../kademlia/rtt.js';
 import { SHORT_TIMEOUT_MS } from '../rpc/rpc.js';
 import { InvalidArgumentError } from '../util/errors.js';
 
-export const LATENCY_TECHNIQUES = ['adaptive-timeouts', 'rtt-order', 'wide-first'] as const;
+export const LATENCY_TECHNIQUES = ['adaptive-timeouts', 'rtt-order', 'wide-first', 'path-cache'] as const;
 export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
 /** What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. */
 export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts'];

@@ -50,8 +50,10 @@ export function formatSummary(r: SimResult): string {
       'first p99',
     ],
   ];
+  const hits: string[] = [];
   for (const p of r.phases) {
     rows.push(row(p.name, p.lookupKind, p.lookups, p.datagramsPerLookup));
+    if (!Number.isNaN(p.lookups.hitRate)) hits.push(`${p.name}: ${pct(p.lookups.hitRate)}`);
     if (p.stores) rows.push(row('', p.storeKind ?? 'store', p.stores));
   }
   const mib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
@@ -67,6 +69,8 @@ export function formatSummary(r: SimResult): string {
     `network: ${r.network.sent} datagrams sent, ${r.network.lost} lost, ${r.network.duplicated} duplicated, ` +
       `${r.network.partitioned} partitioned, ${r.network.natDropped} dropped by NAT, ${r.network.unreachable} to departed nodes`,
   ];
+  if (hits.length > 0)
+    lines.push(`path-cache hits (item first from outside its K closest): ${hits.join(', ')}`);
   if (r.churn)
     lines.push(
       `churn: ${r.churn.leaves} left, ${r.churn.joins} joined (${r.churn.joinsOk} bootstrapped), mean session ${r.churn.meanSessionMin.toFixed(0)} min`,

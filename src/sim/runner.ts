@@ -59,6 +59,8 @@ export interface OpStats {
   latencyMs: Summary;
   /** Time to the first correct result, over the operations that had one (get_peers, get). */
   firstMs: Summary;
+  /** Share of the samples with a cache verdict (Zipf gets) served first by a path-cache copy; NaN when none. */
+  hitRate: number;
 }
 
 export interface PhaseResult {
@@ -111,7 +113,13 @@ export function opStats(samples: readonly OpSample[]): OpStats {
     queries: summarize(samples.map((s) => s.queries)),
     latencyMs: summarize(samples.map((s) => s.latencyMs)),
     firstMs: summarize(samples.flatMap((s) => (s.firstMs === undefined ? [] : [s.firstMs]))),
+    hitRate: hitRate(samples),
   };
+}
+
+function hitRate(samples: readonly OpSample[]): number {
+  const judged = samples.filter((s) => s.hit !== undefined);
+  return judged.length > 0 ? judged.filter((s) => s.hit).length / judged.length : Number.NaN;
 }
 
 /** Shared state a scenario works with. */

@@ -6,6 +6,7 @@
  * then run phases of it (the `items` scenario runs put_get).
  */
 import type { LookupKind } from '../node/events.js';
+import { zipf } from './distributions.js';
 import type { SimNode, SimWorld } from './world.js';
 
 export type OpKind = 'find_node' | 'get_peers' | 'announce' | 'put' | 'get';
@@ -29,6 +30,8 @@ export interface OpSample {
    * for operations without results (find_node, stores) and when none came.
    */
   firstMs?: number;
+  /** get on the Zipf workload: the item came first from a node outside its true K closest (a path-cache copy). */
+  hit?: boolean;
 }
 
 export interface Workload {
@@ -182,8 +185,81 @@ export const putGetWorkload: Workload = {
   },
 };
 
+/** Distinct items of the Zipf workload, and its exponent. */
+export const ZIPF_ITEMS = 200;
+export const ZIPF_EXPONENT = 1;
+const catalogues = new WeakMap<
+  SimWorld,
+  { draw: (r: SimWorld['random']) => number; items: Map<number, Promise<Uint8Array | undefined>> }
+>();
+
+/**
+ * Popular content (Kademlia §2.5's case for caching): gets of ZIPF_ITEMS immutable items drawn
+ * with Zipf(ZIPF_EXPONENT) popularity, each item put by a random node the first time it is
+ * drawn. ok when the value comes back; `hit` when it came first from outside its K closest.
+ */
+export const zipfGetWorkload: Workload = {
+  name: 'zipf_get',
+  lookupKind: 'get',
+  async run(world, out) {
+    let cat = catalogues.get(world);
+    if (!cat) {
+      cat = { draw: zipf(ZIPF_ITEMS, ZIPF_EXPONENT), items: new Map() };
+      catalogues.set(world, cat);
+    }
+    const rank = cat.draw(world.random);
+    let published = cat.items.get(rank);
+    if (!published) {
+      const value = new Uint8Array(20);
+      value.set(world.randomId());
+      const putter = world.randomLive();
+      published = (async () => {
+        let target: Uint8Array | undefined;
+        out.push(
+          await measured(
+            world,
+            putter,
+            'put',
+            undefined,
+            () => putter.dht.putImmutable(value, { republish: false }),
+            (r) => {
+              target = r.target;
+              return r.storedOn > 0;
+            },
+          ),
+        );
+        return target;
+      })();
+      cat.items.set(rank, published);
+    }
+    const target = await published;
+    if (!target) return;
+    const getter = world.randomLive();
+    let firstFrom: string | undefined;
+    const sample = await measured(
+      world,
+      getter,
+      'get',
+      target,
+      async () => {
+        const r = await getter.dht.get(target);
+        firstFrom = r?.firstFrom?.host;
+        return r;
+      },
+      (r) => r !== undefined,
+    );
+    if (sample.ok) {
+      const k = getter.dht.k;
+      const primaries = world.closestLive(target, k, (n) => !n.nat).map((n) => n.endpoint.address.host);
+      sample.hit = firstFrom !== undefined && !primaries.includes(firstFrom);
+    }
+    out.push(sample);
+  },
+};
+
 export const WORKLOADS: Record<string, Workload> = {
   find_node: findNodeWorkload,
   get_peers: getPeersWorkload,
   put_get: putGetWorkload,
+  zipf_get: zipfGetWorkload,
 };
