@@ -4,7 +4,7 @@
  * methods use are protected here.
  */
 import { setMaxListeners } from 'node:events';
-import { asNodeId, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
+import { asNodeId, idToHex, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
 import type { Contact, ExportedTable, RoutingTable } from '../kademlia/routing-table.js';
 import { MainlineClient, type ReplyBase } from '../protocols/mainline/client.js';
@@ -31,6 +31,7 @@ import * as defaults from './defaults.js';
 import type { DhtEvents, LookupKind } from './events.js';
 import { ExternalIpVoter, rederivedId } from './external-ip.js';
 import { ItemOperations } from './items.js';
+import { Healer } from './healing.js';
 import { LatencyRouting } from './latency.js';
 import { type LookupHost, runLookup, seedsFor } from './lookups.js';
 import { Maintenance, type MaintenanceHost } from './maintenance.js';
@@ -74,6 +75,9 @@ export abstract class DhtCore implements LookupHost {
   readonly prefer: ((c: Contact) => boolean) | undefined;
   /** Per-contact RTTs and the latency techniques in use. */
   readonly latency: LatencyRouting;
+  /** @internal Notices a lost table and rejoins (node/healing.ts). */
+  readonly healer = new Healer();
+  private healing = false;
 
   /** @internal Items are cached along lookup paths (node/path-cache.ts). */
   get pathCache(): boolean {
@@ -217,7 +221,9 @@ export abstract class DhtCore implements LookupHost {
       this.clock,
       this.options.maintenanceIntervalMs ?? defaults.MAINTENANCE_INTERVAL_MS,
       () => {
-        if (!this.closed) this.upkeep.run(this.client);
+        if (this.closed) return;
+        this.upkeep.run(this.client);
+        this.heal();
       },
     );
     this.events.emit('listening', { address: transport.address });
@@ -368,7 +374,35 @@ export abstract class DhtCore implements LookupHost {
     this.nodeTables.queried({ id, address: from }, this.rpc?.limited(from.host) ?? false, this.clock.now());
   }
 
+  /** Rejoin when the healer says the table is lost; reported as `heal` events. */
+  private heal(): void {
+    if (this.healing || !this.client) return;
+    const reason = this.healer.check(this.clock.now(), {
+      joined: this.bootstrapped,
+      size: this.nodeTables.size,
+      k: this.k,
+      exportTable: () => this.nodeTables.export(idToHex),
+    });
+    if (!reason) return;
+    this.healing = true;
+    const lostAt = this.clock.now();
+    this.events.emit('heal', { reason, phase: 'lost', tableSize: this.nodeTables.size });
+    this.bootstrap()
+      .then(
+        (r) =>
+          this.events.emit('heal', {
+            reason,
+            phase: r.ok ? 'rejoined' : 'failed',
+            tableSize: this.nodeTables.size,
+            tookMs: this.clock.now() - lostAt,
+          }),
+        () => undefined,
+      )
+      .finally(() => (this.healing = false));
+  }
+
   protected onReplied(contact: Contact, reply: ReplyBase): void {
+    this.healer.noteReply();
     // A source the rate limit is dropping stays out of the table even when it answers us.
     if (!this.rpc?.limited(contact.address.host)) this.observe(contact, true);
     if (reply.ip) this.learnExternalIp(reply.from, reply.ip);
@@ -402,6 +436,7 @@ export abstract class DhtCore implements LookupHost {
   protected onFailed(to: Address, err: unknown): void {
     // Only silence and nonsense count against a node; an error reply proves it is alive.
     if (!(err instanceof TimeoutError) && !(err instanceof KadmiumError && err.code === 'BAD_REPLY')) return;
+    if (err instanceof TimeoutError) this.healer.noteTimeout();
     this.nodeTables.failed(to);
   }
 
@@ -461,7 +496,7 @@ class NodeHost implements BootstrapHost, MaintenanceHost {
     return this.options.bootstrap;
   }
   get saved(): ExportedTable | undefined {
-    return this.options.routingTable;
+    return this.core.healer.saved(this.options.routingTable);
   }
   get resolver(): Resolver | undefined {
     return this.options.resolver;

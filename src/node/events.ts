@@ -39,6 +39,16 @@ export interface DhtEvents extends RpcEvents {
     firstResultMs?: number | undefined;
   };
   bootstrap: { ok: boolean; responded: number; tried: number; message: string; retryInMs?: number };
+  /**
+   * Self-healing (node/healing.ts): the table looked lost (`empty`, or `silent`: only timeouts
+   * for a whole maintenance tick), then the rejoin through saved contacts and routers ended.
+   */
+  heal: {
+    reason: 'empty' | 'silent';
+    phase: 'lost' | 'rejoined' | 'failed';
+    tableSize: number;
+    tookMs?: number;
+  };
   'peer:stored': { infoHash: Uint8Array; peer: Address; seed: boolean };
   'item:stored': { target: Uint8Array; mutable: boolean; seq: number | undefined; from: Address };
   'token:rotated': { rotations: number };
