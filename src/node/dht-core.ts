@@ -294,6 +294,9 @@ export abstract class DhtCore implements LookupHost {
     );
   }
 
+  /** Announce again what we announced recently (Dht implements it; node/reannounce.ts). */
+  protected abstract reannounce(newHost: string): void;
+
   /** Refresh sparse buckets (Dht implements it with the other queries). */
   abstract refresh(opts?: CallOptions & { maxBuckets?: number }): Promise<number>;
 
@@ -410,9 +413,12 @@ export abstract class DhtCore implements LookupHost {
 
   /** BEP 42: count the responder's view of our address; on a new consensus, re-derive our id. */
   protected learnExternalIp(reporter: Address, seen: Address): void {
+    const before = this.voter.get(seen.family);
     const agreed = this.voter.report(reporter, seen);
     if (!agreed) return;
     this.events.emit('external-ip', { host: agreed, family: seen.family });
+    // A change, not the first agreement: what we announced now points at an old address.
+    if (before !== undefined) this.reannounce(agreed);
     // Our id follows the v4 address on a dual-stack node; a v6-only node uses its v6 address.
     const primary: Family = this.families.includes(4) ? 4 : 6;
     if (seen.family !== primary) return;

@@ -55,6 +55,8 @@ export interface DhtEvents extends RpcEvents {
   warning: { code: string; message: string };
   /** BEP 42: enough responders agree on our external address (per family). */
   'external-ip': { host: string; family: 4 | 6 };
+  /** Our external address changed: `count` recent announces are being repeated (node/reannounce.ts). */
+  reannounce: { host: string; count: number };
   /** BEP 42: our id was re-derived from our external IP; the routing tables were rebuilt. */
   'id:changed': { id: NodeId; previous: NodeId; ip: string };
   close: Record<string, never>;
