@@ -281,7 +281,9 @@ export abstract class DhtCore implements LookupHost {
       this.idBytes,
       {
         k: this.k,
-        routing: this.options.routing,
+        routing: this.latency.latencyOf
+          ? { ...this.options.routing, latencyOf: this.latency.latencyOf }
+          : this.options.routing,
         v6,
         prefer: this.prefer,
         accept: this.secureIds === 'require' ? this.prefer : undefined,

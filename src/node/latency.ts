@@ -7,6 +7,8 @@
  *   RTT plus deviations (or the network's p90 for strangers), not a fixed SHORT_TIMEOUT_MS.
  * - `rtt-order`: among the next unqueried candidates, measured fast contacts are asked first.
  * - `wide-first`: the first round (our own, known contacts) is `alpha + FIRST_ROUND_EXTRA` wide.
+ * - `pns`: proximity neighbour selection: in a full bucket, a contact that answered much faster
+ *   replaces the slowest member (kademlia/routing-table.ts `latencyOf`).
  * - `path-cache`: BEP 44 items cached along the lookup path (protocols/mainline/path-cache.ts):
  *   a getter puts what it found on the closest node outside the K closest that lacked it, and
  *   this node keeps such copies for a TTL falling with its distance from the target.
@@ -16,7 +18,13 @@ import { RttTracker } from '../kademlia/rtt.js';
 import { SHORT_TIMEOUT_MS } from '../rpc/rpc.js';
 import { InvalidArgumentError } from '../util/errors.js';
 
-export const LATENCY_TECHNIQUES = ['adaptive-timeouts', 'rtt-order', 'wide-first', 'path-cache'] as const;
+export const LATENCY_TECHNIQUES = [
+  'adaptive-timeouts',
+  'rtt-order',
+  'wide-first',
+  'pns',
+  'path-cache',
+] as const;
 export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
 /** What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. */
 export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts'];
@@ -50,6 +58,11 @@ export class LatencyRouting {
   /** For `Rpc`: per-destination short timeouts (when on). */
   get shortTimeoutFor(): ((to: Parameters<RttTracker['slowAfterMs']>[0]) => number) | undefined {
     return this.has('adaptive-timeouts') ? (to) => this.rtt.slowAfterMs(to) : undefined;
+  }
+
+  /** For the routing tables: RTTs for proximity neighbour selection (when on). */
+  get latencyOf(): ((address: Parameters<RttTracker['srtt']>[0]) => number | undefined) | undefined {
+    return this.has('pns') ? (address) => this.rtt.srtt(address) : undefined;
   }
 
   /** For a lookup: launch order and first-round width. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { asNodeId } from '../../src/kademlia/id.js';
 import { lookup } from '../../src/kademlia/lookup.js';
-import type { Contact } from '../../src/kademlia/routing-table.js';
+import { type Contact, RoutingTable } from '../../src/kademlia/routing-table.js';
 import { MIN_RTT_SAMPLES, MIN_SLOW_MS, RttTracker } from '../../src/kademlia/rtt.js';
 import type { Address } from '../../src/transport/address.js';
 
@@ -104,5 +104,40 @@ describe('latency-aware lookup hooks', () => {
       result.closest.map((c) => c.result),
       [0, 1, 2, 3, 4, 5, 6, 7],
     );
+  });
+});
+
+describe('proximity neighbour selection (routing table latencyOf)', () => {
+  const local = new Uint8Array(20);
+  local[0] = 0x80;
+  const contact = (i: number): Contact => {
+    const id = new Uint8Array(20);
+    id[0] = i; // all in bucket 0 (first bit differs from ours)
+    return { id: asNodeId(id), address: at(i) };
+  };
+  const rtts = new Map<string, number>([
+    [at(1).host, 300],
+    [at(2).host, 100],
+    [at(3).host, 100],
+    [at(4).host, 80],
+  ]);
+
+  it('a much faster newcomer replaces the slowest member of a full bucket', () => {
+    const table = new RoutingTable(asNodeId(local), { k: 2, latencyOf: (a) => rtts.get(a.host) });
+    table.observe(contact(1), true, 0);
+    table.observe(contact(2), true, 0);
+    const r = table.observe(contact(3), true, 0);
+    assert.equal(r.action, 'added');
+    assert.equal(r.action === 'added' ? r.replaced?.address.host : undefined, at(1).host);
+    // 80 ms is not twice as fast as 100 ms: the newcomer waits as a replacement.
+    assert.equal(table.observe(contact(4), true, 0).action, 'cached');
+    assert.deepEqual([...table.nodes()].map((n) => n.address.host).sort(), [at(2).host, at(3).host]);
+  });
+
+  it('without latencyOf a full bucket of good nodes keeps them (BEP 5)', () => {
+    const table = new RoutingTable(asNodeId(local), { k: 2 });
+    table.observe(contact(1), true, 0);
+    table.observe(contact(2), true, 0);
+    assert.equal(table.observe(contact(3), true, 0).action, 'cached');
   });
 });
