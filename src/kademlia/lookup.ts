@@ -46,17 +46,6 @@ export interface LookupOptions<R> {
    * and this one skips it without counting it as failed. Default: every contact is ours.
    */
   claim?: (contact: Contact) => boolean;
-  /**
-   * Latency-aware launch order (proximity route selection): the expected RTT to a contact, ms, or
-   * undefined when unknown. Among the first `2 * alpha` unqueried candidates of the window, the
-   * fastest known go first; the window and the end condition stay those of distance.
-   */
-  rttOf?: (contact: Contact) => number | undefined;
-  /**
-   * Adaptive parallelism: the first round (the seeds, which we know) goes `alpha + extraFirst`
-   * wide; afterwards `alpha` again. Default 0.
-   */
-  extraFirst?: number;
 }
 
 export interface LookupResult<R> {
@@ -85,8 +74,7 @@ function idKey(id: Uint8Array): string {
 }
 
 export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
-  const { target, k, signal, prefer, claim, rttOf } = options;
-  let alpha = options.alpha + (options.extraFirst ?? 0);
+  const { target, k, alpha, signal, prefer, claim } = options;
   const maxQueries = options.maxQueries ?? 512;
   const maxCandidates = options.maxCandidates ?? Math.max(64, k * 8);
   const seen = new Set<string>();
@@ -149,16 +137,13 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
       let live = 0;
       let unfavoured = 0;
       let waiting = false;
-      const launchable: Candidate<R>[] = [];
       for (const c of candidates) {
         // A query past its short timeout no longer holds up the lookup: the next candidate takes
         // its place among the K closest. If it still answers before the end, it counts again.
         if (c.state === 'failed' || c.state === 'slow' || c.state === 'taken') continue;
         if (live >= k) break;
-        const canLaunch =
-          c.state === 'new' && active + launchable.length < (rttOf ? 2 : 1) * alpha && queried < maxQueries;
-        // With rttOf, up to 2 * alpha are claimed per round though fewer launch at once.
-        if (canLaunch && claim && !claim(c.contact)) {
+        const launchable = c.state === 'new' && active < alpha && queried < maxQueries;
+        if (launchable && claim && !claim(c.contact)) {
           c.state = 'taken';
           continue;
         }
@@ -169,17 +154,8 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
         } else {
           live++;
         }
-        if (canLaunch) launchable.push(c);
+        if (launchable) launch(c);
         if (c.state !== 'done') waiting = true;
-      }
-      if (rttOf && launchable.length > 1) {
-        // Unknown RTTs sort as the slowest known: a measured fast contact is a sure gain.
-        const rtt = (c: Candidate<R>): number => rttOf(c.contact) ?? Number.MAX_SAFE_INTEGER;
-        launchable.sort((a, b) => rtt(a) - rtt(b));
-      }
-      for (const c of launchable) {
-        if (active >= alpha || queried >= maxQueries) break;
-        launch(c);
       }
       if (!waiting || (inFlight === 0 && active === 0 && !candidates.some((c) => c.state === 'new')))
         finish();
@@ -230,7 +206,5 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
 
     for (const seed of options.seeds) add(seed, 0);
     step();
-    // Only the first round is wider; later launches wait until fewer than alpha are counted.
-    alpha = options.alpha;
   });
 }

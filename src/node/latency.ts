@@ -1,19 +1,17 @@
 /**
  * Latency-aware lookups, technique by technique, so the simulator can measure each alone and
  * together (docs/LATENCY.md). All of them change only what we send when, never a message's
- * contents: other Mainline clients see ordinary queries.
+ * contents: other Mainline clients see ordinary queries. Two more were measured and removed
+ * (docs/LATENCY.md): asking measured-fast candidates first, and a wider first round.
  *
  * - `adaptive-timeouts`: a query stops holding a lookup slot after the contact's own smoothed
  *   RTT plus deviations (or the network's p90 for strangers), not a fixed SHORT_TIMEOUT_MS.
- * - `rtt-order`: among the next unqueried candidates, measured fast contacts are asked first.
- * - `wide-first`: the first round (our own, known contacts) is `alpha + FIRST_ROUND_EXTRA` wide.
  * - `pns`: proximity neighbour selection: in a full bucket, a contact that answered much faster
  *   replaces the slowest member (kademlia/routing-table.ts `latencyOf`).
  * - `path-cache`: BEP 44 items cached along the lookup path (protocols/mainline/path-cache.ts):
  *   a getter puts what it found on the closest node outside the K closest that lacked it, and
  *   this node keeps such copies for a TTL falling with its distance from the target.
  */
-import type { LookupOptions } from '../kademlia/lookup.js';
 import { RttTracker } from '../kademlia/rtt.js';
 import { SHORT_TIMEOUT_MS } from '../rpc/rpc.js';
 import { InvalidArgumentError } from '../util/errors.js';
@@ -28,8 +26,6 @@ export const LATENCY_TECHNIQUES = [
 export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
 /** What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. */
 export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts'];
-/** Extra queries in a lookup's first round with `wide-first`. */
-export const FIRST_ROUND_EXTRA = 2;
 
 export function checkTechniques(list: readonly string[]): LatencyTechnique[] {
   for (const t of list) {
@@ -63,13 +59,5 @@ export class LatencyRouting {
   /** For the routing tables: RTTs for proximity neighbour selection (when on). */
   get latencyOf(): ((address: Parameters<RttTracker['srtt']>[0]) => number | undefined) | undefined {
     return this.has('pns') ? (address) => this.rtt.srtt(address) : undefined;
-  }
-
-  /** For a lookup: launch order and first-round width. */
-  lookupOptions(): Pick<LookupOptions<unknown>, 'rttOf' | 'extraFirst'> {
-    return {
-      rttOf: this.has('rtt-order') ? (c) => this.rtt.srtt(c.address) : undefined,
-      extraFirst: this.has('wide-first') ? FIRST_ROUND_EXTRA : 0,
-    };
   }
 }

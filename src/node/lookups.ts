@@ -5,7 +5,7 @@
  * whose ids are valid for their IPs).
  */
 import { compareDistance } from '../kademlia/id.js';
-import { type LookupOptions, type LookupReply, type LookupResult, lookup } from '../kademlia/lookup.js';
+import { type LookupReply, type LookupResult, lookup } from '../kademlia/lookup.js';
 import type { Contact } from '../kademlia/routing-table.js';
 import { BadReplyError, type PeersReply } from '../protocols/mainline/client.js';
 import { addressKey } from '../transport/address.js';
@@ -28,8 +28,6 @@ export interface LookupHost {
   readonly families: readonly Family[];
   /** BEP 42 preference for lookup termination; undefined when off. */
   readonly prefer: ((c: Contact) => boolean) | undefined;
-  /** Latency-aware launch order and width (node/latency.ts); absent: plain distance order. */
-  readonly latency?: { lookupOptions(): Pick<LookupOptions<unknown>, 'rttOf' | 'extraFirst'> };
 }
 
 export type Ask<R> = (contact: Contact, onSlow: () => void) => Promise<R>;
@@ -69,11 +67,9 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
       'the routing table is empty: bootstrap first (check --bootstrap and that the routers are reachable)',
     );
   }
-  const tuning = host.latency?.lookupOptions();
   const results = await Promise.all(
     groups.map((g) =>
       lookup<R>({
-        ...tuning,
         target,
         seeds: g.seeds,
         k: host.k,

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { asNodeId } from '../../src/kademlia/id.js';
-import { lookup } from '../../src/kademlia/lookup.js';
 import { type Contact, RoutingTable } from '../../src/kademlia/routing-table.js';
 import { MIN_RTT_SAMPLES, MIN_SLOW_MS, RttTracker } from '../../src/kademlia/rtt.js';
 import type { Address } from '../../src/transport/address.js';
@@ -45,65 +44,6 @@ describe('RttTracker', () => {
     t.observe(at(4), Number.NaN);
     t.observe(at(4), -1);
     assert.equal(t.srtt(at(4)), undefined, 'nonsense samples are ignored');
-  });
-});
-
-describe('latency-aware lookup hooks', () => {
-  const contacts: Contact[] = [];
-  for (let i = 0; i < 12; i++) {
-    const id = new Uint8Array(20);
-    id[0] = i; // distance to the zero target grows with i
-    contacts.push({ id: asNodeId(id), address: at(i) });
-  }
-  const target = new Uint8Array(20);
-
-  it('rttOf launches the fastest known of the next candidates first', async () => {
-    const order: number[] = [];
-    // Contacts 3 and 5 are fast; 5 is beyond the first 2 * alpha, so it waits its turn.
-    const rtt = (c: Contact): number | undefined => ([3, 5].includes(c.id[0] as number) ? 10 : undefined);
-    await lookup({
-      target,
-      seeds: contacts.slice(0, 6),
-      k: 8,
-      alpha: 2,
-      rttOf: rtt,
-      query: async (c) => {
-        order.push(c.id[0] as number);
-        return { nodes: [], result: null };
-      },
-    });
-    assert.deepEqual(order.slice(0, 2), [3, 0]);
-    assert.equal(order.length, 6, 'every candidate is still asked');
-  });
-
-  it('without rttOf the order is distance, and extraFirst widens only the first round', async () => {
-    let active = 0;
-    const peaks: number[] = [];
-    const result = await lookup({
-      target,
-      seeds: contacts,
-      k: 8,
-      alpha: 2,
-      extraFirst: 3,
-      query: async (c) => {
-        active++;
-        peaks.push(active);
-        await new Promise((r) => setImmediate(r));
-        active--;
-        return { nodes: [], result: c.id[0] };
-      },
-    });
-    assert.equal(peaks[4], 5, 'five launched at once in the first round');
-    // After the first round at most alpha (2) run at once again.
-    assert.ok(peaks.length > 5);
-    assert.ok(
-      peaks.slice(5).every((p) => p <= 2),
-      `peaks ${peaks.join(',')}`,
-    );
-    assert.deepEqual(
-      result.closest.map((c) => c.result),
-      [0, 1, 2, 3, 4, 5, 6, 7],
-    );
   });
 });
 

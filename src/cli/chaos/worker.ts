@@ -8,6 +8,7 @@
  * (`get` is ok when the peer with that port comes back). Its first line on stdout is
  * {"ready":true,"bootstrap":"HOST:PORT","nodes":N}. It exits when stdin closes.
  */
+import { setMaxListeners } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Dht } from '../../node/dht.js';
 import { fromHex } from '../../util/bytes.js';
@@ -67,6 +68,8 @@ async function serve(
   if (!infohash || infohash.length !== 20) return { id: req.id, ok: false, ms: 0, error: 'bad infohash' };
   try {
     const signal = AbortSignal.timeout(OP_TIMEOUT_MS);
+    // A lookup's queries each listen on it: a dozen at once is normal, not a leak.
+    setMaxListeners(256, signal);
     if (req.op === 'announce') {
       const r = await node.announce(infohash, { port: req.port, signal });
       return { id: req.id, ok: r.announcedTo > 0, ms: Date.now() - started };
