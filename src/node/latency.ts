@@ -25,7 +25,7 @@ export const LATENCY_TECHNIQUES = [
 ] as const;
 export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
 /** What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. */
-export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts'];
+export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts', 'pns'];
 
 export function checkTechniques(list: readonly string[]): LatencyTechnique[] {
   for (const t of list) {
