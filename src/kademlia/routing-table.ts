@@ -76,7 +76,8 @@ export interface RoutingTableOptions {
   /**
    * Proximity neighbour selection: the smoothed RTT to an address, ms, when known. When a bucket
    * is full, a newcomer that answered us replaces the slowest member whose RTT is over
-   * PNS_MARGIN times its own (never a favoured member for an unfavoured newcomer).
+   * PNS_MARGIN times its own and PNS_MIN_GAIN_MS more (never a favoured member for an
+   * unfavoured newcomer).
    */
   latencyOf?: (address: Address) => number | undefined;
   /**
@@ -107,8 +108,10 @@ export const NEVER = -1;
 /** A typical UDP NAT mapping lifetime: an answer within this long of the node's query proves little. */
 export const NAT_WINDOW_MS = 2 * 60_000;
 export const GOOD_FOR_MS = 15 * 60_000;
-/** A newcomer must be this many times faster than a member to take its place (latencyOf). */
+/** A newcomer must be this many times faster than a member to take its place (latencyOf)... */
 export const PNS_MARGIN = 2;
+/** ...and this much faster, ms: on a LAN or loopback, sub-millisecond noise must not churn buckets. */
+export const PNS_MIN_GAIN_MS = 20;
 
 /** What `observe` did with a contact. */
 export type ObserveResult =
@@ -796,7 +799,7 @@ export class RoutingTable {
     if (latencyOf === undefined || mine === undefined) return undefined;
     const newcomerFavoured = !this.prefer || this.prefer(newcomer);
     let slowest: number | undefined;
-    let slowestRtt = mine * PNS_MARGIN;
+    let slowestRtt = Math.max(mine * PNS_MARGIN, mine + PNS_MIN_GAIN_MS);
     for (const r of this.chain(bucket.head)) {
       const member = this.snapshot(r);
       if (!newcomerFavoured && this.prefer?.(member)) continue;
