@@ -13,13 +13,23 @@ interface ChildResult {
   nodes: number;
   buildMs: number;
   memory: { heapPerNode: number; arrayBuffersPerNode: number; rssPerNode: number };
-  ops: { announceMs: number; announceDgrams: number; getMs: number; getDgrams: number; found: boolean }[];
+  ops: {
+    announceMs: number;
+    announceDgrams: number;
+    getMs: number;
+    firstMs: number;
+    getDgrams: number;
+    found: boolean;
+  }[];
 }
 
 export interface LookupRow {
   kind: string;
   getMedianMs: number;
   getP95Ms: number;
+  /** Time to the announcer's address arriving (first peer), median and p95. */
+  firstMedianMs: number;
+  firstP95Ms: number;
   getDgrams: number;
   announceMedianMs: number;
   announceP95Ms: number;
@@ -57,6 +67,11 @@ export async function runLookups(
         r.ops.map((o) => o.getMs),
         0.95,
       ),
+      firstMedianMs: median(r.ops.map((o) => o.firstMs)),
+      firstP95Ms: quantile(
+        r.ops.map((o) => o.firstMs),
+        0.95,
+      ),
       getDgrams: median(r.ops.map((o) => o.getDgrams)),
       announceMedianMs: median(r.ops.map((o) => o.announceMs)),
       announceP95Ms: quantile(
@@ -81,6 +96,18 @@ export async function runLookups(
       ratio(k.getMedianMs, b.getMedianMs),
     ],
     ['get_peers p95 ms', num(k.getP95Ms, 1), num(b.getP95Ms, 1), ratio(k.getP95Ms, b.getP95Ms)],
+    [
+      'get_peers first peer median ms',
+      num(k.firstMedianMs, 1),
+      num(b.firstMedianMs, 1),
+      ratio(k.firstMedianMs, b.firstMedianMs),
+    ],
+    [
+      'get_peers first peer p95 ms',
+      num(k.firstP95Ms, 1),
+      num(b.firstP95Ms, 1),
+      ratio(k.firstP95Ms, b.firstP95Ms),
+    ],
     ['get_peers datagrams (median)', num(k.getDgrams), num(b.getDgrams), ratio(k.getDgrams, b.getDgrams)],
     [
       'announce median ms',

@@ -18,6 +18,7 @@ import { router } from './commands/router.js';
 import { sampleInfohashes } from './commands/sample-infohashes.js';
 import { scrape } from './commands/scrape.js';
 import { sim } from './commands/sim.js';
+import { chaos } from './commands/chaos.js';
 import { start } from './commands/start.js';
 import { testnet } from './commands/testnet.js';
 import type { Command } from './commands/types.js';
@@ -36,6 +37,7 @@ const COMMANDS: Command[] = [
   router,
   profile,
   sim,
+  chaos,
   // BEP 33, BEP 51
   scrape,
   sampleInfohashes,

@@ -95,6 +95,8 @@ export class Daemon {
         redisUrl: config.storage.redisUrl,
         namespace: config.storage.namespace,
         peerTtlMs: config.privacy.peerTtlS * 1000,
+        // Degraded, then recovered: an operator wants both lines in the log.
+        onBreaker: (c) => (c.state === 'open' ? log.warn(c.detail) : log.info(c.detail)),
       },
     );
     const saved = loadTable(config.dataDir);

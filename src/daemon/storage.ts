@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { ItemStore } from '../storage/item-store.js';
+import type { BreakerChange } from '../storage/breaker.js';
 import { openStorage, SQLITE_FILE_NAME, type Storage } from '../storage/open.js';
 import type { PeerStore } from '../storage/peer-store.js';
 
@@ -24,6 +25,8 @@ export interface StorageSettings {
   namespace: string;
   /** How long peers announced by others are kept (`privacy.peer_ttl_s`); default the store's. */
   peerTtlMs?: number;
+  /** Told when the Redis items' circuit breaker opens (serving from memory) or closes (resynced). */
+  onBreaker?: (change: BreakerChange) => void;
 }
 
 export type StorageFactory = (dataDir: string, settings: StorageSettings) => Promise<DaemonStorage>;
@@ -54,7 +57,7 @@ export const STORAGE_BACKENDS: Readonly<Record<string, StorageFactory>> = {
   memory: async (_dir, { peerTtlMs }) =>
     wrap('memory', await openStorage({ kind: 'memory', ...peerLimits(peerTtlMs) })),
   /** A Redis server shared by several nodes on one host; keys namespaced per network. */
-  redis: async (_dir, { redisUrl, namespace, peerTtlMs }) => {
+  redis: async (_dir, { redisUrl, namespace, peerTtlMs, onBreaker }) => {
     if (!/^rediss?:\/\//.test(redisUrl)) {
       throw new Error(
         `storage.redis_url: the redis backend needs a URL like redis://127.0.0.1:6379, got ${JSON.stringify(redisUrl)}`,
@@ -62,7 +65,7 @@ export const STORAGE_BACKENDS: Readonly<Record<string, StorageFactory>> = {
     }
     return wrap(
       `redis ${redisUrl} namespace ${namespace}`,
-      await openStorage({ kind: 'redis', url: redisUrl, namespace, ...peerLimits(peerTtlMs) }),
+      await openStorage({ kind: 'redis', url: redisUrl, namespace, onBreaker, ...peerLimits(peerTtlMs) }),
     );
   },
 };

@@ -74,6 +74,13 @@ export interface RoutingTableOptions {
    */
   prefer?: (node: Contact) => boolean;
   /**
+   * Proximity neighbour selection: the smoothed RTT to an address, ms, when known. When a bucket
+   * is full, a newcomer that answered us replaces the slowest member whose RTT is over
+   * PNS_MARGIN times its own and PNS_MIN_GAIN_MS more (never a favoured member for an
+   * unfavoured newcomer).
+   */
+  latencyOf?: (address: Address) => number | undefined;
+  /**
    * Bytes of public key kept with each contact (0, the default, keeps none). When set, every
    * contact observed must carry a `key` of exactly this length; the protocol checks that the id
    * derives from it before the table sees it.
@@ -101,6 +108,10 @@ export const NEVER = -1;
 /** A typical UDP NAT mapping lifetime: an answer within this long of the node's query proves little. */
 export const NAT_WINDOW_MS = 2 * 60_000;
 export const GOOD_FOR_MS = 15 * 60_000;
+/** A newcomer must be this many times faster than a member to take its place (latencyOf)... */
+export const PNS_MARGIN = 2;
+/** ...and this much faster, ms: on a LAN or loopback, sub-millisecond noise must not churn buckets. */
+export const PNS_MIN_GAIN_MS = 20;
 
 /** What `observe` did with a contact. */
 export type ObserveResult =
@@ -154,6 +165,7 @@ export class RoutingTable {
   private readonly onePerIp: boolean;
   private readonly exemptLocal: boolean;
   private readonly prefer: ((node: Contact) => boolean) | undefined;
+  private readonly latencyOf: ((address: Address) => number | undefined) | undefined;
   private readonly buckets: Bucket[];
   private count = 0;
 
@@ -192,6 +204,7 @@ export class RoutingTable {
     this.onePerIp = options.oneNodePerIp ?? true;
     this.exemptLocal = options.exemptLocal ?? true;
     this.prefer = options.prefer;
+    this.latencyOf = options.latencyOf;
     this.buckets = [emptyBucket(now)];
 
     this.idLength = localId.length;
@@ -277,7 +290,9 @@ export class RoutingTable {
       for (let r = bucket.head; r !== END && bad === undefined; r = this.next(r)) {
         if (this.stateAt(r, now) === 'bad') bad = r;
       }
-      const unfavoured = bad ?? (responded ? this.unfavouredIn(bucket, contact) : undefined);
+      const unfavoured =
+        bad ??
+        (responded ? (this.unfavouredIn(bucket, contact) ?? this.slowerIn(bucket, contact)) : undefined);
       if (unfavoured !== undefined) {
         const refused = this.refusal(bucket, address);
         if (refused) return refused;
@@ -775,6 +790,26 @@ export class RoutingTable {
       bucket.spares--;
       this.release(oldest);
     }
+  }
+
+  /** The slowest record PNS_MARGIN times slower than the newcomer, with `latencyOf`. */
+  private slowerIn(bucket: Bucket, newcomer: Contact): number | undefined {
+    const latencyOf = this.latencyOf;
+    const mine = latencyOf?.(newcomer.address);
+    if (latencyOf === undefined || mine === undefined) return undefined;
+    const newcomerFavoured = !this.prefer || this.prefer(newcomer);
+    let slowest: number | undefined;
+    let slowestRtt = Math.max(mine * PNS_MARGIN, mine + PNS_MIN_GAIN_MS);
+    for (const r of this.chain(bucket.head)) {
+      const member = this.snapshot(r);
+      if (!newcomerFavoured && this.prefer?.(member)) continue;
+      const rtt = latencyOf(member.address);
+      if (rtt !== undefined && rtt > slowestRtt) {
+        slowest = r;
+        slowestRtt = rtt;
+      }
+    }
+    return slowest;
   }
 
   /** The stalest record `prefer` rejects, when `prefer` favours the newcomer. */

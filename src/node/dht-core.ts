@@ -4,7 +4,7 @@
  * methods use are protected here.
  */
 import { setMaxListeners } from 'node:events';
-import { asNodeId, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
+import { asNodeId, idToHex, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
 import { Reputation } from '../kademlia/reputation.js';
 import type { Contact, ExportedTable, RoutingTable } from '../kademlia/routing-table.js';
@@ -33,6 +33,8 @@ import * as defaults from './defaults.js';
 import type { DhtEvents, LookupKind } from './events.js';
 import { ExternalIpVoter, rederivedId } from './external-ip.js';
 import { ItemOperations } from './items.js';
+import { Healer } from './healing.js';
+import { LatencyRouting } from './latency.js';
 import { type LookupHost, runLookup, seedsFor } from './lookups.js';
 import { Maintenance, type MaintenanceHost } from './maintenance.js';
 import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
@@ -85,6 +87,16 @@ export abstract class DhtCore implements LookupHost {
   readonly lookupPaths: number;
   /** Per-contact reputation (DhtOptions.reputation), or undefined when off. */
   readonly reputation: Reputation | undefined;
+  /** Per-contact RTTs and the latency techniques in use. */
+  readonly latency: LatencyRouting;
+  /** @internal Notices a lost table and rejoins (node/healing.ts). */
+  readonly healer = new Healer();
+  private healing = false;
+
+  /** @internal Items are cached along lookup paths (node/path-cache.ts). */
+  get pathCache(): boolean {
+    return this.latency.has('path-cache');
+  }
 
   constructor(protected readonly options: DhtOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -101,6 +113,7 @@ export abstract class DhtCore implements LookupHost {
         `lookupPaths must be an integer 1-${MAX_LOOKUP_PATHS}, got ${this.lookupPaths}`,
       );
     this.reputation = options.reputation ? new Reputation() : undefined;
+    this.latency = new LatencyRouting(options.latency, options.shortTimeoutMs);
     this.secureIds = options.secureIds ?? 'prefer';
     if (!['off', 'prefer', 'require'].includes(this.secureIds))
       throw new InvalidArgumentError(
@@ -198,6 +211,8 @@ export abstract class DhtCore implements LookupHost {
       rateLimit: this.options.rateLimit,
       rateLimitLoopback: this.options.rateLimitLoopback ?? false,
       knownMethods: METHODS,
+      shortTimeoutFor: this.latency.shortTimeoutFor,
+      onRtt: (from, rttMs) => this.latency.rtt.observe(from, rttMs),
       onLimited: (key) => {
         // A flooding source is not one to hand out to others. Only the rare case (it had
         // contacts here) is worth a warning: a wide flood would otherwise flood the log too.
@@ -233,7 +248,9 @@ export abstract class DhtCore implements LookupHost {
       this.clock,
       this.options.maintenanceIntervalMs ?? defaults.MAINTENANCE_INTERVAL_MS,
       () => {
-        if (!this.closed) this.upkeep.run(this.client);
+        if (this.closed) return;
+        this.upkeep.run(this.client);
+        this.heal();
       },
     );
     if (this.options.tokenSecrets) {
@@ -316,7 +333,9 @@ export abstract class DhtCore implements LookupHost {
       this.idBytes,
       {
         k: this.k,
-        routing: this.options.routing,
+        routing: this.latency.latencyOf
+          ? { ...this.options.routing, latencyOf: this.latency.latencyOf }
+          : this.options.routing,
         v6,
         prefer: this.prefer,
         accept: this.secureIds === 'require' ? this.prefer : undefined,
@@ -328,6 +347,9 @@ export abstract class DhtCore implements LookupHost {
       this.clock.now(),
     );
   }
+
+  /** Announce again what we announced recently (Dht implements it; node/reannounce.ts). */
+  protected abstract reannounce(newHost: string): void;
 
   /** Refresh sparse buckets (Dht implements it with the other queries). */
   abstract refresh(opts?: CallOptions & { maxBuckets?: number }): Promise<number>;
@@ -365,6 +387,7 @@ export abstract class DhtCore implements LookupHost {
       peers: this.peers,
       items: this.items,
       fullNode: this.options.fullNode ?? false,
+      pathCache: this.latency.has('path-cache'),
       clock: this.clock,
       k: this.k,
       maxValues: { v4: 100, v6: 45 },
@@ -399,7 +422,7 @@ export abstract class DhtCore implements LookupHost {
     seeds: Contact[],
     signal: AbortSignal,
     ask: (contact: Contact, onSlow: () => void) => Promise<R>,
-    onReply?: (reply: R) => void,
+    onReply?: (reply: R) => boolean | void,
     hasValue?: (reply: R) => boolean,
   ): Promise<LookupResult<R>> {
     return runLookup(this, kind, target, seeds, signal, ask, onReply, hasValue);
@@ -410,7 +433,35 @@ export abstract class DhtCore implements LookupHost {
     this.nodeTables.queried({ id, address: from }, this.rpc?.limited(from.host) ?? false, this.clock.now());
   }
 
+  /** Rejoin when the healer says the table is lost; reported as `heal` events. */
+  private heal(): void {
+    if (this.healing || !this.client) return;
+    const reason = this.healer.check(this.clock.now(), {
+      joined: this.bootstrapped,
+      size: this.nodeTables.size,
+      k: this.k,
+      exportTable: () => this.nodeTables.export(idToHex),
+    });
+    if (!reason) return;
+    this.healing = true;
+    const lostAt = this.clock.now();
+    this.events.emit('heal', { reason, phase: 'lost', tableSize: this.nodeTables.size });
+    this.bootstrap()
+      .then(
+        (r) =>
+          this.events.emit('heal', {
+            reason,
+            phase: r.ok ? 'rejoined' : 'failed',
+            tableSize: this.nodeTables.size,
+            tookMs: this.clock.now() - lostAt,
+          }),
+        () => undefined,
+      )
+      .finally(() => (this.healing = false));
+  }
+
   protected onReplied(contact: Contact, reply: ReplyBase): void {
+    this.healer.noteReply();
     // A source the rate limit is dropping stays out of the table even when it answers us.
     if (!this.rpc?.limited(contact.address.host)) this.observe(contact, true);
     if (reply.ip) this.learnExternalIp(reply.from, reply.ip);
@@ -418,9 +469,12 @@ export abstract class DhtCore implements LookupHost {
 
   /** BEP 42: count the responder's view of our address; on a new consensus, re-derive our id. */
   protected learnExternalIp(reporter: Address, seen: Address): void {
+    const before = this.voter.get(seen.family);
     const agreed = this.voter.report(reporter, seen);
     if (!agreed) return;
     this.events.emit('external-ip', { host: agreed, family: seen.family });
+    // A change, not the first agreement: what we announced now points at an old address.
+    if (before !== undefined) this.reannounce(agreed);
     // Our id follows the v4 address on a dual-stack node; a v6-only node uses its v6 address.
     const primary: Family = this.families.includes(4) ? 4 : 6;
     if (seen.family !== primary) return;
@@ -444,6 +498,7 @@ export abstract class DhtCore implements LookupHost {
   protected onFailed(to: Address, err: unknown): void {
     // Only silence and nonsense count against a node; an error reply proves it is alive.
     if (!(err instanceof TimeoutError) && !(err instanceof KadmiumError && err.code === 'BAD_REPLY')) return;
+    if (err instanceof TimeoutError) this.healer.noteTimeout();
     this.nodeTables.failed(to);
   }
 
@@ -511,7 +566,7 @@ class NodeHost implements BootstrapHost, MaintenanceHost {
     return this.options.bootstrap;
   }
   get saved(): ExportedTable | undefined {
-    return this.options.routingTable;
+    return this.core.healer.saved(this.options.routingTable);
   }
   get resolver(): Resolver | undefined {
     return this.options.resolver;

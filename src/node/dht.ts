@@ -21,6 +21,7 @@ import { ID_LENGTH } from '../protocols/mainline/messages.js';
 import type { Rpc } from '../rpc/rpc.js';
 import { type Address, addressKey } from '../transport/address.js';
 import { deadline } from '../util/abort.js';
+import { Reannouncer } from './reannounce.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import type { BValue } from '../wire/bencode.js';
@@ -54,6 +55,22 @@ export type {
 type PeersLookup = LookupResult<PeersReply>;
 
 export class Dht extends DhtCore {
+  /** Recent announces, repeated when our external address changes (node/reannounce.ts). */
+  private readonly announced = new Reannouncer();
+
+  protected override reannounce(newHost: string): void {
+    const due = this.announced.due(this.clock.now());
+    if (due.length === 0) return;
+    this.events.emit('reannounce', { host: newHost, count: due.length });
+    // One at a time: a node with many torrents must not burst hundreds of lookups at once.
+    void (async () => {
+      for (const r of due) {
+        if (this.closed) return;
+        await this.announce(r.infoHash, { port: r.port, seed: r.seed }).catch(() => undefined);
+      }
+    })();
+  }
+
   /**
    * Refresh the buckets holding fewer than K nodes (all but each table's deepest): one find_node
    * for a random id in each, a few at a time, in the bucket's family, farthest buckets first.
@@ -161,6 +178,7 @@ export class Dht extends DhtCore {
       throw new InvalidArgumentError(`port must be 1-65535, got ${opts.port}`);
     const client = this.requireClient();
     const started = this.clock.now();
+    this.announced.remember(infoHash, opts.port, opts.seed ?? false, started);
     const d = this.callDeadline(opts, 'announce');
     try {
       const peers = new Map<string, Address>();
@@ -293,7 +311,9 @@ export class Dht extends DhtCore {
         (contact, onSlow) =>
           client.getPeers(contact.address, infoHash, { signal: d.signal, onSlow }, { noseed: opts.noseed }),
         (reply) => {
-          if (reply.values.length > 0) onPeers(reply.values);
+          if (reply.values.length === 0) return false;
+          onPeers(reply.values);
+          return true;
         },
       );
     } finally {

@@ -35,14 +35,28 @@ export interface DhtEvents extends RpcEvents {
     /** Peers found (get_peers, announce) or contacts (find_node). */
     found: number;
     ok: boolean;
+    /** Time to the first reply that carried a result (a peer, an item); undefined when none did. */
+    firstResultMs?: number | undefined;
   };
   bootstrap: { ok: boolean; responded: number; tried: number; message: string; retryInMs?: number };
+  /**
+   * Self-healing (node/healing.ts): the table looked lost (`empty`, or `silent`: only timeouts
+   * for a whole maintenance tick), then the rejoin through saved contacts and routers ended.
+   */
+  heal: {
+    reason: 'empty' | 'silent';
+    phase: 'lost' | 'rejoined' | 'failed';
+    tableSize: number;
+    tookMs?: number;
+  };
   'peer:stored': { infoHash: Uint8Array; peer: Address; seed: boolean };
   'item:stored': { target: Uint8Array; mutable: boolean; seq: number | undefined; from: Address };
   'token:rotated': { rotations: number };
   warning: { code: string; message: string };
   /** BEP 42: enough responders agree on our external address (per family). */
   'external-ip': { host: string; family: 4 | 6 };
+  /** Our external address changed: `count` recent announces are being repeated (node/reannounce.ts). */
+  reannounce: { host: string; count: number };
   /** BEP 42: our id was re-derived from our external IP; the routing tables were rebuilt. */
   'id:changed': { id: NodeId; previous: NodeId; ip: string };
   close: Record<string, never>;

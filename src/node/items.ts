@@ -16,7 +16,7 @@ import {
   signMutable,
 } from '../protocols/mainline/bep44.js';
 import type { ItemReply, MainlineClient, PutArgs } from '../protocols/mainline/client.js';
-import { addressKey } from '../transport/address.js';
+import { type Address, addressKey } from '../transport/address.js';
 import { deadline } from '../util/abort.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { type Clock, type Timer, every } from '../util/clock.js';
@@ -25,6 +25,7 @@ import { ownMap, sharedEmptyMap } from '../util/shared-empty-map.js';
 import { type BValue, decode, encode } from '../wire/bencode.js';
 import { KrpcErrorCode } from '../wire/krpc.js';
 import type { LookupKind } from './events.js';
+import { Misses, putCopy } from './path-cache.js';
 
 /** Re-put what we published this often (BEP 44: items may expire 2 h after their last put). */
 export const REPUBLISH_INTERVAL_MS = 60 * 60_000;
@@ -76,6 +77,8 @@ export interface GetResult {
   sig?: Uint8Array;
   /** Nodes that returned a verified value. */
   verifiedBy: number;
+  /** The node whose answer gave us the item first (a path-cache copy or one of the K closest). */
+  firstFrom?: Address;
 }
 
 /** The node services items need; Dht provides them. */
@@ -90,12 +93,14 @@ export interface ItemHost {
     seeds: Contact[],
     signal: AbortSignal,
     ask: (contact: Contact, onSlow: () => void) => Promise<R>,
-    onReply?: (reply: R) => void,
+    onReply?: (reply: R) => boolean | void,
     hasValue?: (reply: R) => boolean,
   ): Promise<LookupResult<R>>;
   warn(code: string, message: string): void;
   /** Per-contact reputation, when the node keeps one: a value that fails verification is a lie. */
   readonly reputation?: Reputation | undefined;
+  /** Cache found items along the lookup path (node/path-cache.ts); default off. */
+  readonly pathCache?: boolean;
 }
 
 export class SeqConflictError extends KadmiumError {
@@ -180,8 +185,10 @@ export class ItemOperations {
     let best: GetResult | undefined;
     // Replies whose value verified, for the reputation's withheld-value check.
     const holders = new Set<unknown>();
+    // With minSeq, holders of that seq answer without v: they are not misses.
+    const misses = this.host.pathCache && opts.minSeq === undefined ? new Misses(target) : undefined;
     try {
-      await this.host.runLookup(
+      const result = await this.host.runLookup(
         'get',
         target,
         this.host.seedsFor(target),
@@ -191,15 +198,20 @@ export class ItemOperations {
           const verified = verifyReply(target, reply, salt);
           if (!verified) {
             if (reply.v !== undefined) this.host.reputation?.lied(addressKey(reply.from));
-            return;
+            misses?.add(reply);
+            return false;
           }
           holders.add(reply);
-          if (opts.minSeq !== undefined && (verified.seq ?? -1) <= opts.minSeq) return;
-          if (!best || (verified.seq ?? 0) > (best.seq ?? 0)) best = { ...verified, verifiedBy: 1 };
+          if (opts.minSeq !== undefined && (verified.seq ?? -1) <= opts.minSeq) return false;
+          if (!best || (verified.seq ?? 0) > (best.seq ?? 0))
+            best = { ...verified, verifiedBy: 1, firstFrom: best?.firstFrom ?? reply.from };
           else if (verified.seq === best.seq) best.verifiedBy++;
+          return true;
         },
         (reply) => holders.has(reply),
       );
+      const cacheOn = best && misses?.pick(result.closest.map((c) => c.contact));
+      if (best && cacheOn) void putCopy(client, cacheOn, best, salt, this.host.shutdown);
       return best;
     } finally {
       d.dispose();

@@ -59,13 +59,22 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
   seeds: Contact[],
   signal: AbortSignal,
   ask: Ask<R>,
-  onReply?: (reply: R) => void,
+  /** Told about each reply; returns true when it carried a result (peers, an item). */
+  onReply?: (reply: R) => boolean | void,
   /** Whether a reply carried the (verified) value sought: reputation counts withheld values. */
   hasValue?: (reply: R) => boolean,
 ): Promise<LookupResult<R>> {
   const started = host.clock.now();
   const paths = DISJOINT_KINDS.has(kind) ? Math.max(1, host.lookupPaths ?? 1) : 1;
   const judge = host.reputation ? new LookupJudge(host, host.reputation) : undefined;
+  // What a user waits for: the first reply with a result, long before the lookup converges.
+  let firstResultMs: number | undefined;
+  const told = onReply
+    ? (reply: R): void => {
+        if (onReply(reply) === true && firstResultMs === undefined)
+          firstResultMs = host.clock.now() - started;
+      }
+    : undefined;
   const groups = host.families
     .map((family) => ({ family, seeds: seeds.filter((s) => s.address.family === family) }))
     .filter((g) => g.seeds.length > 0);
@@ -106,7 +115,7 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
           judge?.answered(contact, nodes);
           return { nodes, result: reply };
         },
-        onReply: onReply ? (_contact, reply) => onReply(reply) : undefined,
+        onReply: told ? (_contact, reply) => told(reply) : undefined,
         onFailure: judge ? (contact, err) => judge.failed(contact, err) : undefined,
       };
       return paths > 1 ? disjointLookup<R>({ ...options, paths }) : lookup<R>(options);
@@ -126,6 +135,7 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
       hops: result.hops,
       found: result.closest.length,
       ok: result.closest.length > 0,
+      firstResultMs,
     });
   }
   return result;

@@ -46,8 +46,10 @@ export interface DhtOptions {
   fullNode?: boolean;
   /** Per-attempt query timeout, ms. */
   timeoutMs?: number;
-  /** After this long a query no longer holds a lookup slot, ms. */
+  /** After this long a query no longer holds a lookup slot, ms (the ceiling with adaptive timeouts). */
   shortTimeoutMs?: number;
+  /** Latency-aware lookup techniques to use (node/latency.ts; default DEFAULT_LATENCY). */
+  latency?: readonly string[];
   /** Per-source (IPv4 address, IPv6 /64) limit on inbound queries; false disables it. */
   rateLimit?: RateLimitOptions | false;
   /**

@@ -81,6 +81,13 @@ export interface RpcOptions {
    * name a sender makes up is counted as `other`.
    */
   knownMethods?: readonly string[];
+  /**
+   * Per-destination short timeout, ms (latency-aware lookups: kademlia/rtt.ts); at most the
+   * query's full timeout. Default: `shortTimeoutMs` for everyone.
+   */
+  shortTimeoutFor?: (to: Address) => number;
+  /** Told each RTT measured on a query's first and only send (Karn's rule: retries are ambiguous). */
+  onRtt?: (from: Address, rttMs: number) => void;
 }
 
 export interface QueryOptions {
@@ -219,9 +226,10 @@ export class Rpc {
       };
       pending.cleanup = finish;
       pending.timer = this.options.clock.setTimeout(onTimeout, timeoutMs);
-      if (opts.onSlow && this.shortTimeoutMs < timeoutMs) {
+      const shortTimeoutMs = this.options.shortTimeoutFor?.(to) ?? this.shortTimeoutMs;
+      if (opts.onSlow && shortTimeoutMs < timeoutMs) {
         const onSlow = opts.onSlow;
-        pending.slowTimer = this.options.clock.setTimeout(onSlow, this.shortTimeoutMs);
+        pending.slowTimer = this.options.clock.setTimeout(onSlow, shortTimeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       stats.tx++;
@@ -293,6 +301,7 @@ export class Rpc {
     if (message.y === 'r') {
       const rttMs = this.options.clock.now() - pending.sentAt;
       stats.rx++;
+      if (pending.attempts === 1) this.options.onRtt?.(from, rttMs);
       if (events?.has('response:in')) events.emit('response:in', { method: pending.method, from, rttMs });
       pending.resolve({ r: message.r, from, ip: message.ip, rttMs });
     } else {

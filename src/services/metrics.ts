@@ -71,6 +71,16 @@ export async function collectMetrics(stats: Statistics): Promise<MetricFamily[]>
     'Time from start to end of an iterative lookup, by kind.',
     latency,
   );
+  const first: Sample[] = [];
+  for (const [kind, h] of Object.entries(stats.firstResultSnapshot())) {
+    first.push(...histogramSamples(h.bounds, h.counts, h.sum, h.count, { kind }));
+  }
+  add(
+    'lookup_first_result_seconds',
+    'histogram',
+    'Time from the start of a lookup to its first result (a peer, an item), by kind.',
+    first,
+  );
 
   const buckets = stats.source.table.describe(now);
   add('routing_table_nodes', 'gauge', 'Nodes in the routing table.', [{ value: node.routingTable.size }]);

@@ -78,6 +78,8 @@ export class Statistics {
   /** Lookups finished, by kind and outcome. */
   readonly lookupsTotal = new Map<string, number>();
   readonly latency = new Map<LookupKind, Histogram>();
+  /** Time to the first result (first peer, first item), beside `latency`'s time to convergence. */
+  readonly firstResult = new Map<LookupKind, Histogram>();
   readonly counters = {
     nodesAdded: 0,
     evictions: { bad: 0, failed: 0 },
@@ -108,7 +110,10 @@ export class Statistics {
     this.detector = options.detector ?? new AnomalyDetector();
     this.startedAt = this.clock.now();
     this.tickStartedAt = this.startedAt;
-    for (const kind of LOOKUP_KINDS) this.latency.set(kind, new Histogram());
+    for (const kind of LOOKUP_KINDS) {
+      this.latency.set(kind, new Histogram());
+      this.firstResult.set(kind, new Histogram());
+    }
   }
 
   /** The node counted now (the daemon replaces it when it rotates its id and port). */
@@ -224,6 +229,15 @@ export class Statistics {
     return Object.fromEntries([...this.latency].map(([kind, h]) => [kind, h.snapshot()]));
   }
 
+  /** Time to the first result per kind (only kinds that return results: get_peers, get). */
+  firstResultSnapshot(): Record<string, HistogramSnapshot> {
+    return Object.fromEntries(
+      [...this.firstResult]
+        .filter(([, h]) => h.snapshot().count > 0)
+        .map(([kind, h]) => [kind, h.snapshot()]),
+    );
+  }
+
   async storageCounts(): Promise<{ infohashes: number; peers: number; items?: number }> {
     const counts = await this.source.peers.counts();
     if (!this.options.itemCount) return counts;
@@ -251,6 +265,7 @@ export class Statistics {
       storage: await this.storageCounts(),
       rates: this.rates(),
       latency: this.latencySnapshot(),
+      firstResult: this.firstResultSnapshot(),
       lookups: this.recentLookups(),
       anomalies: { active: this.detector.active(), recent: this.detector.recent() },
       memory: { rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal },
@@ -273,7 +288,9 @@ export class Statistics {
       hops: e.hops,
       found: e.found,
       ok: e.ok,
+      firstResultMs: e.firstResultMs,
     });
+    if (e.firstResultMs !== undefined) this.firstResult.get(e.kind)?.observe(e.firstResultMs / 1000);
     if (this.lookups.length > this.maxLookups) this.lookups.shift();
   }
 }
@@ -294,6 +311,8 @@ export interface StatisticsSnapshot {
   storage: { infohashes: number; peers: number; items?: number };
   rates: RateSample[];
   latency: Record<string, HistogramSnapshot>;
+  /** Time to the first peer / item, by kind, beside `latency` (time to convergence). */
+  firstResult: Record<string, HistogramSnapshot>;
   lookups: LookupRecord[];
   anomalies: { active: Anomaly[]; recent: Anomaly[] };
   memory: { rss: number; heapUsed: number; heapTotal: number };

@@ -55,3 +55,24 @@ export function paretoResidual(random: Random, xm: number, alpha: number): numbe
 export function weibull(random: Random, lambda: number, k: number): number {
   return lambda * (-Math.log(open01(random))) ** (1 / k);
 }
+
+/**
+ * Zipf over ranks 0..n-1 with exponent s (rank r drawn with weight 1/(r+1)^s): a few items are
+ * asked for most of the time. The CDF is built once; each draw is a binary search.
+ */
+export function zipf(n: number, s: number): (random: Random) => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let r = 0; r < n; r++) cdf[r] = sum += 1 / (r + 1) ** s;
+  return (random) => {
+    const u = random.float() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cdf[mid] as number) < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}

@@ -21,6 +21,8 @@ function row(name: string, kind: string, s: OpStats, datagrams?: number): string
     ms(s.latencyMs.median),
     ms(s.latencyMs.p95),
     ms(s.latencyMs.p99),
+    ms(s.firstMs.median),
+    ms(s.firstMs.p99),
   ];
 }
 
@@ -33,10 +35,25 @@ export function table(rows: string[][]): string {
 
 export function formatSummary(r: SimResult): string {
   const rows = [
-    ['phase', 'op', 'count', 'success', 'hops', 'queries', 'dgrams/lookup', 'median', 'p95', 'p99'],
+    [
+      'phase',
+      'op',
+      'count',
+      'success',
+      'hops',
+      'queries',
+      'dgrams/lookup',
+      'median',
+      'p95',
+      'p99',
+      'first med',
+      'first p99',
+    ],
   ];
+  const hits: string[] = [];
   for (const p of r.phases) {
     rows.push(row(p.name, p.lookupKind, p.lookups, p.datagramsPerLookup));
+    if (!Number.isNaN(p.lookups.hitRate)) hits.push(`${p.name}: ${pct(p.lookups.hitRate)}`);
     if (p.stores) rows.push(row('', p.storeKind ?? 'store', p.stores));
   }
   const mib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
@@ -47,10 +64,13 @@ export function formatSummary(r: SimResult): string {
     table(rows),
     '',
     `overall: ${r.overall.count} lookups, ${pct(r.overall.successRate)} successful, ` +
-      `virtual latency median ${ms(r.overall.latencyMs.median)} / p95 ${ms(r.overall.latencyMs.p95)} / p99 ${ms(r.overall.latencyMs.p99)}`,
+      `virtual latency median ${ms(r.overall.latencyMs.median)} / p95 ${ms(r.overall.latencyMs.p95)} / p99 ${ms(r.overall.latencyMs.p99)}, ` +
+      `first result median ${ms(r.overall.firstMs.median)} / p95 ${ms(r.overall.firstMs.p95)} / p99 ${ms(r.overall.firstMs.p99)}`,
     `network: ${r.network.sent} datagrams sent, ${r.network.lost} lost, ${r.network.duplicated} duplicated, ` +
       `${r.network.partitioned} partitioned, ${r.network.natDropped} dropped by NAT, ${r.network.unreachable} to departed nodes`,
   ];
+  if (hits.length > 0)
+    lines.push(`path-cache hits (item first from outside its K closest): ${hits.join(', ')}`);
   if (r.churn)
     lines.push(
       `churn: ${r.churn.leaves} left, ${r.churn.joins} joined (${r.churn.joinsOk} bootstrapped), mean session ${r.churn.meanSessionMin.toFixed(0)} min`,

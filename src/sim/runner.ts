@@ -25,6 +25,8 @@ export interface SimOptions {
   build?: BuildMode;
   k?: number;
   alpha?: number;
+  /** Latency techniques every node uses (node/latency.ts); default the node's default. */
+  latency?: readonly string[];
   /** Fraction of nodes behind NAT (default 0.2). */
   natFraction?: number;
   /** Fraction of nodes running read-only, as the daemon's private profile does (default 0). */
@@ -65,6 +67,10 @@ export interface OpStats {
   hops: Summary;
   queries: Summary;
   latencyMs: Summary;
+  /** Time to the first correct result, over the operations that had one (get_peers, get). */
+  firstMs: Summary;
+  /** Share of the samples with a cache verdict (Zipf gets) served first by a path-cache copy; NaN when none. */
+  hitRate: number;
 }
 
 export interface PhaseResult {
@@ -118,7 +124,14 @@ export function opStats(samples: readonly OpSample[]): OpStats {
     hops: summarize(samples.map((s) => s.hops)),
     queries: summarize(samples.map((s) => s.queries)),
     latencyMs: summarize(samples.map((s) => s.latencyMs)),
+    firstMs: summarize(samples.flatMap((s) => (s.firstMs === undefined ? [] : [s.firstMs]))),
+    hitRate: hitRate(samples),
   };
+}
+
+function hitRate(samples: readonly OpSample[]): number {
+  const judged = samples.filter((s) => s.hit !== undefined);
+  return judged.length > 0 ? judged.filter((s) => s.hit).length / judged.length : Number.NaN;
 }
 
 /** Shared state a scenario works with. */
@@ -144,6 +157,7 @@ export class SimContext {
       dht: {
         k: options.k,
         alpha: options.alpha,
+        latency: options.latency,
         ...(options.lookupPaths !== undefined ? { lookupPaths: options.lookupPaths } : {}),
         ...(options.reputation ? { reputation: true } : {}),
         ...(options.secureIds ? { secureIds: 'require' as const } : {}),

@@ -7,7 +7,14 @@
  */
 import { churnSchedule, sessionModel } from './churn.js';
 import type { BuildMode, SimContext } from './runner.js';
-import { findNodeWorkload, getPeersWorkload, putGetWorkload, type Workload } from './workloads.js';
+import {
+  findNodeWorkload,
+  getPeersWorkload,
+  putGetWorkload,
+  type Workload,
+  ZIPF_ITEMS,
+  zipfGetWorkload,
+} from './workloads.js';
 import type { SimNode } from './world.js';
 import { runRotate } from './rotate.js';
 
@@ -54,6 +61,12 @@ const items = steady(
   'items',
   'BEP 44: put an immutable item from one random node, get it from another',
   putGetWorkload,
+);
+
+const zipfScenario = steady(
+  'zipf',
+  `BEP 44 gets of ${ZIPF_ITEMS} immutable items with Zipf popularity (each put on first use): path caching's case`,
+  zipfGetWorkload,
 );
 
 const loss: Scenario = {
@@ -138,6 +151,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   bootstrap,
   lookup,
   items,
+  zipf: zipfScenario,
   churn,
   loss,
   partition,

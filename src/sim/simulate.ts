@@ -19,6 +19,7 @@ export function replayCommand(o: SimOptions): string {
   if (o.churn !== undefined) parts.push(`--churn ${o.churn}`);
   if (o.rotateFraction !== undefined) parts.push(`--rotate ${o.rotateFraction}`);
   if (o.rotateEveryMs !== undefined) parts.push(`--rotate-every ${o.rotateEveryMs / 60_000}`);
+  if (o.latency !== undefined) parts.push(`--latency ${o.latency.length > 0 ? o.latency.join(',') : 'none'}`);
   if (o.durationMs !== undefined) parts.push(`--minutes ${o.durationMs / 60_000}`);
   if (o.adversary !== undefined) parts.push(`--adversary ${o.adversary}`);
   if (o.adversaryFraction !== undefined) parts.push(`--fraction ${o.adversaryFraction}`);

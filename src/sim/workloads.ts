@@ -6,6 +6,7 @@
  * then run phases of it (the `items` scenario runs put_get).
  */
 import type { LookupKind } from '../node/events.js';
+import { zipf } from './distributions.js';
 import type { SimNode, SimWorld } from './world.js';
 
 export type OpKind = 'find_node' | 'get_peers' | 'announce' | 'put' | 'get';
@@ -24,6 +25,13 @@ export interface OpSample {
   queries: number;
   /** Virtual time the operation took, ms. */
   latencyMs: number;
+  /**
+   * Virtual time to the first correct result (the announcer as a peer, the item), ms; undefined
+   * for operations without results (find_node, stores) and when none came.
+   */
+  firstMs?: number;
+  /** get on the Zipf workload: the item came first from a node outside its true K closest (a path-cache copy). */
+  hit?: boolean;
 }
 
 export interface Workload {
@@ -47,11 +55,13 @@ async function measured<T>(
   const at = world.clock.now();
   let hops = 0;
   let queries = 0;
+  let firstMs: number | undefined;
   const eventKind: LookupKind = kind;
   const off = node.dht.events.on('lookup:finished', (e) => {
     if (e.kind === eventKind && (target === undefined || e.target === target)) {
       hops = e.hops;
       queries = e.queried;
+      firstMs = e.firstResultMs;
     }
   });
   let ok = false;
@@ -62,7 +72,9 @@ async function measured<T>(
   } finally {
     off();
   }
-  return { kind, at, ok, hops, queries, latencyMs: world.clock.now() - at };
+  const sample: OpSample = { kind, at, ok, hops, queries, latencyMs: world.clock.now() - at };
+  if (ok && firstMs !== undefined && !STORE_KINDS.includes(kind)) sample.firstMs = firstMs;
+  return sample;
 }
 
 /** find_node for a random id: ok when the truly closest live, reachable node is among the results. */
@@ -109,16 +121,28 @@ export const getPeersWorkload: Workload = {
       ),
     );
     const getter = world.randomLive((n) => n !== announcer);
-    out.push(
-      await measured(
-        world,
-        getter,
-        'get_peers',
-        infoHash,
-        () => getter.dht.findPeers(infoHash),
-        (peers) => peers.some((p) => p.host === host),
-      ),
+    // Time to first peer is when the announcer itself arrives (the stream yields as replies
+    // come), not the lookup's first reply with values: a wrong peer first would flatter it.
+    const started = world.clock.now();
+    let firstPeerMs: number | undefined;
+    const sample = await measured(
+      world,
+      getter,
+      'get_peers',
+      infoHash,
+      async () => {
+        const peers = [];
+        for await (const p of getter.dht.getPeers(infoHash)) {
+          if (firstPeerMs === undefined && p.host === host) firstPeerMs = world.clock.now() - started;
+          peers.push(p);
+        }
+        return peers;
+      },
+      (peers) => peers.some((p) => p.host === host),
     );
+    if (firstPeerMs === undefined) delete sample.firstMs;
+    else sample.firstMs = firstPeerMs;
+    out.push(sample);
   },
 };
 
@@ -161,8 +185,81 @@ export const putGetWorkload: Workload = {
   },
 };
 
+/** Distinct items of the Zipf workload, and its exponent. */
+export const ZIPF_ITEMS = 200;
+export const ZIPF_EXPONENT = 1;
+const catalogues = new WeakMap<
+  SimWorld,
+  { draw: (r: SimWorld['random']) => number; items: Map<number, Promise<Uint8Array | undefined>> }
+>();
+
+/**
+ * Popular content (Kademlia §2.5's case for caching): gets of ZIPF_ITEMS immutable items drawn
+ * with Zipf(ZIPF_EXPONENT) popularity, each item put by a random node the first time it is
+ * drawn. ok when the value comes back; `hit` when it came first from outside its K closest.
+ */
+export const zipfGetWorkload: Workload = {
+  name: 'zipf_get',
+  lookupKind: 'get',
+  async run(world, out) {
+    let cat = catalogues.get(world);
+    if (!cat) {
+      cat = { draw: zipf(ZIPF_ITEMS, ZIPF_EXPONENT), items: new Map() };
+      catalogues.set(world, cat);
+    }
+    const rank = cat.draw(world.random);
+    let published = cat.items.get(rank);
+    if (!published) {
+      const value = new Uint8Array(20);
+      value.set(world.randomId());
+      const putter = world.randomLive();
+      published = (async () => {
+        let target: Uint8Array | undefined;
+        out.push(
+          await measured(
+            world,
+            putter,
+            'put',
+            undefined,
+            () => putter.dht.putImmutable(value, { republish: false }),
+            (r) => {
+              target = r.target;
+              return r.storedOn > 0;
+            },
+          ),
+        );
+        return target;
+      })();
+      cat.items.set(rank, published);
+    }
+    const target = await published;
+    if (!target) return;
+    const getter = world.randomLive();
+    let firstFrom: string | undefined;
+    const sample = await measured(
+      world,
+      getter,
+      'get',
+      target,
+      async () => {
+        const r = await getter.dht.get(target);
+        firstFrom = r?.firstFrom?.host;
+        return r;
+      },
+      (r) => r !== undefined,
+    );
+    if (sample.ok) {
+      const k = getter.dht.k;
+      const primaries = world.closestLive(target, k, (n) => !n.nat).map((n) => n.endpoint.address.host);
+      sample.hit = firstFrom !== undefined && !primaries.includes(firstFrom);
+    }
+    out.push(sample);
+  },
+};
+
 export const WORKLOADS: Record<string, Workload> = {
   find_node: findNodeWorkload,
   get_peers: getPeersWorkload,
   put_get: putGetWorkload,
+  zipf_get: zipfGetWorkload,
 };

@@ -130,8 +130,11 @@ export class ItemStore {
     );
   }
 
-  /** Validate and store an item at clock time `now`. Never throws for a bad item: returns why. */
-  async put(put: ItemPut, now: number): Promise<ItemPutResult> {
+  /**
+   * Validate and store an item at clock time `now`. Never throws for a bad item: returns why.
+   * `ttlMs` shortens the life of a cache copy (path-cache.ts); it never shortens a live item's.
+   */
+  async put(put: ItemPut, now: number, ttlMs?: number): Promise<ItemPutResult> {
     if (!decode(put.v).ok)
       return reject(KrpcErrorCode.Protocol, 'v is not valid bencoding; send the value bencoded');
     const mutable = put.k !== undefined || put.sig !== undefined || put.seq !== undefined;
@@ -165,7 +168,7 @@ export class ItemStore {
             : 'the target of an immutable item is SHA-1(v)'),
       );
     }
-    return this.serialize(toHex(target), () => this.putChecked(put, target, mutable, now));
+    return this.serialize(toHex(target), () => this.putChecked(put, target, mutable, now, ttlMs));
   }
 
   /** The live item for a target, if held. */
@@ -193,6 +196,7 @@ export class ItemStore {
     target: Uint8Array,
     mutable: boolean,
     now: number,
+    ttlMs = this.limits.ttlMs,
   ): Promise<ItemPutResult> {
     const stored = await this.backend.load(target);
     const current = stored && stored.expiresAt > now ? stored : undefined;
@@ -213,7 +217,7 @@ export class ItemStore {
         : {}),
       storedAt: now,
       // A re-put with an older clock time never shortens the item's life.
-      expiresAt: Math.max(now + this.limits.ttlMs, current?.expiresAt ?? 0),
+      expiresAt: Math.max(now + ttlMs, current?.expiresAt ?? 0),
     };
     if (!stored && !(await this.capacity.admit(item, now))) {
       return {

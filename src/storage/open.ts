@@ -18,13 +18,24 @@ import {
 } from './peer-store.js';
 import { MemoryStateStore, type StateStore } from './state-store.js';
 
+import { type BreakerChange, BreakerItemBackend } from './breaker.js';
+import { type Clock, systemClock } from '../util/clock.js';
+
 /** The SQLite file a node keeps in its data dir (CLI and daemon alike). */
 export const SQLITE_FILE_NAME = 'kadmium.sqlite';
 
 export type StorageOptions = (
   | { kind: 'memory' }
   | { kind: 'sqlite'; path: string; synchronous?: 'normal' | 'full' }
-  | { kind: 'redis'; url: string; namespace: string }
+  | {
+      kind: 'redis';
+      url: string;
+      namespace: string;
+      /** Told when the items' circuit breaker opens or closes (breaker.ts). */
+      onBreaker?: (change: BreakerChange) => void;
+      /** Clock for the breaker's timeouts and probes (default the system clock). */
+      clock?: Clock;
+    }
 ) & {
   peerLimits?: Partial<PeerStoreLimits>;
   itemLimits?: Partial<ItemStoreLimits>;
@@ -63,7 +74,9 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     case 'redis': {
       const { RedisStorage } = await import('./redis.js');
       const redis = await RedisStorage.open({ url: options.url, namespace: options.namespace });
-      return assemble(redis.peers, redis.items, redis.state, peerLimits, itemLimits);
+      // Items behind a breaker: a Redis outage degrades to memory instead of failing puts and gets.
+      const items = new BreakerItemBackend(redis.items, options.clock ?? systemClock, options.onBreaker);
+      return assemble(redis.peers, items, redis.state, peerLimits, itemLimits);
     }
   }
 }

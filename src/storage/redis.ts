@@ -72,8 +72,10 @@ export class RedisStorage {
       lazyConnect: true,
       connectTimeout: 5_000,
       maxRetriesPerRequest: 3,
-      // Reconnect a few times after a drop, then give up and fail commands instead of hanging.
-      retryStrategy: (times) => (times > 10 ? null : Math.min(times * 100, 2_000)),
+      // Keep reconnecting after a drop (every 2 s at most), so a restarted server is found again;
+      // commands meanwhile fail after maxRetriesPerRequest instead of hanging, and the node's
+      // circuit breaker (breaker.ts) serves from memory until the server is back.
+      retryStrategy: (times) => Math.min(times * 100, 2_000),
     });
     // ioredis reports connection trouble as 'error' events (and logs them when nobody listens);
     // commands fail on their own, so the event only needs to be kept for the message below.

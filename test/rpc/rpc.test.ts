@@ -138,6 +138,41 @@ describe('rpc engine', () => {
     assert.equal((await pending).rttMs, 501);
   });
 
+  it('takes the short timeout per destination, and reports RTTs of first sends only', async () => {
+    const { clock, random, net } = setup(1);
+    const rtts: { host: string; rttMs: number }[] = [];
+    const rpc = new Rpc({
+      transport: net.createTransport('1.0.0.1'),
+      clock,
+      random,
+      timeoutMs: 1000,
+      shortTimeoutMs: 500,
+      shortTimeoutFor: (to) => (to.host === '1.0.0.2' ? 120 : 500),
+      onRtt: (from, rttMs) => rtts.push({ host: from.host, rttMs }),
+    });
+    const fast = rawPeer(net, '1.0.0.2');
+    const other = rawPeer(net, '1.0.0.3');
+    const slowAt: Record<string, number> = {};
+    const a = rpc.query(fast.t.address, 'ping', {}, { onSlow: () => (slowAt.fast = clock.now()) });
+    const b = rpc.query(other.t.address, 'ping', {}, { onSlow: () => (slowAt.other = clock.now()) });
+    await clock.advance(600);
+    assert.deepEqual(slowAt, { fast: 120, other: 500 });
+    // The first answers its first send; the other answers after its retry (sent at 1000 ms).
+    const answer = (peer: ReturnType<typeof rawPeer>, i: number): void => {
+      const q = decodeKrpc(peer.received[i]!.data);
+      assert.ok(q.ok);
+      peer.t.send(encodeResponse(q.message.t, { id: new Uint8Array(20) }), rpc.address);
+    };
+    answer(fast, 0);
+    await clock.advance(500);
+    assert.equal(other.received.length, 2, 'retried');
+    answer(other, 1);
+    await clock.advance(10);
+    assert.equal((await a).rttMs, 601);
+    assert.ok((await b).rttMs > 1000);
+    assert.deepEqual(rtts, [{ host: '1.0.0.2', rttMs: 601 }], 'a retried query says nothing of the RTT');
+  });
+
   it('answers a malformed query with 203 echoing t, and raw garbage with silence', async () => {
     const { clock, random, net } = setup(1);
     const rpc = new Rpc({ transport: net.createTransport('1.0.0.1'), clock, random });

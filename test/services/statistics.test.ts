@@ -32,6 +32,10 @@ describe('statistics service on a loopback testnet', () => {
     const latency = stats.latencySnapshot();
     assert.ok((latency.put?.count ?? 0) >= 1, 'put lookups reach the histogram');
     assert.ok((latency.get?.count ?? 0) >= 1, 'get lookups reach the histogram');
+    assert.ok(
+      (stats.firstResultSnapshot().get?.count ?? 0) >= 1,
+      'a get that found the item has a first result',
+    );
   });
 
   it('counts messages, lookups and table changes from the event bus', async () => {
@@ -49,6 +53,10 @@ describe('statistics service on a loopback testnet', () => {
     const latest = stats.recentLookups()[0];
     assert.ok(latest && latest.queried >= latest.responded && latest.responded > 0 && latest.hops >= 1);
     assert.equal(stats.latencySnapshot().get_peers?.count, 2);
+    // Time to first peer: only the lookup that found one has it, and it comes before the end.
+    assert.equal(stats.firstResultSnapshot().get_peers?.count, 1);
+    assert.ok(latest.firstResultMs !== undefined && latest.firstResultMs <= latest.durationMs);
+    assert.equal(stats.recentLookups()[2]?.firstResultMs, undefined, 'the first lookup found no peers');
     assert.equal(stats.lastBootstrap?.ok, true);
     const snap = await stats.snapshot();
     assert.equal(snap.routingTable.size, dht.table.size);

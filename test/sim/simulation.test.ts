@@ -15,6 +15,9 @@ describe('simulation', () => {
     assert.ok(first.overall.successRate >= 0.99, `success ${first.overall.successRate}; ${why}`);
     assert.ok(first.overall.hops.median >= 2 && first.overall.hops.median <= 6, why);
     assert.ok(first.overall.latencyMs.median > 100 && first.overall.latencyMs.median < 3000, why);
+    // Every successful get_peers timed its first peer, which comes no later than convergence.
+    assert.equal(first.overall.firstMs.count, first.overall.ok, why);
+    assert.ok(first.overall.firstMs.median <= first.overall.latencyMs.median, why);
     const again = await simulate(options);
     assert.equal(fingerprint(again), fingerprint(first), `replay diverged; ${why}`);
     const other = await simulate({ ...options, seed: 12 });

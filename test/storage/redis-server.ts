@@ -19,7 +19,8 @@ const START_ATTEMPTS = 3;
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
-export async function startRedisServer(): Promise<RedisServer> {
+/** Start one; `port` reuses a port (a restart of a stopped server, which comes back empty). */
+export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServer> {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     throw new Error(
@@ -29,7 +30,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   }
   let lastError = '';
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const dir = mkdtempSync(join(tmpdir(), 'kadmium-redis-'));
     const child = spawn(
       'redis-server',

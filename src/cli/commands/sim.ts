@@ -9,6 +9,7 @@ import { SCENARIOS } from '../../sim/scenarios.js';
 import { ADVERSARY_KINDS, type AdversaryKind } from '../../sim/adversary.js';
 import { OVERLAY_SIM_DEFAULTS, simulateOverlay } from '../../sim/overlay-sim.js';
 import { simulate } from '../../sim/simulate.js';
+import { checkTechniques, DEFAULT_LATENCY, LATENCY_TECHNIQUES } from '../../node/latency.js';
 import { COMMON_OPTIONS, parse, parsePositiveInt, UsageError } from '../args.js';
 import { createOutput, jsonReplacer } from '../output.js';
 import type { Command } from './types.js';
@@ -33,6 +34,7 @@ const OPTIONS = {
   fraction: { type: 'string' },
   reputation: { type: 'boolean' },
   'secure-ids': { type: 'boolean' },
+  latency: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   json: COMMON_OPTIONS.json,
   help: COMMON_OPTIONS.help,
@@ -79,6 +81,8 @@ measures lookups. The same options and seed replay the run exactly.
       --loss F         loss rate for the loss scenario (default 0.05)
       --churn F        fraction of nodes replaced per 10 minutes (default 0.1)
       --minutes M      virtual minutes of the churn (default 10) and rotate (default 30) scenarios
+      --latency LIST   latency techniques, comma-separated, or none (default: ${DEFAULT_LATENCY.join(',')});
+                       from ${LATENCY_TECHNIQUES.join(', ')} (docs/LATENCY.md)
       --report FILE    write a self-contained HTML report with plots
       --dht NAME       mainline (default) or overlay: the secp256k1 overlay over in-memory
                        streams; it publishes --lookups items (default 200), lets --minutes
@@ -175,6 +179,14 @@ Examples:
     if (values.paths !== undefined) options.lookupPaths = parsePositiveInt(values.paths, 1, '--paths', 16);
     if (values.reputation) options.reputation = true;
     if (values['secure-ids']) options.secureIds = true;
+    if (values.latency !== undefined) {
+      const list = values.latency === 'none' ? [] : values.latency.split(',').filter((t) => t !== '');
+      try {
+        options.latency = checkTechniques(list);
+      } catch (err) {
+        throw new UsageError(`--latency: ${(err as Error).message}`);
+      }
+    }
     // Each node's lookups listen on its shutdown signal; dozens at once is normal here, not a leak.
     EventEmitter.defaultMaxListeners = 256;
     const tty = process.stderr.isTTY;

@@ -25,6 +25,8 @@ export interface HandlerContext {
   readonly items: ItemStore;
   /** Full node: store every valid item, not only those we are among the K closest to. */
   readonly fullNode: boolean;
+  /** Keep items we are not among the K closest to as short-lived path-cache copies (path-cache.ts). */
+  readonly pathCache?: boolean;
   /** Told when an item was stored, for events. */
   readonly onItemStored?: (item: StoredItem, from: Address) => void;
   readonly clock: Clock;

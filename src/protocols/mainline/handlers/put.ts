@@ -1,6 +1,7 @@
 import { compareDistance } from '../../../kademlia/id.js';
 import { immutableTargetOfEncoded, mutableTarget } from '../bep44.js';
 import { KrpcErrorCode } from '../../../wire/krpc.js';
+import { cacheTtlMs } from '../path-cache.js';
 import { type Handler, type HandlerContext, refuse } from './context.js';
 
 /**
@@ -15,11 +16,16 @@ export const put: Handler<'put'> = async (ctx, query, from) => {
   if (!ctx.tokens.verify('items', from.host, target, query.token)) {
     return refuse(KrpcErrorCode.Protocol, 'bad token: get a fresh one with get for this target first');
   }
+  let ttlMs: number | undefined;
   if (!ctx.fullNode && !amongClosest(ctx, target)) {
-    return refuse(
-      KrpcErrorCode.Generic,
-      `this node is not among the ${ctx.k} closest it knows to the target; put to closer nodes`,
-    );
+    ttlMs = ctx.pathCache
+      ? cacheTtlMs(ctx.table, ctx.localId, target, ctx.k, ctx.items.limits.ttlMs)
+      : undefined;
+    if (ttlMs === undefined)
+      return refuse(
+        KrpcErrorCode.Generic,
+        `this node is not among the ${ctx.k} closest it knows to the target; put to closer nodes`,
+      );
   }
   const result = await ctx.items.put(
     {
@@ -29,6 +35,7 @@ export const put: Handler<'put'> = async (ctx, query, from) => {
       ...(query.cas !== undefined ? { cas: query.cas } : {}),
     },
     ctx.clock.now(),
+    ttlMs,
   );
   if (!result.ok) return refuse(result.code, result.message);
   ctx.onItemStored?.(result.item, from);

@@ -1,0 +1,63 @@
+/**
+ * Latency-aware lookups, technique by technique, so the simulator can measure each alone and
+ * together (docs/LATENCY.md). All of them change only what we send when, never a message's
+ * contents: other Mainline clients see ordinary queries. Two more were measured and removed
+ * (docs/LATENCY.md): asking measured-fast candidates first, and a wider first round.
+ *
+ * - `adaptive-timeouts`: a query stops holding a lookup slot after the contact's own smoothed
+ *   RTT plus deviations (or the network's p90 for strangers), not a fixed SHORT_TIMEOUT_MS.
+ * - `pns`: proximity neighbour selection: in a full bucket, a contact that answered much faster
+ *   replaces the slowest member (kademlia/routing-table.ts `latencyOf`).
+ * - `path-cache`: BEP 44 items cached along the lookup path (protocols/mainline/path-cache.ts):
+ *   a getter puts what it found on the closest node outside the K closest that lacked it, and
+ *   this node keeps such copies for a TTL falling with its distance from the target.
+ */
+import { RttTracker } from '../kademlia/rtt.js';
+import { SHORT_TIMEOUT_MS } from '../rpc/rpc.js';
+import { InvalidArgumentError } from '../util/errors.js';
+
+export const LATENCY_TECHNIQUES = [
+  'adaptive-timeouts',
+  'rtt-order',
+  'wide-first',
+  'pns',
+  'path-cache',
+] as const;
+export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
+/** What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. */
+export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts', 'pns'];
+
+export function checkTechniques(list: readonly string[]): LatencyTechnique[] {
+  for (const t of list) {
+    if (!(LATENCY_TECHNIQUES as readonly string[]).includes(t))
+      throw new InvalidArgumentError(
+        `unknown latency technique "${t}"; choose from ${LATENCY_TECHNIQUES.join(', ')}`,
+      );
+  }
+  return list as LatencyTechnique[];
+}
+
+/** One node's latency state and the hooks it gives the RPC layer and the lookups. */
+export class LatencyRouting {
+  readonly rtt: RttTracker;
+  private readonly on: ReadonlySet<LatencyTechnique>;
+
+  constructor(techniques: readonly string[] = DEFAULT_LATENCY, shortTimeoutMs = SHORT_TIMEOUT_MS) {
+    this.on = new Set(checkTechniques(techniques));
+    this.rtt = new RttTracker(shortTimeoutMs);
+  }
+
+  has(t: LatencyTechnique): boolean {
+    return this.on.has(t);
+  }
+
+  /** For `Rpc`: per-destination short timeouts (when on). */
+  get shortTimeoutFor(): ((to: Parameters<RttTracker['slowAfterMs']>[0]) => number) | undefined {
+    return this.has('adaptive-timeouts') ? (to) => this.rtt.slowAfterMs(to) : undefined;
+  }
+
+  /** For the routing tables: RTTs for proximity neighbour selection (when on). */
+  get latencyOf(): ((address: Parameters<RttTracker['srtt']>[0]) => number | undefined) | undefined {
+    return this.has('pns') ? (address) => this.rtt.srtt(address) : undefined;
+  }
+}
