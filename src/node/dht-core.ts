@@ -14,12 +14,15 @@ import { InfohashSampler } from '../protocols/mainline/sampler.js';
 import { isTrustedId, type SecureIdMode } from '../protocols/mainline/secure-id.js';
 import { createServer } from '../protocols/mainline/server.js';
 import { TokenManager } from '../protocols/mainline/tokens.js';
+import { StunClient } from '../protocols/stun/client.js';
+import { looksLikeStun } from '../protocols/stun/message.js';
 import { rateLimitKey } from '../rpc/rate-limit.js';
 import { Rpc } from '../rpc/rpc.js';
 import { DEFAULT_ITEM_LIMITS, ItemStore, MemoryItemBackend } from '../storage/item-store.js';
 import { MemoryPeerStore, type PeerStore } from '../storage/peer-store.js';
 import type { Address, Family } from '../transport/address.js';
 import { localAddressOf, transportFamilies } from '../transport/dual.js';
+import { SplitTransport } from '../transport/split.js';
 import type { Transport } from '../transport/transport.js';
 import { deadline } from '../util/abort.js';
 import { type Clock, every, systemClock, type Timer } from '../util/clock.js';
@@ -36,6 +39,8 @@ import { Maintenance, type MaintenanceHost } from './maintenance.js';
 import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
 import { bindTransports, givenTransports } from './sockets.js';
 import type { Resolver } from './resolve.js';
+import type { NatReport } from './nat.js';
+import { Puncher } from './punch.js';
 import { NodeTables } from './tables.js';
 
 export abstract class DhtCore implements LookupHost {
@@ -68,6 +73,12 @@ export abstract class DhtCore implements LookupHost {
   protected bootstrapped = false;
   protected closed = false;
   protected handlerContext: HandlerContext | undefined;
+  /** STUN/TURN over the DHT's own socket (their mappings are the ones that matter). */
+  protected stun: StunClient | undefined;
+  /** NAT hole punching: ours, introduced ones, and introductions as a rendezvous. */
+  protected puncher: Puncher | undefined;
+  /** The last NAT discovery, when one ran. */
+  protected lastNat: NatReport | undefined;
   /** Families we have sockets for (before listen: v4, as the tables are built for). */
   families: Family[] = [4];
   readonly prefer: ((c: Contact) => boolean) | undefined;
@@ -165,8 +176,12 @@ export abstract class DhtCore implements LookupHost {
     this.families = [...(fam.n4 ? [4 as const] : []), ...(fam.n6 ? [6 as const] : [])];
     if (fam.n6 && !this.nodeTables.v6) this.nodeTables = this.makeTables(true);
     transport.onError((err) => this.warn('TRANSPORT', err.message));
+    const split = new SplitTransport(transport, looksLikeStun);
+    const stun = new StunClient((data, to) => transport.send(data, to), this.clock, this.random);
+    split.onSide((data, from) => stun.receive(data, from));
+    this.stun = stun;
     const rpc = new Rpc({
-      transport,
+      transport: split,
       clock: this.clock,
       random: this.random,
       events: this.events,
@@ -185,6 +200,17 @@ export abstract class DhtCore implements LookupHost {
       },
     });
     this.rpc = rpc;
+    this.puncher = new Puncher(
+      () => rpc,
+      () => this.requireClient(),
+      () => this.idBytes,
+      this.clock,
+      this.shutdown,
+      {
+        punched: (e) => this.events.emit('nat:punched', e),
+        failed: (e) => this.events.emit('nat:punch-failed', e),
+      },
+    );
     this.client = new MainlineClient(
       rpc,
       () => this.idBytes,
@@ -252,6 +278,7 @@ export abstract class DhtCore implements LookupHost {
     this.shutdownController.abort(new ClosedError());
     this.maintenance?.cancel();
     this.itemOps.close();
+    this.stun?.close();
     await this.rpc?.close();
     await this.bootstrapLoop?.catch(() => undefined);
     this.events.emit('close', {});
@@ -321,6 +348,7 @@ export abstract class DhtCore implements LookupHost {
           this.events.emit('peer:stored', { infoHash: infoHash.slice(), peer, seed });
       },
       sampler: this.sampler,
+      punch: this.puncher,
       onItemStored: (item, from) => {
         if (this.events.has('item:stored'))
           this.events.emit('item:stored', {
@@ -353,6 +381,7 @@ export abstract class DhtCore implements LookupHost {
 
   /** A node queried us: see NodeTables.queried (a query alone never admits a new contact). */
   protected onQueried(id: NodeId, from: Address): void {
+    this.puncher?.sawQuery(from);
     this.nodeTables.queried({ id, address: from }, this.rpc?.limited(from.host) ?? false, this.clock.now());
   }
 

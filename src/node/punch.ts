@@ -1,0 +1,219 @@
+/**
+ * UDP hole punching for the Mainline node, ICE-like. To reach a peer behind NAT we ask a node the
+ * peer keeps in touch with (the rendezvous) to introduce us; the rendezvous tells the peer our
+ * address as it sees it; both sides then ping each other every PROBE_INTERVAL_MS. Each side also
+ * pings back whatever address the other's packets actually arrive from (a peer-reflexive
+ * candidate): a symmetric NAT gives the peer a new port towards us, and only that port works.
+ *
+ * As a rendezvous we introduce only to addresses that queried us recently (their NAT lets our
+ * packets in) and only PUNCH_INTRODUCTIONS_PER_S per second, so we cannot be used to spray others.
+ */
+import type { MainlineClient } from '../protocols/mainline/client.js';
+import type { PunchHooks } from '../protocols/mainline/handlers/context.js';
+import type { Rpc } from '../rpc/rpc.js';
+import { type Address, addressKey, sameAddress } from '../transport/address.js';
+import type { Clock, Timer } from '../util/clock.js';
+import { TimeoutError } from '../util/errors.js';
+import { encodeCompactAddress } from '../wire/compact.js';
+
+/** Time between probes to one candidate. */
+export const PROBE_INTERVAL_MS = 50;
+/** A punch that has not connected within this has failed. */
+export const PUNCH_TIMEOUT_MS = 2_000;
+/** How long the rendezvous waits for the target to confirm an introduction. */
+export const INTRODUCE_TIMEOUT_MS = 1_000;
+/** Queriers remembered as "recently in touch" (the oldest is forgotten first). */
+export const MAX_RECENT_QUERIERS = 1_024;
+/** A querier counts as in touch for this long (well under Linux's 30 s unreplied UDP timeout). */
+export const RECENT_QUERIER_MS = 25_000;
+/** Introductions a rendezvous makes per second, all requesters together. */
+export const PUNCH_INTRODUCTIONS_PER_S = 50;
+/** Punches (ours and introduced) running at once. */
+export const MAX_ACTIVE_PUNCHES = 32;
+
+export type PunchTechnique = 'direct' | 'punched' | 'punched-reflexive';
+
+export interface PunchResult {
+  /** The address that answered: use it for this peer from now on. */
+  address: Address;
+  technique: PunchTechnique;
+  /** From the call to the first answer. */
+  ms: number;
+}
+
+export interface PunchEvents {
+  punched: (e: PunchResult & { initiator: boolean }) => void;
+  failed: (e: { target: Address; initiator: boolean; reason: string }) => void;
+}
+
+interface Attempt {
+  /** The peer's IP: packets from it, any port, are candidates. */
+  host: string;
+  tried: Map<string, Address>;
+  onCandidate(from: Address): void;
+}
+
+export class Puncher implements PunchHooks {
+  private readonly recent = new Map<string, number>();
+  private readonly attempts = new Set<Attempt>();
+  private windowStart = 0;
+  private windowCount = 0;
+  introductions = 0;
+  punched = 0;
+  failed = 0;
+
+  constructor(
+    private readonly rpc: () => Rpc,
+    private readonly client: () => MainlineClient,
+    private readonly localId: () => Uint8Array,
+    private readonly clock: Clock,
+    private readonly shutdown: AbortSignal,
+    private readonly events: PunchEvents,
+  ) {}
+
+  /** Every inbound query: remembers who is in touch, and feeds running punches. */
+  sawQuery(from: Address): void {
+    const key = addressKey(from);
+    this.recent.delete(key);
+    this.recent.set(key, this.clock.now());
+    if (this.recent.size > MAX_RECENT_QUERIERS) {
+      const oldest = this.recent.keys().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
+    }
+    for (const a of this.attempts) if (a.host === from.host) a.onCandidate(from);
+  }
+
+  /** Reach `target` through `via` (a node the target keeps in touch with). */
+  async punch(target: Address, via: Address, signal?: AbortSignal): Promise<PunchResult> {
+    const started = this.clock.now();
+    let introducedAt = Infinity;
+    this.rpc()
+      .query(
+        via,
+        'punch',
+        { id: this.localId(), to: encodeCompactAddress(target) as Uint8Array },
+        {
+          signal: signal ?? this.shutdown,
+          retries: 1,
+        },
+      )
+      .then(
+        () => (introducedAt = this.clock.now()),
+        () => undefined,
+      );
+    try {
+      const hit = await this.probe(target, signal);
+      const ms = this.clock.now() - started;
+      const technique: PunchTechnique = !sameAddress(hit, target)
+        ? 'punched-reflexive'
+        : this.clock.now() < introducedAt
+          ? 'direct'
+          : 'punched';
+      const result = { address: hit, technique, ms };
+      this.punched++;
+      this.events.punched({ ...result, initiator: true });
+      return result;
+    } catch (err) {
+      this.failed++;
+      this.events.failed({ target, initiator: true, reason: String(err) });
+      throw err;
+    }
+  }
+
+  introduced(peer: Address): void {
+    if (this.attempts.size >= MAX_ACTIVE_PUNCHES) return;
+    const started = this.clock.now();
+    this.probe(peer, undefined).then(
+      (hit) => {
+        const technique: PunchTechnique = sameAddress(hit, peer) ? 'punched' : 'punched-reflexive';
+        this.events.punched({ address: hit, technique, ms: this.clock.now() - started, initiator: false });
+      },
+      (err: unknown) => this.events.failed({ target: peer, initiator: false, reason: String(err) }),
+    );
+  }
+
+  async introduce(target: Address, requester: Address): Promise<boolean> {
+    const seen = this.recent.get(addressKey(target));
+    if (seen === undefined || this.clock.now() - seen > RECENT_QUERIER_MS) return false;
+    const now = this.clock.now();
+    if (now - this.windowStart >= 1_000) {
+      this.windowStart = now;
+      this.windowCount = 0;
+    }
+    if (++this.windowCount > PUNCH_INTRODUCTIONS_PER_S) return false;
+    this.introductions++;
+    try {
+      await this.rpc().query(
+        target,
+        'punch',
+        { id: this.localId(), from: encodeCompactAddress(requester) as Uint8Array },
+        { signal: this.shutdown, timeoutMs: INTRODUCE_TIMEOUT_MS, retries: 1 },
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Ping `target` every PROBE_INTERVAL_MS, and any address the peer's packets come from, until
+   * one answers (its address resolves) or PUNCH_TIMEOUT_MS passes.
+   */
+  private probe(target: Address, signal: AbortSignal | undefined): Promise<Address> {
+    if (this.attempts.size >= MAX_ACTIVE_PUNCHES)
+      return Promise.reject(new TimeoutError(`${MAX_ACTIVE_PUNCHES} punches are running; try again shortly`));
+    return new Promise<Address>((resolve, reject) => {
+      const controller = new AbortController();
+      let timer: Timer | undefined;
+      let settled = false;
+      const started = this.clock.now();
+      const finish = (err: Error | undefined, hit?: Address) => {
+        if (settled) return;
+        settled = true;
+        timer?.cancel();
+        this.attempts.delete(attempt);
+        signal?.removeEventListener('abort', onAbort);
+        controller.abort();
+        if (err) reject(err);
+        else resolve(hit as Address);
+      };
+      const onAbort = () =>
+        finish(signal?.reason instanceof Error ? signal.reason : new TimeoutError('punch aborted'));
+      const ping = (to: Address) => {
+        this.client()
+          .ping(to, { signal: controller.signal, timeoutMs: PUNCH_TIMEOUT_MS, retries: 0 })
+          .then(
+            (reply) => finish(undefined, reply.from),
+            () => undefined,
+          );
+      };
+      const attempt: Attempt = {
+        host: target.host,
+        tried: new Map([[addressKey(target), target]]),
+        onCandidate: (from) => {
+          const key = addressKey(from);
+          if (attempt.tried.has(key) || attempt.tried.size >= 8) return;
+          attempt.tried.set(key, from);
+          ping(from);
+        },
+      };
+      const tick = () => {
+        if (settled) return;
+        if (this.clock.now() - started >= PUNCH_TIMEOUT_MS || this.shutdown.aborted) {
+          finish(
+            new TimeoutError(
+              `no answer from ${addressKey(target)} within ${PUNCH_TIMEOUT_MS} ms of punching`,
+            ),
+          );
+          return;
+        }
+        for (const to of attempt.tried.values()) ping(to);
+        timer = this.clock.setTimeout(tick, PROBE_INTERVAL_MS);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.attempts.add(attempt);
+      tick();
+    });
+  }
+}
