@@ -50,11 +50,15 @@ interface Attempt {
   /** The peer's IP: packets from it, any port, are candidates. */
   host: string;
   tried: Map<string, Address>;
+  /** When the peer's first packet arrived: pings sent before it got through on their own. */
+  firstInbound: number;
   onCandidate(from: Address): void;
 }
 
 export class Puncher implements PunchHooks {
   private readonly recent = new Map<string, number>();
+  /** The latest querier per IP: a symmetric NAT shows us another port than it showed others. */
+  private readonly recentByHost = new Map<string, Address>();
   private readonly attempts = new Set<Attempt>();
   private windowStart = 0;
   private windowCount = 0;
@@ -76,9 +80,15 @@ export class Puncher implements PunchHooks {
     const key = addressKey(from);
     this.recent.delete(key);
     this.recent.set(key, this.clock.now());
+    this.recentByHost.delete(from.host);
+    this.recentByHost.set(from.host, from);
     if (this.recent.size > MAX_RECENT_QUERIERS) {
       const oldest = this.recent.keys().next().value;
       if (oldest !== undefined) this.recent.delete(oldest);
+    }
+    if (this.recentByHost.size > MAX_RECENT_QUERIERS) {
+      const oldest = this.recentByHost.keys().next().value;
+      if (oldest !== undefined) this.recentByHost.delete(oldest);
     }
     for (const a of this.attempts) if (a.host === from.host) a.onCandidate(from);
   }
@@ -86,7 +96,6 @@ export class Puncher implements PunchHooks {
   /** Reach `target` through `via` (a node the target keeps in touch with). */
   async punch(target: Address, via: Address, signal?: AbortSignal): Promise<PunchResult> {
     const started = this.clock.now();
-    let introducedAt = Infinity;
     this.rpc()
       .query(
         via,
@@ -97,16 +106,13 @@ export class Puncher implements PunchHooks {
           retries: 1,
         },
       )
-      .then(
-        () => (introducedAt = this.clock.now()),
-        () => undefined,
-      );
+      .catch(() => undefined);
     try {
-      const hit = await this.probe(target, signal);
+      const { hit, unaided } = await this.probe(target, signal);
       const ms = this.clock.now() - started;
       const technique: PunchTechnique = !sameAddress(hit, target)
         ? 'punched-reflexive'
-        : this.clock.now() < introducedAt
+        : unaided
           ? 'direct'
           : 'punched';
       const result = { address: hit, technique, ms };
@@ -124,7 +130,7 @@ export class Puncher implements PunchHooks {
     if (this.attempts.size >= MAX_ACTIVE_PUNCHES) return;
     const started = this.clock.now();
     this.probe(peer, undefined).then(
-      (hit) => {
+      ({ hit }) => {
         const technique: PunchTechnique = sameAddress(hit, peer) ? 'punched' : 'punched-reflexive';
         this.events.punched({ address: hit, technique, ms: this.clock.now() - started, initiator: false });
       },
@@ -132,24 +138,36 @@ export class Puncher implements PunchHooks {
     );
   }
 
-  async introduce(target: Address, requester: Address): Promise<boolean> {
-    const seen = this.recent.get(addressKey(target));
-    if (seen === undefined || this.clock.now() - seen > RECENT_QUERIER_MS) return false;
+  async introduce(wanted: Address, requester: Address): Promise<boolean> {
+    // The requester learned the target's address from some other node, maybe long ago: behind a
+    // symmetric NAT (or after its mapping expired) the target reaches us from another port. So
+    // we introduce both the address asked for and the one its IP used here last, when recent.
     const now = this.clock.now();
+    const fresh = (a: Address | undefined): a is Address => {
+      const seen = a && this.recent.get(addressKey(a));
+      return seen !== undefined && now - seen <= RECENT_QUERIER_MS;
+    };
+    const latest = this.recentByHost.get(wanted.host);
+    const targets = [wanted, ...(latest && !sameAddress(latest, wanted) ? [latest] : [])].filter(fresh);
+    if (targets.length === 0) return false;
     if (now - this.windowStart >= 1_000) {
       this.windowStart = now;
       this.windowCount = 0;
     }
-    if (++this.windowCount > PUNCH_INTRODUCTIONS_PER_S) return false;
+    this.windowCount += targets.length;
+    if (this.windowCount > PUNCH_INTRODUCTIONS_PER_S) return false;
     this.introductions++;
+    const tell = (target: Address) =>
+      this.rpc()
+        .query(
+          target,
+          'punch',
+          { id: this.localId(), from: encodeCompactAddress(requester) as Uint8Array },
+          { signal: this.shutdown, timeoutMs: INTRODUCE_TIMEOUT_MS, retries: 1 },
+        )
+        .then(() => true);
     try {
-      await this.rpc().query(
-        target,
-        'punch',
-        { id: this.localId(), from: encodeCompactAddress(requester) as Uint8Array },
-        { signal: this.shutdown, timeoutMs: INTRODUCE_TIMEOUT_MS, retries: 1 },
-      );
-      return true;
+      return await Promise.any(targets.map(tell));
     } catch {
       return false;
     }
@@ -159,15 +177,18 @@ export class Puncher implements PunchHooks {
    * Ping `target` every PROBE_INTERVAL_MS, and any address the peer's packets come from, until
    * one answers (its address resolves) or PUNCH_TIMEOUT_MS passes.
    */
-  private probe(target: Address, signal: AbortSignal | undefined): Promise<Address> {
+  private probe(
+    target: Address,
+    signal: AbortSignal | undefined,
+  ): Promise<{ hit: Address; unaided: boolean }> {
     if (this.attempts.size >= MAX_ACTIVE_PUNCHES)
       return Promise.reject(new TimeoutError(`${MAX_ACTIVE_PUNCHES} punches are running; try again shortly`));
-    return new Promise<Address>((resolve, reject) => {
+    return new Promise<{ hit: Address; unaided: boolean }>((resolve, reject) => {
       const controller = new AbortController();
       let timer: Timer | undefined;
       let settled = false;
       const started = this.clock.now();
-      const finish = (err: Error | undefined, hit?: Address) => {
+      const finish = (err: Error | undefined, hit?: Address, sentAt = 0) => {
         if (settled) return;
         settled = true;
         timer?.cancel();
@@ -175,22 +196,25 @@ export class Puncher implements PunchHooks {
         signal?.removeEventListener('abort', onAbort);
         controller.abort();
         if (err) reject(err);
-        else resolve(hit as Address);
+        else resolve({ hit: hit as Address, unaided: sentAt < attempt.firstInbound });
       };
       const onAbort = () =>
         finish(signal?.reason instanceof Error ? signal.reason : new TimeoutError('punch aborted'));
       const ping = (to: Address) => {
+        const sentAt = this.clock.now();
         this.client()
           .ping(to, { signal: controller.signal, timeoutMs: PUNCH_TIMEOUT_MS, retries: 0 })
           .then(
-            (reply) => finish(undefined, reply.from),
+            (reply) => finish(undefined, reply.from, sentAt),
             () => undefined,
           );
       };
       const attempt: Attempt = {
         host: target.host,
         tried: new Map([[addressKey(target), target]]),
+        firstInbound: Infinity,
         onCandidate: (from) => {
+          attempt.firstInbound = Math.min(attempt.firstInbound, this.clock.now());
           const key = addressKey(from);
           if (attempt.tried.has(key) || attempt.tried.size >= 8) return;
           attempt.tried.set(key, from);

@@ -254,6 +254,8 @@ export class Testbed {
       } catch {
         // conntrack -F exits 1 when the table was already empty.
       }
+      if (this.host(name).nat === 'address-restricted')
+        inNs(box, 'sh', ['-c', 'echo / > /proc/net/xt_recent/sent']);
     }
   }
 
