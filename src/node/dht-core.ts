@@ -41,6 +41,7 @@ import { bindTransports, givenTransports } from './sockets.js';
 import type { Resolver } from './resolve.js';
 import type { NatReport } from './nat.js';
 import { Puncher } from './punch.js';
+import { NodeRelay } from './relay.js';
 import { NodeTables } from './tables.js';
 
 export abstract class DhtCore implements LookupHost {
@@ -77,6 +78,8 @@ export abstract class DhtCore implements LookupHost {
   protected stun: StunClient | undefined;
   /** NAT hole punching: ours, introduced ones, and introductions as a rendezvous. */
   protected puncher: Puncher | undefined;
+  /** A TURN allocation, once dht.allocateRelay() made one. */
+  protected relay: NodeRelay | undefined;
   /** The last NAT discovery, when one ran. */
   protected lastNat: NatReport | undefined;
   /** Families we have sockets for (before listen: v4, as the tables are built for). */
@@ -180,6 +183,7 @@ export abstract class DhtCore implements LookupHost {
     const stun = new StunClient((data, to) => transport.send(data, to), this.clock, this.random);
     split.onSide((data, from) => stun.receive(data, from));
     this.stun = stun;
+    this.relay = new NodeRelay(split, stun, this.clock, this.shutdown, (m) => this.warn('TURN', m));
     const rpc = new Rpc({
       transport: split,
       clock: this.clock,
@@ -204,6 +208,7 @@ export abstract class DhtCore implements LookupHost {
       () => rpc,
       () => this.requireClient(),
       () => this.idBytes,
+      this.relay,
       this.clock,
       this.shutdown,
       {
@@ -278,6 +283,7 @@ export abstract class DhtCore implements LookupHost {
     this.shutdownController.abort(new ClosedError());
     this.maintenance?.cancel();
     this.itemOps.close();
+    this.relay?.close();
     this.stun?.close();
     await this.rpc?.close();
     await this.bootstrapLoop?.catch(() => undefined);

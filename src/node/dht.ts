@@ -25,6 +25,8 @@ import { AsyncQueue } from '../util/async-queue.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import type { BValue } from '../wire/bencode.js';
 import type { StunClient } from '../protocols/stun/client.js';
+import type { Allocation, TurnCredentials } from '../protocols/stun/turn.js';
+import type { NodeRelay } from './relay.js';
 import { DhtCore } from './dht-core.js';
 import { discoverNat, type NatReport } from './nat.js';
 import type { Puncher, PunchResult } from './punch.js';
@@ -131,6 +133,16 @@ export class Dht extends DhtCore {
     } finally {
       d.dispose();
     }
+  }
+
+  /**
+   * Allocate a TURN relayed address (RFC 5766, long-term credentials) on the DHT's socket: the
+   * relay of last resort. Later punches offer it to the peer, so a pair punching cannot connect
+   * (symmetric NAT on both sides) still reaches each other through it.
+   */
+  async allocateRelay(turnServer: Address, credentials: TurnCredentials): Promise<Allocation> {
+    this.requireClient();
+    return (this.relay as NodeRelay).allocate(turnServer, credentials);
   }
 
   /** The last NAT discovery's report, when one ran. */
@@ -317,6 +329,7 @@ export class Dht extends DhtCore {
     tokenRotations: number;
     nat: NatReport | undefined;
     punch: { punched: number; failed: number; introductions: number };
+    relay: { relayed: Address | undefined; sent: number; received: number };
   } {
     const v6 = this.nodeTables.v6;
     return {
@@ -334,6 +347,11 @@ export class Dht extends DhtCore {
         punched: this.puncher?.punched ?? 0,
         failed: this.puncher?.failed ?? 0,
         introductions: this.puncher?.introductions ?? 0,
+      },
+      relay: {
+        relayed: this.relay?.allocation?.relayed,
+        sent: this.relay?.sent ?? 0,
+        received: this.relay?.received ?? 0,
       },
     };
   }

@@ -15,6 +15,7 @@ import { type Address, addressKey, sameAddress } from '../transport/address.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { TimeoutError } from '../util/errors.js';
 import { encodeCompactAddress } from '../wire/compact.js';
+import type { NodeRelay } from './relay.js';
 
 /** Time between probes to one candidate. */
 export const PROBE_INTERVAL_MS = 50;
@@ -31,7 +32,7 @@ export const PUNCH_INTRODUCTIONS_PER_S = 50;
 /** Punches (ours and introduced) running at once. */
 export const MAX_ACTIVE_PUNCHES = 32;
 
-export type PunchTechnique = 'direct' | 'punched' | 'punched-reflexive';
+export type PunchTechnique = 'direct' | 'punched' | 'punched-reflexive' | 'relayed';
 
 export interface PunchResult {
   /** The address that answered: use it for this peer from now on. */
@@ -70,6 +71,7 @@ export class Puncher implements PunchHooks {
     private readonly rpc: () => Rpc,
     private readonly client: () => MainlineClient,
     private readonly localId: () => Uint8Array,
+    private readonly relay: NodeRelay | undefined,
     private readonly clock: Clock,
     private readonly shutdown: AbortSignal,
     private readonly events: PunchEvents,
@@ -96,25 +98,32 @@ export class Puncher implements PunchHooks {
   /** Reach `target` through `via` (a node the target keeps in touch with). */
   async punch(target: Address, via: Address, signal?: AbortSignal): Promise<PunchResult> {
     const started = this.clock.now();
+    // With a TURN allocation the peer may also reach us through it: let its IP in, and say where.
+    const relayed = this.relay?.allocation?.relayed;
+    if (relayed) await this.relay?.permit(target);
+    const args = {
+      id: this.localId(),
+      to: encodeCompactAddress(target) as Uint8Array,
+      ...(relayed ? { r: encodeCompactAddress(relayed) as Uint8Array } : {}),
+    };
+    // Probing starts at once, so the rendezvous' answer only matters for its side effect.
     this.rpc()
-      .query(
-        via,
-        'punch',
-        { id: this.localId(), to: encodeCompactAddress(target) as Uint8Array },
-        {
-          signal: signal ?? this.shutdown,
-          retries: 1,
-        },
-      )
+      .query(via, 'punch', args, {
+        signal: signal ?? this.shutdown,
+        timeoutMs: INTRODUCE_TIMEOUT_MS * 2,
+        retries: 0,
+      })
       .catch(() => undefined);
     try {
       const { hit, unaided } = await this.probe(target, signal);
       const ms = this.clock.now() - started;
-      const technique: PunchTechnique = !sameAddress(hit, target)
-        ? 'punched-reflexive'
-        : unaided
-          ? 'direct'
-          : 'punched';
+      const technique: PunchTechnique = this.relay?.carries(hit)
+        ? 'relayed'
+        : !sameAddress(hit, target)
+          ? 'punched-reflexive'
+          : unaided
+            ? 'direct'
+            : 'punched';
       const result = { address: hit, technique, ms };
       this.punched++;
       this.events.punched({ ...result, initiator: true });
@@ -126,19 +135,24 @@ export class Puncher implements PunchHooks {
     }
   }
 
-  introduced(peer: Address): void {
+  introduced(peer: Address, _rendezvous: Address, relayed?: Address): void {
     if (this.attempts.size >= MAX_ACTIVE_PUNCHES) return;
     const started = this.clock.now();
-    this.probe(peer, undefined).then(
+    this.probe(peer, undefined, relayed).then(
       ({ hit }) => {
-        const technique: PunchTechnique = sameAddress(hit, peer) ? 'punched' : 'punched-reflexive';
+        const technique: PunchTechnique =
+          relayed && sameAddress(hit, relayed)
+            ? 'relayed'
+            : sameAddress(hit, peer)
+              ? 'punched'
+              : 'punched-reflexive';
         this.events.punched({ address: hit, technique, ms: this.clock.now() - started, initiator: false });
       },
       (err: unknown) => this.events.failed({ target: peer, initiator: false, reason: String(err) }),
     );
   }
 
-  async introduce(wanted: Address, requester: Address): Promise<boolean> {
+  async introduce(wanted: Address, requester: Address, relayed?: Address): Promise<boolean> {
     // The requester learned the target's address from some other node, maybe long ago: behind a
     // symmetric NAT (or after its mapping expired) the target reaches us from another port. So
     // we introduce both the address asked for and the one its IP used here last, when recent.
@@ -162,7 +176,11 @@ export class Puncher implements PunchHooks {
         .query(
           target,
           'punch',
-          { id: this.localId(), from: encodeCompactAddress(requester) as Uint8Array },
+          {
+            id: this.localId(),
+            from: encodeCompactAddress(requester) as Uint8Array,
+            ...(relayed ? { r: encodeCompactAddress(relayed) as Uint8Array } : {}),
+          },
           { signal: this.shutdown, timeoutMs: INTRODUCE_TIMEOUT_MS, retries: 1 },
         )
         .then(() => true);
@@ -180,6 +198,7 @@ export class Puncher implements PunchHooks {
   private probe(
     target: Address,
     signal: AbortSignal | undefined,
+    relayed?: Address,
   ): Promise<{ hit: Address; unaided: boolean }> {
     if (this.attempts.size >= MAX_ACTIVE_PUNCHES)
       return Promise.reject(new TimeoutError(`${MAX_ACTIVE_PUNCHES} punches are running; try again shortly`));
@@ -211,7 +230,10 @@ export class Puncher implements PunchHooks {
       };
       const attempt: Attempt = {
         host: target.host,
-        tried: new Map([[addressKey(target), target]]),
+        tried: new Map([
+          [addressKey(target), target],
+          ...(relayed ? [[addressKey(relayed), relayed] as const] : []),
+        ]),
         firstInbound: Infinity,
         onCandidate: (from) => {
           attempt.firstInbound = Math.min(attempt.firstInbound, this.clock.now());

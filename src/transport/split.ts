@@ -21,8 +21,17 @@ export class SplitTransport implements Transport {
     return this.inner.address;
   }
 
+  /** Set by the owner: returns true when it sent the datagram some other way (through a relay). */
+  route: ((data: Uint8Array, to: Address) => boolean) | undefined;
+
   send(data: Uint8Array, to: Address): void {
+    if (this.route?.(data, to)) return;
     this.inner.send(data, to);
+  }
+
+  /** Hand the main receiver a datagram that arrived some other way (through a relay). */
+  deliver(data: Uint8Array, from: Address): void {
+    this.main(data, from);
   }
 
   onMessage(handler: DatagramHandler): void {

@@ -65,6 +65,13 @@ async function run(c: Command): Promise<unknown> {
       const r = await node().punch(addr(c.target), addr(c.via), { timeoutMs: Number(c.timeoutMs ?? 3000) });
       return { ...r, address: show(r.address) };
     }
+    case 'relay': {
+      const r = await node().allocateRelay(addr(c.turn), {
+        username: String(c.username),
+        password: String(c.password),
+      });
+      return { relayed: show(r.relayed), mapped: show(r.mapped), lifetimeS: r.lifetimeS };
+    }
     case 'ping': {
       const r = await node().ping(addr(c.to), { timeoutMs: Number(c.timeoutMs ?? 1000) });
       return { from: show(r.from), ip: show(r.ip), rttMs: r.rttMs };

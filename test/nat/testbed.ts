@@ -245,16 +245,27 @@ export class Testbed {
     return h;
   }
 
-  /** Forget a NAT box's connection state (mappings), so one pair's punch cannot help the next. */
-  flushNat(name: string): void {
-    const box = this.host(name).natNs;
-    if (box) {
-      try {
-        inNs(box, 'conntrack', ['-F']);
-      } catch {
-        // conntrack -F exits 1 when the table was already empty.
+  /**
+   * Make two hosts strangers again: remove every connection-tracking entry (mapping) between
+   * their public addresses on both NAT boxes, and the address-restricted boxes' memory of whom
+   * they sent to. Mappings to everyone else (a rendezvous, a TURN server) stay.
+   */
+  forget(a: string, b: string): void {
+    for (const [self, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const box = this.host(self).natNs;
+      if (!box) continue;
+      const peer = this.host(other).publicIp;
+      for (const dir of ['--orig-dst', '--orig-src']) {
+        try {
+          inNs(box, 'conntrack', ['-D', dir, peer]);
+        } catch {
+          // conntrack -D exits 1 when nothing matched.
+        }
       }
-      if (this.host(name).nat === 'address-restricted')
+      if (this.host(self).nat === 'address-restricted')
         inNs(box, 'sh', ['-c', 'echo / > /proc/net/xt_recent/sent']);
     }
   }

@@ -48,7 +48,14 @@ export type MainlineQuery =
    * rendezvous, "introduce me to this address"; `from`: sent by a rendezvous, "this address
    * wants to reach you, send it packets".
    */
-  | { method: 'punch'; id: NodeId; to: Address | undefined; from: Address | undefined };
+  | {
+      method: 'punch';
+      id: NodeId;
+      to: Address | undefined;
+      from: Address | undefined;
+      /** The requester's TURN relayed address, when it has one (the relay of last resort). */
+      relayed: Address | undefined;
+    };
 
 export type Method = MainlineQuery['method'];
 
@@ -153,7 +160,8 @@ export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
       const from = a.from instanceof Uint8Array ? decodeCompactAddress(a.from) : undefined;
       if ((to === undefined) === (from === undefined))
         return protocolError('punch needs exactly one of "to" and "from" (a compact address)');
-      return { ok: true, query: { method: 'punch', id: id as NodeId, to, from } };
+      const relayed = a.r instanceof Uint8Array ? decodeCompactAddress(a.r) : undefined;
+      return { ok: true, query: { method: 'punch', id: id as NodeId, to, from, relayed } };
     }
     case 'get':
       if (typeof id === 'string') return protocolError(id);

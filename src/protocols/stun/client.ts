@@ -103,14 +103,10 @@ export class StunClient {
   }
 
   /** Send an indication (no answer expected). */
-  indicate(to: Address, method: number, attributes: StunAttribute[]): void {
+  indicate(to: Address, method: number, attributes: (transactionId: Uint8Array) => StunAttribute[]): void {
+    const transactionId = this.random.bytes(TRANSACTION_ID_BYTES);
     this.send(
-      encodeStun({
-        method,
-        cls: 'indication',
-        transactionId: this.random.bytes(TRANSACTION_ID_BYTES),
-        attributes,
-      }),
+      encodeStun({ method, cls: 'indication', transactionId, attributes: attributes(transactionId) }),
       to,
     );
   }

@@ -41,9 +41,9 @@ export interface HandlerContext {
 /** What a punch query may ask of the node (node/punch.ts does the sending). */
 export interface PunchHooks {
   /** As a rendezvous: tell `target` that `requester` wants to reach it; false when we cannot. */
-  introduce(target: Address, requester: Address): Promise<boolean>;
-  /** A rendezvous told us `peer` wants to reach us: start sending it packets. */
-  introduced(peer: Address, rendezvous: Address): void;
+  introduce(target: Address, requester: Address, relayed: Address | undefined): Promise<boolean>;
+  /** A rendezvous told us `peer` (also at `relayed`, a TURN address) wants to reach us: send it packets. */
+  introduced(peer: Address, rendezvous: Address, relayed: Address | undefined): void;
 }
 
 /** A handler's refusal, answered with a KRPC error. A class, so no reply dict can pass for one. */

@@ -10,10 +10,10 @@ export const punch: Handler<'punch'> = async (ctx, query, from) => {
   const hooks = ctx.punch;
   if (!hooks) return refuse(KrpcErrorCode.MethodUnknown, 'method "punch" is unknown');
   if (query.from) {
-    hooks.introduced(query.from, from);
+    hooks.introduced(query.from, from, query.relayed);
     return { id: ctx.localId };
   }
-  if (query.to && (await hooks.introduce(query.to, from))) return { id: ctx.localId };
+  if (query.to && (await hooks.introduce(query.to, from, query.relayed))) return { id: ctx.localId };
   return refuse(
     KrpcErrorCode.Generic,
     'cannot introduce you: the target has not been in touch with this node recently or did not answer; try another rendezvous',
