@@ -5,6 +5,8 @@
  */
 import { createInterface } from 'node:readline';
 import { Dht } from '../../src/node/dht.js';
+import { metricsText } from '../../src/services/metrics.js';
+import { Statistics } from '../../src/services/statistics.js';
 import { makeAddress, type Address } from '../../src/transport/address.js';
 
 interface Command {
@@ -86,6 +88,12 @@ async function run(c: Command): Promise<unknown> {
     }
     case 'stats':
       return node().stats();
+    case 'status': {
+      // What the daemon's status endpoint, dashboard and /metrics show for this node.
+      const stats = new Statistics(node());
+      const snap = await stats.snapshot();
+      return { nat: snap.nat, punch: snap.punch, metrics: await metricsText(stats) };
+    }
     case 'events':
       return events.splice(0);
     default:

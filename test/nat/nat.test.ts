@@ -125,6 +125,14 @@ describe('NAT test bed', { skip, timeout: 120_000 }, () => {
     }
     const stats = await agents.get('symm1')!.call<{ nat: { kind: string } }>('stats');
     assert.equal(stats.nat.kind, 'symmetric', 'stats().nat carries the report');
+    const status = await agents
+      .get('addr1')!
+      .call<{ nat: { kind: string } | null; metrics: string }>('status');
+    assert.equal(status.nat?.kind, 'address-restricted', 'the status snapshot (dashboard) shows the NAT');
+    assert.match(
+      status.metrics,
+      /kadmium_nat_info\{kind="address-restricted",mapping="endpoint-independent",filtering="address-dependent"\} 1/,
+    );
     const events = await agents.get('port1')!.call<{ type: string; kind?: string }[]>('events');
     assert.ok(
       events.some((e) => e.type === 'nat' && e.kind === 'port-restricted'),
@@ -189,6 +197,8 @@ describe('NAT test bed', { skip, timeout: 120_000 }, () => {
       assert.equal(r.technique, 'relayed');
       assert.ok(r.ms < PUNCH_GOAL_MS, `${f.a} -> ${f.b} through the relay took ${r.ms} ms`);
       const stats = await a.call<{ relay: { sent: number; received: number } }>('stats');
+      const status = await a.call<{ metrics: string }>('status');
+      assert.match(status.metrics, /kadmium_relay_datagrams_total\{direction="sent"\} [1-9]/);
       assert.ok(stats.relay.sent > 0 && stats.relay.received > 0, 'KRPC went both ways through coturn');
     }
     if (process.env.KADMIUM_NAT_TABLE)
