@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Testbed } from './testbed.js';
 
 const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'agent.js');
+const HYPER_AGENT = join(dirname(fileURLToPath(import.meta.url)), 'hyper-agent.js');
 /** A command that has not answered within this has hung. */
 export const CALL_TIMEOUT_MS = 10_000;
 /** coturn listens within a few hundred ms; past this it failed to start. */
@@ -45,6 +46,11 @@ export class Agent {
 
   static spawn(bed: Testbed, host: string): Agent {
     return new Agent(host, bed.spawn(host, process.execPath, [AGENT]));
+  }
+
+  /** A hyperdht node instead (hyper-agent.ts), for the comparison column. */
+  static spawnHyper(bed: Testbed, host: string): Agent {
+    return new Agent(`${host} (hyperdht)`, bed.spawn(host, process.execPath, [HYPER_AGENT]));
   }
 
   /** Run one command; rejects with the agent's error, or after timeoutMs. */
