@@ -14,6 +14,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 const NODE_AND_BELOW = [
   'node',
   'protocols/mainline',
+  'protocols/stun',
   'protocols/overlay',
   'kademlia',
   'rpc',
@@ -34,6 +35,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   kademlia: ['transport', 'util'],
   storage: ['transport', 'wire', 'util', 'protocols/mainline/bep44.ts'],
   'protocols/mainline': ['kademlia', 'rpc', 'storage', 'wire', 'transport', 'util'],
+  'protocols/stun': ['transport', 'util'],
   'protocols/overlay': ['kademlia', 'rpc', 'storage', 'wire', 'transport/stream', 'transport', 'util'],
   // Discovery records: pure, signed with the overlay's identities.
   'protocols/discovery': ['protocols/overlay', 'wire', 'util'],
@@ -53,6 +55,7 @@ function layerOf(path: string): string | undefined {
   if (rel.startsWith('protocols/mainline/')) return 'protocols/mainline';
   if (rel.startsWith('protocols/overlay/')) return 'protocols/overlay';
   if (rel.startsWith('protocols/discovery/')) return 'protocols/discovery';
+  if (rel.startsWith('protocols/stun/')) return 'protocols/stun';
   if (rel.startsWith('transport/stream/')) return 'transport/stream';
   const top = rel.split('/')[0] ?? '';
   return top in MAY_IMPORT ? top : undefined;

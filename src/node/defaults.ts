@@ -24,3 +24,5 @@ export const MAX_CONCURRENT_REFRESH = 2;
 export const CLIENT_VERSION = new Uint8Array([0x4b, 0x44, 0x00, 0x01]);
 /** Sparse buckets refreshed right after joining, farthest first (bucket 0 is half the id space). */
 export const POST_JOIN_REFRESH_BUCKETS = 3;
+/** NAT discovery: one STUN round trip plus the filtering probes' silence, with room for loss. */
+export const NAT_DISCOVERY_TIMEOUT_MS = 5_000;

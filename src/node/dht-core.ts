@@ -16,12 +16,15 @@ import { isTrustedId, type SecureIdMode } from '../protocols/mainline/secure-id.
 import { createServer } from '../protocols/mainline/server.js';
 import { TokenManager } from '../protocols/mainline/tokens.js';
 import { TokenReplayGuard } from '../protocols/mainline/token-replay.js';
+import { StunClient } from '../protocols/stun/client.js';
+import { looksLikeStun } from '../protocols/stun/message.js';
 import { rateLimitKey } from '../rpc/rate-limit.js';
 import { Rpc } from '../rpc/rpc.js';
 import { DEFAULT_ITEM_LIMITS, ItemStore, MemoryItemBackend } from '../storage/item-store.js';
 import { MemoryPeerStore, type PeerStore } from '../storage/peer-store.js';
 import { type Address, addressKey, type Family } from '../transport/address.js';
 import { localAddressOf, transportFamilies } from '../transport/dual.js';
+import { SplitTransport } from '../transport/split.js';
 import type { Transport } from '../transport/transport.js';
 import { deadline } from '../util/abort.js';
 import { type Clock, every, systemClock, type Timer } from '../util/clock.js';
@@ -40,6 +43,9 @@ import { Maintenance, type MaintenanceHost } from './maintenance.js';
 import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
 import { bindTransports, givenTransports } from './sockets.js';
 import type { Resolver } from './resolve.js';
+import type { NatReport } from './nat.js';
+import { Puncher } from './punch.js';
+import { NodeRelay } from './relay.js';
 import { NodeTables } from './tables.js';
 
 /** More disjoint paths than this cost messages without adding safety at k = 8 (docs/SECURITY.md). */
@@ -80,6 +86,14 @@ export abstract class DhtCore implements LookupHost {
   protected bootstrapped = false;
   protected closed = false;
   protected handlerContext: HandlerContext | undefined;
+  /** STUN/TURN over the DHT's own socket (their mappings are the ones that matter). */
+  protected stun: StunClient | undefined;
+  /** NAT hole punching: ours, introduced ones, and introductions as a rendezvous. */
+  protected puncher: Puncher | undefined;
+  /** A TURN allocation, once dht.allocateRelay() made one. */
+  protected relay: NodeRelay | undefined;
+  /** The last NAT discovery, when one ran. */
+  protected lastNat: NatReport | undefined;
   /** Families we have sockets for (before listen: v4, as the tables are built for). */
   families: Family[] = [4];
   readonly prefer: ((c: Contact) => boolean) | undefined;
@@ -199,8 +213,13 @@ export abstract class DhtCore implements LookupHost {
     this.families = [...(fam.n4 ? [4 as const] : []), ...(fam.n6 ? [6 as const] : [])];
     if (fam.n6 && !this.nodeTables.v6) this.nodeTables = this.makeTables(true);
     transport.onError((err) => this.warn('TRANSPORT', err.message));
+    const split = new SplitTransport(transport, looksLikeStun);
+    const stun = new StunClient((data, to) => transport.send(data, to), this.clock, this.random);
+    split.onSide((data, from) => stun.receive(data, from));
+    this.stun = stun;
+    this.relay = new NodeRelay(split, stun, this.clock, this.shutdown, (m) => this.warn('TURN', m));
     const rpc = new Rpc({
-      transport,
+      transport: split,
       clock: this.clock,
       random: this.random,
       events: this.events,
@@ -221,6 +240,18 @@ export abstract class DhtCore implements LookupHost {
       },
     });
     this.rpc = rpc;
+    this.puncher = new Puncher(
+      () => rpc,
+      () => this.requireClient(),
+      () => this.idBytes,
+      this.relay,
+      this.clock,
+      this.shutdown,
+      {
+        punched: (e) => this.events.emit('nat:punched', e),
+        failed: (e) => this.events.emit('nat:punch-failed', e),
+      },
+    );
     this.client = new MainlineClient(
       rpc,
       () => this.idBytes,
@@ -321,6 +352,8 @@ export abstract class DhtCore implements LookupHost {
     this.maintenance?.cancel();
     this.secretRefresh?.cancel();
     this.itemOps.close();
+    this.relay?.close();
+    this.stun?.close();
     await this.rpc?.close();
     await this.bootstrapLoop?.catch(() => undefined);
     this.events.emit('close', {});
@@ -397,6 +430,7 @@ export abstract class DhtCore implements LookupHost {
           this.events.emit('peer:stored', { infoHash: infoHash.slice(), peer, seed });
       },
       sampler: this.sampler,
+      punch: this.puncher,
       onItemStored: (item, from) => {
         if (this.events.has('item:stored'))
           this.events.emit('item:stored', {
@@ -430,6 +464,7 @@ export abstract class DhtCore implements LookupHost {
 
   /** A node queried us: see NodeTables.queried (a query alone never admits a new contact). */
   protected onQueried(id: NodeId, from: Address): void {
+    this.puncher?.sawQuery(from);
     this.nodeTables.queried({ id, address: from }, this.rpc?.limited(from.host) ?? false, this.clock.now());
   }
 

@@ -25,8 +25,13 @@ import { Reannouncer } from './reannounce.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import type { BValue } from '../wire/bencode.js';
+import type { StunClient } from '../protocols/stun/client.js';
+import type { Allocation, TurnCredentials } from '../protocols/stun/turn.js';
+import type { NodeRelay } from './relay.js';
 import { DhtCore } from './dht-core.js';
-import { MAX_CONCURRENT_REFRESH } from './defaults.js';
+import { discoverNat, type NatReport } from './nat.js';
+import type { Puncher, PunchResult } from './punch.js';
+import { MAX_CONCURRENT_REFRESH, NAT_DISCOVERY_TIMEOUT_MS } from './defaults.js';
 import { sampleWalk, scrapeLookup } from './indexing.js';
 import type { GetResult, ItemCallOptions, ItemGetOptions, MutablePutOptions, PutResult } from './items.js';
 import { announceTargets } from './lookups.js';
@@ -110,6 +115,68 @@ export class Dht extends DhtCore {
     const d = deadline(this.clock, opts.timeoutMs, 'ping', opts.signal, this.shutdown);
     try {
       return await this.requireClient().ping(address, { signal: d.signal });
+    } finally {
+      d.dispose();
+    }
+  }
+
+  /**
+   * Learn the NAT in front of this node from an RFC 5780 STUN server (coturn with two IPs, for
+   * example) over the DHT's own socket: external address, mapping and filtering behaviour.
+   * Emits `nat` and shows in stats().nat.
+   */
+  async discoverNat(stunServer: Address, opts: CallOptions = {}): Promise<NatReport> {
+    this.requireClient();
+    const d = deadline(
+      this.clock,
+      opts.timeoutMs ?? NAT_DISCOVERY_TIMEOUT_MS,
+      'NAT discovery',
+      opts.signal,
+      this.shutdown,
+    );
+    try {
+      const local = this.address;
+      const report = await discoverNat(
+        this.stun as StunClient,
+        stunServer,
+        local,
+        this.externalIp(local.family),
+        this.clock.now(),
+        d.signal,
+      );
+      this.lastNat = report;
+      this.events.emit('nat', report);
+      return report;
+    } finally {
+      d.dispose();
+    }
+  }
+
+  /**
+   * Allocate a TURN relayed address (RFC 5766, long-term credentials) on the DHT's socket: the
+   * relay of last resort. Later punches offer it to the peer, so a pair punching cannot connect
+   * (symmetric NAT on both sides) still reaches each other through it.
+   */
+  async allocateRelay(turnServer: Address, credentials: TurnCredentials): Promise<Allocation> {
+    this.requireClient();
+    return (this.relay as NodeRelay).allocate(turnServer, credentials);
+  }
+
+  /** The last NAT discovery's report, when one ran. */
+  get nat(): NatReport | undefined {
+    return this.lastNat;
+  }
+
+  /**
+   * Open a direct UDP path to `target` (a node or an announced peer behind NAT) through `via`, a
+   * node the target keeps in touch with (for an announced peer: a node it announced to).
+   * Resolves with the address that answered; use it for the peer from now on.
+   */
+  async punch(target: Address, via: Address, opts: CallOptions = {}): Promise<PunchResult> {
+    this.requireClient();
+    const d = deadline(this.clock, opts.timeoutMs, 'punch', opts.signal, this.shutdown);
+    try {
+      return await (this.puncher as Puncher).punch(target, via, d.signal);
     } finally {
       d.dispose();
     }
@@ -278,6 +345,9 @@ export class Dht extends DhtCore {
     inFlight: number;
     rpc: ReturnType<Rpc['stats']['snapshot']> | undefined;
     tokenRotations: number;
+    nat: NatReport | undefined;
+    punch: { punched: number; failed: number; introductions: number };
+    relay: { relayed: Address | undefined; sent: number; received: number };
   } {
     const v6 = this.nodeTables.v6;
     return {
@@ -290,6 +360,17 @@ export class Dht extends DhtCore {
       inFlight: this.rpc?.inFlight ?? 0,
       rpc: this.rpc?.stats.snapshot(),
       tokenRotations: this.tokens.rotations,
+      nat: this.lastNat,
+      punch: {
+        punched: this.puncher?.punched ?? 0,
+        failed: this.puncher?.failed ?? 0,
+        introductions: this.puncher?.introductions ?? 0,
+      },
+      relay: {
+        relayed: this.relay?.allocation?.relayed,
+        sent: this.relay?.sent ?? 0,
+        received: this.relay?.received ?? 0,
+      },
     };
   }
 

@@ -2,6 +2,8 @@
 import type { NodeId } from '../kademlia/id.js';
 import type { RpcEvents } from '../rpc/rpc.js';
 import type { Address } from '../transport/address.js';
+import type { NatReport } from './nat.js';
+import type { PunchResult } from './punch.js';
 
 /** Every kind of lookup a node runs; consumers (statistics, metrics) iterate this list. */
 export const LOOKUP_KINDS = [
@@ -59,5 +61,10 @@ export interface DhtEvents extends RpcEvents {
   reannounce: { host: string; count: number };
   /** BEP 42: our id was re-derived from our external IP; the routing tables were rebuilt. */
   'id:changed': { id: NodeId; previous: NodeId; ip: string };
+  /** NAT discovery finished (dht.discoverNat): the behaviour and external address seen. */
+  nat: NatReport;
+  /** A hole punch connected (ours, or one a rendezvous introduced to us). */
+  'nat:punched': PunchResult & { initiator: boolean };
+  'nat:punch-failed': { target: Address; initiator: boolean; reason: string };
   close: Record<string, never>;
 }

@@ -119,6 +119,22 @@ export async function collectMetrics(stats: Statistics): Promise<MetricFamily[]>
   ]);
   add('token_rotations_total', 'counter', 'Write-token secret rotations.', [{ value: node.tokenRotations }]);
 
+  if (node.nat)
+    add('nat_info', 'gauge', 'The NAT in front of the node (last STUN discovery), as labels; always 1.', [
+      { labels: { kind: node.nat.kind, mapping: node.nat.mapping, filtering: node.nat.filtering }, value: 1 },
+    ]);
+  add('punches_total', 'counter', 'Hole punches we started, by outcome.', [
+    { labels: { outcome: 'ok' }, value: node.punch.punched },
+    { labels: { outcome: 'failed' }, value: node.punch.failed },
+  ]);
+  add('punch_introductions_total', 'counter', 'Introductions we made as a rendezvous.', [
+    { value: node.punch.introductions },
+  ]);
+  add('relay_datagrams_total', 'counter', 'Datagrams through our TURN allocation, by direction.', [
+    { labels: { direction: 'sent' }, value: node.relay.sent },
+    { labels: { direction: 'received' }, value: node.relay.received },
+  ]);
+
   add('bootstrapped', 'gauge', '1 once the node joined the network, else 0.', [
     { value: node.bootstrapped ? 1 : 0 },
   ]);

@@ -260,6 +260,16 @@ export class Statistics {
       inFlight: stats.inFlight,
       messages: stats.rpc ?? null,
       tokenRotations: stats.tokenRotations,
+      nat: stats.nat
+        ? {
+            kind: stats.nat.kind,
+            mapping: stats.nat.mapping,
+            filtering: stats.nat.filtering,
+            external: `${stats.nat.external.host}:${stats.nat.external.port}`,
+            observersAgree: stats.nat.observersAgree,
+          }
+        : null,
+      punch: stats.punch,
       counters: structuredClone(this.counters),
       warnings: Object.fromEntries(this.warnings),
       storage: await this.storageCounts(),
@@ -306,6 +316,9 @@ export interface StatisticsSnapshot {
   inFlight: number;
   messages: ReturnType<StatisticsSource['stats']>['rpc'] | null;
   tokenRotations: number;
+  /** The last NAT discovery (dht.discoverNat), or null before one ran. */
+  nat: { kind: string; mapping: string; filtering: string; external: string; observersAgree: boolean } | null;
+  punch: { punched: number; failed: number; introductions: number };
   counters: Statistics['counters'];
   warnings: Record<string, number>;
   storage: { infohashes: number; peers: number; items?: number };

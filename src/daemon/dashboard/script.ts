@@ -75,7 +75,8 @@ function tiles(s) {
   var m = s.messages || { inbound: {}, outbound: {} };
   text('m-id', s.id.slice(0, 16) + '...');
   $('m-id').title = s.id;
-  text('m-address', 'udp ' + (s.address || '-'));
+  text('m-address', 'udp ' + (s.address || '-') + (s.nat ? ' · NAT ' + s.nat.kind + ' as ' + s.nat.external : ''));
+  $('m-address').title = s.nat ? 'mapping ' + s.nat.mapping + ', filtering ' + s.nat.filtering + '; punches ' + s.punch.punched + ' ok, ' + s.punch.failed + ' failed' : 'NAT not probed (dht.discoverNat)';
   var joined = $('m-joined');
   joined.textContent = s.bootstrapped ? 'joined' : (s.lastBootstrap && !s.lastBootstrap.ok ? 'bootstrap failing, retrying' : 'joining');
   joined.className = s.bootstrapped ? 'pill' : 'pill wait';

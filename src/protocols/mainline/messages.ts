@@ -3,7 +3,9 @@
  * exactly what was wrong (203 for bad arguments, 204 for unknown methods).
  */
 import type { NodeId } from '../../kademlia/id.js';
+import type { Address } from '../../transport/address.js';
 import type { BDict } from '../../wire/bencode.js';
+import { decodeCompactAddress } from '../../wire/compact.js';
 import { KrpcErrorCode, type KrpcQuery } from '../../wire/krpc.js';
 import { type GetQuery, type PutQuery, parseGet, parsePut } from './bep44-messages.js';
 
@@ -40,7 +42,20 @@ export type MainlineQuery =
   | { method: 'sample_infohashes'; id: NodeId; target: Uint8Array; want: Want | undefined }
   // BEP 44
   | GetQuery
-  | PutQuery;
+  | PutQuery
+  /**
+   * NAT hole punching (a kadmium extension; other clients answer 204). `to`: asked of a
+   * rendezvous, "introduce me to this address"; `from`: sent by a rendezvous, "this address
+   * wants to reach you, send it packets".
+   */
+  | {
+      method: 'punch';
+      id: NodeId;
+      to: Address | undefined;
+      from: Address | undefined;
+      /** The requester's TURN relayed address, when it has one (the relay of last resort). */
+      relayed: Address | undefined;
+    };
 
 export type Method = MainlineQuery['method'];
 
@@ -138,6 +153,15 @@ export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
         ok: true,
         query: { method: 'sample_infohashes', id: id as NodeId, target, want: parseWant(a) },
       };
+    }
+    case 'punch': {
+      if (typeof id === 'string') return protocolError(id);
+      const to = a.to instanceof Uint8Array ? decodeCompactAddress(a.to) : undefined;
+      const from = a.from instanceof Uint8Array ? decodeCompactAddress(a.from) : undefined;
+      if ((to === undefined) === (from === undefined))
+        return protocolError('punch needs exactly one of "to" and "from" (a compact address)');
+      const relayed = a.r instanceof Uint8Array ? decodeCompactAddress(a.r) : undefined;
+      return { ok: true, query: { method: 'punch', id: id as NodeId, to, from, relayed } };
     }
     case 'get':
       if (typeof id === 'string') return protocolError(id);

@@ -37,8 +37,18 @@ export interface HandlerContext {
   readonly onAnnounce?: (infoHash: Uint8Array, peer: Address, seed: boolean) => void;
   /** BEP 32: the IPv6 routing table of a dual-stack node (nodes6 come from here). */
   readonly table6?: NodeSource | undefined;
+  /** NAT hole punching; without it the node answers punch queries with 204. */
+  readonly punch?: PunchHooks | undefined;
   /** BEP 51: the infohash sample we serve (without one, the first infohashes in the store). */
   readonly sampler?: InfohashSampler | undefined;
+}
+
+/** What a punch query may ask of the node (node/punch.ts does the sending). */
+export interface PunchHooks {
+  /** As a rendezvous: tell `target` that `requester` wants to reach it; false when we cannot. */
+  introduce(target: Address, requester: Address, relayed: Address | undefined): Promise<boolean>;
+  /** A rendezvous told us `peer` (also at `relayed`, a TURN address) wants to reach us: send it packets. */
+  introduced(peer: Address, rendezvous: Address, relayed: Address | undefined): void;
 }
 
 /** A handler's refusal, answered with a KRPC error. A class, so no reply dict can pass for one. */

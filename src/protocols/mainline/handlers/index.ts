@@ -6,6 +6,7 @@ import { findNode } from './find-node.js';
 import { get } from './get.js';
 import { getPeers } from './get-peers.js';
 import { ping } from './ping.js';
+import { punch } from './punch.js';
 import { sampleInfohashes } from './sample-infohashes.js';
 import { put } from './put.js';
 
@@ -23,6 +24,7 @@ export const nodeHandlers: Handlers = {
   sample_infohashes: sampleInfohashes,
   get,
   put,
+  punch,
 };
 
 /** The methods this node serves, for per-method counters. */

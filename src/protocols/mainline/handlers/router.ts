@@ -29,4 +29,5 @@ export const routerHandlers: Handlers = {
   sample_infohashes: storesNothing,
   get: storesNothing,
   put: storesNothing,
+  punch: storesNothing,
 };

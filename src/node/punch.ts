@@ -1,0 +1,265 @@
+/**
+ * UDP hole punching for the Mainline node, ICE-like. To reach a peer behind NAT we ask a node the
+ * peer keeps in touch with (the rendezvous) to introduce us; the rendezvous tells the peer our
+ * address as it sees it; both sides then ping each other every PROBE_INTERVAL_MS. Each side also
+ * pings back whatever address the other's packets actually arrive from (a peer-reflexive
+ * candidate): a symmetric NAT gives the peer a new port towards us, and only that port works.
+ *
+ * As a rendezvous we introduce only to addresses that queried us recently (their NAT lets our
+ * packets in) and only PUNCH_INTRODUCTIONS_PER_S per second, so we cannot be used to spray others.
+ */
+import type { MainlineClient } from '../protocols/mainline/client.js';
+import type { PunchHooks } from '../protocols/mainline/handlers/context.js';
+import type { Rpc } from '../rpc/rpc.js';
+import { type Address, addressKey, sameAddress } from '../transport/address.js';
+import type { Clock, Timer } from '../util/clock.js';
+import { TimeoutError } from '../util/errors.js';
+import { encodeCompactAddress } from '../wire/compact.js';
+import type { NodeRelay } from './relay.js';
+
+/** Time between probes to one candidate. */
+export const PROBE_INTERVAL_MS = 50;
+/** A punch that has not connected within this has failed. */
+export const PUNCH_TIMEOUT_MS = 2_000;
+/** How long the rendezvous waits for the target to confirm an introduction. */
+export const INTRODUCE_TIMEOUT_MS = 1_000;
+/** Queriers remembered as "recently in touch" (the oldest is forgotten first). */
+export const MAX_RECENT_QUERIERS = 1_024;
+/** A querier counts as in touch for this long (well under Linux's 30 s unreplied UDP timeout). */
+export const RECENT_QUERIER_MS = 25_000;
+/** Introductions a rendezvous makes per second, all requesters together. */
+export const PUNCH_INTRODUCTIONS_PER_S = 50;
+/** Punches (ours and introduced) running at once. */
+export const MAX_ACTIVE_PUNCHES = 32;
+
+export type PunchTechnique = 'direct' | 'punched' | 'punched-reflexive' | 'relayed';
+
+export interface PunchResult {
+  /** The address that answered: use it for this peer from now on. */
+  address: Address;
+  technique: PunchTechnique;
+  /** From the call to the first answer. */
+  ms: number;
+}
+
+export interface PunchEvents {
+  punched: (e: PunchResult & { initiator: boolean }) => void;
+  failed: (e: { target: Address; initiator: boolean; reason: string }) => void;
+}
+
+interface Attempt {
+  /** The peer's IP: packets from it, any port, are candidates. */
+  host: string;
+  tried: Map<string, Address>;
+  /** When the peer's first packet arrived: pings sent before it got through on their own. */
+  firstInbound: number;
+  onCandidate(from: Address): void;
+}
+
+export class Puncher implements PunchHooks {
+  private readonly recent = new Map<string, number>();
+  /** The latest querier per IP: a symmetric NAT shows us another port than it showed others. */
+  private readonly recentByHost = new Map<string, Address>();
+  private readonly attempts = new Set<Attempt>();
+  private windowStart = 0;
+  private windowCount = 0;
+  introductions = 0;
+  punched = 0;
+  failed = 0;
+
+  constructor(
+    private readonly rpc: () => Rpc,
+    private readonly client: () => MainlineClient,
+    private readonly localId: () => Uint8Array,
+    private readonly relay: NodeRelay | undefined,
+    private readonly clock: Clock,
+    private readonly shutdown: AbortSignal,
+    private readonly events: PunchEvents,
+  ) {}
+
+  /** Every inbound query: remembers who is in touch, and feeds running punches. */
+  sawQuery(from: Address): void {
+    const key = addressKey(from);
+    this.recent.delete(key);
+    this.recent.set(key, this.clock.now());
+    this.recentByHost.delete(from.host);
+    this.recentByHost.set(from.host, from);
+    if (this.recent.size > MAX_RECENT_QUERIERS) {
+      const oldest = this.recent.keys().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
+    }
+    if (this.recentByHost.size > MAX_RECENT_QUERIERS) {
+      const oldest = this.recentByHost.keys().next().value;
+      if (oldest !== undefined) this.recentByHost.delete(oldest);
+    }
+    for (const a of this.attempts) if (a.host === from.host) a.onCandidate(from);
+  }
+
+  /** Reach `target` through `via` (a node the target keeps in touch with). */
+  async punch(target: Address, via: Address, signal?: AbortSignal): Promise<PunchResult> {
+    const started = this.clock.now();
+    // With a TURN allocation the peer may also reach us through it: let its IP in, and say where.
+    const relayed = this.relay?.allocation?.relayed;
+    if (relayed) await this.relay?.permit(target);
+    const args = {
+      id: this.localId(),
+      to: encodeCompactAddress(target) as Uint8Array,
+      ...(relayed ? { r: encodeCompactAddress(relayed) as Uint8Array } : {}),
+    };
+    // Probing starts at once, so the rendezvous' answer only matters for its side effect.
+    this.rpc()
+      .query(via, 'punch', args, {
+        signal: signal ?? this.shutdown,
+        timeoutMs: INTRODUCE_TIMEOUT_MS * 2,
+        retries: 0,
+      })
+      .catch(() => undefined);
+    try {
+      const { hit, unaided } = await this.probe(target, signal);
+      const ms = this.clock.now() - started;
+      const technique: PunchTechnique = this.relay?.carries(hit)
+        ? 'relayed'
+        : !sameAddress(hit, target)
+          ? 'punched-reflexive'
+          : unaided
+            ? 'direct'
+            : 'punched';
+      const result = { address: hit, technique, ms };
+      this.punched++;
+      this.events.punched({ ...result, initiator: true });
+      return result;
+    } catch (err) {
+      this.failed++;
+      this.events.failed({ target, initiator: true, reason: String(err) });
+      throw err;
+    }
+  }
+
+  introduced(peer: Address, _rendezvous: Address, relayed?: Address): void {
+    if (this.attempts.size >= MAX_ACTIVE_PUNCHES) return;
+    const started = this.clock.now();
+    this.probe(peer, undefined, relayed).then(
+      ({ hit }) => {
+        const technique: PunchTechnique =
+          relayed && sameAddress(hit, relayed)
+            ? 'relayed'
+            : sameAddress(hit, peer)
+              ? 'punched'
+              : 'punched-reflexive';
+        this.events.punched({ address: hit, technique, ms: this.clock.now() - started, initiator: false });
+      },
+      (err: unknown) => this.events.failed({ target: peer, initiator: false, reason: String(err) }),
+    );
+  }
+
+  async introduce(wanted: Address, requester: Address, relayed?: Address): Promise<boolean> {
+    // The requester learned the target's address from some other node, maybe long ago: behind a
+    // symmetric NAT (or after its mapping expired) the target reaches us from another port. So
+    // we introduce both the address asked for and the one its IP used here last, when recent.
+    const now = this.clock.now();
+    const fresh = (a: Address | undefined): a is Address => {
+      const seen = a && this.recent.get(addressKey(a));
+      return seen !== undefined && now - seen <= RECENT_QUERIER_MS;
+    };
+    const latest = this.recentByHost.get(wanted.host);
+    const targets = [wanted, ...(latest && !sameAddress(latest, wanted) ? [latest] : [])].filter(fresh);
+    if (targets.length === 0) return false;
+    if (now - this.windowStart >= 1_000) {
+      this.windowStart = now;
+      this.windowCount = 0;
+    }
+    this.windowCount += targets.length;
+    if (this.windowCount > PUNCH_INTRODUCTIONS_PER_S) return false;
+    this.introductions++;
+    const tell = (target: Address) =>
+      this.rpc()
+        .query(
+          target,
+          'punch',
+          {
+            id: this.localId(),
+            from: encodeCompactAddress(requester) as Uint8Array,
+            ...(relayed ? { r: encodeCompactAddress(relayed) as Uint8Array } : {}),
+          },
+          { signal: this.shutdown, timeoutMs: INTRODUCE_TIMEOUT_MS, retries: 1 },
+        )
+        .then(() => true);
+    try {
+      return await Promise.any(targets.map(tell));
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Ping `target` every PROBE_INTERVAL_MS, and any address the peer's packets come from, until
+   * one answers (its address resolves) or PUNCH_TIMEOUT_MS passes.
+   */
+  private probe(
+    target: Address,
+    signal: AbortSignal | undefined,
+    relayed?: Address,
+  ): Promise<{ hit: Address; unaided: boolean }> {
+    if (this.attempts.size >= MAX_ACTIVE_PUNCHES)
+      return Promise.reject(new TimeoutError(`${MAX_ACTIVE_PUNCHES} punches are running; try again shortly`));
+    return new Promise<{ hit: Address; unaided: boolean }>((resolve, reject) => {
+      const controller = new AbortController();
+      let timer: Timer | undefined;
+      let settled = false;
+      const started = this.clock.now();
+      const finish = (err: Error | undefined, hit?: Address, sentAt = 0) => {
+        if (settled) return;
+        settled = true;
+        timer?.cancel();
+        this.attempts.delete(attempt);
+        signal?.removeEventListener('abort', onAbort);
+        controller.abort();
+        if (err) reject(err);
+        else resolve({ hit: hit as Address, unaided: sentAt < attempt.firstInbound });
+      };
+      const onAbort = () =>
+        finish(signal?.reason instanceof Error ? signal.reason : new TimeoutError('punch aborted'));
+      const ping = (to: Address) => {
+        const sentAt = this.clock.now();
+        this.client()
+          .ping(to, { signal: controller.signal, timeoutMs: PUNCH_TIMEOUT_MS, retries: 0 })
+          .then(
+            (reply) => finish(undefined, reply.from, sentAt),
+            () => undefined,
+          );
+      };
+      const attempt: Attempt = {
+        host: target.host,
+        tried: new Map([
+          [addressKey(target), target],
+          ...(relayed ? [[addressKey(relayed), relayed] as const] : []),
+        ]),
+        firstInbound: Infinity,
+        onCandidate: (from) => {
+          attempt.firstInbound = Math.min(attempt.firstInbound, this.clock.now());
+          const key = addressKey(from);
+          if (attempt.tried.has(key) || attempt.tried.size >= 8) return;
+          attempt.tried.set(key, from);
+          ping(from);
+        },
+      };
+      const tick = () => {
+        if (settled) return;
+        if (this.clock.now() - started >= PUNCH_TIMEOUT_MS || this.shutdown.aborted) {
+          finish(
+            new TimeoutError(
+              `no answer from ${addressKey(target)} within ${PUNCH_TIMEOUT_MS} ms of punching`,
+            ),
+          );
+          return;
+        }
+        for (const to of attempt.tried.values()) ping(to);
+        timer = this.clock.setTimeout(tick, PROBE_INTERVAL_MS);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.attempts.add(attempt);
+      tick();
+    });
+  }
+}
