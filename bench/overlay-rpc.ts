@@ -95,14 +95,14 @@ async function saturate(slots: number, durationMs: number, call: (slot: number) 
   return done / seconds(start);
 }
 
-interface Fixture {
+export interface Fixture {
   node: OverlayNode;
   requests: Record<Method, Uint8Array[]>;
   replies: Record<Method, Uint8Array>;
   clients: { transport: TcpStreamTransport; conn: Connection; rpc: StreamRpc }[];
 }
 
-async function overlayFixture(): Promise<Fixture> {
+export async function overlayFixture(): Promise<Fixture> {
   const random = new SeededRandom(12);
   const node = await listenOverlay({
     identity: OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0 }),
@@ -151,7 +151,7 @@ async function overlayFixture(): Promise<Fixture> {
   return { node, requests, replies, clients };
 }
 
-async function benchOverlay(f: Fixture, method: Method, durationMs: number) {
+export async function benchOverlay(f: Fixture, method: Method, durationMs: number) {
   let busy = 0;
   const tag = OverlayTag[method];
   const counters = new Array<number>(CONNECTIONS).fill(0);
@@ -211,7 +211,7 @@ function corkedWriter(socket: Socket): (bytes: Uint8Array) => void {
   };
 }
 
-async function benchRaw(f: Fixture, method: Method, durationMs: number): Promise<number> {
+export async function benchRaw(f: Fixture, method: Method, durationMs: number): Promise<number> {
   const tag = OverlayTag[method];
   const server = await rawServer({ [tag]: encodeFrame('response', tag, 0, f.replies[method]) });
   const port = (server.address() as { port: number }).port;

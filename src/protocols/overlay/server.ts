@@ -12,16 +12,15 @@ import { RpcErrorCode, RpcReplyError, type StreamRequestHandler } from '../../rp
 import type { Connection } from '../../transport/stream/types.js';
 import { bytesEqual } from '../../util/bytes.js';
 import type { Clock } from '../../util/clock.js';
-import { timestampFromMs } from './fields.js';
 import { overlayIdOf } from './identity.js';
 import {
   decodeRequest,
   encodeResponse,
   MAX_BATCH_ITEMS,
-  type OverlayPeer,
   type OverlayRequest,
   type OverlayResponse,
 } from './messages.js';
+import { overlayPeerOf, PeerJsonCache } from './peer-json.js';
 import type { OverlayStore } from './store.js';
 
 /** Items one GetItems page holds at most (Skywire's default limit). */
@@ -42,6 +41,11 @@ export interface OverlayServerContext {
 }
 
 export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHandler {
+  const peerCache = new PeerJsonCache();
+  // A node's Ping reply never changes: encoded once.
+  let pingReply: Uint8Array | undefined;
+  // SHA-256 of each connection's proven key, computed once per connection, not once per request.
+  const remoteIds = new WeakMap<Connection, NodeId>();
   return async (tag, json, conn) => {
     const decoded = decodeRequest(tag, json);
     if (!decoded.ok) {
@@ -50,31 +54,49 @@ export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHa
       throw new RpcReplyError(code, decoded.error.message);
     }
     const request = decoded.message;
-    if (
-      !bytesEqual(request.senderPk, conn.remotePublicKey) ||
-      !bytesEqual(request.senderId, overlayIdOf(conn.remotePublicKey))
-    ) {
+    let remoteId = remoteIds.get(conn);
+    if (remoteId === undefined) {
+      remoteId = overlayIdOf(conn.remotePublicKey);
+      remoteIds.set(conn, remoteId);
+    }
+    if (!bytesEqual(request.senderPk, conn.remotePublicKey) || !bytesEqual(request.senderId, remoteId)) {
       throw new RpcReplyError(
         RpcErrorCode.BadRequest,
         'sender_pk and sender_id must be the key this connection proved and its SHA-256',
       );
     }
     ctx.heard(conn, request.senderPort);
-    return encodeResponse(await answer(ctx, request));
+    switch (request.method) {
+      case 'ping':
+        return (pingReply ??= encodeResponse({
+          method: 'ping',
+          responderId: ctx.id,
+          responderPk: ctx.publicKey,
+        }));
+      case 'find_node':
+        return peerCache.closestReply(ctx.closest(request.target, ctx.k));
+      case 'get_value': {
+        const item = await ctx.store.get(request.target, ctx.clock.now());
+        const closest = ctx.closest(request.target, ctx.k);
+        if (!item && closest.length > 0) return peerCache.closestReply(closest);
+        return encodeResponse({
+          method: 'get_value',
+          ...(item ? { item } : {}),
+          closest: closest.map(overlayPeerOf),
+        });
+      }
+      default:
+        return encodeResponse(await answer(ctx, request));
+    }
   };
 }
 
-async function answer(ctx: OverlayServerContext, request: OverlayRequest): Promise<OverlayResponse> {
+/** The methods that write to or page through the store; the handler answers the rest itself. */
+type StoreRequest = Exclude<OverlayRequest, { method: 'ping' | 'find_node' | 'get_value' }>;
+
+async function answer(ctx: OverlayServerContext, request: StoreRequest): Promise<OverlayResponse> {
   const now = ctx.clock.now();
   switch (request.method) {
-    case 'ping':
-      return { method: 'ping', responderId: ctx.id, responderPk: ctx.publicKey };
-    case 'find_node':
-      return { method: 'find_node', closest: peers(ctx, request.target) };
-    case 'get_value': {
-      const item = await ctx.store.get(request.target, now);
-      return { method: 'get_value', ...(item ? { item } : {}), closest: peers(ctx, request.target) };
-    }
     case 'put_value': {
       const result = await ctx.store.put(request.item, now, {
         cas: request.cas,
@@ -117,13 +139,4 @@ async function answer(ctx: OverlayServerContext, request: OverlayRequest): Promi
       return { method: 'put_batch', stored, ...(errors.some((e) => e !== '') ? { errors } : {}) };
     }
   }
-}
-
-function peers(ctx: OverlayServerContext, target: Uint8Array): OverlayPeer[] {
-  return ctx.closest(target, ctx.k).map((node) => ({
-    id: node.id,
-    pk: node.key as Uint8Array,
-    lastSeen: timestampFromMs(Math.max(0, node.lastResponseAt)),
-    addr: `${node.address.family === 6 ? `[${node.address.host}]` : node.address.host}:${node.address.port}`,
-  }));
 }

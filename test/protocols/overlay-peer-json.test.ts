@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RoutingTable, type RoutingNode } from '../../src/kademlia/routing-table.js';
+import { OverlayIdentity } from '../../src/protocols/overlay/identity.js';
+import { decodeResponse, encodeResponse, OverlayTag } from '../../src/protocols/overlay/messages.js';
+import { overlayPeerOf, PeerJsonCache } from '../../src/protocols/overlay/peer-json.js';
+import { makeAddress } from '../../src/transport/address.js';
+import { SeededRandom } from '../../src/util/random.js';
+
+const random = new SeededRandom(77);
+const self = OverlayIdentity.simulatedBatch(1, random)[0] as OverlayIdentity;
+
+function table(count: number): RoutingTable {
+  const t = new RoutingTable(self.id, { k: 20, keyBytes: 33, exemptLocal: true }, 1_000);
+  OverlayIdentity.simulatedBatch(count, random).forEach((id, i) => {
+    const address =
+      i % 5 === 0
+        ? makeAddress(`fd00::${(i + 1).toString(16)}`, 7000 + i)
+        : makeAddress(`10.0.${i >> 8}.${i & 255}`, 7000 + i);
+    t.observe({ id: id.id, address, key: id.publicKey }, i % 3 !== 0, 1_000_000 + i * 1_234);
+  });
+  return t;
+}
+
+describe('overlay PeerJsonCache', () => {
+  const t = table(300);
+  const target = random.bytes(32);
+
+  it('writes the bytes encodeResponse writes for the same FindNode and GetValue replies', () => {
+    const cache = new PeerJsonCache();
+    for (let round = 0; round < 2; round++) {
+      const nodes = t.closest(random.bytes(32), 20);
+      assert.equal(nodes.length, 20);
+      const expected = encodeResponse({ method: 'find_node', closest: nodes.map(overlayPeerOf) });
+      assert.deepEqual(cache.closestReply(nodes), expected);
+      // GetValue without an item and with peers is the same object.
+      assert.deepEqual(
+        cache.closestReply(nodes),
+        encodeResponse({ method: 'get_value', item: undefined, closest: nodes.map(overlayPeerOf) }),
+      );
+      const decoded = decodeResponse(OverlayTag.find_node, cache.closestReply(nodes));
+      assert.ok(decoded.ok && decoded.message.method === 'find_node');
+      assert.deepEqual(
+        decoded.message.closest.map((p) => p.addr),
+        nodes.map((n) =>
+          n.address.family === 6
+            ? `[${n.address.host}]:${n.address.port}`
+            : `${n.address.host}:${n.address.port}`,
+        ),
+      );
+    }
+    assert.deepEqual(cache.closestReply([]), encodeResponse({ method: 'find_node', closest: [] }));
+  });
+
+  it('reuses a contact encoding until its last reply time or address changes', () => {
+    const cache = new PeerJsonCache();
+    const nodes = t.closest(target, 20);
+    cache.closestReply(nodes);
+    assert.deepEqual(cache.counters, { encoded: 20, reused: 0 });
+    cache.closestReply(t.closest(target, 20));
+    assert.deepEqual(cache.counters, { encoded: 20, reused: 20 });
+
+    const first = nodes[0] as RoutingNode;
+    // It answers again: a new last_seen, which the next reply must carry.
+    t.observe(
+      { id: first.id, address: first.address, key: first.key as Uint8Array },
+      true,
+      9_000_000_000_000,
+    );
+    const after = t.closest(target, 20);
+    const bytes = cache.closestReply(after);
+    assert.equal(cache.counters.encoded, 21);
+    assert.deepEqual(bytes, encodeResponse({ method: 'find_node', closest: after.map(overlayPeerOf) }));
+    assert.match(new TextDecoder().decode(bytes), /"last_seen":"2255-/);
+
+    // Same id and time, another port: encoded afresh, not served stale.
+    const moved = {
+      ...first,
+      lastResponseAt: 9_000_000_000_000,
+      address: makeAddress(first.address.host, 1),
+    };
+    assert.match(new TextDecoder().decode(cache.peer(moved)), /:1"}$/);
+    assert.equal(cache.counters.encoded, 22);
+  });
+
+  it('holds at most its bound of contacts', () => {
+    const cache = new PeerJsonCache(16);
+    for (let i = 0; i < 10; i++) cache.closestReply(t.closest(random.bytes(32), 20));
+    assert.ok(cache.size <= 16, `size ${cache.size}`);
+    assert.ok(cache.counters.encoded > 16);
+  });
+});
