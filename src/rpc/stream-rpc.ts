@@ -13,6 +13,7 @@
 import type { Connection } from '../transport/stream/types.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { AbortError, ClosedError, KadmiumError, TimeoutError } from '../util/errors.js';
+import type { MaybePromise } from '../util/maybe-promise.js';
 import { decodeFrame, encodeFrame, type Frame } from '../wire/frames.js';
 import { MethodStats } from './stats.js';
 
@@ -62,8 +63,16 @@ export class RpcReplyError extends KadmiumError {
   }
 }
 
-/** Handle one request: resolve with the response JSON, or throw an RpcReplyError. */
-export type StreamRequestHandler = (tag: number, json: Uint8Array, conn: Connection) => Promise<Uint8Array>;
+/**
+ * Handle one request: the response JSON, now or as a promise, or throw (or reject with) an
+ * RpcReplyError. A handler that can answer at once (Ping, FindNode) returns the bytes: the reply
+ * then goes out in the same tick with no promise made for it.
+ */
+export type StreamRequestHandler = (
+  tag: number,
+  json: Uint8Array,
+  conn: Connection,
+) => MaybePromise<Uint8Array>;
 
 export interface StreamRpcEvents {
   'rpc:busy': { remote: Uint8Array; inFlight: number };
@@ -243,21 +252,35 @@ export class StreamRpc {
       reply('error', errorBody(RpcErrorCode.Busy, 'too many requests in handling', BUSY_RETRY_AFTER_MS));
       return;
     }
+    const failed = (err: unknown): void => {
+      if (err instanceof RpcReplyError) reply('error', errorBody(err.replyCode, err.message));
+      else reply('error', errorBody(RpcErrorCode.Internal, `the handler failed: ${String(err)}`));
+    };
+    let result: MaybePromise<Uint8Array>;
+    try {
+      result = this.handler(frame.tag, frame.json, conn);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      reply('response', result);
+      return;
+    }
     this.handling++;
     link.handling++;
     const done = (): void => {
       this.handling--;
       link.handling--;
     };
-    this.handler(frame.tag, frame.json, conn).then(
+    result.then(
       (json) => {
         done();
         reply('response', json);
       },
       (err: unknown) => {
         done();
-        if (err instanceof RpcReplyError) reply('error', errorBody(err.replyCode, err.message));
-        else reply('error', errorBody(RpcErrorCode.Internal, `the handler failed: ${String(err)}`));
+        failed(err);
       },
     );
   }

@@ -25,7 +25,9 @@ export interface Frame {
 }
 
 export function encodeFrame(kind: FrameKind, tag: number, requestId: number, json: Uint8Array): Uint8Array {
-  const out = new Uint8Array(FRAME_HEADER_BYTES + json.length);
+  // From Buffer's pool, not zero-filled: a `new Uint8Array` of a few hundred bytes is a fresh
+  // off-heap allocation, and one is made for every request and reply.
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + json.length);
   out[0] = kind === 'error' ? ERROR_TAG : kind === 'response' ? tag | RESPONSE_FLAG : tag;
   out[1] = (requestId >>> 24) & 0xff;
   out[2] = (requestId >>> 16) & 0xff;

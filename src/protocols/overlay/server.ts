@@ -46,7 +46,8 @@ export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHa
   let pingReply: Uint8Array | undefined;
   // SHA-256 of each connection's proven key, computed once per connection, not once per request.
   const remoteIds = new WeakMap<Connection, NodeId>();
-  return async (tag, json, conn) => {
+  // Not async: Ping and FindNode are answered in the same tick, with no promise per request.
+  return (tag, json, conn) => {
     const decoded = decodeRequest(tag, json);
     if (!decoded.ok) {
       const code =
@@ -75,18 +76,18 @@ export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHa
         }));
       case 'find_node':
         return peerCache.closestReply(ctx.closest(request.target, ctx.k));
-      case 'get_value': {
-        const item = await ctx.store.get(request.target, ctx.clock.now());
-        const closest = ctx.closest(request.target, ctx.k);
-        if (!item && closest.length > 0) return peerCache.closestReply(closest);
-        return encodeResponse({
-          method: 'get_value',
-          ...(item ? { item } : {}),
-          closest: closest.map(overlayPeerOf),
+      case 'get_value':
+        return ctx.store.get(request.target, ctx.clock.now()).then((item) => {
+          const closest = ctx.closest(request.target, ctx.k);
+          if (!item && closest.length > 0) return peerCache.closestReply(closest);
+          return encodeResponse({
+            method: 'get_value',
+            ...(item ? { item } : {}),
+            closest: closest.map(overlayPeerOf),
+          });
         });
-      }
       default:
-        return encodeResponse(await answer(ctx, request));
+        return answer(ctx, request).then(encodeResponse);
     }
   };
 }
