@@ -37,6 +37,17 @@ export function encodeFrame(kind: FrameKind, tag: number, requestId: number, jso
   return out;
 }
 
+/** The 5-byte header alone, for a connection that sends header and JSON as one body without a copy. */
+export function encodeFrameHeader(kind: FrameKind, tag: number, requestId: number): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_BYTES);
+  out[0] = kind === 'error' ? ERROR_TAG : kind === 'response' ? tag | RESPONSE_FLAG : tag;
+  out[1] = (requestId >>> 24) & 0xff;
+  out[2] = (requestId >>> 16) & 0xff;
+  out[3] = (requestId >>> 8) & 0xff;
+  out[4] = requestId & 0xff;
+  return out;
+}
+
 /** Undefined when the body is too short for a header or its tag is 0 / 0x80. Never throws. */
 export function decodeFrame(body: Uint8Array): Frame | undefined {
   if (body.length < FRAME_HEADER_BYTES) return undefined;

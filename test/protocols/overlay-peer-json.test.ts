@@ -8,6 +8,8 @@ import { makeAddress } from '../../src/transport/address.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 const random = new SeededRandom(77);
+/** The bytes as a plain Uint8Array (the cache hands out Buffers). */
+const u8 = (b: Uint8Array): Uint8Array => new Uint8Array(b);
 const self = OverlayIdentity.simulatedBatch(1, random)[0] as OverlayIdentity;
 
 function table(count: number): RoutingTable {
@@ -32,10 +34,10 @@ describe('overlay PeerJsonCache', () => {
       const nodes = t.closest(random.bytes(32), 20);
       assert.equal(nodes.length, 20);
       const expected = encodeResponse({ method: 'find_node', closest: nodes.map(overlayPeerOf) });
-      assert.deepEqual(cache.closestReply(nodes), expected);
+      assert.deepEqual(u8(cache.closestReply(nodes)), expected);
       // GetValue without an item and with peers is the same object.
       assert.deepEqual(
-        cache.closestReply(nodes),
+        u8(cache.closestReply(nodes)),
         encodeResponse({ method: 'get_value', item: undefined, closest: nodes.map(overlayPeerOf) }),
       );
       const decoded = decodeResponse(OverlayTag.find_node, cache.closestReply(nodes));
@@ -49,7 +51,7 @@ describe('overlay PeerJsonCache', () => {
         ),
       );
     }
-    assert.deepEqual(cache.closestReply([]), encodeResponse({ method: 'find_node', closest: [] }));
+    assert.deepEqual(u8(cache.closestReply([])), encodeResponse({ method: 'find_node', closest: [] }));
   });
 
   it('reuses a contact encoding until its last reply time or address changes', () => {
@@ -70,7 +72,7 @@ describe('overlay PeerJsonCache', () => {
     const after = t.closest(target, 20);
     const bytes = cache.closestReply(after);
     assert.equal(cache.counters.encoded, 21);
-    assert.deepEqual(bytes, encodeResponse({ method: 'find_node', closest: after.map(overlayPeerOf) }));
+    assert.deepEqual(u8(bytes), encodeResponse({ method: 'find_node', closest: after.map(overlayPeerOf) }));
     assert.match(new TextDecoder().decode(bytes), /"last_seen":"2255-/);
 
     // Same id and time, another port: encoded afresh, not served stale.

@@ -100,7 +100,8 @@ export class PeerJsonCache {
       parts[i] = json;
       length += json.length;
     }
-    const out = new Uint8Array(length);
+    // Every byte is written below: no zero fill.
+    const out = Buffer.allocUnsafe(length);
     out.set(OPEN, 0);
     let at = OPEN.length;
     for (let i = 0; i < parts.length; i++) {
