@@ -21,6 +21,7 @@ import {
   type OverlayResponse,
 } from './messages.js';
 import { overlayPeerOf, PeerJsonCache } from './peer-json.js';
+import { decodeCanonicalRequest, SenderPrefix } from './canonical-request.js';
 import type { OverlayStore } from './store.js';
 
 /** Items one GetItems page holds at most (Skywire's default limit). */
@@ -44,28 +45,18 @@ export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHa
   const peerCache = new PeerJsonCache();
   // A node's Ping reply never changes: encoded once.
   let pingReply: Uint8Array | undefined;
-  // SHA-256 of each connection's proven key, computed once per connection, not once per request.
-  const remoteIds = new WeakMap<Connection, NodeId>();
+  // Each connection's proven key, its SHA-256 and the bytes its requests start with: computed once
+  // per connection, not once per request.
+  const senders = new WeakMap<Connection, SenderPrefix>();
   // Not async: Ping and FindNode are answered in the same tick, with no promise per request.
   return (tag, json, conn) => {
-    const decoded = decodeRequest(tag, json);
-    if (!decoded.ok) {
-      const code =
-        decoded.error.code === 'UNKNOWN_METHOD' ? RpcErrorCode.UnknownMethod : RpcErrorCode.BadRequest;
-      throw new RpcReplyError(code, decoded.error.message);
+    let sender = senders.get(conn);
+    if (sender === undefined) {
+      sender = new SenderPrefix(overlayIdOf(conn.remotePublicKey), conn.remotePublicKey);
+      senders.set(conn, sender);
     }
-    const request = decoded.message;
-    let remoteId = remoteIds.get(conn);
-    if (remoteId === undefined) {
-      remoteId = overlayIdOf(conn.remotePublicKey);
-      remoteIds.set(conn, remoteId);
-    }
-    if (!bytesEqual(request.senderPk, conn.remotePublicKey) || !bytesEqual(request.senderId, remoteId)) {
-      throw new RpcReplyError(
-        RpcErrorCode.BadRequest,
-        'sender_pk and sender_id must be the key this connection proved and its SHA-256',
-      );
-    }
+    // The common case: our own or Go's canonical bytes, whose sender is the proven key by construction.
+    const request = decodeCanonicalRequest(tag, json, sender) ?? decodeChecked(tag, json, sender);
     ctx.heard(conn, request.senderPort);
     switch (request.method) {
       case 'ping':
@@ -94,6 +85,24 @@ export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHa
 
 /** The methods that write to or page through the store; the handler answers the rest itself. */
 type StoreRequest = Exclude<OverlayRequest, { method: 'ping' | 'find_node' | 'get_value' }>;
+
+/** Any request, through the total decoder, refused unless its sender is the connection's key. */
+function decodeChecked(tag: number, json: Uint8Array, sender: SenderPrefix): OverlayRequest {
+  const decoded = decodeRequest(tag, json);
+  if (!decoded.ok) {
+    const code =
+      decoded.error.code === 'UNKNOWN_METHOD' ? RpcErrorCode.UnknownMethod : RpcErrorCode.BadRequest;
+    throw new RpcReplyError(code, decoded.error.message);
+  }
+  const request = decoded.message;
+  if (!bytesEqual(request.senderPk, sender.publicKey) || !bytesEqual(request.senderId, sender.id)) {
+    throw new RpcReplyError(
+      RpcErrorCode.BadRequest,
+      'sender_pk and sender_id must be the key this connection proved and its SHA-256',
+    );
+  }
+  return request;
+}
 
 async function answer(ctx: OverlayServerContext, request: StoreRequest): Promise<OverlayResponse> {
   const now = ctx.clock.now();
