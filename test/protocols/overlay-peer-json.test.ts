@@ -85,6 +85,22 @@ describe('overlay PeerJsonCache', () => {
     assert.equal(cache.counters.encoded, 22);
   });
 
+  it('is used only while the node answers fast enough, and emptied when it slows down', () => {
+    const cache = new PeerJsonCache(1_024, 5);
+    const nodes = t.closest(target, 20);
+    const expected = encodeResponse({ method: 'find_node', closest: nodes.map(overlayPeerOf) });
+    for (let i = 0; i < 4; i++) assert.deepEqual(u8(cache.closestReply(nodes, 100 + i)), expected);
+    assert.deepEqual(cache.counters, { encoded: 0, reused: 0 }, 'four replies in a second: no cache');
+    assert.equal(cache.size, 0);
+    assert.deepEqual(u8(cache.closestReply(nodes, 200)), expected);
+    assert.equal(cache.counters.encoded, 20, 'the fifth in the same second fills it');
+    assert.deepEqual(u8(cache.closestReply(nodes, 1_150)), expected);
+    assert.equal(cache.counters.reused, 20, 'the next second starts busy: served from it');
+    assert.deepEqual(u8(cache.closestReply(nodes, 5_000)), expected);
+    assert.equal(cache.size, 0, 'after a quiet spell it holds nothing');
+    assert.equal(cache.counters.reused, 20);
+  });
+
   it('holds at most its bound of contacts', () => {
     const cache = new PeerJsonCache(16);
     for (let i = 0; i < 10; i++) cache.closestReply(t.closest(random.bytes(32), 20));

@@ -14,7 +14,13 @@ import { timestampFromMs } from './fields.js';
 import { type OverlayPeer, peerJson } from './messages.js';
 
 /** Contacts whose encoded Peer is kept; a full table holds a few hundred. Oldest entry goes first. */
-export const PEER_JSON_CACHE_ENTRIES = 4_096;
+export const PEER_JSON_CACHE_ENTRIES = 1_024;
+/**
+ * Replies per second from which the cache is used. Below it, peers are encoded afresh and the
+ * cache is emptied: an idle node (a simulator holds 100,000) keeps no copy of its contacts.
+ */
+export const PEER_JSON_CACHE_MIN_PER_SEC = 50;
+const WINDOW_MS = 1_000;
 
 const encoder = new TextEncoder();
 const OPEN = encoder.encode('{"closest":[');
@@ -33,8 +39,8 @@ export function overlayPeerOf(node: RoutingNode): OverlayPeer {
 }
 
 interface Entry {
+  /** The contact's id; its key derives from it (the table admits no contact whose does not). */
   readonly id: Uint8Array;
-  readonly key: Uint8Array;
   readonly lastResponseAt: number;
   readonly host: string;
   readonly port: number;
@@ -46,8 +52,14 @@ export class PeerJsonCache {
   private readonly entries = new Map<number, Entry>();
   /** Encodings made and reused, for tests and stats. */
   readonly counters = { encoded: 0, reused: 0 };
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private inWindow = 0;
+  private busy = false;
 
-  constructor(private readonly maxEntries = PEER_JSON_CACHE_ENTRIES) {}
+  constructor(
+    private readonly maxEntries = PEER_JSON_CACHE_ENTRIES,
+    private readonly minPerSec = PEER_JSON_CACHE_MIN_PER_SEC,
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -63,14 +75,12 @@ export class PeerJsonCache {
         (id[3] as number)) >>>
       0;
     const hit = this.entries.get(slot);
-    const key = node.key as Uint8Array;
     if (
       hit !== undefined &&
       hit.lastResponseAt === node.lastResponseAt &&
       hit.port === node.address.port &&
       hit.host === node.address.host &&
-      bytesEqual(hit.id, id) &&
-      bytesEqual(hit.key, key)
+      bytesEqual(hit.id, id)
     ) {
       this.counters.reused++;
       return hit.json;
@@ -82,7 +92,6 @@ export class PeerJsonCache {
     }
     this.entries.set(slot, {
       id,
-      key,
       lastResponseAt: node.lastResponseAt,
       host: node.address.host,
       port: node.address.port,
@@ -91,12 +100,18 @@ export class PeerJsonCache {
     return json;
   }
 
-  /** `{"closest":[peer,...]}`: FindNode's reply, and GetValue's when it has no item and some peers. */
-  closestReply(nodes: readonly RoutingNode[]): Uint8Array {
+  /**
+   * `{"closest":[peer,...]}`: FindNode's reply, and GetValue's when it has no item and some peers.
+   * `now` (ms) meters the reply rate: the cache serves only a node answering at least
+   * PEER_JSON_CACHE_MIN_PER_SEC; without `now` it always does.
+   */
+  closestReply(nodes: readonly RoutingNode[], now?: number): Uint8Array {
+    const cached = now === undefined || this.meter(now);
     const parts: Uint8Array[] = new Array<Uint8Array>(nodes.length);
     let length = OPEN.length + CLOSE.length + Math.max(0, nodes.length - 1);
     for (let i = 0; i < nodes.length; i++) {
-      const json = this.peer(nodes[i] as RoutingNode);
+      const node = nodes[i] as RoutingNode;
+      const json = cached ? this.peer(node) : encoder.encode(JSON.stringify(peerJson(overlayPeerOf(node))));
       parts[i] = json;
       length += json.length;
     }
@@ -112,5 +127,17 @@ export class PeerJsonCache {
     }
     out.set(CLOSE, at);
     return out;
+  }
+
+  /** Whether the cache is in use, counting this reply: on while the last window was busy enough. */
+  private meter(now: number): boolean {
+    if (now - this.windowStart >= WINDOW_MS) {
+      this.busy = this.inWindow >= this.minPerSec && now - this.windowStart < 2 * WINDOW_MS;
+      if (!this.busy) this.entries.clear();
+      this.windowStart = now;
+      this.inWindow = 0;
+    }
+    this.inWindow++;
+    return this.busy || this.inWindow >= this.minPerSec;
   }
 }

@@ -66,11 +66,11 @@ export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHa
           responderPk: ctx.publicKey,
         }));
       case 'find_node':
-        return peerCache.closestReply(ctx.closest(request.target, ctx.k));
+        return peerCache.closestReply(ctx.closest(request.target, ctx.k), ctx.clock.now());
       case 'get_value':
         return ctx.store.get(request.target, ctx.clock.now()).then((item) => {
           const closest = ctx.closest(request.target, ctx.k);
-          if (!item && closest.length > 0) return peerCache.closestReply(closest);
+          if (!item && closest.length > 0) return peerCache.closestReply(closest, ctx.clock.now());
           return encodeResponse({
             method: 'get_value',
             ...(item ? { item } : {}),
