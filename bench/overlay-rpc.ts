@@ -24,7 +24,7 @@ import {
   encodeResponse,
   OverlayTag,
 } from '../src/protocols/overlay/messages.js';
-import { decodeCanonicalRequest, SenderPrefix } from '../src/protocols/overlay/canonical-request.js';
+import { decodeCanonicalRequest } from '../src/protocols/overlay/canonical-request.js';
 import { PeerJsonCache } from '../src/protocols/overlay/peer-json.js';
 import { RemoteRpcError, StreamRpc } from '../src/rpc/stream-rpc.js';
 import { VirtualClock } from '../src/sim/virtual-clock.js';
@@ -336,7 +336,7 @@ function serverCosts(f: Fixture): Array<{ step: string; us: number }> {
   const target = new Uint8Array(32).fill(3);
   const plain: unknown = JSON.parse(new TextDecoder().decode(f.replies.find_node));
   const client = f.clients[0] as Fixture['clients'][number];
-  const sender = new SenderPrefix(overlayIdOf(client.transport.publicKey), client.transport.publicKey);
+  const sender = { id: overlayIdOf(client.transport.publicKey), publicKey: client.transport.publicKey };
   const cache = new PeerJsonCache();
   const closest = f.node.table.closest(target, 20, { answered: true });
   return [

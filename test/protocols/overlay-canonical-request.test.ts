@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { asNodeId } from '../../src/kademlia/id.js';
-import { decodeCanonicalRequest, SenderPrefix } from '../../src/protocols/overlay/canonical-request.js';
+import { decodeCanonicalRequest } from '../../src/protocols/overlay/canonical-request.js';
 import { OverlayIdentity, overlayIdOf } from '../../src/protocols/overlay/identity.js';
 import {
   decodeRequest,
@@ -15,7 +15,7 @@ import { SeededRandom } from '../../src/util/random.js';
 const random = new SeededRandom(404);
 const alice = OverlayIdentity.generate({ ...NO_PUZZLE, random });
 const bob = OverlayIdentity.generate({ ...NO_PUZZLE, random });
-const prefix = new SenderPrefix(overlayIdOf(alice.publicKey), alice.publicKey);
+const prefix = { id: overlayIdOf(alice.publicKey), publicKey: alice.publicKey };
 const te = (s: string): Uint8Array => new TextEncoder().encode(s);
 const td = (b: Uint8Array): string => new TextDecoder().decode(b);
 const target = asNodeId(Uint8Array.from({ length: 32 }, (_, i) => (i * 37) % 256));
@@ -51,6 +51,20 @@ describe('overlay canonical requests (the fast path for Ping, FindNode, GetValue
     const bobs = encodeRequest({ method: 'ping', senderId: bob.id, senderPk: bob.publicKey });
     const cases: [number, string][] = [
       [OverlayTag.ping, td(bobs)], // another sender
+      [
+        OverlayTag.ping,
+        ping.replace(
+          /"sender_pk":"[0-9a-f]+"/,
+          `"sender_pk":"${Buffer.from(bob.publicKey).toString('hex')}"`,
+        ),
+      ], // another key
+      [
+        OverlayTag.ping,
+        td(bobs).replace(
+          /"sender_pk":"[0-9a-f]+"/,
+          `"sender_pk":"${Buffer.from(alice.publicKey).toString('hex')}"`,
+        ),
+      ], // another id
       [OverlayTag.put_value, ping], // another method
       [OverlayTag.ping, ping.replace('"sender_pk":"', '"sender_pk": "')], // spacing
       [

@@ -12,12 +12,16 @@
  * the same bytes (the tests check both on mutated inputs).
  */
 import { asNodeId, type NodeId } from '../../kademlia/id.js';
-import { toHex } from '../../util/bytes.js';
 import { OVERLAY_ID_BYTES } from './constants.js';
 import type { FindNodeRequest, GetValueRequest, PingRequest } from './messages.js';
 
 const encoder = new TextEncoder();
+const ID_KEY = encoder.encode('{"sender_id":[');
+const PK_KEY = encoder.encode('],"sender_pk":"');
 const PORT_KEY = encoder.encode(',"sender_port":');
+const QUOTE = 0x22;
+/** Lowercase hex digit codes by nibble. */
+const HEX_CODES = encoder.encode('0123456789abcdef');
 const TARGET_KEY = encoder.encode(',"target":[');
 const ZERO = 0x30;
 const NINE = 0x39;
@@ -26,18 +30,10 @@ const CLOSE_ARRAY = 0x5d;
 const CLOSE_OBJECT = 0x7d;
 const MAX_PORT = 65_535;
 
-/** The bytes a connection's requests start with: its proven key's id and the key. */
-export class SenderPrefix {
-  readonly bytes: Uint8Array;
-
-  constructor(
-    readonly id: NodeId,
-    readonly publicKey: Uint8Array,
-  ) {
-    this.bytes = encoder.encode(
-      `{"sender_id":[${Array.from(id).join(',')}],"sender_pk":"${toHex(publicKey)}"`,
-    );
-  }
+/** A connection's proven key and its id: what its requests must start with. Nothing else is kept. */
+export interface ProvenSender {
+  readonly id: NodeId;
+  readonly publicKey: Uint8Array;
 }
 
 export type CanonicalRequest = PingRequest | FindNodeRequest | GetValueRequest;
@@ -46,12 +42,11 @@ export type CanonicalRequest = PingRequest | FindNodeRequest | GetValueRequest;
 export function decodeCanonicalRequest(
   tag: number,
   json: Uint8Array,
-  sender: SenderPrefix,
+  sender: ProvenSender,
 ): CanonicalRequest | undefined {
   if (tag < 1 || tag > 3) return undefined;
-  const prefix = sender.bytes;
-  if (json.length <= prefix.length || !startsWith(json, prefix, 0)) return undefined;
-  let p = prefix.length;
+  let p = senderEnd(json, sender);
+  if (p < 0) return undefined;
   let senderPort: number | undefined;
   if (startsWith(json, PORT_KEY, p)) {
     const end = digitsEnd(json, p + PORT_KEY.length);
@@ -81,6 +76,32 @@ export function decodeCanonicalRequest(
   }
   if (p !== json.length - 1 || json[p] !== CLOSE_OBJECT) return undefined;
   return { method: tag === 2 ? 'find_node' : 'get_value', ...base, target: asNodeId(target) };
+}
+
+/** Where the canonical sender fields end, or -1 when they are not exactly this sender's. */
+function senderEnd(json: Uint8Array, sender: ProvenSender): number {
+  if (!startsWith(json, ID_KEY, 0)) return -1;
+  let p = ID_KEY.length;
+  const id = sender.id;
+  for (let i = 0; i < id.length; i++) {
+    if (i > 0) {
+      if (json[p] !== COMMA) return -1;
+      p++;
+    }
+    const end = digitsEnd(json, p);
+    if (canonicalInteger(json, p, end, 255) !== id[i]) return -1;
+    p = end;
+  }
+  if (!startsWith(json, PK_KEY, p)) return -1;
+  p += PK_KEY.length;
+  const key = sender.publicKey;
+  if (json.length - p < key.length * 2 + 1) return -1;
+  for (let i = 0; i < key.length; i++) {
+    const b = key[i] as number;
+    if (json[p] !== HEX_CODES[b >> 4] || json[p + 1] !== HEX_CODES[b & 15]) return -1;
+    p += 2;
+  }
+  return json[p] === QUOTE ? p + 1 : -1;
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array, at: number): boolean {

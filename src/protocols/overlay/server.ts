@@ -21,7 +21,7 @@ import {
   type OverlayResponse,
 } from './messages.js';
 import { overlayPeerOf, PeerJsonCache } from './peer-json.js';
-import { decodeCanonicalRequest, SenderPrefix } from './canonical-request.js';
+import { decodeCanonicalRequest, type ProvenSender } from './canonical-request.js';
 import type { OverlayStore } from './store.js';
 
 /** Items one GetItems page holds at most (Skywire's default limit). */
@@ -45,14 +45,13 @@ export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHa
   const peerCache = new PeerJsonCache();
   // A node's Ping reply never changes: encoded once.
   let pingReply: Uint8Array | undefined;
-  // Each connection's proven key, its SHA-256 and the bytes its requests start with: computed once
-  // per connection, not once per request.
-  const senders = new WeakMap<Connection, SenderPrefix>();
+  // Each connection's proven key and its SHA-256, computed once per connection, not per request.
+  const senders = new WeakMap<Connection, ProvenSender>();
   // Not async: Ping and FindNode are answered in the same tick, with no promise per request.
   return (tag, json, conn) => {
     let sender = senders.get(conn);
     if (sender === undefined) {
-      sender = new SenderPrefix(overlayIdOf(conn.remotePublicKey), conn.remotePublicKey);
+      sender = { id: overlayIdOf(conn.remotePublicKey), publicKey: conn.remotePublicKey };
       senders.set(conn, sender);
     }
     // The common case: our own or Go's canonical bytes, whose sender is the proven key by construction.
@@ -87,7 +86,7 @@ export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHa
 type StoreRequest = Exclude<OverlayRequest, { method: 'ping' | 'find_node' | 'get_value' }>;
 
 /** Any request, through the total decoder, refused unless its sender is the connection's key. */
-function decodeChecked(tag: number, json: Uint8Array, sender: SenderPrefix): OverlayRequest {
+function decodeChecked(tag: number, json: Uint8Array, sender: ProvenSender): OverlayRequest {
   const decoded = decodeRequest(tag, json);
   if (!decoded.ok) {
     const code =
