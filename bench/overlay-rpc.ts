@@ -24,6 +24,8 @@ import {
   encodeResponse,
   OverlayTag,
 } from '../src/protocols/overlay/messages.js';
+import { decodeCanonicalRequest } from '../src/protocols/overlay/canonical-request.js';
+import { PeerJsonCache } from '../src/protocols/overlay/peer-json.js';
 import { RemoteRpcError, StreamRpc } from '../src/rpc/stream-rpc.js';
 import { VirtualClock } from '../src/sim/virtual-clock.js';
 import { makeAddress } from '../src/transport/address.js';
@@ -95,14 +97,14 @@ async function saturate(slots: number, durationMs: number, call: (slot: number) 
   return done / seconds(start);
 }
 
-interface Fixture {
+export interface Fixture {
   node: OverlayNode;
   requests: Record<Method, Uint8Array[]>;
   replies: Record<Method, Uint8Array>;
   clients: { transport: TcpStreamTransport; conn: Connection; rpc: StreamRpc }[];
 }
 
-async function overlayFixture(): Promise<Fixture> {
+export async function overlayFixture(): Promise<Fixture> {
   const random = new SeededRandom(12);
   const node = await listenOverlay({
     identity: OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0 }),
@@ -151,7 +153,7 @@ async function overlayFixture(): Promise<Fixture> {
   return { node, requests, replies, clients };
 }
 
-async function benchOverlay(f: Fixture, method: Method, durationMs: number) {
+export async function benchOverlay(f: Fixture, method: Method, durationMs: number) {
   let busy = 0;
   const tag = OverlayTag[method];
   const counters = new Array<number>(CONNECTIONS).fill(0);
@@ -211,7 +213,7 @@ function corkedWriter(socket: Socket): (bytes: Uint8Array) => void {
   };
 }
 
-async function benchRaw(f: Fixture, method: Method, durationMs: number): Promise<number> {
+export async function benchRaw(f: Fixture, method: Method, durationMs: number): Promise<number> {
   const tag = OverlayTag[method];
   const server = await rawServer({ [tag]: encodeFrame('response', tag, 0, f.replies[method]) });
   const port = (server.address() as { port: number }).port;
@@ -333,21 +335,54 @@ function serverCosts(f: Fixture): Array<{ step: string; us: number }> {
   if (!pingReply.ok || !findReply.ok) throw new Error('the bench could not decode its own sample replies');
   const target = new Uint8Array(32).fill(3);
   const plain: unknown = JSON.parse(new TextDecoder().decode(f.replies.find_node));
+  const client = f.clients[0] as Fixture['clients'][number];
+  const sender = { id: overlayIdOf(client.transport.publicKey), publicKey: client.transport.publicKey };
+  const cache = new PeerJsonCache();
+  const closest = f.node.table.closest(target, 20, { answered: true });
   return [
-    { step: 'decode Ping request', us: perCall(20_000, () => decodeRequest(OverlayTag.ping, ping)) },
-    { step: 'encode Ping reply', us: perCall(20_000, () => encodeResponse(pingReply.message)) },
     {
-      step: 'decode FindNode request',
+      step: 'Ping request, canonical match (the server path)',
+      us: perCall(20_000, () => decodeCanonicalRequest(OverlayTag.ping, ping, sender)),
+    },
+    {
+      step: '  total decoder (other encodings)',
+      us: perCall(20_000, () => decodeRequest(OverlayTag.ping, ping)),
+    },
+    {
+      step: 'encode Ping reply (the server encodes it once)',
+      us: perCall(20_000, () => encodeResponse(pingReply.message)),
+    },
+    {
+      step: 'FindNode request, canonical match (the server path)',
+      us: perCall(20_000, () => decodeCanonicalRequest(OverlayTag.find_node, findNode, sender)),
+    },
+    {
+      step: '  total decoder (other encodings)',
       us: perCall(20_000, () => decodeRequest(OverlayTag.find_node, findNode)),
     },
     {
       step: '20 closest of the table',
       us: perCall(5_000, () => f.node.table.closest(target, 20, { answered: true })),
     },
-    { step: 'encode FindNode reply (20 peers)', us: perCall(2_000, () => encodeResponse(findReply.message)) },
+    {
+      step: 'FindNode reply from cached peers (the server path)',
+      us: perCall(5_000, () => cache.closestReply(closest)),
+    },
+    {
+      step: '  encodeResponse of the same 20 peers',
+      us: perCall(2_000, () => encodeResponse(findReply.message)),
+    },
     {
       step: '  JSON.stringify of the same shape',
       us: perCall(2_000, () => JSON.stringify(plain)),
+    },
+    {
+      step: 'client: decode a FindNode reply (total decoder)',
+      us: perCall(2_000, () => decodeResponse(OverlayTag.find_node, f.replies.find_node)),
+    },
+    {
+      step: '  JSON.parse of the same bytes',
+      us: perCall(2_000, () => JSON.parse(new TextDecoder().decode(f.replies.find_node))),
     },
   ];
 }
@@ -508,10 +543,7 @@ function format(r: OverlayRpcResults, durationMs: number): string {
       ]),
     ]),
     '',
-    table([
-      ['server CPU per request outside channel and RPC', 'µs'],
-      ...r.costs.map((c) => [c.step, num(c.us, 1)]),
-    ]),
+    table([['CPU per call, outside channel and RPC', 'µs'], ...r.costs.map((c) => [c.step, num(c.us, 1)])]),
     '',
     `busy replies during the overlay rows: ${r.rows.map((x) => `${x.method} ${x.busy}`).join(', ')} (${inFlight} in flight against MAX_HANDLERS 256)`,
     `dht-rpc: ${r.dhtRpc}`,

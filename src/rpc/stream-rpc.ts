@@ -13,7 +13,8 @@
 import type { Connection } from '../transport/stream/types.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { AbortError, ClosedError, KadmiumError, TimeoutError } from '../util/errors.js';
-import { decodeFrame, encodeFrame, type Frame } from '../wire/frames.js';
+import type { MaybePromise } from '../util/maybe-promise.js';
+import { decodeFrame, encodeFrameHeader, type Frame } from '../wire/frames.js';
 import { MethodStats } from './stats.js';
 
 export const STREAM_REQUEST_TIMEOUT_MS = 5_000;
@@ -62,8 +63,16 @@ export class RpcReplyError extends KadmiumError {
   }
 }
 
-/** Handle one request: resolve with the response JSON, or throw an RpcReplyError. */
-export type StreamRequestHandler = (tag: number, json: Uint8Array, conn: Connection) => Promise<Uint8Array>;
+/**
+ * Handle one request: the response JSON, now or as a promise, or throw (or reject with) an
+ * RpcReplyError. A handler that can answer at once (Ping, FindNode) returns the bytes: the reply
+ * then goes out in the same tick with no promise made for it.
+ */
+export type StreamRequestHandler = (
+  tag: number,
+  json: Uint8Array,
+  conn: Connection,
+) => MaybePromise<Uint8Array>;
 
 export interface StreamRpcEvents {
   'rpc:busy': { remote: Uint8Array; inFlight: number };
@@ -95,7 +104,8 @@ interface Link {
   nextId: number;
   pending: Map<number, Pending>;
   handling: number;
-  outbox: Uint8Array[];
+  /** Frames waiting for room: each its header and its JSON, sent together as one body. */
+  outbox: { head: Uint8Array; json: Uint8Array }[];
 }
 
 export class StreamRpc {
@@ -190,7 +200,7 @@ export class StreamRpc {
       link.pending.set(id, pending);
       options.signal?.addEventListener('abort', onAbort, { once: true });
       this.stats.out(method).tx++;
-      this.send(conn, link, encodeFrame('request', tag, id, json));
+      this.send(conn, link, encodeFrameHeader('request', tag, id), json);
     });
   }
 
@@ -232,7 +242,7 @@ export class StreamRpc {
     const reply = (kind: 'response' | 'error', json: Uint8Array): void => {
       if (kind === 'error') inbound.errors++;
       else inbound.tx++;
-      this.send(conn, link, encodeFrame(kind, frame.tag, frame.requestId, json));
+      this.send(conn, link, encodeFrameHeader(kind, frame.tag, frame.requestId), json);
     };
     if (!this.handler) {
       reply('error', errorBody(RpcErrorCode.UnknownMethod, 'this node serves no requests'));
@@ -243,41 +253,57 @@ export class StreamRpc {
       reply('error', errorBody(RpcErrorCode.Busy, 'too many requests in handling', BUSY_RETRY_AFTER_MS));
       return;
     }
+    const failed = (err: unknown): void => {
+      if (err instanceof RpcReplyError) reply('error', errorBody(err.replyCode, err.message));
+      else reply('error', errorBody(RpcErrorCode.Internal, `the handler failed: ${String(err)}`));
+    };
+    let result: MaybePromise<Uint8Array>;
+    try {
+      result = this.handler(frame.tag, frame.json, conn);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      reply('response', result);
+      return;
+    }
     this.handling++;
     link.handling++;
     const done = (): void => {
       this.handling--;
       link.handling--;
     };
-    this.handler(frame.tag, frame.json, conn).then(
+    result.then(
       (json) => {
         done();
         reply('response', json);
       },
       (err: unknown) => {
         done();
-        if (err instanceof RpcReplyError) reply('error', errorBody(err.replyCode, err.message));
-        else reply('error', errorBody(RpcErrorCode.Internal, `the handler failed: ${String(err)}`));
+        failed(err);
       },
     );
   }
 
-  private send(conn: Connection, link: Link, frame: Uint8Array): void {
+  /** Header and JSON leave as one body; the connection copies both straight into its record. */
+  private send(conn: Connection, link: Link, head: Uint8Array, json: Uint8Array): void {
     if (conn.closed) return;
-    if (link.outbox.length > 0 || !conn.send(frame)) {
+    if (link.outbox.length > 0 || !conn.send(head, json)) {
       if (conn.closed) return;
       if (link.outbox.length >= MAX_OUTBOX) {
         this.options.emit?.('rpc:dropped-peer', { remote: conn.remotePublicKey, reason: 'outbox full' });
         conn.close(`the peer is not reading: ${MAX_OUTBOX} frames waiting`);
         return;
       }
-      link.outbox.push(frame);
+      link.outbox.push({ head, json });
     }
   }
 
   private flush(conn: Connection, link: Link): void {
     while (link.outbox.length > 0 && !conn.closed) {
-      if (!conn.send(link.outbox[0] as Uint8Array)) return;
+      const next = link.outbox[0] as { head: Uint8Array; json: Uint8Array };
+      if (!conn.send(next.head, next.json)) return;
       link.outbox.shift();
     }
   }

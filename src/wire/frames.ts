@@ -25,13 +25,26 @@ export interface Frame {
 }
 
 export function encodeFrame(kind: FrameKind, tag: number, requestId: number, json: Uint8Array): Uint8Array {
-  const out = new Uint8Array(FRAME_HEADER_BYTES + json.length);
+  // From Buffer's pool, not zero-filled: a `new Uint8Array` of a few hundred bytes is a fresh
+  // off-heap allocation, and one is made for every request and reply.
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + json.length);
   out[0] = kind === 'error' ? ERROR_TAG : kind === 'response' ? tag | RESPONSE_FLAG : tag;
   out[1] = (requestId >>> 24) & 0xff;
   out[2] = (requestId >>> 16) & 0xff;
   out[3] = (requestId >>> 8) & 0xff;
   out[4] = requestId & 0xff;
   out.set(json, FRAME_HEADER_BYTES);
+  return out;
+}
+
+/** The 5-byte header alone, for a connection that sends header and JSON as one body without a copy. */
+export function encodeFrameHeader(kind: FrameKind, tag: number, requestId: number): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_BYTES);
+  out[0] = kind === 'error' ? ERROR_TAG : kind === 'response' ? tag | RESPONSE_FLAG : tag;
+  out[1] = (requestId >>> 24) & 0xff;
+  out[2] = (requestId >>> 16) & 0xff;
+  out[3] = (requestId >>> 8) & 0xff;
+  out[4] = requestId & 0xff;
   return out;
 }
 

@@ -167,6 +167,19 @@ describe('overlay messages', () => {
     check(4, { ...base, sender_id: hex(alice.id) }, 'sender_id');
     check(4, { ...base, sender_pk: hex(alice.publicKey).slice(2) }, 'sender_pk');
     check(4, { ...base, sender_pk: `zz${hex(alice.publicKey).slice(2)}` }, 'sender_pk');
+    // A bad character anywhere, high or low nibble, ASCII or not.
+    check(4, { ...base, sender_pk: `${hex(alice.publicKey).slice(0, -1)}g` }, 'sender_pk');
+    check(
+      4,
+      { ...base, sender_pk: `${hex(alice.publicKey).slice(0, 30)}é${hex(alice.publicKey).slice(31)}` },
+      'sender_pk',
+    );
+    check(
+      4,
+      { ...base, sender_pk: `${hex(alice.publicKey).slice(0, 40)}/${hex(alice.publicKey).slice(41)}` },
+      'sender_pk',
+    );
+    check(4, withItem({ sig: `${(base.item as { sig: string }).sig.slice(0, -2)}:0` }), 'item.sig');
     check(4, { ...base, item: 'x' }, 'item');
     check(4, withItem({ sig: (base.item as { sig: string }).sig.slice(2) }), 'item.sig');
     check(4, withItem({ k: 7 }), 'item.k');

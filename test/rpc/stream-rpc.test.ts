@@ -65,6 +65,28 @@ describe('stream RPC (request ids, busy replies, error replies)', () => {
     assert.equal(server.inFlight, 0);
   });
 
+  it('answers a handler that returns bytes at once, or throws at once, with no promise in between', async () => {
+    const { clock, server, client, conn } = await pair();
+    server.onRequest((tag, json) => {
+      if (tag === 1) return json;
+      if (read(json) === 'refuse') throw new RpcReplyError('REJECTED', 'not this one');
+      throw new Error('broken handler');
+    });
+    assert.equal(read(await clock.run(client.request(conn, 1, text.encode('same tick')))), 'same tick');
+    await assert.rejects(
+      clock.run(client.request(conn, 2, text.encode('refuse'))),
+      (err: unknown) => err instanceof RemoteRpcError && err.remoteCode === 'REJECTED',
+    );
+    await assert.rejects(
+      clock.run(client.request(conn, 2, text.encode('other'))),
+      (err: unknown) =>
+        err instanceof RemoteRpcError && err.remoteCode === 'INTERNAL' && /broken handler/.test(err.message),
+    );
+    assert.equal(server.inFlight, 0);
+    assert.equal(server.stats.in('ping').tx, 1);
+    assert.equal(server.stats.in('echo').errors, 2);
+  });
+
   it('turns a handler rejection into an error reply with its code', async () => {
     const { clock, server, client, conn } = await pair();
     server.onRequest(async () => {

@@ -47,6 +47,24 @@ describe('json', () => {
     bad('1'.repeat(65), /longer than/);
   });
 
+  it('reads integers summed digit by digit exactly, at the 15-digit switch and at the end of input', () => {
+    assert.equal(ok('0'), 0);
+    assert.equal(ok('7'), 7);
+    assert.equal(ok('-12'), -12);
+    assert.equal(ok('999999999999999'), 999_999_999_999_999);
+    assert.equal(ok('-999999999999999'), -999_999_999_999_999);
+    assert.equal(ok('1000000000000000'), 1_000_000_000_000_000);
+    assert.equal(ok('4503599627370497'), 4_503_599_627_370_497);
+    assert.deepEqual(ok('[0,255, 3 ,\n4]'), [0, 255, 3, 4]);
+    assert.deepEqual(ok('[1.5,2e2,-0]'), [1.5, 200, -0]);
+    assert.equal(Object.is((ok('[-0]') as number[])[0], -0), true);
+    bad('[1 2]', /expected "," or "]"/);
+    bad('[1,]', /unexpected character/);
+    bad('[1', /expected "," or "]"/);
+    bad('01', /leading zero/);
+    bad('-', /expected a digit/);
+  });
+
   it('encodes bigint as a JSON integer and leaves undefined fields out', () => {
     const bytes = encodeJson({ seq: 1745000000123456789n, v: 'x', salt: undefined, n: [1, null, true] });
     assert.equal(new TextDecoder().decode(bytes), '{"seq":1745000000123456789,"v":"x","n":[1,null,true]}');

@@ -319,7 +319,8 @@ export function encodeRequest(m: OverlayRequest): Uint8Array {
   }
 }
 
-const peerJson = (p: OverlayPeer): JsonEncodable => ({
+/** Skywire's Peer as JSON (`peer-json.ts` caches these bytes per contact). */
+export const peerJson = (p: OverlayPeer): JsonEncodable => ({
   id: f.encodeNodeId(p.id),
   pk: f.encodeHex(p.pk),
   last_seen: p.lastSeen,

@@ -12,16 +12,16 @@ import { RpcErrorCode, RpcReplyError, type StreamRequestHandler } from '../../rp
 import type { Connection } from '../../transport/stream/types.js';
 import { bytesEqual } from '../../util/bytes.js';
 import type { Clock } from '../../util/clock.js';
-import { timestampFromMs } from './fields.js';
 import { overlayIdOf } from './identity.js';
 import {
   decodeRequest,
   encodeResponse,
   MAX_BATCH_ITEMS,
-  type OverlayPeer,
   type OverlayRequest,
   type OverlayResponse,
 } from './messages.js';
+import { overlayPeerOf, PeerJsonCache } from './peer-json.js';
+import { decodeCanonicalRequest, type ProvenSender } from './canonical-request.js';
 import type { OverlayStore } from './store.js';
 
 /** Items one GetItems page holds at most (Skywire's default limit). */
@@ -42,39 +42,70 @@ export interface OverlayServerContext {
 }
 
 export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHandler {
-  return async (tag, json, conn) => {
-    const decoded = decodeRequest(tag, json);
-    if (!decoded.ok) {
-      const code =
-        decoded.error.code === 'UNKNOWN_METHOD' ? RpcErrorCode.UnknownMethod : RpcErrorCode.BadRequest;
-      throw new RpcReplyError(code, decoded.error.message);
+  const peerCache = new PeerJsonCache();
+  // A node's Ping reply never changes: encoded once.
+  let pingReply: Uint8Array | undefined;
+  // Each connection's proven key and its SHA-256, computed once per connection, not per request.
+  const senders = new WeakMap<Connection, ProvenSender>();
+  // Not async: Ping and FindNode are answered in the same tick, with no promise per request.
+  return (tag, json, conn) => {
+    let sender = senders.get(conn);
+    if (sender === undefined) {
+      sender = { id: overlayIdOf(conn.remotePublicKey), publicKey: conn.remotePublicKey };
+      senders.set(conn, sender);
     }
-    const request = decoded.message;
-    if (
-      !bytesEqual(request.senderPk, conn.remotePublicKey) ||
-      !bytesEqual(request.senderId, overlayIdOf(conn.remotePublicKey))
-    ) {
-      throw new RpcReplyError(
-        RpcErrorCode.BadRequest,
-        'sender_pk and sender_id must be the key this connection proved and its SHA-256',
-      );
-    }
+    // The common case: our own or Go's canonical bytes, whose sender is the proven key by construction.
+    const request = decodeCanonicalRequest(tag, json, sender) ?? decodeChecked(tag, json, sender);
     ctx.heard(conn, request.senderPort);
-    return encodeResponse(await answer(ctx, request));
+    switch (request.method) {
+      case 'ping':
+        return (pingReply ??= encodeResponse({
+          method: 'ping',
+          responderId: ctx.id,
+          responderPk: ctx.publicKey,
+        }));
+      case 'find_node':
+        return peerCache.closestReply(ctx.closest(request.target, ctx.k), ctx.clock.now());
+      case 'get_value':
+        return ctx.store.get(request.target, ctx.clock.now()).then((item) => {
+          const closest = ctx.closest(request.target, ctx.k);
+          if (!item && closest.length > 0) return peerCache.closestReply(closest, ctx.clock.now());
+          return encodeResponse({
+            method: 'get_value',
+            ...(item ? { item } : {}),
+            closest: closest.map(overlayPeerOf),
+          });
+        });
+      default:
+        return answer(ctx, request).then(encodeResponse);
+    }
   };
 }
 
-async function answer(ctx: OverlayServerContext, request: OverlayRequest): Promise<OverlayResponse> {
+/** The methods that write to or page through the store; the handler answers the rest itself. */
+type StoreRequest = Exclude<OverlayRequest, { method: 'ping' | 'find_node' | 'get_value' }>;
+
+/** Any request, through the total decoder, refused unless its sender is the connection's key. */
+function decodeChecked(tag: number, json: Uint8Array, sender: ProvenSender): OverlayRequest {
+  const decoded = decodeRequest(tag, json);
+  if (!decoded.ok) {
+    const code =
+      decoded.error.code === 'UNKNOWN_METHOD' ? RpcErrorCode.UnknownMethod : RpcErrorCode.BadRequest;
+    throw new RpcReplyError(code, decoded.error.message);
+  }
+  const request = decoded.message;
+  if (!bytesEqual(request.senderPk, sender.publicKey) || !bytesEqual(request.senderId, sender.id)) {
+    throw new RpcReplyError(
+      RpcErrorCode.BadRequest,
+      'sender_pk and sender_id must be the key this connection proved and its SHA-256',
+    );
+  }
+  return request;
+}
+
+async function answer(ctx: OverlayServerContext, request: StoreRequest): Promise<OverlayResponse> {
   const now = ctx.clock.now();
   switch (request.method) {
-    case 'ping':
-      return { method: 'ping', responderId: ctx.id, responderPk: ctx.publicKey };
-    case 'find_node':
-      return { method: 'find_node', closest: peers(ctx, request.target) };
-    case 'get_value': {
-      const item = await ctx.store.get(request.target, now);
-      return { method: 'get_value', ...(item ? { item } : {}), closest: peers(ctx, request.target) };
-    }
     case 'put_value': {
       const result = await ctx.store.put(request.item, now, {
         cas: request.cas,
@@ -117,13 +148,4 @@ async function answer(ctx: OverlayServerContext, request: OverlayRequest): Promi
       return { method: 'put_batch', stored, ...(errors.some((e) => e !== '') ? { errors } : {}) };
     }
   }
-}
-
-function peers(ctx: OverlayServerContext, target: Uint8Array): OverlayPeer[] {
-  return ctx.closest(target, ctx.k).map((node) => ({
-    id: node.id,
-    pk: node.key as Uint8Array,
-    lastSeen: timestampFromMs(Math.max(0, node.lastResponseAt)),
-    addr: `${node.address.family === 6 ? `[${node.address.host}]` : node.address.host}:${node.address.port}`,
-  }));
 }

@@ -66,8 +66,9 @@ export class SecureConnection implements Connection {
   private unclaimed: Uint8Array[] | undefined = [];
   private pausedForUnclaimed = false;
   private lastActivityMs: number;
-  /** Bodies accepted by send() in this tick, not yet sealed. */
+  /** Bodies accepted by send() in this tick, not yet sealed, and the tail sent with each. */
   private batch: Uint8Array[] = [];
+  private tails: (Uint8Array | undefined)[] = [];
   private batchBytes = 0;
   private readonly batchLimit: number;
   /** When the handshake finished, on the connection's clock. */
@@ -125,24 +126,25 @@ export class SecureConnection implements Connection {
     return this.parts.writer.queuedBytes;
   }
 
-  send(body: Uint8Array): boolean {
+  send(body: Uint8Array, tail?: Uint8Array): boolean {
     if (this.isClosed) return false;
-    if (body.length > this.parts.maxBodyBytes)
-      throw new FrameTooLargeError(body.length, this.parts.maxBodyBytes);
+    const length = body.length + (tail?.length ?? 0);
+    if (length > this.parts.maxBodyBytes) throw new FrameTooLargeError(length, this.parts.maxBodyBytes);
     const { writer } = this.parts;
     if (!writer.writable || writer.queuedBytes + this.batchBytes >= writer.maxQueueBytes) {
       this.counters.sendRefused++;
       writer.requestDrain();
       return false;
     }
-    const size = BATCH_LENGTH_BYTES + body.length;
+    const size = BATCH_LENGTH_BYTES + length;
     if (this.batch.length > 0 && this.batchBytes + size > this.batchLimit) this.flush();
     this.batch.push(body);
+    this.tails.push(tail);
     this.batchBytes += size;
     // Bodies sent in the same tick leave in one record, sealed and written at the microtask checkpoint.
     if (this.batch.length === 1) queueMicrotask(this.flushSoon);
     this.counters.bodiesSent++;
-    this.counters.bytesSent += body.length;
+    this.counters.bytesSent += length;
     this.lastActivityMs = this.parts.clock.now();
     return true;
   }
@@ -154,13 +156,15 @@ export class SecureConnection implements Connection {
   /** Seal and write what send() gathered: one Data record for one body, else one Batch record. */
   private flush(): void {
     const bodies = this.batch;
+    const tails = this.tails;
     if (bodies.length === 0) return;
     this.batch = [];
+    this.tails = [];
     this.batchBytes = 0;
     const frame =
       bodies.length === 1
-        ? this.parts.sealer.seal(RecordKind.Data, bodies[0] as Uint8Array)
-        : this.parts.sealer.sealBatch(bodies);
+        ? this.parts.sealer.seal(RecordKind.Data, bodies[0] as Uint8Array, tails[0])
+        : this.parts.sealer.sealBatch(bodies, tails);
     if (!frame) {
       this.close(CloseReason.exhausted);
       return;

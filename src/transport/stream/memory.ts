@@ -182,10 +182,12 @@ export class MemoryConnection implements Connection {
     return this.isClosed;
   }
 
-  send(body: Uint8Array): boolean {
+  send(body: Uint8Array, tail?: Uint8Array): boolean {
     const peer = this.peer;
     if (this.isClosed || !peer) return false;
-    const copy = body.slice();
+    const copy = new Uint8Array(body.length + (tail?.length ?? 0));
+    copy.set(body, 0);
+    if (tail) copy.set(tail, body.length);
     const now = this.clock.now();
     const at = Math.max(now + this.latencyMs, this.lastDeliveryAt);
     this.lastDeliveryAt = at;

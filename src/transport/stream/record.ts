@@ -56,20 +56,35 @@ export class RecordSealer {
     return this.counter >= this.limit;
   }
 
-  /** A complete wire frame (length prefix included), or undefined once the counter is exhausted. */
-  seal(kind: RecordKind, body: Uint8Array): Uint8Array | undefined {
-    return this.sealFilled(kind, body.length, (out, offset) => out.set(body, offset));
+  /**
+   * A complete wire frame (length prefix included), or undefined once the counter is exhausted.
+   * The body is `body` followed by `tail` when given.
+   */
+  seal(kind: RecordKind, body: Uint8Array, tail?: Uint8Array): Uint8Array | undefined {
+    return this.sealFilled(kind, body.length + (tail?.length ?? 0), (out, offset) => {
+      out.set(body, offset);
+      if (tail) out.set(tail, offset + body.length);
+    });
   }
 
-  /** One Batch record carrying every body, each with its length. */
-  sealBatch(bodies: readonly Uint8Array[]): Uint8Array | undefined {
+  /** One Batch record carrying every body (each `bodies[i]` then `tails[i]`), each with its length. */
+  sealBatch(
+    bodies: readonly Uint8Array[],
+    tails: readonly (Uint8Array | undefined)[] = [],
+  ): Uint8Array | undefined {
     let length = 0;
-    for (const body of bodies) length += BATCH_LENGTH_BYTES + body.length;
+    for (let i = 0; i < bodies.length; i++) {
+      length += BATCH_LENGTH_BYTES + (bodies[i] as Uint8Array).length + (tails[i]?.length ?? 0);
+    }
     return this.sealFilled(RecordKind.Batch, length, (out, offset) => {
-      for (const body of bodies) {
-        writeUint32(out, offset, body.length);
+      for (let i = 0; i < bodies.length; i++) {
+        const body = bodies[i] as Uint8Array;
+        const tail = tails[i];
+        const bodyLength = body.length + (tail?.length ?? 0);
+        writeUint32(out, offset, bodyLength);
         out.set(body, offset + BATCH_LENGTH_BYTES);
-        offset += BATCH_LENGTH_BYTES + body.length;
+        if (tail) out.set(tail, offset + BATCH_LENGTH_BYTES + body.length);
+        offset += BATCH_LENGTH_BYTES + bodyLength;
       }
     });
   }

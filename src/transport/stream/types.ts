@@ -26,8 +26,12 @@ export interface Connection {
   readonly remotePublicKey: Uint8Array;
   readonly remoteAddress: Address;
   readonly initiator: boolean;
-  /** False: closed, or the send queue is full (backpressure; wait for onDrain). */
-  send(body: Uint8Array): boolean;
+  /**
+   * Send one body: `body`, followed by `tail` when given (a header and a payload arrive as one
+   * body, and the caller need not copy them together). False: closed, or the send queue is full
+   * (backpressure; wait for onDrain).
+   */
+  send(body: Uint8Array, tail?: Uint8Array): boolean;
   onBody(cb: (body: Uint8Array) => void): void;
   onDrain(cb: () => void): void;
   onClose(cb: (reason: string) => void): void;

@@ -341,6 +341,32 @@ describe('secure channel records', () => {
     assert.deepEqual(delivered, [...Array.from({ length: 50 }, (_, n) => `body ${n}`), '']);
   });
 
+  it('a body sent as body + tail arrives as one body, alone in a record or in a batch', async () => {
+    let records = 0;
+    const { i, delivered } = await relayed((frame) => {
+      records++;
+      return [frame];
+    });
+    i.send(enc.encode('head:'), enc.encode('alone'));
+    for (let n = 0; n < 20 && delivered.length < 1; n++) await tick();
+    assert.equal(records, 1);
+    i.send(enc.encode('a'), enc.encode('b'));
+    i.send(enc.encode('no tail'));
+    i.send(new Uint8Array(0), enc.encode('empty head'));
+    i.send(enc.encode('empty tail'), new Uint8Array(0));
+    for (let n = 0; n < 20 && delivered.length < 5; n++) await tick();
+    assert.equal(records, 2);
+    assert.deepEqual(delivered, ['head:alone', 'ab', 'no tail', 'empty head', 'empty tail']);
+  });
+
+  it('send() counts the tail against the body limit', async () => {
+    const { initiator } = await handshakePair(alice, bob, { initiatorOptions: { maxFrameBytes: 100 } });
+    assert.throws(() => ok(initiator).send(new Uint8Array(60), new Uint8Array(41)), {
+      code: 'FRAME_TOO_LARGE',
+    });
+    assert.equal(ok(initiator).send(new Uint8Array(60), new Uint8Array(40)), true);
+  });
+
   it('many frames in flight both ways arrive complete and in order', async () => {
     const { initiator, responder } = await handshakePair(alice, bob);
     const i = ok(initiator);

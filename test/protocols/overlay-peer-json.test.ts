@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RoutingTable, type RoutingNode } from '../../src/kademlia/routing-table.js';
+import { OverlayIdentity } from '../../src/protocols/overlay/identity.js';
+import { decodeResponse, encodeResponse, OverlayTag } from '../../src/protocols/overlay/messages.js';
+import { overlayPeerOf, PeerJsonCache } from '../../src/protocols/overlay/peer-json.js';
+import { makeAddress } from '../../src/transport/address.js';
+import { SeededRandom } from '../../src/util/random.js';
+
+const random = new SeededRandom(77);
+/** The bytes as a plain Uint8Array (the cache hands out Buffers). */
+const u8 = (b: Uint8Array): Uint8Array => new Uint8Array(b);
+const self = OverlayIdentity.simulatedBatch(1, random)[0] as OverlayIdentity;
+
+function table(count: number): RoutingTable {
+  const t = new RoutingTable(self.id, { k: 20, keyBytes: 33, exemptLocal: true }, 1_000);
+  OverlayIdentity.simulatedBatch(count, random).forEach((id, i) => {
+    const address =
+      i % 5 === 0
+        ? makeAddress(`fd00::${(i + 1).toString(16)}`, 7000 + i)
+        : makeAddress(`10.0.${i >> 8}.${i & 255}`, 7000 + i);
+    t.observe({ id: id.id, address, key: id.publicKey }, i % 3 !== 0, 1_000_000 + i * 1_234);
+  });
+  return t;
+}
+
+describe('overlay PeerJsonCache', () => {
+  const t = table(300);
+  const target = random.bytes(32);
+
+  it('writes the bytes encodeResponse writes for the same FindNode and GetValue replies', () => {
+    const cache = new PeerJsonCache();
+    for (let round = 0; round < 2; round++) {
+      const nodes = t.closest(random.bytes(32), 20);
+      assert.equal(nodes.length, 20);
+      const expected = encodeResponse({ method: 'find_node', closest: nodes.map(overlayPeerOf) });
+      assert.deepEqual(u8(cache.closestReply(nodes)), expected);
+      // GetValue without an item and with peers is the same object.
+      assert.deepEqual(
+        u8(cache.closestReply(nodes)),
+        encodeResponse({ method: 'get_value', item: undefined, closest: nodes.map(overlayPeerOf) }),
+      );
+      const decoded = decodeResponse(OverlayTag.find_node, cache.closestReply(nodes));
+      assert.ok(decoded.ok && decoded.message.method === 'find_node');
+      assert.deepEqual(
+        decoded.message.closest.map((p) => p.addr),
+        nodes.map((n) =>
+          n.address.family === 6
+            ? `[${n.address.host}]:${n.address.port}`
+            : `${n.address.host}:${n.address.port}`,
+        ),
+      );
+    }
+    assert.deepEqual(u8(cache.closestReply([])), encodeResponse({ method: 'find_node', closest: [] }));
+  });
+
+  it('reuses a contact encoding until its last reply time or address changes', () => {
+    const cache = new PeerJsonCache();
+    const nodes = t.closest(target, 20);
+    cache.closestReply(nodes);
+    assert.deepEqual(cache.counters, { encoded: 20, reused: 0 });
+    cache.closestReply(t.closest(target, 20));
+    assert.deepEqual(cache.counters, { encoded: 20, reused: 20 });
+
+    const first = nodes[0] as RoutingNode;
+    // It answers again: a new last_seen, which the next reply must carry.
+    t.observe(
+      { id: first.id, address: first.address, key: first.key as Uint8Array },
+      true,
+      9_000_000_000_000,
+    );
+    const after = t.closest(target, 20);
+    const bytes = cache.closestReply(after);
+    assert.equal(cache.counters.encoded, 21);
+    assert.deepEqual(u8(bytes), encodeResponse({ method: 'find_node', closest: after.map(overlayPeerOf) }));
+    assert.match(new TextDecoder().decode(bytes), /"last_seen":"2255-/);
+
+    // Same id and time, another port: encoded afresh, not served stale.
+    const moved = {
+      ...first,
+      lastResponseAt: 9_000_000_000_000,
+      address: makeAddress(first.address.host, 1),
+    };
+    assert.match(new TextDecoder().decode(cache.peer(moved)), /:1"}$/);
+    assert.equal(cache.counters.encoded, 22);
+  });
+
+  it('is used only while the node answers fast enough, and emptied when it slows down', () => {
+    const cache = new PeerJsonCache(1_024, 5);
+    const nodes = t.closest(target, 20);
+    const expected = encodeResponse({ method: 'find_node', closest: nodes.map(overlayPeerOf) });
+    for (let i = 0; i < 4; i++) assert.deepEqual(u8(cache.closestReply(nodes, 100 + i)), expected);
+    assert.deepEqual(cache.counters, { encoded: 0, reused: 0 }, 'four replies in a second: no cache');
+    assert.equal(cache.size, 0);
+    assert.deepEqual(u8(cache.closestReply(nodes, 200)), expected);
+    assert.equal(cache.counters.encoded, 20, 'the fifth in the same second fills it');
+    assert.deepEqual(u8(cache.closestReply(nodes, 1_150)), expected);
+    assert.equal(cache.counters.reused, 20, 'the next second starts busy: served from it');
+    assert.deepEqual(u8(cache.closestReply(nodes, 5_000)), expected);
+    assert.equal(cache.size, 0, 'after a quiet spell it holds nothing');
+    assert.equal(cache.counters.reused, 20);
+  });
+
+  it('holds at most its bound of contacts', () => {
+    const cache = new PeerJsonCache(16);
+    for (let i = 0; i < 10; i++) cache.closestReply(t.closest(random.bytes(32), 20));
+    assert.ok(cache.size <= 16, `size ${cache.size}`);
+    assert.ok(cache.counters.encoded > 16);
+  });
+});
