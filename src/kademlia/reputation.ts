@@ -17,8 +17,12 @@
 export const REPUTATION_MAX_CONTACTS = 8192;
 /** One lie outweighs this many answers. */
 export const LIE_COST = 8;
-/** Weight of a withheld value: weaker evidence (the node may have missed the store). */
-export const WITHHELD_WEIGHT = 0.25;
+/**
+ * Weight of a withheld value: weak evidence, since an honest node may have missed the store (it
+ * joined later, or the putter's view of the closest differed). At 0.1 a contact with one answer
+ * survives one such miss; at 0.25 an honest node was distrusted in an attack-free run.
+ */
+export const WITHHELD_WEIGHT = 0.1;
 
 export interface ReputationRecord {
   answers: number;

@@ -122,6 +122,7 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
     }),
   );
   const result = mergeResults(target, results);
+  judge?.settle();
   if (judge && hasValue) judge.withheld(target, result, hasValue);
   host.tables().touch(target, host.clock.now());
   if (kind !== 'announce') {
@@ -191,7 +192,8 @@ class DistrustedError extends KadmiumError {
 class LookupJudge {
   /** Referred contact -> the contact that referred it first. Bounded by the lookup's own candidates. */
   private readonly referredBy = new Map<string, Contact>();
-  private readonly referrals = new Map<string, { dead: number; alive: number; blamed: boolean }>();
+  /** What became of each queried contact: it answered, or it was still silent at the short timeout. */
+  private readonly outcomes = new Map<string, 'alive' | 'slow'>();
 
   constructor(
     private readonly host: LookupHost,
@@ -206,7 +208,7 @@ class LookupJudge {
   answered(contact: Contact, nodes: readonly Contact[]): void {
     const key = addressKey(contact.address);
     this.reputation.answered(key);
-    this.tally(key, 'alive');
+    this.outcomes.set(key, 'alive');
     for (const n of nodes) {
       const k = addressKey(n.address);
       if (!this.referredBy.has(k)) this.referredBy.set(k, contact);
@@ -214,12 +216,13 @@ class LookupJudge {
   }
 
   /**
-   * A query past the short timeout counts as a dead referral at once: the lookup may end before
-   * the full timeout, and the lie must still be seen.
+   * A query past the short timeout is noted as silent at once: the lookup may end before the full
+   * timeout, and a dead referral must still be seen. A late answer clears it (see settle).
    */
   slow(contact: Contact, onSlow: () => void): () => void {
     return () => {
-      this.tally(addressKey(contact.address), 'dead');
+      const key = addressKey(contact.address);
+      if (this.outcomes.get(key) !== 'alive') this.outcomes.set(key, 'slow');
       onSlow();
     };
   }
@@ -227,6 +230,27 @@ class LookupJudge {
   failed(contact: Contact, err: unknown): void {
     if (!(err instanceof TimeoutError)) return;
     this.reputation.timedOut(addressKey(contact.address));
+  }
+
+  /**
+   * At the end of the lookup: a referrer none of whose queried referrals answered, and at least
+   * DEAD_REFERRALS_LIE of which stayed silent, invented them. Judged only now, because a slow
+   * honest contact often answers before the lookup ends (adaptive short timeouts fire early).
+   */
+  settle(): void {
+    const tally = new Map<string, { referrer: Contact; dead: number; alive: number }>();
+    for (const [key, outcome] of this.outcomes) {
+      const referrer = this.referredBy.get(key);
+      if (!referrer) continue;
+      const rk = addressKey(referrer.address);
+      const t = tally.get(rk) ?? { referrer, dead: 0, alive: 0 };
+      if (outcome === 'alive') t.alive++;
+      else t.dead++;
+      tally.set(rk, t);
+    }
+    for (const t of tally.values()) {
+      if (t.alive === 0 && t.dead >= DEAD_REFERRALS_LIE) this.lie(t.referrer, 1);
+    }
   }
 
   /** Nodes closer to the target than the farthest one that had the value, yet answered without it. */
@@ -239,22 +263,6 @@ class LookupJudge {
       if (entry.contact === farthest) break;
       if (compareDistance(target, entry.contact.id, farthest.id) >= 0) break;
       if (!hasValue(entry.result)) this.lie(entry.contact, WITHHELD_WEIGHT);
-    }
-  }
-
-  private tally(key: string, outcome: 'dead' | 'alive'): void {
-    const referrer = this.referredBy.get(key);
-    if (!referrer) return;
-    const rk = addressKey(referrer.address);
-    let t = this.referrals.get(rk);
-    if (!t) {
-      t = { dead: 0, alive: 0, blamed: false };
-      this.referrals.set(rk, t);
-    }
-    t[outcome]++;
-    if (!t.blamed && t.alive === 0 && t.dead >= DEAD_REFERRALS_LIE) {
-      t.blamed = true;
-      this.lie(referrer, 1);
     }
   }
 
