@@ -36,6 +36,8 @@ export interface DiscoveryServerOptions {
   identity?: OverlayIdentity;
   /** Mirror accepted writes into the overlay (default true when an identity is given). */
   mirror?: boolean;
+  /** How often pending mirrors are signed and pushed (default MIRROR_FLUSH_MS). */
+  mirrorFlushMs?: number;
   overlayHost?: string;
   overlayPort?: number;
   bootstrap?: OverlayBootstrap[];
@@ -84,7 +86,13 @@ export class DiscoveryServer {
           },
         });
         await node.start();
-        mirror = new Mirror({ node, identity: options.identity, clock, fullNodes: options.fullNodes ?? [] });
+        mirror = new Mirror({
+          node,
+          identity: options.identity,
+          clock,
+          fullNodes: options.fullNodes ?? [],
+          ...(options.mirrorFlushMs !== undefined ? { flushMs: options.mirrorFlushMs } : {}),
+        });
       }
       const m = mirror;
       const state = new DiscoveryState(kv, clock, m ? (event) => m.record(event) : undefined);

@@ -66,6 +66,9 @@ describe('discovery on the overlay', () => {
       sqlitePath: join(dir, 'disc.sqlite'),
       identity: serverKey,
       bootstrap: net.bootstrap,
+      // The tests flush the mirror themselves: a timer firing under load would let the DHT answer
+      // a read that must miss.
+      mirrorFlushMs: 10 * 60_000,
     });
     http = new DiscoveryHttpClient(server.url);
     reader = new DhtDiscovery({ node: net.nodes[5]! });

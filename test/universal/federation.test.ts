@@ -23,7 +23,7 @@ import {
 import { toHex } from '../../src/util/bytes.js';
 import { optionalImport, startAll } from './optional.js';
 
-const { importModule, missing } = await optionalImport('hyperdht');
+const { importModule } = await optionalImport('hyperdht');
 const opA = keypairFromSeed(new Uint8Array(32).fill(0xa));
 const opB = keypairFromSeed(new Uint8Array(32).fill(0xb));
 const opC = keypairFromSeed(new Uint8Array(32).fill(0xc));
@@ -76,7 +76,7 @@ describe('federation lists', () => {
 });
 
 /** Operator A runs Mainline and overlay bootstrap nodes, operator B a hyperdht one; a client holds only A's list. */
-describe('federation on live testnets', { skip: missing, timeout: 90_000 }, () => {
+describe('federation on live testnets', { timeout: 90_000 }, () => {
   const nets: { destroy(): Promise<void> }[] = [];
   let mainline: Testnet | undefined;
   let overlay: OverlayTestnet | undefined;

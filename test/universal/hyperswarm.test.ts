@@ -8,9 +8,9 @@ import { verifyRecord } from '../../src/universal/records.js';
 import type { PeerResult, RecordResult } from '../../src/universal/types.js';
 import { optionalImport } from './optional.js';
 
-const { importModule, missing } = await optionalImport('hyperdht');
+const { importModule } = await optionalImport('hyperdht');
 
-describe('universal client on a hyperdht testnet', { skip: missing, timeout: 60_000 }, () => {
+describe('universal client on a hyperdht testnet', { timeout: 60_000 }, () => {
   let net: Awaited<ReturnType<typeof createHyperswarmTestnet>> | undefined;
   let alice: UniversalClient | undefined;
   let bob: UniversalClient | undefined;

@@ -14,10 +14,10 @@ import { signIpfsRecord, verifyRecord } from '../../src/universal/records.js';
 import type { PeerResult, RecordResult } from '../../src/universal/types.js';
 import { optionalImport } from './optional.js';
 
-const { importModule, missing } = await optionalImport('libp2p');
+const { importModule } = await optionalImport('libp2p');
 const PROTOCOL = '/kadmium-test/kad/1.0.0';
 
-describe('universal client on a libp2p kad-dht testnet', { skip: missing, timeout: 60_000 }, () => {
+describe('universal client on a libp2p kad-dht testnet', { timeout: 60_000 }, () => {
   let net: Awaited<ReturnType<typeof createIpfsTestnet>> | undefined;
   let alice: UniversalClient | undefined;
   let bob: UniversalClient | undefined;

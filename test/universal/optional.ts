@@ -8,9 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ImportModule, defaultImport } from '../../src/universal/load.js';
 
-export async function optionalImport(
-  probe: string,
-): Promise<{ importModule: ImportModule; missing?: string }> {
+export async function optionalImport(probe: string): Promise<{ importModule: ImportModule }> {
   try {
     await import(probe);
     return { importModule: defaultImport };
@@ -23,10 +21,10 @@ export async function optionalImport(
       await mod.default(probe);
       return { importModule: mod.default };
     }
-    return {
-      importModule: defaultImport,
-      missing: `${probe} is not installed (${(err as Error).message.split('\n')[0]}); run npm ci, or set KADMIUM_OPTIONAL_MODULES`,
-    };
+    // A missing package fails the suite, loudly: npm ci installs the optional dependencies.
+    throw new Error(
+      `${probe} is not installed (${(err as Error).message.split('\n')[0]}); run npm ci, or set KADMIUM_OPTIONAL_MODULES`,
+    );
   }
 }
 
