@@ -14,11 +14,9 @@ import { newTransportEntry, signTransport } from '../protocols/discovery/transpo
 import { OverlayIdentity } from '../protocols/overlay/identity.js';
 import { OverlayStore } from '../protocols/overlay/store.js';
 import { seedTables } from '../sim/fast-build.js';
-import { internetLatency, type Site } from '../sim/latency.js';
+import { SimulatedOverlayNet, spreadRefreshPhases } from '../sim/overlay-world.js';
 import { VirtualClock } from '../sim/virtual-clock.js';
 import { MemoryItemBackend } from '../storage/item-store.js';
-import type { Address } from '../transport/address.js';
-import { MemoryStreamNetwork } from '../transport/stream/memory.js';
 import { toHex } from '../util/bytes.js';
 import { SeededRandom } from '../util/random.js';
 import { DhtDiscovery } from './adapter.js';
@@ -51,17 +49,7 @@ export async function simulateDiscovery(
   const started = performance.now();
   const random = new SeededRandom(options.seed);
   const clock = new VirtualClock(1_700_000_000_000);
-  const latency = internetLatency();
-  const sites = new Map<string, Site>();
-  const keyOf = (a: Address): string => `${a.host}:${a.port}`;
-  const net = new MemoryStreamNetwork({
-    clock,
-    latencyMs: (from, to) => {
-      const a = sites.get(keyOf(from));
-      const b = sites.get(keyOf(to));
-      return a && b ? latency.oneWayMs(a, b, random) : 50;
-    },
-  });
+  const world = new SimulatedOverlayNet(clock, random);
   const total = options.visors + options.fullNodes + 1;
   const identities = OverlayIdentity.simulatedBatch(total, random);
   const serverIdentity = identities[total - 1] as OverlayIdentity;
@@ -69,17 +57,12 @@ export async function simulateDiscovery(
   const nodes: OverlayNode[] = [];
   for (let n = 0; n < total; n++) {
     const identity = identities[n] as OverlayIdentity;
-    const address: Address = {
-      host: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
-      port: 7000,
-      family: 4,
-    };
-    sites.set(keyOf(address), latency.site(random));
+    const address = world.place(n);
     const full = n >= options.visors;
     nodes.push(
       new OverlayNode({
         identity,
-        transport: net.listen(identity.publicKey, address, { reachable: true }),
+        transport: world.net.listen(identity.publicKey, address, { reachable: true }),
         clock,
         random,
         store: new OverlayStore(new MemoryItemBackend(), {
@@ -97,6 +80,7 @@ export async function simulateDiscovery(
     clock.now(),
     20,
   );
+  spreadRefreshPhases(nodes, clock.now(), random);
   const visors = nodes.slice(0, options.visors);
   const fullNodes = nodes.slice(options.visors, options.visors + options.fullNodes);
   const serverNode = nodes[total - 1] as OverlayNode;

@@ -9,13 +9,11 @@
  * Everything random comes from `seed`: a run replays exactly.
  */
 import { asNodeId } from '../kademlia/id.js';
-import { OVERLAY_REFRESH_MS, OverlayNode } from '../node/overlay-node.js';
+import { OverlayNode } from '../node/overlay-node.js';
 import { OverlayIdentity } from '../protocols/overlay/identity.js';
-import type { Address } from '../transport/address.js';
-import { MemoryStreamNetwork } from '../transport/stream/memory.js';
 import { SeededRandom } from '../util/random.js';
-import { internetLatency, type Site } from './latency.js';
 import { seedTables } from './fast-build.js';
+import { SimulatedOverlayNet, spreadRefreshPhases } from './overlay-world.js';
 import { VirtualClock } from './virtual-clock.js';
 
 export interface OverlaySimOptions {
@@ -63,7 +61,6 @@ export interface OverlaySimReport {
 
 interface Member {
   node: OverlayNode;
-  site: Site;
   /** Not behind NAT: others can dial it, so it can be a bootstrap node. */
   reachable: boolean;
 }
@@ -75,17 +72,8 @@ export async function simulateOverlay(
   const started = performance.now();
   const random = new SeededRandom(options.seed);
   const clock = new VirtualClock(1_700_000_000_000);
-  const latency = internetLatency();
-  const sites = new Map<string, Site>();
-  const keyOf = (a: Address): string => `${a.host}:${a.port}`;
-  const net = new MemoryStreamNetwork({
-    clock,
-    latencyMs: (from, to) => {
-      const a = sites.get(keyOf(from));
-      const b = sites.get(keyOf(to));
-      return a && b ? latency.oneWayMs(a, b, random) : 50;
-    },
-  });
+  const world = new SimulatedOverlayNet(clock, random);
+  const net = world.net;
   const lookups: { hops: number; messages: number; ms: number }[] = [];
   let serial = 0;
   const alive: Member[] = [];
@@ -93,13 +81,7 @@ export async function simulateOverlay(
   const join = async (bootstrap: Member | undefined, natOverride?: boolean): Promise<Member> => {
     const n = serial++;
     const identity = OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random });
-    const address: Address = {
-      host: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
-      port: 7000,
-      family: 4,
-    };
-    const site = latency.site(random);
-    sites.set(keyOf(address), site);
+    const address = world.place(n);
     const nat = natOverride ?? (bootstrap !== undefined && random.float() < options.natFraction);
     const transport = net.listen(identity.publicKey, address, { reachable: !nat });
     const node = new OverlayNode({
@@ -115,7 +97,7 @@ export async function simulateOverlay(
     node.events.on('overlay:lookup', (e) => {
       if (e.kind === 'get_value') lookups.push({ hops: e.hops, messages: e.queried, ms: e.durationMs });
     });
-    const member = { node, site, reachable: !nat };
+    const member = { node, reachable: !nat };
     alive.push(member);
     await clock.run(node.start());
     return member;
@@ -144,15 +126,11 @@ export async function simulateOverlay(
       first.node.k,
       (done, total) => options.onProgress?.('seed', done, total),
     );
-    // Seeded tables were all filled at one instant, so every node would refresh every bucket in
-    // the same upkeep tick 15 minutes later. A network that has been running has its refresh
-    // phases spread evenly: give each bucket a last-touched time within the past refresh period.
-    const now = clock.now();
-    for (const { node } of alive) {
-      for (let b = 0; b < node.table.bucketCount; b++) {
-        node.table.touchBucket(b, now - random.int(OVERLAY_REFRESH_MS));
-      }
-    }
+    spreadRefreshPhases(
+      alive.map((m) => m.node),
+      clock.now(),
+      random,
+    );
   } else {
     for (let i = 1; i < options.nodes; i++) {
       await join(bootstrapNode());
