@@ -3,6 +3,8 @@
  * wrong and what a right value looks like, and fail with exit code 2.
  */
 import { parseArgs } from 'node:util';
+import { type OverlayBootstrap } from '../node/overlay-node.js';
+import { parseOverlayBootstrap } from '../node/overlay-tcp.js';
 import { isValidPort, parseHostPort } from '../transport/address.js';
 import { fromHex } from '../util/bytes.js';
 
@@ -115,4 +117,18 @@ export function parseTimeoutMs(text: string | undefined, fallbackMs: number): nu
   if (!Number.isFinite(s) || s <= 0)
     throw new UsageError(`--timeout must be a positive number of seconds, got "${text}"`);
   return Math.round(s * 1000);
+}
+
+/** Repeatable, comma-separated PUBKEY@HOST:PORT flags ("none" for none); a bad one is a usage error. */
+export function parseOverlayPeers(list: string[] | undefined, flag: string): OverlayBootstrap[] {
+  return (list ?? [])
+    .flatMap((b) => b.split(','))
+    .filter((b) => b !== '' && b !== 'none')
+    .map((b) => {
+      try {
+        return parseOverlayBootstrap(b);
+      } catch (err) {
+        throw new UsageError(`${flag}: ${(err as Error).message}`);
+      }
+    });
 }

@@ -2,7 +2,7 @@ import { DhtDiscovery } from '../../discovery/adapter.js';
 import { DiscoveryHttpClient } from '../../discovery/http-client.js';
 import { HybridDiscovery } from '../../discovery/hybrid.js';
 import type { OverlayNode } from '../../node/overlay-node.js';
-import { listenOverlay, parseOverlayBootstrap } from '../../node/overlay-tcp.js';
+import { listenOverlay } from '../../node/overlay-tcp.js';
 import { type DiscEntry, encodeEntry, ENTRY_VERSION, signEntry } from '../../protocols/discovery/entry.js';
 import { serviceToJson } from '../../protocols/discovery/service.js';
 import { formatUuid, transportToJson } from '../../protocols/discovery/transport-entry.js';
@@ -10,7 +10,14 @@ import { OverlayIdentity } from '../../protocols/overlay/identity.js';
 import { loadKeyFile } from '../../protocols/overlay/key-file.js';
 import { fromHex, toHex } from '../../util/bytes.js';
 import { decodeJson } from '../../wire/json.js';
-import { COMMON_OPTIONS, parse, parsePositiveInt, parseTimeoutMs, UsageError } from '../args.js';
+import {
+  COMMON_OPTIONS,
+  parse,
+  parseOverlayPeers,
+  parsePositiveInt,
+  parseTimeoutMs,
+  UsageError,
+} from '../args.js';
 import { simulateDiscovery } from '../../discovery/sim.js';
 import { createOutput } from '../output.js';
 import { parseDifficulty } from './discovery.js';
@@ -91,17 +98,7 @@ Examples:
     }
     const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
     const difficulty = parseDifficulty(values.difficulty);
-    const peers = (list: string[] | undefined, flag: string) =>
-      (list ?? [])
-        .flatMap((b) => b.split(','))
-        .filter((b) => b !== '')
-        .map((b) => {
-          try {
-            return parseOverlayBootstrap(b);
-          } catch (err) {
-            throw new UsageError(`${flag}: ${(err as Error).message}`);
-          }
-        });
+    const peers = parseOverlayPeers;
     const bootstrap = peers(values.bootstrap, '--bootstrap');
     if (bootstrap.length === 0 && !values.http)
       throw new UsageError('give --http URL, --bootstrap PK@HOST:PORT, or both');

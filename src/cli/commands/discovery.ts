@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DiscoveryServer } from '../../discovery/server.js';
-import { formatOverlayBootstrap, parseOverlayBootstrap } from '../../node/overlay-tcp.js';
+import { formatOverlayBootstrap } from '../../node/overlay-tcp.js';
 import { OverlayIdentity } from '../../protocols/overlay/identity.js';
 import { loadKeyFile, saveKeyFile } from '../../protocols/overlay/key-file.js';
 import { NO_PUZZLE, type PuzzleDifficulty } from '../../protocols/overlay/puzzle.js';
 import { toHex } from '../../util/bytes.js';
-import { COMMON_OPTIONS, parse, parsePort, UsageError } from '../args.js';
+import { COMMON_OPTIONS, parse, parseOverlayPeers, parsePort, UsageError } from '../args.js';
 import { createOutput } from '../output.js';
 import type { Command } from './types.js';
 
@@ -67,17 +67,7 @@ Examples:
     const out = createOutput(values.json ?? false);
     if (values.redis && values.db) throw new UsageError('give --db or --redis, not both');
     const difficulty = parseDifficulty(values.difficulty);
-    const peers = (list: string[] | undefined, flag: string) =>
-      (list ?? [])
-        .flatMap((b) => b.split(','))
-        .filter((b) => b !== '')
-        .map((b) => {
-          try {
-            return parseOverlayBootstrap(b);
-          } catch (err) {
-            throw new UsageError(`${flag}: ${(err as Error).message}`);
-          }
-        });
+    const peers = parseOverlayPeers;
     const mirror = !(values['no-mirror'] ?? false);
     let identity: OverlayIdentity | undefined;
     if (mirror) {

@@ -18,7 +18,15 @@ import {
 import { openBackends } from '../../storage/open.js';
 import { fromHex, toHex } from '../../util/bytes.js';
 import { KadmiumError } from '../../util/errors.js';
-import { COMMON_OPTIONS, parse, parsePort, parsePositiveInt, parseTimeoutMs, UsageError } from '../args.js';
+import {
+  COMMON_OPTIONS,
+  parse,
+  parseOverlayPeers,
+  parsePort,
+  parsePositiveInt,
+  parseTimeoutMs,
+  UsageError,
+} from '../args.js';
 import { createOutput, type Output } from '../output.js';
 import type { Command } from './types.js';
 
@@ -92,14 +100,7 @@ Examples:
     );
     const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
     const paths = parsePositiveInt(values.paths, 3, '--paths', 16);
-    const bootstrap = (values.bootstrap ?? []).flatMap((b) => b.split(',')).filter((b) => b && b !== 'none');
-    const parsedBootstrap = bootstrap.map((b) => {
-      try {
-        return parseOverlayBootstrap(b);
-      } catch (err) {
-        throw new UsageError(`--bootstrap: ${(err as Error).message}`);
-      }
-    });
+    const parsedBootstrap = parseOverlayPeers(values.bootstrap, '--bootstrap');
     switch (sub) {
       case 'keygen': {
         const path = values.out ?? defaultKeyPath();
