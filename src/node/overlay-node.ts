@@ -190,6 +190,8 @@ export class OverlayNode {
         clock: this.clock,
         store: this.store,
         closest: (target, n) => this.table.closest(target, n, { answered: true }),
+        closestMapped: (target, n, make, memo) =>
+          this.table.closestMapped(target, n, { answered: true }, make, memo),
         responsible: (target) => this.responsible(target),
         heard: (conn, port) => this.heard(conn, port),
       }),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { asNodeId, commonPrefixLength, compareDistance, randomIdWithPrefix } from '../../src/kademlia/id.js';
-import { type Contact, GOOD_FOR_MS, RoutingTable } from '../../src/kademlia/routing-table.js';
+import { type Contact, GOOD_FOR_MS, RecordMemo, RoutingTable } from '../../src/kademlia/routing-table.js';
 import type { Address } from '../../src/transport/address.js';
 import { bytesToIpv4, bytesToIpv6 } from '../../src/transport/ip.js';
 import { SeededRandom } from '../../src/util/random.js';
@@ -312,6 +312,38 @@ describe('routing table', () => {
         reason: 'bad-address',
       },
     );
+  });
+});
+
+describe('routing table memo (closestMapped)', () => {
+  it('remakes a value only after its contact changed, and never hands out another contact’s', () => {
+    const table = new RoutingTable(local, { k: 8, replacements: 0 });
+    const contacts = Array.from({ length: 8 }, () => contactIn(3));
+    for (const c of contacts) table.observe(c, true, 1);
+    const memo = new RecordMemo<string>();
+    const target = contacts[0]?.id as Uint8Array;
+    const label = (n: { id: Uint8Array; lastResponseAt: number; failures: number }) =>
+      `${toHexString(n.id)}@${n.lastResponseAt}/${n.failures}`;
+    const fresh = () => table.closest(target, 8).map(label);
+    const memoised = () => table.closestMapped(target, 8, {}, label, memo);
+
+    assert.deepEqual(memoised(), fresh());
+    assert.deepEqual([memo.made, memo.reused], [8, 0]);
+    assert.deepEqual(memoised(), fresh());
+    assert.deepEqual([memo.made, memo.reused], [8, 8]);
+
+    table.observe(contacts[1] as Contact, true, 50); // answered again: new lastResponseAt
+    table.failed((contacts[2] as Contact).id); // one failure
+    assert.deepEqual(memoised(), fresh());
+    assert.equal(memo.made, 10, 'the two changed contacts, and only they, were remade');
+
+    // A contact leaves and a new one takes its record: the new one is described, not the old.
+    table.remove((contacts[3] as Contact).id);
+    table.observe(contactIn(3), true, 60);
+    assert.deepEqual(memoised(), fresh());
+    assert.equal(memo.made, 11);
+
+    assert.throws(() => new RoutingTable(local).closestMapped(target, 8, {}, label, memo), /one table/);
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { asNodeId } from '../../src/kademlia/id.js';
-import { decodeCanonicalRequest } from '../../src/protocols/overlay/canonical-request.js';
+import { decodeCanonicalRequest, provenSender } from '../../src/protocols/overlay/canonical-request.js';
 import { OverlayIdentity, overlayIdOf } from '../../src/protocols/overlay/identity.js';
 import {
   decodeRequest,
@@ -15,7 +15,7 @@ import { SeededRandom } from '../../src/util/random.js';
 const random = new SeededRandom(404);
 const alice = OverlayIdentity.generate({ ...NO_PUZZLE, random });
 const bob = OverlayIdentity.generate({ ...NO_PUZZLE, random });
-const prefix = { id: overlayIdOf(alice.publicKey), publicKey: alice.publicKey };
+const prefix = provenSender(overlayIdOf(alice.publicKey), alice.publicKey);
 const te = (s: string): Uint8Array => new TextEncoder().encode(s);
 const td = (b: Uint8Array): string => new TextDecoder().decode(b);
 const target = asNodeId(Uint8Array.from({ length: 32 }, (_, i) => (i * 37) % 256));

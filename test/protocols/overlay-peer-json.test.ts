@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { RoutingTable, type RoutingNode } from '../../src/kademlia/routing-table.js';
 import { OverlayIdentity } from '../../src/protocols/overlay/identity.js';
 import { decodeResponse, encodeResponse, OverlayTag } from '../../src/protocols/overlay/messages.js';
-import { overlayPeerOf, PeerJsonCache } from '../../src/protocols/overlay/peer-json.js';
+import { type ClosestPeers, overlayPeerOf, PeerJsonCache } from '../../src/protocols/overlay/peer-json.js';
 import { makeAddress } from '../../src/transport/address.js';
 import { SeededRandom } from '../../src/util/random.js';
 
@@ -54,12 +54,19 @@ describe('overlay PeerJsonCache', () => {
     assert.deepEqual(u8(cache.closestReply([])), encodeResponse({ method: 'find_node', closest: [] }));
   });
 
-  it('reuses a contact encoding until its last reply time or address changes', () => {
+  /** The table's 20 closest to `at`, through the cache as the server asks for them. */
+  const picker =
+    (tbl: RoutingTable, at: Uint8Array): ClosestPeers =>
+    (make, memo) =>
+      tbl.closestMapped(at, 20, {}, make, memo);
+
+  it('reuses a contact encoding until the table says the contact changed', () => {
     const cache = new PeerJsonCache();
     const nodes = t.closest(target, 20);
-    cache.closestReply(nodes);
+    const expected = encodeResponse({ method: 'find_node', closest: nodes.map(overlayPeerOf) });
+    assert.deepEqual(u8(cache.closestReply(picker(t, target))), expected);
     assert.deepEqual(cache.counters, { encoded: 20, reused: 0 });
-    cache.closestReply(t.closest(target, 20));
+    assert.deepEqual(u8(cache.closestReply(picker(t, target))), expected);
     assert.deepEqual(cache.counters, { encoded: 20, reused: 20 });
 
     const first = nodes[0] as RoutingNode;
@@ -69,42 +76,43 @@ describe('overlay PeerJsonCache', () => {
       true,
       9_000_000_000_000,
     );
+    const bytes = cache.closestReply(picker(t, target));
+    assert.deepEqual(cache.counters, { encoded: 21, reused: 39 });
     const after = t.closest(target, 20);
-    const bytes = cache.closestReply(after);
-    assert.equal(cache.counters.encoded, 21);
     assert.deepEqual(u8(bytes), encodeResponse({ method: 'find_node', closest: after.map(overlayPeerOf) }));
     assert.match(new TextDecoder().decode(bytes), /"last_seen":"2255-/);
 
-    // Same id and time, another port: encoded afresh, not served stale.
-    const moved = {
-      ...first,
-      lastResponseAt: 9_000_000_000_000,
-      address: makeAddress(first.address.host, 1),
-    };
-    assert.match(new TextDecoder().decode(cache.peer(moved)), /:1"}$/);
-    assert.equal(cache.counters.encoded, 22);
+    // It fails and is replaced or dropped: whatever takes its record is encoded afresh, never served stale.
+    for (let i = 0; i < 10; i++) t.failed(first.id);
+    const replaced = cache.closestReply(picker(t, target));
+    assert.deepEqual(
+      u8(replaced),
+      encodeResponse({ method: 'find_node', closest: t.closest(target, 20).map(overlayPeerOf) }),
+    );
   });
 
   it('is used only while the node answers fast enough, and emptied when it slows down', () => {
-    const cache = new PeerJsonCache(1_024, 5);
+    const cache = new PeerJsonCache(5);
     const nodes = t.closest(target, 20);
     const expected = encodeResponse({ method: 'find_node', closest: nodes.map(overlayPeerOf) });
-    for (let i = 0; i < 4; i++) assert.deepEqual(u8(cache.closestReply(nodes, 100 + i)), expected);
+    const pick = picker(t, target);
+    for (let i = 0; i < 4; i++) assert.deepEqual(u8(cache.closestReply(pick, 100 + i)), expected);
     assert.deepEqual(cache.counters, { encoded: 0, reused: 0 }, 'four replies in a second: no cache');
     assert.equal(cache.size, 0);
-    assert.deepEqual(u8(cache.closestReply(nodes, 200)), expected);
+    assert.deepEqual(u8(cache.closestReply(pick, 200)), expected);
     assert.equal(cache.counters.encoded, 20, 'the fifth in the same second fills it');
-    assert.deepEqual(u8(cache.closestReply(nodes, 1_150)), expected);
+    assert.deepEqual(u8(cache.closestReply(pick, 1_150)), expected);
     assert.equal(cache.counters.reused, 20, 'the next second starts busy: served from it');
-    assert.deepEqual(u8(cache.closestReply(nodes, 5_000)), expected);
+    assert.deepEqual(u8(cache.closestReply(pick, 5_000)), expected);
     assert.equal(cache.size, 0, 'after a quiet spell it holds nothing');
     assert.equal(cache.counters.reused, 20);
   });
 
-  it('holds at most its bound of contacts', () => {
-    const cache = new PeerJsonCache(16);
-    for (let i = 0; i < 10; i++) cache.closestReply(t.closest(random.bytes(32), 20));
-    assert.ok(cache.size <= 16, `size ${cache.size}`);
-    assert.ok(cache.counters.encoded > 16);
+  it('holds at most one encoding per table record, and serves one table', () => {
+    const small = table(40);
+    const cache = new PeerJsonCache();
+    for (let i = 0; i < 10; i++) cache.closestReply(picker(small, random.bytes(32)));
+    assert.ok(cache.size <= small.size, `size ${cache.size} > ${small.size} contacts`);
+    assert.throws(() => cache.closestReply(picker(t, target)), /one table/);
   });
 });

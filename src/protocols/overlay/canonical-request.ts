@@ -16,10 +16,7 @@ import { OVERLAY_ID_BYTES } from './constants.js';
 import type { FindNodeRequest, GetValueRequest, PingRequest } from './messages.js';
 
 const encoder = new TextEncoder();
-const ID_KEY = encoder.encode('{"sender_id":[');
-const PK_KEY = encoder.encode('],"sender_pk":"');
 const PORT_KEY = encoder.encode(',"sender_port":');
-const QUOTE = 0x22;
 /** Lowercase hex digit codes by nibble. */
 const HEX_CODES = encoder.encode('0123456789abcdef');
 const TARGET_KEY = encoder.encode(',"target":[');
@@ -30,10 +27,21 @@ const CLOSE_ARRAY = 0x5d;
 const CLOSE_OBJECT = 0x7d;
 const MAX_PORT = 65_535;
 
-/** A connection's proven key and its id: what its requests must start with. Nothing else is kept. */
+/** A connection's proven key and its id, and the canonical bytes its requests must start with. */
 export interface ProvenSender {
   readonly id: NodeId;
   readonly publicKey: Uint8Array;
+  /** `{"sender_id":[..],"sender_pk":"<lowercase hex>"`: one comparison instead of a parse. */
+  readonly prefix: Uint8Array;
+}
+
+/** The sender a connection proved, with its canonical prefix written once. */
+export function provenSender(id: NodeId, publicKey: Uint8Array): ProvenSender {
+  let hex = '';
+  for (const b of publicKey)
+    hex += String.fromCharCode(HEX_CODES[b >> 4] as number, HEX_CODES[b & 15] as number);
+  const prefix = encoder.encode(`{"sender_id":[${id.join(',')}],"sender_pk":"${hex}"`);
+  return { id, publicKey, prefix };
 }
 
 export type CanonicalRequest = PingRequest | FindNodeRequest | GetValueRequest;
@@ -80,28 +88,7 @@ export function decodeCanonicalRequest(
 
 /** Where the canonical sender fields end, or -1 when they are not exactly this sender's. */
 function senderEnd(json: Uint8Array, sender: ProvenSender): number {
-  if (!startsWith(json, ID_KEY, 0)) return -1;
-  let p = ID_KEY.length;
-  const id = sender.id;
-  for (let i = 0; i < id.length; i++) {
-    if (i > 0) {
-      if (json[p] !== COMMA) return -1;
-      p++;
-    }
-    const end = digitsEnd(json, p);
-    if (canonicalInteger(json, p, end, 255) !== id[i]) return -1;
-    p = end;
-  }
-  if (!startsWith(json, PK_KEY, p)) return -1;
-  p += PK_KEY.length;
-  const key = sender.publicKey;
-  if (json.length - p < key.length * 2 + 1) return -1;
-  for (let i = 0; i < key.length; i++) {
-    const b = key[i] as number;
-    if (json[p] !== HEX_CODES[b >> 4] || json[p + 1] !== HEX_CODES[b & 15]) return -1;
-    p += 2;
-  }
-  return json[p] === QUOTE ? p + 1 : -1;
+  return startsWith(json, sender.prefix, 0) ? sender.prefix.length : -1;
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array, at: number): boolean {

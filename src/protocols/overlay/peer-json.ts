@@ -5,16 +5,15 @@
  *
  * Why: a node answers FindNode with the same few hundred contacts over and over, and encoding a
  * Peer (32-number id array, hex key, an RFC 3339 time through `Date`) cost ~2 µs each, 20 per
- * reply: most of the server's time per FindNode. The bytes are exactly what `encodeResponse`
- * writes for the same peers (the tests compare them), so the wire does not change.
+ * reply: most of the server's time per FindNode. The routing table keeps the bytes beside each
+ * record (`RecordMemo`), so an unchanged contact is neither copied out nor encoded again. The
+ * bytes are exactly what `encodeResponse` writes for the same peers (the tests compare them), so
+ * the wire does not change.
  */
-import type { RoutingNode } from '../../kademlia/routing-table.js';
-import { bytesEqual } from '../../util/bytes.js';
+import { RecordMemo, type RoutingNode } from '../../kademlia/routing-table.js';
 import { timestampFromMs } from './fields.js';
 import { type OverlayPeer, peerJson } from './messages.js';
 
-/** Contacts whose encoded Peer is kept; a full table holds a few hundred. Oldest entry goes first. */
-export const PEER_JSON_CACHE_ENTRIES = 1_024;
 /**
  * Replies per second from which the cache is used. Below it, peers are encoded afresh and the
  * cache is emptied: an idle node (a simulator holds 100,000) keeps no copy of its contacts.
@@ -38,106 +37,81 @@ export function overlayPeerOf(node: RoutingNode): OverlayPeer {
   };
 }
 
-interface Entry {
-  /** The contact's id; its key derives from it (the table admits no contact whose does not). */
-  readonly id: Uint8Array;
-  readonly lastResponseAt: number;
-  readonly host: string;
-  readonly port: number;
-  readonly json: Uint8Array;
+/** A contact's Peer object as JSON bytes. */
+export function encodePeerJson(node: RoutingNode): Uint8Array {
+  return encoder.encode(JSON.stringify(peerJson(overlayPeerOf(node))));
 }
 
+/**
+ * The closest contacts, each mapped by `make`, reusing `memo`'s values for unchanged contacts
+ * when given one: `RoutingTable.closestMapped` with the target, count and filters bound.
+ */
+export type ClosestPeers = (
+  make: (node: RoutingNode) => Uint8Array,
+  memo: RecordMemo<Uint8Array> | undefined,
+) => Uint8Array[];
+
 export class PeerJsonCache {
-  /** Keyed by the id's first 32 bits (ids are hashes); a hit is checked against every input. */
-  private readonly entries = new Map<number, Entry>();
-  /** Encodings made and reused, for tests and stats. */
-  readonly counters = { encoded: 0, reused: 0 };
+  /** Each table contact's Peer bytes, remade when the table says the contact changed. */
+  private readonly memo = new RecordMemo<Uint8Array>();
   private windowStart = Number.NEGATIVE_INFINITY;
   private inWindow = 0;
   private busy = false;
 
-  constructor(
-    private readonly maxEntries = PEER_JSON_CACHE_ENTRIES,
-    private readonly minPerSec = PEER_JSON_CACHE_MIN_PER_SEC,
-  ) {}
+  constructor(private readonly minPerSec = PEER_JSON_CACHE_MIN_PER_SEC) {}
 
+  /** Encodings held. */
   get size(): number {
-    return this.entries.size;
+    return this.memo.size;
   }
 
-  /** The contact's Peer JSON bytes. */
-  peer(node: RoutingNode): Uint8Array {
-    const id = node.id;
-    const slot =
-      (((id[0] as number) << 24) |
-        ((id[1] as number) << 16) |
-        ((id[2] as number) << 8) |
-        (id[3] as number)) >>>
-      0;
-    const hit = this.entries.get(slot);
-    if (
-      hit !== undefined &&
-      hit.lastResponseAt === node.lastResponseAt &&
-      hit.port === node.address.port &&
-      hit.host === node.address.host &&
-      bytesEqual(hit.id, id)
-    ) {
-      this.counters.reused++;
-      return hit.json;
-    }
-    this.counters.encoded++;
-    const json = encoder.encode(JSON.stringify(peerJson(overlayPeerOf(node))));
-    if (hit === undefined && this.entries.size >= this.maxEntries) {
-      this.entries.delete(this.entries.keys().next().value as number);
-    }
-    this.entries.set(slot, {
-      id,
-      lastResponseAt: node.lastResponseAt,
-      host: node.address.host,
-      port: node.address.port,
-      json,
-    });
-    return json;
+  /** Encodings made and reused, for tests and stats. */
+  get counters(): { encoded: number; reused: number } {
+    return { encoded: this.memo.made, reused: this.memo.reused };
   }
 
   /**
-   * `{"closest":[peer,...]}`: FindNode's reply, and GetValue's when it has no item and some peers.
+   * The Peer bytes of the contacts `closest` picks (from a table, or a list encoded afresh).
    * `now` (ms) meters the reply rate: the cache serves only a node answering at least
    * PEER_JSON_CACHE_MIN_PER_SEC; without `now` it always does.
    */
-  closestReply(nodes: readonly RoutingNode[], now?: number): Uint8Array {
-    const cached = now === undefined || this.meter(now);
-    const parts: Uint8Array[] = new Array<Uint8Array>(nodes.length);
-    let length = OPEN.length + CLOSE.length + Math.max(0, nodes.length - 1);
-    for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[i] as RoutingNode;
-      const json = cached ? this.peer(node) : encoder.encode(JSON.stringify(peerJson(overlayPeerOf(node))));
-      parts[i] = json;
-      length += json.length;
-    }
-    // Every byte is written below: no zero fill.
-    const out = Buffer.allocUnsafe(length);
-    out.set(OPEN, 0);
-    let at = OPEN.length;
-    for (let i = 0; i < parts.length; i++) {
-      if (i > 0) out[at++] = COMMA;
-      const json = parts[i] as Uint8Array;
-      out.set(json, at);
-      at += json.length;
-    }
-    out.set(CLOSE, at);
-    return out;
+  peers(closest: ClosestPeers | readonly RoutingNode[], now?: number): Uint8Array[] {
+    if (typeof closest !== 'function') return closest.map(encodePeerJson);
+    return closest(encodePeerJson, now === undefined || this.meter(now) ? this.memo : undefined);
+  }
+
+  /** `{"closest":[peer,...]}`: FindNode's reply, and GetValue's when it has no item and some peers. */
+  closestReply(closest: ClosestPeers | readonly RoutingNode[], now?: number): Uint8Array {
+    return joinClosest(this.peers(closest, now));
   }
 
   /** Whether the cache is in use, counting this reply: on while the last window was busy enough. */
   private meter(now: number): boolean {
     if (now - this.windowStart >= WINDOW_MS) {
       this.busy = this.inWindow >= this.minPerSec && now - this.windowStart < 2 * WINDOW_MS;
-      if (!this.busy) this.entries.clear();
+      if (!this.busy) this.memo.clear();
       this.windowStart = now;
       this.inWindow = 0;
     }
     this.inWindow++;
     return this.busy || this.inWindow >= this.minPerSec;
   }
+}
+
+/** `{"closest":[...]}` around Peer objects already encoded. */
+export function joinClosest(parts: readonly Uint8Array[]): Uint8Array {
+  let length = OPEN.length + CLOSE.length + Math.max(0, parts.length - 1);
+  for (const json of parts) length += json.length;
+  // Every byte is written below: no zero fill.
+  const out = Buffer.allocUnsafe(length);
+  out.set(OPEN, 0);
+  let at = OPEN.length;
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) out[at++] = COMMA;
+    const json = parts[i] as Uint8Array;
+    out.set(json, at);
+    at += json.length;
+  }
+  out.set(CLOSE, at);
+  return out;
 }

@@ -7,7 +7,7 @@
  * fault; nothing malformed reaches the store.
  */
 import type { NodeId } from '../../kademlia/id.js';
-import { type RoutingNode } from '../../kademlia/routing-table.js';
+import type { RecordMemo, RoutingNode } from '../../kademlia/routing-table.js';
 import { RpcErrorCode, RpcReplyError, type StreamRequestHandler } from '../../rpc/stream-rpc.js';
 import type { Connection } from '../../transport/stream/types.js';
 import { bytesEqual } from '../../util/bytes.js';
@@ -20,8 +20,8 @@ import {
   type OverlayRequest,
   type OverlayResponse,
 } from './messages.js';
-import { overlayPeerOf, PeerJsonCache } from './peer-json.js';
-import { decodeCanonicalRequest, type ProvenSender } from './canonical-request.js';
+import { joinClosest, overlayPeerOf, PeerJsonCache } from './peer-json.js';
+import { decodeCanonicalRequest, provenSender, type ProvenSender } from './canonical-request.js';
 import type { OverlayStore } from './store.js';
 
 /** Items one GetItems page holds at most (Skywire's default limit). */
@@ -35,6 +35,8 @@ export interface OverlayServerContext {
   readonly store: OverlayStore;
   /** The k contacts closest to a target that we would hand out. */
   closest(target: Uint8Array, n: number): RoutingNode[];
+  /** The same contacts, each mapped by `make`, reusing `memo`'s values for unchanged contacts. */
+  closestMapped<T>(target: Uint8Array, n: number, make: (node: RoutingNode) => T, memo?: RecordMemo<T>): T[];
   /** Whether this node should hold items for a target (regular nodes: among the k closest). */
   responsible(target: Uint8Array): boolean;
   /** A request came from this authenticated peer, listening on `port` when it said so. */
@@ -51,7 +53,7 @@ export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHa
   return (tag, json, conn) => {
     let sender = senders.get(conn);
     if (sender === undefined) {
-      sender = { id: overlayIdOf(conn.remotePublicKey), publicKey: conn.remotePublicKey };
+      sender = provenSender(overlayIdOf(conn.remotePublicKey), conn.remotePublicKey);
       senders.set(conn, sender);
     }
     // The common case: our own or Go's canonical bytes, whose sender is the proven key by construction.
@@ -65,16 +67,22 @@ export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHa
           responderPk: ctx.publicKey,
         }));
       case 'find_node':
-        return peerCache.closestReply(ctx.closest(request.target, ctx.k), ctx.clock.now());
+        return peerCache.closestReply(
+          (make, memo) => ctx.closestMapped(request.target, ctx.k, make, memo),
+          ctx.clock.now(),
+        );
       case 'get_value':
         return ctx.store.get(request.target, ctx.clock.now()).then((item) => {
-          const closest = ctx.closest(request.target, ctx.k);
-          if (!item && closest.length > 0) return peerCache.closestReply(closest, ctx.clock.now());
-          return encodeResponse({
-            method: 'get_value',
-            ...(item ? { item } : {}),
-            closest: closest.map(overlayPeerOf),
-          });
+          if (item) {
+            const closest = ctx.closest(request.target, ctx.k).map(overlayPeerOf);
+            return encodeResponse({ method: 'get_value', item, closest });
+          }
+          const peers = peerCache.peers(
+            (make, memo) => ctx.closestMapped(request.target, ctx.k, make, memo),
+            ctx.clock.now(),
+          );
+          // No peers: `{}`, as Go's omitempty writes it.
+          return peers.length > 0 ? joinClosest(peers) : encodeResponse({ method: 'get_value', closest: [] });
         });
       default:
         return answer(ctx, request).then(encodeResponse);
