@@ -145,7 +145,6 @@ export class SecureConnection implements Connection {
     if (this.batch.length === 1) queueMicrotask(this.flushSoon);
     this.counters.bodiesSent++;
     this.counters.bytesSent += length;
-    this.lastActivityMs = this.parts.clock.now();
     return true;
   }
 
@@ -170,6 +169,8 @@ export class SecureConnection implements Connection {
       return;
     }
     this.parts.writer.writePrefixed(frame, true);
+    // Activity is stamped per record, not per body: a busy link sends thousands of bodies a second.
+    this.lastActivityMs = this.parts.clock.now();
   }
 
   onBody(cb: (body: Uint8Array) => void): void {
