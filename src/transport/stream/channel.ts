@@ -8,6 +8,8 @@
  *   I -> R  PROOF   static_I, puzzle_I, sig_I(transcript)                      R checks sig, puzzle
  *   R -> I  FINISHED (first encrypted record)                                  I knows R accepted
  *
+ * A probe (HELLO flag FLAG_PROBE) stops after REPLY: the responder proved its key, and both hang up.
+ *
  * Either side may answer with REFUSE and a reason instead. The promise never rejects with anything
  * but a HandshakeError, and no exception from hostile input escapes into the stream's callbacks.
  */
@@ -29,8 +31,10 @@ import {
 } from './framing.js';
 import {
   EPHEMERAL_KEY_BYTES,
+  FLAG_PROBE,
   MAX_HANDSHAKE_MESSAGE_BYTES,
   NONCE_BYTES,
+  PROBE_ANSWERED,
   PUZZLE_BYTES,
   STATIC_KEY_BYTES,
   decodeHello,
@@ -88,13 +92,27 @@ export interface ResponderOptions extends ChannelOptions {
 }
 
 /** Run the initiator's side; resolves with the connection once the responder has accepted. */
-export function secureInitiator(duplex: Duplex, options: InitiatorOptions): Promise<SecureConnection> {
-  return new Handshake(duplex, options, true).run();
+export async function secureInitiator(duplex: Duplex, options: InitiatorOptions): Promise<SecureConnection> {
+  if (((options.flags ?? 0) & FLAG_PROBE) !== 0)
+    throw new InvalidArgumentError('FLAG_PROBE opens no connection: use secureProbe');
+  return (await new Handshake(duplex, options, true).run()) as SecureConnection;
 }
 
-/** Run the responder's side; resolves once the initiator is proven and admitted. */
+/**
+ * A reachability probe: resolves once the responder has signed our fresh nonce with
+ * `expectedPublicKey` (and passed `admit`), then ends the stream. The responder learns nothing
+ * about us and pools nothing; it pays one signature, as for any HELLO.
+ */
+export async function secureProbe(duplex: Duplex, options: Omit<InitiatorOptions, 'flags'>): Promise<void> {
+  await new Handshake(duplex, { ...options, flags: FLAG_PROBE }, true).run();
+}
+
+/**
+ * Run the responder's side; resolves once the initiator is proven and admitted. A probe HELLO is
+ * answered and then rejects with the HandshakeError reason PROBE_ANSWERED.
+ */
 export function secureResponder(duplex: Duplex, options: ResponderOptions): Promise<SecureConnection> {
-  return new Handshake(duplex, options, false).run();
+  return new Handshake(duplex, options, false).run() as Promise<SecureConnection>;
 }
 
 export function checkedMaxFrameBytes(value: number | undefined): number {
@@ -123,7 +141,8 @@ class Handshake {
   private peerHello: Hello | undefined;
   private pending: SecureConnection | undefined;
   private connection: SecureConnection | undefined;
-  private resolve!: (c: SecureConnection) => void;
+  /** Resolves with the connection, or with undefined once a probe is done. */
+  private resolve!: (c: SecureConnection | undefined) => void;
   private reject!: (e: HandshakeError) => void;
   private timer: { cancel(): void } | undefined;
   private readonly onData = (chunk: Buffer): void => this.reader.push(chunk);
@@ -150,8 +169,8 @@ class Handshake {
     this.state = initiator ? 'reply' : 'hello';
   }
 
-  run(): Promise<SecureConnection> {
-    const promise = new Promise<SecureConnection>((resolve, reject) => {
+  run(): Promise<SecureConnection | undefined> {
+    const promise = new Promise<SecureConnection | undefined>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
@@ -229,6 +248,8 @@ class Handshake {
     this.reply = reply;
     this.state = 'proof';
     this.writer.writeUrgent(encodeFrame(reply));
+    // A probe needs nothing more than the signed REPLY; end() lets it leave before the FIN.
+    if ((hello.flags & FLAG_PROBE) !== 0) this.fail(PROBE_ANSWERED, false);
   }
 
   /** Initiator: check the responder's key, signature and puzzle; prove ourselves. */
@@ -247,6 +268,10 @@ class Handshake {
       return this.fail("the responder's signature over the handshake does not verify", true);
     const refusal = this.admit(reply.staticKey, reply.puzzle);
     if (refusal !== undefined) return this.fail(`peer not admitted: ${refusal}`, true);
+    if ((this.helloFlags & FLAG_PROBE) !== 0) {
+      this.stop(undefined);
+      return this.resolve(undefined);
+    }
 
     const replyBytes = frame.slice();
     const { identity } = this.options;
@@ -351,13 +376,19 @@ class Handshake {
 
   private fail(reason: string, tellPeer: boolean): void {
     if (this.state === 'done') return;
+    this.stop(tellPeer ? reason : undefined);
+    this.reject(new HandshakeError(reason));
+  }
+
+  /** End the handshake and the stream, sending a refusal with this reason if there is one. */
+  private stop(refusal: string | undefined): void {
     this.state = 'done';
     this.timer?.cancel();
     this.duplex.off('data', this.onData);
     this.detachLifecycle();
     this.reader.stop();
     const { duplex } = this;
-    if (tellPeer && duplex.writable) duplex.end(encodeFrame(encodeRefuse(reason)));
+    if (refusal !== undefined && duplex.writable) duplex.end(encodeFrame(encodeRefuse(refusal)));
     else if (duplex.writable) duplex.end();
     // Give the refusal a moment to leave, then make sure the stream is gone.
     if (!duplex.destroyed) {
@@ -365,7 +396,6 @@ class Handshake {
       duplex.once('close', () => linger.cancel());
     }
     duplex.on('error', ignore);
-    this.reject(new HandshakeError(reason));
   }
 
   private detachLifecycle(): void {

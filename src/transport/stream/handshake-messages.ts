@@ -29,7 +29,14 @@ export const MessageType = { Hello: 1, Reply: 2, Proof: 3, Refuse: 0x7f } as con
 
 /** HELLO flag: "I hold no live connection to you; drop any you keep for me" (see tcp.ts). */
 export const FLAG_REPLACE = 0x01;
-const KNOWN_FLAGS = FLAG_REPLACE;
+/**
+ * HELLO flag: "a reachability probe: prove your key and I hang up". The responder answers with its
+ * signed REPLY and ends the stream; nothing is pooled on either side.
+ */
+export const FLAG_PROBE = 0x02;
+const KNOWN_FLAGS = FLAG_REPLACE | FLAG_PROBE;
+/** The responder's HandshakeError reason once it answered a probe (not a failure). */
+export const PROBE_ANSWERED = 'probe answered';
 
 export const HELLO_BYTES = 3 + NONCE_BYTES + EPHEMERAL_KEY_BYTES;
 const REPLY_SIGNED_BYTES = 2 + NONCE_BYTES + EPHEMERAL_KEY_BYTES + STATIC_KEY_BYTES + PUZZLE_BYTES;

@@ -15,10 +15,16 @@ import { type Address, addressKey, makeAddress } from '../address.js';
 import { AbortError, ClosedError, KadmiumError } from '../../util/errors.js';
 import { bytesEqual, compareBytes, toHex } from '../../util/bytes.js';
 import { type Clock, systemClock } from '../../util/clock.js';
-import { type ChannelOptions, HANDSHAKE_TIMEOUT_MS, secureInitiator, secureResponder } from './channel.js';
+import {
+  type ChannelOptions,
+  HANDSHAKE_TIMEOUT_MS,
+  secureInitiator,
+  secureProbe,
+  secureResponder,
+} from './channel.js';
 import type { SecureConnection } from './connection.js';
 import { ConnectionLimitError, DialError, HandshakeError, messageOf } from './errors.js';
-import { FLAG_REPLACE } from './handshake-messages.js';
+import { FLAG_REPLACE, PROBE_ANSWERED } from './handshake-messages.js';
 import type { Connection, StreamTransport } from './types.js';
 
 /** Close a pooled connection after this long with no record either way. */
@@ -62,6 +68,11 @@ export interface TcpStreamTransportStats {
   duplicatesRefused: number;
   replaced: number;
   closed: number;
+  /** Our probes the peer answered by proving the expected key, and those that did not. */
+  probesProven: number;
+  probesFailed: number;
+  /** Probes from others that we answered (a signed REPLY each; nothing pooled). */
+  probesAnswered: number;
 }
 
 export class TcpStreamTransport implements StreamTransport {
@@ -86,6 +97,9 @@ export class TcpStreamTransport implements StreamTransport {
     duplicatesRefused: 0,
     replaced: 0,
     closed: 0,
+    probesProven: 0,
+    probesFailed: 0,
+    probesAnswered: 0,
   };
 
   private constructor(
@@ -156,26 +170,32 @@ export class TcpStreamTransport implements StreamTransport {
   }
 
   /**
-   * Whether a fresh TCP dial to this address is answered. The key was proven on the connection the
-   * peer opened; this proves only that its named port accepts connections from here (a NATed
-   * peer's does not). A wrong claim costs the claimer: the first real connect fails its handshake.
+   * Whether a fresh TCP dial to this address reaches a node that proves this key: a probe
+   * handshake (FLAG_PROBE) in which the peer signs our fresh nonce, then both hang up. The
+   * connection a peer opened to us proves its key, not that its named port can be dialled (a
+   * NATed peer's cannot); this proves both, and pools nothing on either side.
    */
-  probe(address: Address, _publicKey: Uint8Array, signal?: AbortSignal): Promise<boolean> {
-    if (this.isClosed || signal?.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const socket = netConnect({ host: address.host, port: address.port });
-      const timer = this.clock.setTimeout(() => finish(false), this.handshakeTimeoutMs);
-      const onAbort = (): void => finish(false);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = (ok: boolean): void => {
-        timer.cancel();
-        signal?.removeEventListener('abort', onAbort);
-        socket.destroy();
-        resolve(ok);
-      };
-      socket.once('connect', () => finish(true));
-      socket.once('error', () => finish(false));
-    });
+  async probe(address: Address, publicKey: Uint8Array, signal?: AbortSignal): Promise<boolean> {
+    if (this.isClosed || signal?.aborted) return false;
+    if (this.handshakeSockets.size >= this.maxHandshakes) {
+      this.counts.refusedHandshakeCap++;
+      return false;
+    }
+    const socket = netConnect({ host: address.host, port: address.port, noDelay: true });
+    this.handshakeSockets.add(socket);
+    const onAbort = (): void => void socket.destroy();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await secureProbe(socket, { ...this.options, remoteAddress: address, expectedPublicKey: publicKey });
+      this.counts.probesProven++;
+      return true;
+    } catch {
+      this.counts.probesFailed++;
+      return false;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.handshakeSockets.delete(socket);
+    }
   }
 
   async close(): Promise<void> {
@@ -275,6 +295,10 @@ export class TcpStreamTransport implements StreamTransport {
       },
       (error: unknown) => {
         this.handshakeSockets.delete(socket);
+        if (error instanceof HandshakeError && error.reason === PROBE_ANSWERED) {
+          this.counts.probesAnswered++;
+          return;
+        }
         if (error instanceof HandshakeError && error.reason === DUPLICATE_REFUSAL)
           this.counts.duplicatesRefused++;
         else this.counts.handshakeFailures++;

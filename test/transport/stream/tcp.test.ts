@@ -127,6 +127,43 @@ describe('TCP stream transport', () => {
     assert.equal(tb.stats().open, 0);
   });
 
+  it('probe: true only when the named port answers with the expected key; nothing is pooled', async () => {
+    const b = testIdentity();
+    const { t: ta } = await transport(testIdentity());
+    const { t: tb, events } = await transport(b);
+    // A plain TCP listener (anything that accepts a connection) is not the node we expect.
+    const impostor = createServer((socket) => socket.on('error', () => {}));
+    servers.push(impostor);
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const impostorPort = (impostor.address() as AddressInfo).port;
+
+    assert.equal(await ta.probe(tb.address, b.publicKey), true);
+    assert.equal(await ta.probe(tb.address, testIdentity().publicKey), false, 'another key');
+    assert.equal(
+      await ta.probe(
+        { host: '127.0.0.1', port: impostorPort, family: 4 },
+        b.publicKey,
+        AbortSignal.timeout(300),
+      ),
+      false,
+      'a port that accepts TCP but proves nothing',
+    );
+    const { t: gone } = await transport(testIdentity());
+    const goneAddress = gone.address;
+    await gone.close();
+    assert.equal(await ta.probe(goneAddress, b.publicKey), false, 'a closed port');
+
+    // b answered both probes it received (the wrong-key one is the prober's to refuse).
+    await waitFor(() => tb.stats().probesAnswered === 2);
+    assert.deepEqual(
+      { proven: ta.stats().probesProven, failed: ta.stats().probesFailed },
+      { proven: 1, failed: 3 },
+    );
+    assert.equal(ta.stats().open + tb.stats().open, 0, 'a probe pools no connection on either side');
+    assert.equal(tb.stats().handshakeFailures, 0, 'answering a probe is not a failed handshake');
+    assert.ok(!events.some((e) => e.type === 'open'));
+  });
+
   it('a dial to a closed port rejects with DIAL_FAILED', async () => {
     const { t: ta } = await transport(testIdentity());
     const { t: dead } = await transport(testIdentity());
