@@ -149,7 +149,7 @@ export function list<T>(
   return v.map((e, i) => read(e, `${field}[${i}]`));
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+export const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** An RFC 3339 timestamp (Go's time.Time), kept as its text. */
 export function timestamp(v: JsonValue | undefined, field: string): string {

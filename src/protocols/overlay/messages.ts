@@ -7,6 +7,7 @@
  * `decodeRequest` / `decodeResponse` never throw: any bytes give a typed message or a typed
  * decode error naming the field. Unknown fields are ignored, as Go does.
  */
+import { decodeCanonicalClosest } from './canonical-peers.js';
 import type { NodeId } from '../../kademlia/id.js';
 import {
   decodeJson,
@@ -205,6 +206,19 @@ function readRequest(method: OverlayMethod, o: JsonObject): OverlayRequest {
 
 /** A response body for method `tag` (with or without RESPONSE_TAG_FLAG), or why not. Never throws. */
 export function decodeResponse(tag: number, json: Uint8Array): Decoded<OverlayResponse> {
+  // The common case of every lookup step: a list of peers in canonical form (canonical-peers.ts).
+  if (tag === OverlayTag.find_node || tag === OverlayTag.get_value) {
+    const closest = decodeCanonicalClosest(json, MAX_CLOSEST_PEERS);
+    if (closest !== undefined) {
+      return {
+        ok: true,
+        message:
+          tag === OverlayTag.find_node
+            ? { method: 'find_node', closest }
+            : { method: 'get_value', item: undefined, closest },
+      };
+    }
+  }
   return decodeBody(tag, json, 'BAD_RESPONSE', readResponse);
 }
 

@@ -12,7 +12,8 @@
  */
 import { RecordMemo, type RoutingNode } from '../../kademlia/routing-table.js';
 import { timestampFromMs } from './fields.js';
-import { type OverlayPeer, peerJson } from './messages.js';
+import { toHex } from '../../util/bytes.js';
+import type { OverlayPeer } from './messages.js';
 
 /**
  * Replies per second from which the cache is used. Below it, peers are encoded afresh and the
@@ -37,9 +38,18 @@ export function overlayPeerOf(node: RoutingNode): OverlayPeer {
   };
 }
 
-/** A contact's Peer object as JSON bytes. */
+/**
+ * A contact's Peer object as JSON bytes: what `JSON.stringify(peerJson(overlayPeerOf(node)))`
+ * writes (the tests compare them), put together directly. Every text in it is ASCII that JSON
+ * writes unescaped: decimal bytes, hex, an ISO time and an IP address with its port.
+ */
 export function encodePeerJson(node: RoutingNode): Uint8Array {
-  return encoder.encode(JSON.stringify(peerJson(overlayPeerOf(node))));
+  const { host, port, family } = node.address;
+  const seen = timestampFromMs(Math.max(0, node.lastResponseAt));
+  const addr = family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+  return encoder.encode(
+    `{"id":[${node.id.join(',')}],"pk":"${toHex(node.key as Uint8Array)}","last_seen":"${seen}","addr":"${addr}"}`,
+  );
 }
 
 /**
