@@ -6,6 +6,7 @@
 import { OVERLAY_REFRESH_MS, type OverlayNode } from '../node/overlay-node.js';
 import type { Address } from '../transport/address.js';
 import { MemoryStreamNetwork } from '../transport/stream/memory.js';
+import { IDLE_CLOSE_MS } from '../transport/stream/tcp.js';
 import type { Random } from '../util/random.js';
 import { internetLatency, type Site } from './latency.js';
 import type { VirtualClock } from './virtual-clock.js';
@@ -21,6 +22,8 @@ export class SimulatedOverlayNet {
   ) {
     this.net = new MemoryStreamNetwork({
       clock,
+      // As the TCP pool does: a node holds connections to the peers it talks to now, not to all it ever asked.
+      idleCloseMs: IDLE_CLOSE_MS,
       latencyMs: (from, to) => {
         const a = this.sites.get(keyOf(from));
         const b = this.sites.get(keyOf(to));

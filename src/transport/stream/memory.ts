@@ -7,7 +7,7 @@
  */
 import type { Address } from '../address.js';
 import { addressKey } from '../address.js';
-import type { Clock } from '../../util/clock.js';
+import type { Clock, Timer } from '../../util/clock.js';
 import { ClosedError, KadmiumError } from '../../util/errors.js';
 import { bytesEqual, bytesToBinaryString } from '../../util/bytes.js';
 import type { Connection, StreamTransport } from './types.js';
@@ -16,6 +16,12 @@ export interface MemoryStreamNetworkOptions {
   clock: Clock;
   /** One-way delay between two addresses, ms (default 1). */
   latencyMs?: (from: Address, to: Address) => number;
+  /**
+   * Close a pooled connection after this long with nothing sent either way, as TCP's pool does
+   * (IDLE_CLOSE_MS); 0 or undefined keeps connections until a side closes. The simulator turns it
+   * on: without it a node ends up holding a connection to everyone it ever asked.
+   */
+  idleCloseMs?: number;
 }
 
 export class MemoryStreamNetwork {
@@ -57,6 +63,8 @@ export class MemoryStreamTransport implements StreamTransport {
   private readonly pool = new Map<string, MemoryConnection>();
   private readonly handlers: ((conn: Connection) => void)[] = [];
   private closed = false;
+  /** One sweep for idle connections at a time, armed while the pool holds any. */
+  private sweep: Timer | undefined;
 
   constructor(
     private readonly network: MemoryStreamNetwork,
@@ -134,6 +142,22 @@ export class MemoryStreamTransport implements StreamTransport {
     });
     if (older && older !== conn) older.close('replaced by a newer connection');
     for (const handler of this.handlers) handler(conn);
+    this.armSweep();
+  }
+
+  /** Close connections idle for idleCloseMs, checked every half of it while any are open. */
+  private armSweep(): void {
+    const idleMs = this.network.options.idleCloseMs ?? 0;
+    if (idleMs <= 0 || this.sweep !== undefined || this.closed) return;
+    const clock = this.network.options.clock;
+    this.sweep = clock.setTimeout(() => {
+      this.sweep = undefined;
+      const now = clock.now();
+      for (const conn of [...this.pool.values()]) {
+        if (now - conn.lastActivityAt >= idleMs) conn.close(`idle: nothing sent either way for ${idleMs} ms`);
+      }
+      if (this.pool.size > 0) this.armSweep();
+    }, idleMs / 2);
   }
 
   async close(): Promise<void> {
@@ -142,6 +166,8 @@ export class MemoryStreamTransport implements StreamTransport {
     this.network.remove(this);
     for (const conn of [...this.pool.values()]) conn.close('transport closed');
     this.pool.clear();
+    this.sweep?.cancel();
+    this.sweep = undefined;
   }
 
   get isClosed(): boolean {
@@ -156,6 +182,8 @@ export class MemoryConnection implements Connection {
   private isClosed = false;
   /** Deliveries keep their order: none lands before the one sent before it. */
   private lastDeliveryAt = 0;
+  /** When this end last sent or received a body (the transport's idle sweep reads it). */
+  lastActivityAt: number;
 
   private constructor(
     readonly remotePublicKey: Uint8Array,
@@ -163,7 +191,9 @@ export class MemoryConnection implements Connection {
     readonly initiator: boolean,
     private readonly clock: Clock,
     private readonly latencyMs: number,
-  ) {}
+  ) {
+    this.lastActivityAt = clock.now();
+  }
 
   static pair(
     from: MemoryStreamTransport,
@@ -189,6 +219,7 @@ export class MemoryConnection implements Connection {
     copy.set(body, 0);
     if (tail) copy.set(tail, body.length);
     const now = this.clock.now();
+    this.lastActivityAt = now;
     const at = Math.max(now + this.latencyMs, this.lastDeliveryAt);
     this.lastDeliveryAt = at;
     this.clock.setTimeout(() => peer.deliver(copy), at - now);
@@ -219,6 +250,7 @@ export class MemoryConnection implements Connection {
 
   private deliver(body: Uint8Array): void {
     if (this.isClosed) return;
+    this.lastActivityAt = this.clock.now();
     for (const cb of this.bodyHandlers) cb(body);
   }
 }
