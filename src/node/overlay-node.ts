@@ -5,18 +5,16 @@
  *
  * Where Skywire's node failed, this one does otherwise:
  * - a full bucket pings its stalest contact before evicting it, and idle buckets are refreshed;
- * - a peer that queried us enters the table only after it answered a ping on the port it named
- *   (so unreachable or spoofed peers stay out);
+ * - a peer that queried us enters the table only after a fresh dial to the port it named proved
+ *   its key (so unreachable or spoofed peers stay out; overlay-membership.ts);
  * - a found item is verified against the target asked for, and the highest valid seq wins;
  * - a publisher's seq never repeats (overlay-seq.ts).
  */
 import { setMaxListeners } from 'node:events';
-import { disjointLookup } from '../kademlia/disjoint.js';
-import { asNodeId, compareDistance, type NodeId, randomIdWithPrefix } from '../kademlia/id.js';
-import type { LookupResult } from '../kademlia/lookup.js';
-import { type ObserveResult, RoutingTable } from '../kademlia/routing-table.js';
+import { type NodeId, randomIdWithPrefix } from '../kademlia/id.js';
+import { RoutingTable } from '../kademlia/routing-table.js';
 import { OverlayClient, type OverlayContact } from '../protocols/overlay/client.js';
-import { type OverlayIdentity, overlayIdOf } from '../protocols/overlay/identity.js';
+import { overlayIdOf } from '../protocols/overlay/identity.js';
 import {
   isTombstone,
   itemTarget,
@@ -31,9 +29,7 @@ import { createOverlayHandler } from '../protocols/overlay/server.js';
 import { OverlayStore } from '../protocols/overlay/store.js';
 import { StreamRpc } from '../rpc/stream-rpc.js';
 import { MemoryItemBackend } from '../storage/item-store.js';
-import type { StateStore } from '../storage/state-store.js';
-import { type Address, addressKey, isWildcardHost, makeAddress } from '../transport/address.js';
-import type { Connection, StreamTransport } from '../transport/stream/types.js';
+import { type Address, addressKey, isWildcardHost } from '../transport/address.js';
 import { deadline } from '../util/abort.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { type Clock, every, systemClock, type Timer } from '../util/clock.js';
@@ -43,91 +39,43 @@ import { type Random, systemRandom } from '../util/random.js';
 import type { OverlayEvents } from './overlay-events.js';
 import { ADVERT_INTERVAL_MS, advertisedFullNodes, encodeAdvert, FULL_NODE_SALT } from './overlay-adverts.js';
 import { reconcile, type ReconcileResult } from './overlay-reconcile.js';
+import { OverlayLookups } from './overlay-lookups.js';
+import { OverlayMembership } from './overlay-membership.js';
+import {
+  OVERLAY_ALPHA,
+  OVERLAY_CALL_TIMEOUT_MS,
+  OVERLAY_K,
+  OVERLAY_MAINTENANCE_MS,
+  OVERLAY_PATHS,
+  OVERLAY_RECONCILE_MS,
+  OVERLAY_REFRESH_MS,
+  OVERLAY_REQUEST_TIMEOUT_MS,
+  type OverlayBootstrap,
+  type OverlayCallOptions,
+  type OverlayGetResult,
+  type OverlayNodeOptions,
+  type OverlayPutResult,
+} from './overlay-options.js';
 import { PublisherSeqs } from './overlay-seq.js';
 
-export const OVERLAY_K = 20;
-export const OVERLAY_ALPHA = 3;
-/** Disjoint paths per lookup (S/Kademlia §4.4); 1 is the plain Kademlia lookup. */
-export const OVERLAY_PATHS = 3;
-export const OVERLAY_CALL_TIMEOUT_MS = 30_000;
-export const OVERLAY_REQUEST_TIMEOUT_MS = 5_000;
-/** Buckets idle this long are refreshed with a lookup of a random id in their range. */
-export const OVERLAY_REFRESH_MS = 15 * 60_000;
-export const OVERLAY_MAINTENANCE_MS = 30_000;
-/** Full nodes reconcile with their peers this often (Skywire: hourly), and once at start. */
-export const OVERLAY_RECONCILE_MS = 60 * 60_000;
-/** Queriers we ping back at once to admit them to the table; more wait for their next query. */
-const MAX_ADMITTING = 32;
+/** A reconciliation pages through a peer's whole store: it may take minutes. */
+const RECONCILE_TIMEOUT_MS = 5 * 60_000;
 
-export interface OverlayBootstrap {
-  publicKey: Uint8Array;
-  address: Address;
-}
-
-export interface OverlayNodeOptions {
-  identity: OverlayIdentity;
-  transport: StreamTransport;
-  /** The port others should dial us on, sent with every request (default: the transport's). */
-  advertisedPort?: number;
-  /**
-   * The host others should dial us on, published in full-node adverts (default: the bound one).
-   * A node bound to 0.0.0.0 or :: needs it to advertise: a wildcard dials the dialler itself.
-   */
-  advertisedHost?: string;
-  /**
-   * Tell peers our port so they may add us to their tables (default true). One-shot clients say
-   * no: they would only fill others' tables with nodes about to leave (like BEP 43's ro=1).
-   */
-  advertise?: boolean;
-  bootstrap?: OverlayBootstrap[];
-  clock?: Clock;
-  random?: Random;
-  k?: number;
-  alpha?: number;
-  /** Disjoint lookup paths, d. */
-  paths?: number;
-  store?: OverlayStore;
-  fullNode?: boolean;
-  /** Other full nodes this one reconciles with (GetItems / PutBatch), at start and hourly. */
-  fullNodes?: OverlayBootstrap[];
-  /** Where the last seq used per target is kept across restarts. */
-  state?: StateStore;
-  difficulty?: PuzzleDifficulty;
-  requestTimeoutMs?: number;
-  /** Called last in close(): release what the node was built on (storage files, connections). */
-  release?: () => Promise<void>;
-  /** Let loopback and private addresses share buckets (testnets); default true. */
-  exemptLocal?: boolean;
-}
-
-export interface OverlayCallOptions {
-  signal?: AbortSignal;
-  timeoutMs?: number;
-}
-
-export interface OverlayPutResult {
-  target: Uint8Array;
-  seq: bigint;
-  /** Nodes that stored it. */
-  stored: number;
-  /** Nodes asked. */
-  asked: number;
-  /** This node keeps a copy (it is among the closest, a full node, or alone). */
-  storedLocally: boolean;
-}
-
-export interface OverlayGetResult {
-  item: MutableItem;
-  /** The item is a tombstone: its publisher deleted it. */
-  deleted: boolean;
-  /** Nodes that answered with a valid item, and with an invalid one. */
-  sources: number;
-  lies: number;
-}
-
-interface GetReply {
-  item?: MutableItem;
-}
+export {
+  OVERLAY_ALPHA,
+  OVERLAY_CALL_TIMEOUT_MS,
+  OVERLAY_K,
+  OVERLAY_MAINTENANCE_MS,
+  OVERLAY_PATHS,
+  OVERLAY_RECONCILE_MS,
+  OVERLAY_REFRESH_MS,
+  OVERLAY_REQUEST_TIMEOUT_MS,
+  type OverlayBootstrap,
+  type OverlayCallOptions,
+  type OverlayGetResult,
+  type OverlayNodeOptions,
+  type OverlayPutResult,
+} from './overlay-options.js';
 
 export class OverlayNode {
   readonly events = new EventBus<OverlayEvents>();
@@ -142,7 +90,8 @@ export class OverlayNode {
   private readonly client: OverlayClient;
   private readonly difficulty: PuzzleDifficulty;
   private readonly shutdown = new AbortController();
-  private readonly admitting = new Set<string>();
+  private readonly members: OverlayMembership;
+  private readonly lookups: OverlayLookups;
   private readonly seqs: PublisherSeqs;
   private maintenance: Timer | undefined;
   private reconciling: Timer | undefined;
@@ -192,10 +141,33 @@ export class OverlayNode {
         closest: (target, n) => this.table.closest(target, n, { answered: true }),
         closestMapped: (target, n, make, memo) =>
           this.table.closestMapped(target, n, { answered: true }, make, memo),
-        responsible: (target) => this.responsible(target),
-        heard: (conn, port) => this.heard(conn, port),
+        responsible: (target) => this.members.responsible(target),
+        heard: (conn, port) => this.members.heard(conn, port),
       }),
     );
+    this.members = new OverlayMembership({
+      id: options.identity.id,
+      k: this.k,
+      table: this.table,
+      client: this.client,
+      transport: options.transport,
+      clock: this.clock,
+      events: this.events,
+      shutdown: this.shutdown.signal,
+      fullNode: () => this.store.options.fullNode,
+    });
+    this.lookups = new OverlayLookups({
+      k: this.k,
+      alpha: this.alpha,
+      paths: this.paths,
+      table: this.table,
+      client: this.client,
+      members: this.members,
+      store: this.store,
+      seqs: this.seqs,
+      clock: this.clock,
+      events: this.events,
+    });
     options.transport.onConnection((conn) => this.rpc.attach(conn));
     setMaxListeners(0, this.shutdown.signal);
   }
@@ -228,15 +200,10 @@ export class OverlayNode {
     const bootstrap = this.options.bootstrap ?? [];
     if (bootstrap.length === 0)
       return { ok: true, responded: 0, message: 'no bootstrap nodes: this node starts a network' };
-    const call = deadline(
-      this.clock,
-      options.timeoutMs ?? OVERLAY_CALL_TIMEOUT_MS,
-      'bootstrap',
-      options.signal,
-      this.shutdown.signal,
-    );
-    try {
-      const answers = await Promise.allSettled(bootstrap.map((b) => this.ping(contactFor(b), call.signal)));
+    return this.call('bootstrap', options, OVERLAY_CALL_TIMEOUT_MS, async (signal) => {
+      const answers = await Promise.allSettled(
+        bootstrap.map((b) => this.members.ping(contactFor(b), signal)),
+      );
       const responded = answers.filter((a) => a.status === 'fulfilled').length;
       if (responded === 0) {
         return {
@@ -245,15 +212,13 @@ export class OverlayNode {
           message: `none of ${bootstrap.length} bootstrap nodes answered; check their keys and addresses`,
         };
       }
-      await this.lookup(this.id, 'get_value', call.signal).catch(() => undefined);
+      await this.lookups.run(this.id, 'get_value', signal).catch(() => undefined);
       return {
         ok: true,
         responded,
         message: `joined through ${responded} of ${bootstrap.length} bootstrap nodes; ${this.table.size} contacts`,
       };
-    } finally {
-      call.dispose();
-    }
+    });
   }
 
   /**
@@ -267,14 +232,7 @@ export class OverlayNode {
     this.assertOpen();
     const salt = options.salt ?? new Uint8Array(0);
     const target = itemTarget(this.publicKey, salt);
-    const call = deadline(
-      this.clock,
-      options.timeoutMs ?? OVERLAY_CALL_TIMEOUT_MS,
-      'put',
-      options.signal,
-      this.shutdown.signal,
-    );
-    try {
+    return this.call('put', options, OVERLAY_CALL_TIMEOUT_MS, async (signal) => {
       if (this.table.size === 0) {
         // Alone in the network: keep it here (Skywire: "stored locally only").
         const item = signItem(this.options.identity, value, await this.seqs.next(target, -1n), salt);
@@ -286,7 +244,7 @@ export class OverlayNode {
       // The highest seq the network holds, from items that verify: a forged one could otherwise
       // push our seq to the top of the range.
       let remoteSeq = -1n;
-      const found = await this.lookup(target, 'get_value', call.signal, (_contact, reply) => {
+      const found = await this.lookups.run(target, 'get_value', signal, (_contact, reply) => {
         if (
           reply.item &&
           reply.item.seq > remoteSeq &&
@@ -302,10 +260,8 @@ export class OverlayNode {
       }
       const seq = await this.seqs.next(target, remoteSeq);
       const item = signItem(this.options.identity, value, seq, salt);
-      return await this.store_(item, target, found, call.signal, options.cas);
-    } finally {
-      call.dispose();
-    }
+      return this.lookups.storeAt(item, target, found, signal, options.cas);
+    });
   }
 
   /** Delete our item under `salt`: a tombstone at a higher seq replaces it everywhere. */
@@ -328,23 +284,15 @@ export class OverlayNode {
   ): Promise<OverlayGetResult | undefined> {
     this.assertOpen();
     const target = itemTarget(publicKey, options.salt ?? new Uint8Array(0));
-    const call = deadline(
-      this.clock,
-      options.timeoutMs ?? OVERLAY_CALL_TIMEOUT_MS,
-      'get',
-      options.signal,
-      this.shutdown.signal,
-    );
     let best: MutableItem | undefined = await this.store.get(target, this.clock.now());
     let sources = 0;
     let lies = 0;
     if (this.table.size === 0) {
       // Alone (or cut off): what we hold is all there is; put() keeps items here in that case.
-      call.dispose();
       return best ? { item: best, deleted: isTombstone(best), sources: 0, lies: 0 } : undefined;
     }
-    try {
-      const found = await this.lookup(target, 'get_value', call.signal, (contact, reply) => {
+    await this.call('get', options, OVERLAY_CALL_TIMEOUT_MS, async (signal) => {
+      const found = await this.lookups.run(target, 'get_value', signal, (contact, reply) => {
         if (!reply.item) return;
         let check = verifyItem(reply.item, this.store.options.limits, target);
         if (!check.ok && check.code === 'TARGET_MISMATCH' && options.acceptMirror) {
@@ -368,9 +316,7 @@ export class OverlayNode {
         lies,
         queried: found.queried,
       });
-    } finally {
-      call.dispose();
-    }
+    });
     if (!best) return undefined;
     return { item: best, deleted: isTombstone(best), sources, lies };
   }
@@ -378,38 +324,20 @@ export class OverlayNode {
   /** Look ourselves up again: fills the buckets near our id (a young network's joiners need it). */
   async refreshSelf(options: OverlayCallOptions = {}): Promise<number> {
     this.assertOpen();
-    const call = deadline(
-      this.clock,
-      options.timeoutMs ?? OVERLAY_CALL_TIMEOUT_MS,
-      'refresh',
-      options.signal,
-      this.shutdown.signal,
-    );
-    try {
-      await this.lookup(this.id, 'find_node', call.signal);
+    return this.call('refresh', options, OVERLAY_CALL_TIMEOUT_MS, async (signal) => {
+      await this.lookups.run(this.id, 'find_node', signal);
       return this.table.size;
-    } finally {
-      call.dispose();
-    }
+    });
   }
 
   /** Exchange items with another full node: pull what it has, push what it lacks. */
   async reconcile(peer: OverlayBootstrap, options: OverlayCallOptions = {}): Promise<ReconcileResult> {
     this.assertOpen();
-    const call = deadline(
-      this.clock,
-      options.timeoutMs ?? 5 * 60_000,
-      'reconcile',
-      options.signal,
-      this.shutdown.signal,
-    );
-    try {
-      const result = await reconcile(this.client, this.store, this.clock, contactFor(peer), call.signal);
+    return this.call('reconcile', options, RECONCILE_TIMEOUT_MS, async (signal) => {
+      const result = await reconcile(this.client, this.store, this.clock, contactFor(peer), signal);
       this.events.emit('overlay:reconciled', { peer: peer.address, ...result });
       return result;
-    } finally {
-      call.dispose();
-    }
+    });
   }
 
   /** Reconcile with the configured full nodes and every fresh, signer-bound advert we hold. */
@@ -460,24 +388,15 @@ export class OverlayNode {
     options: OverlayCallOptions = {},
   ): Promise<MutableItem | undefined> {
     this.assertOpen();
-    const call = deadline(
-      this.clock,
-      options.timeoutMs ?? OVERLAY_REQUEST_TIMEOUT_MS,
-      'get_value',
-      options.signal,
-      this.shutdown.signal,
-    );
-    try {
+    return this.call('get_value', options, OVERLAY_REQUEST_TIMEOUT_MS, async (signal) => {
       const reply = await this.client.request(
         contactFor(peer),
         'get_value',
         { target: target as NodeId },
-        call.signal,
+        signal,
       );
       return reply.item;
-    } finally {
-      call.dispose();
-    }
+    });
   }
 
   /** One PutBatch to `peer` (targets: a mirror's subject target, or 32 zeros for the item's own). */
@@ -488,24 +407,15 @@ export class OverlayNode {
     options: OverlayCallOptions = {},
   ): Promise<boolean[]> {
     this.assertOpen();
-    const call = deadline(
-      this.clock,
-      options.timeoutMs ?? OVERLAY_CALL_TIMEOUT_MS,
-      'put_batch',
-      options.signal,
-      this.shutdown.signal,
-    );
-    try {
+    return this.call('put_batch', options, OVERLAY_CALL_TIMEOUT_MS, async (signal) => {
       const reply = await this.client.request(
         contactFor(peer),
         'put_batch',
         { items, targets: targets as NodeId[] },
-        call.signal,
+        signal,
       );
       return reply.stored;
-    } finally {
-      call.dispose();
-    }
+    });
   }
 
   stats(): {
@@ -537,164 +447,6 @@ export class OverlayNode {
     this.events.emit('close', {});
   }
 
-  // --- lookups -------------------------------------------------------------------------------
-
-  /** A disjoint GetValue lookup (it returns both the item and the closest nodes). */
-  private async lookup(
-    target: Uint8Array,
-    kind: 'get_value' | 'find_node',
-    signal: AbortSignal,
-    onItem?: (contact: OverlayContact, reply: GetReply) => void,
-    paths = this.paths,
-  ): Promise<LookupResult<GetReply>> {
-    const seeds = this.table.closest(target, this.k * 2) as OverlayContact[];
-    if (seeds.length === 0) {
-      throw new KadmiumError(
-        'NO_NODES',
-        'the overlay routing table is empty; start() with reachable bootstrap nodes',
-      );
-    }
-    const started = this.clock.now();
-    // Every query of the lookup listens on the call's signal.
-    setMaxListeners(0, signal);
-    const result = await disjointLookup<GetReply>({
-      target,
-      seeds,
-      k: this.k,
-      alpha: this.alpha,
-      paths,
-      signal,
-      query: async (contact) => {
-        const c = contact as OverlayContact;
-        if (kind === 'find_node') {
-          const reply = await this.askAndObserve(c, 'find_node', { target: asNodeId(target) }, signal);
-          return { nodes: this.client.contactsOf(reply.closest), result: {} };
-        }
-        const reply = await this.askAndObserve(c, 'get_value', { target: asNodeId(target) }, signal);
-        return {
-          nodes: this.client.contactsOf(reply.closest),
-          result: reply.item ? { item: reply.item } : {},
-        };
-      },
-      onReply: (contact, result) => onItem?.(contact as OverlayContact, result),
-    });
-    this.events.emit('overlay:lookup', {
-      kind,
-      target,
-      durationMs: this.clock.now() - started,
-      queried: result.queried,
-      responded: result.responded,
-      hops: result.hops,
-    });
-    return result;
-  }
-
-  /** Send the item to the closest nodes found; store it here too when we are among them. */
-  private async store_(
-    item: MutableItem,
-    target: Uint8Array,
-    found: LookupResult<GetReply>,
-    signal: AbortSignal,
-    cas: bigint | undefined,
-  ): Promise<OverlayPutResult> {
-    const now = this.clock.now();
-    const storedLocally =
-      (this.store.options.fullNode || this.responsible(target)) &&
-      (await this.store.put(item, now, { cas })).ok;
-    const targets = found.closest.map((c) => c.contact as OverlayContact);
-    const answers = await Promise.allSettled(
-      targets.map((c) =>
-        this.client.request(c, 'put_value', { item, ...(cas !== undefined ? { cas } : {}) }, signal),
-      ),
-    );
-    const stored = answers.filter((a) => a.status === 'fulfilled' && a.value.stored).length;
-    await this.seqs.used(target, item.seq);
-    this.events.emit('overlay:put', { target, seq: item.seq, stored, asked: targets.length });
-    if (stored === 0 && targets.length > 0) {
-      const reason = answers.find((a) => a.status === 'fulfilled' && !a.value.stored);
-      const why = reason?.status === 'fulfilled' ? reason.value.error : 'no node answered';
-      throw new KadmiumError('PUT_REJECTED', `no node stored the item: ${why ?? 'unknown'}`);
-    }
-    return { target, seq: item.seq, stored, asked: targets.length, storedLocally };
-  }
-
-  // --- the routing table ---------------------------------------------------------------------
-
-  private async ping(contact: OverlayContact, signal: AbortSignal): Promise<void> {
-    await this.askAndObserve(contact, 'ping', {}, signal);
-  }
-
-  /** Ask a contact; an answer puts it in the table, a failure counts against it. */
-  private async askAndObserve<M extends 'ping' | 'find_node' | 'get_value'>(
-    contact: OverlayContact,
-    method: M,
-    body: Parameters<OverlayClient['request']>[2],
-    signal: AbortSignal,
-  ) {
-    try {
-      const reply = await this.client.request(contact, method, body as never, signal);
-      this.observe(contact);
-      return reply;
-    } catch (err) {
-      if (!signal.aborted) {
-        const gone = this.table.failed(contact.id);
-        if (gone) this.events.emit('overlay:evicted', { id: gone.removed.id, address: gone.removed.address });
-      }
-      throw err;
-    }
-  }
-
-  private observe(contact: OverlayContact): void {
-    const result: ObserveResult = this.table.observe(contact, true, this.clock.now());
-    if (result.action === 'added') {
-      this.events.emit('overlay:added', { id: contact.id, address: contact.address, bucket: result.bucket });
-    } else if (result.action === 'cached' && result.ping) {
-      // A full bucket: ping its stalest contact; if that fails, the newcomer replaces it.
-      const stale = result.ping as OverlayContact;
-      void this.ping(stale, this.shutdown.signal).catch(() => undefined);
-    }
-  }
-
-  /**
-   * A peer queried us; admit it once a fresh dial to the port it named reaches it (a connection it
-   * opened to us proves nothing: NATed peers can dial out but not be dialled).
-   */
-  private heard(conn: Connection, port: number | undefined): void {
-    if (port === undefined || this.closed) return;
-    const address = makeAddress(conn.remoteAddress.host, port);
-    const contact: OverlayContact = {
-      id: overlayIdOf(conn.remotePublicKey),
-      address,
-      key: conn.remotePublicKey,
-    };
-    if (this.table.get(contact.id)) {
-      // A known contact querying us over a channel that proved its key is alive: note it, as BEP 5
-      // does for a node that sends us a query. It also keeps its bucket fresh, so a node with
-      // traffic spends no refresh lookups on the buckets that traffic covers.
-      this.table.observe(contact, false, this.clock.now());
-      return;
-    }
-    const key = addressKey(address);
-    if (this.admitting.has(key) || this.admitting.size >= MAX_ADMITTING) return;
-    this.admitting.add(key);
-    void this.options.transport
-      .probe(address, contact.key, this.shutdown.signal)
-      .then((reachable) => {
-        if (reachable && !this.closed) this.observe(contact);
-      })
-      .catch(() => undefined)
-      .finally(() => this.admitting.delete(key));
-  }
-
-  /** Regular nodes hold items for targets they are among the k closest to, as far as they know. */
-  private responsible(target: Uint8Array): boolean {
-    if (this.store.options.fullNode) return true;
-    const closest = this.table.closest(target, this.k);
-    if (closest.length < this.k) return true;
-    const farthest = closest[closest.length - 1];
-    return farthest === undefined || compareDistance(target, this.id, farthest.id) <= 0;
-  }
-
   private async upkeep(): Promise<void> {
     if (this.closed) return;
     const now = this.clock.now();
@@ -712,7 +464,30 @@ export class OverlayNode {
       // fresh dial of a key-derived id, so d paths would multiply the network's steady upkeep
       // cost by d without protecting anything a value lookup needs.
       if (this.table.size > 0)
-        await this.lookup(target, 'find_node', this.shutdown.signal, undefined, 1).catch(() => undefined);
+        await this.lookups
+          .run(target, 'find_node', this.shutdown.signal, undefined, 1)
+          .catch(() => undefined);
+    }
+  }
+
+  /** Run `fn` under one deadline: the caller's signal, its timeout (or `defaultMs`), and close(). */
+  private async call<T>(
+    name: string,
+    options: OverlayCallOptions,
+    defaultMs: number,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const call = deadline(
+      this.clock,
+      options.timeoutMs ?? defaultMs,
+      name,
+      options.signal,
+      this.shutdown.signal,
+    );
+    try {
+      return await fn(call.signal);
+    } finally {
+      call.dispose();
     }
   }
 

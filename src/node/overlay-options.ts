@@ -1,0 +1,89 @@
+/**
+ * The overlay node's defaults, options and results (the node itself is overlay-node.ts).
+ */
+import type { MutableItem } from '../protocols/overlay/item.js';
+import type { OverlayIdentity } from '../protocols/overlay/identity.js';
+import type { PuzzleDifficulty } from '../protocols/overlay/puzzle.js';
+import type { OverlayStore } from '../protocols/overlay/store.js';
+import type { StateStore } from '../storage/state-store.js';
+import type { Address } from '../transport/address.js';
+import type { StreamTransport } from '../transport/stream/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+
+export const OVERLAY_K = 20;
+export const OVERLAY_ALPHA = 3;
+/** Disjoint paths per lookup (S/Kademlia §4.4); 1 is the plain Kademlia lookup. */
+export const OVERLAY_PATHS = 3;
+export const OVERLAY_CALL_TIMEOUT_MS = 30_000;
+export const OVERLAY_REQUEST_TIMEOUT_MS = 5_000;
+/** Buckets idle this long are refreshed with a lookup of a random id in their range. */
+export const OVERLAY_REFRESH_MS = 15 * 60_000;
+export const OVERLAY_MAINTENANCE_MS = 30_000;
+/** Full nodes reconcile with their peers this often (Skywire: hourly), and once at start. */
+export const OVERLAY_RECONCILE_MS = 60 * 60_000;
+export interface OverlayBootstrap {
+  publicKey: Uint8Array;
+  address: Address;
+}
+
+export interface OverlayNodeOptions {
+  identity: OverlayIdentity;
+  transport: StreamTransport;
+  /** The port others should dial us on, sent with every request (default: the transport's). */
+  advertisedPort?: number;
+  /**
+   * The host others should dial us on, published in full-node adverts (default: the bound one).
+   * A node bound to 0.0.0.0 or :: needs it to advertise: a wildcard dials the dialler itself.
+   */
+  advertisedHost?: string;
+  /**
+   * Tell peers our port so they may add us to their tables (default true). One-shot clients say
+   * no: they would only fill others' tables with nodes about to leave (like BEP 43's ro=1).
+   */
+  advertise?: boolean;
+  bootstrap?: OverlayBootstrap[];
+  clock?: Clock;
+  random?: Random;
+  k?: number;
+  alpha?: number;
+  /** Disjoint lookup paths, d. */
+  paths?: number;
+  store?: OverlayStore;
+  fullNode?: boolean;
+  /** Other full nodes this one reconciles with (GetItems / PutBatch), at start and hourly. */
+  fullNodes?: OverlayBootstrap[];
+  /** Where the last seq used per target is kept across restarts. */
+  state?: StateStore;
+  difficulty?: PuzzleDifficulty;
+  requestTimeoutMs?: number;
+  /** Called last in close(): release what the node was built on (storage files, connections). */
+  release?: () => Promise<void>;
+  /** Let loopback and private addresses share buckets (testnets); default true. */
+  exemptLocal?: boolean;
+}
+
+export interface OverlayCallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface OverlayPutResult {
+  target: Uint8Array;
+  seq: bigint;
+  /** Nodes that stored it. */
+  stored: number;
+  /** Nodes asked. */
+  asked: number;
+  /** This node keeps a copy (it is among the closest, a full node, or alone). */
+  storedLocally: boolean;
+}
+
+export interface OverlayGetResult {
+  item: MutableItem;
+  /** The item is a tombstone: its publisher deleted it. */
+  deleted: boolean;
+  /** Nodes that answered with a valid item, and with an invalid one. */
+  sources: number;
+  lies: number;
+}
