@@ -25,6 +25,7 @@ import type { OverlayNode } from '../node/overlay-node.js';
 import { timestampFromMs } from '../protocols/overlay/fields.js';
 import { OverlayIdentity, overlayIdOf } from '../protocols/overlay/identity.js';
 import { itemTarget, type MutableItem, signItem } from '../protocols/overlay/item.js';
+import { checkStatic, NO_PUZZLE, type PuzzleDifficulty } from '../protocols/overlay/puzzle.js';
 import { decodeRequest, encodeResponse, type OverlayPeer } from '../protocols/overlay/messages.js';
 import { overlayPeerOf } from '../protocols/overlay/peer-json.js';
 import { RpcErrorCode, RpcReplyError, type StreamRequestHandler } from '../rpc/stream-rpc.js';
@@ -193,18 +194,27 @@ export interface GrindResult {
  * Key grinding for a targeted attacker: secret keys k, k+1, ... (each public key is the previous
  * plus G, one point addition, the cheapest walk there is) until SHA-256 of the compressed key
  * shares `bits` leading bits with target. Expected cost 2^bits keys; bounded at 2^(bits+8).
+ * On a network with puzzles the id must also meet the static puzzle (2^(bits + staticBits) keys)
+ * and then solve the dynamic one (2^dynamicBits hashes, once).
  */
-export function grindNear(target: Uint8Array, bits: number, random: Random): GrindResult {
+export function grindNear(
+  target: Uint8Array,
+  bits: number,
+  random: Random,
+  difficulty: PuzzleDifficulty = NO_PUZZLE,
+): GrindResult {
   const G = secp256k1.Point.BASE;
   const start = randomScalar(random);
   let point = G.multiply(start);
-  const limit = Math.min(MAX_WALK_KEYS, 2 ** (bits + 8));
+  const limit = Math.min(MAX_WALK_KEYS, 2 ** (bits + difficulty.staticBits + 8));
   for (let tries = 1; tries <= limit; tries++) {
     const publicKey = point.toBytes(true);
-    if (sharedPrefixBits(sha256(publicKey), target) >= bits) {
+    const id = sha256(publicKey);
+    if (sharedPrefixBits(id, target) >= bits && checkStatic(id, difficulty.staticBits)) {
       const scalar = (start + BigInt(tries - 1)) % secp256k1.Point.CURVE().n;
       const secret = Uint8Array.from(Buffer.from(scalar.toString(16).padStart(64, '0'), 'hex'));
-      return { identity: OverlayIdentity.fromSecretKey(secret, { dynamicBits: 0 }), tries };
+      const identity = OverlayIdentity.fromSecretKey(secret, { dynamicBits: difficulty.dynamicBits });
+      return { identity, tries };
     }
     point = point.add(G);
   }

@@ -69,7 +69,15 @@ export interface OverlaySimReport {
   puts: { ok: number; total: number; medianStored: number };
   /** lies: items that failed verification, summed over the gets (forged copies refused). */
   gets: { ok: number; total: number; successRate: number; lies: number };
-  lookups: { count: number; medianHops: number; medianMessages: number; medianMs: number; p95Ms: number };
+  lookups: {
+    count: number;
+    medianHops: number;
+    medianMessages: number;
+    /** Mean queries per value lookup (the cost the attack tables compare). */
+    meanMessages: number;
+    medianMs: number;
+    p95Ms: number;
+  };
   departed: number;
   joined: number;
   /** What the adversaries were and what their ids cost (targeted: keys ground per placed id). */
@@ -310,6 +318,7 @@ export async function simulateOverlay(
         lookups.map((l) => l.messages),
         0.5,
       ),
+      meanMessages: lookups.length > 0 ? lookups.reduce((a, l) => a + l.messages, 0) / lookups.length : 0,
       medianMs: quantile(
         lookups.map((l) => l.ms),
         0.5,
