@@ -12,7 +12,8 @@
  *          --reputation off,on  --targeted (the targeted-eclipse table instead).
  *
  * --dht overlay: the overlay's get under the same kinds (`kadmium sim --dht overlay`; no
- * reputation there, --lookups is the number of items; --targeted takes --counts 8,16,32,64).
+ * reputation there, --lookups is the number of items; --targeted takes --counts 8,16,32,64;
+ * --kinds none --fractions 0 is the attack-free baseline).
  */
 import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -81,8 +82,8 @@ if (values.dht === 'overlay') {
       churn: 0,
       minutes: Number(values.minutes),
       build: 'fast',
-      adversary: run.kind,
-      adversaryFraction: run.fraction,
+      // kind none: the attack-free baseline the cost in messages is read against.
+      ...(run.kind === 'none' ? {} : { adversary: run.kind, adversaryFraction: run.fraction }),
     };
     const r = await simulateOverlay(options);
     console.log(
@@ -105,7 +106,8 @@ if (values.dht === 'overlay') {
         wallMs: r.wallMs,
         replay:
           `kadmium sim --dht overlay --nodes ${nodes} --seed ${options.seed} --paths ${run.paths} --lookups ${options.items} ` +
-          `--nat 0.2 --churn 0 --minutes ${options.minutes} --build fast --adversary ${run.kind} --fraction ${run.fraction}`,
+          `--nat 0.2 --churn 0 --minutes ${options.minutes} --build fast` +
+          (run.kind === 'none' ? '' : ` --adversary ${run.kind} --fraction ${run.fraction}`),
       }),
     );
   }
