@@ -10,11 +10,16 @@
  *
  * Options: --kinds eclipse,fake  --fractions 0.1,0.2  --paths 1,4,8  --scenarios lookup,items
  *          --reputation off,on  --targeted (the targeted-eclipse table instead).
+ *
+ * --dht overlay: the overlay's get under the same kinds (`kadmium sim --dht overlay`; no
+ * reputation there, --lookups is the number of items; --targeted takes --counts 8,16,32,64;
+ * --kinds none --fractions 0 is the attack-free baseline).
  */
 import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { parseArgs } from 'node:util';
 import { simulate } from '../dist/src/sim/simulate.js';
+import { simulateOverlay } from '../dist/src/sim/overlay-sim.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +32,9 @@ const { values } = parseArgs({
     reputation: { type: 'string', default: 'off,on' },
     scenarios: { type: 'string', default: 'lookup,items' },
     targeted: { type: 'boolean', default: false },
+    dht: { type: 'string', default: 'mainline' },
+    counts: { type: 'string', default: '8,16,32,64' },
+    minutes: { type: 'string', default: '1' },
     markdown: { type: 'string' },
   },
 });
@@ -53,6 +61,58 @@ if (values.markdown) {
 
 EventEmitter.defaultMaxListeners = 256;
 const nodes = Number(values.nodes);
+if (values.dht === 'overlay') {
+  const runs = [];
+  if (values.targeted) {
+    for (const count of list(values.counts).map(Number))
+      for (const paths of list(values.paths).map(Number))
+        runs.push({ kind: 'targeted', fraction: count / nodes, paths });
+  } else {
+    for (const kind of list(values.kinds))
+      for (const fraction of list(values.fractions).map(Number))
+        for (const paths of list(values.paths).map(Number)) runs.push({ kind, fraction, paths });
+  }
+  for (const run of runs) {
+    const options = {
+      nodes,
+      seed: Number(values.seed),
+      paths: run.paths,
+      items: Number(values.lookups),
+      natFraction: 0.2,
+      churn: 0,
+      minutes: Number(values.minutes),
+      build: 'fast',
+      // kind none: the attack-free baseline the cost in messages is read against.
+      ...(run.kind === 'none' ? {} : { adversary: run.kind, adversaryFraction: run.fraction }),
+    };
+    const r = await simulateOverlay(options);
+    console.log(
+      JSON.stringify({
+        op: 'overlay get',
+        kind: run.kind,
+        fraction: run.fraction,
+        adversaries: r.adversaries?.count,
+        paths: run.paths,
+        reputation: false,
+        secureIds: false,
+        nodes,
+        success: r.gets.successRate,
+        queries: r.lookups.meanMessages,
+        lies: r.gets.lies,
+        latencyMedianMs: r.lookups.medianMs,
+        grind: r.adversaries?.grindBits
+          ? { bits: r.adversaries.grindBits, tries: r.adversaries.grindTries, ms: r.adversaries.grindMs }
+          : undefined,
+        wallMs: r.wallMs,
+        replay:
+          `kadmium sim --dht overlay --nodes ${nodes} --seed ${options.seed} --paths ${run.paths} --lookups ${options.items} ` +
+          `--nat 0.2 --churn 0 --minutes ${options.minutes} --build fast` +
+          (run.kind === 'none' ? '' : ` --adversary ${run.kind} --fraction ${run.fraction}`),
+      }),
+    );
+  }
+  process.exit(0);
+}
 const runs = [];
 if (values.targeted) {
   // An absolute number of attackers around one item, BEP 42 off and on.

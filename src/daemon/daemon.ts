@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_BOOTSTRAP } from '../node/defaults.js';
 import { Dht, type DhtOptions } from '../node/dht.js';
+import { tokenPressure } from '../protocols/mainline/tokens.js';
 import { AnomalyDetector } from '../services/anomaly.js';
 import { Statistics } from '../services/statistics.js';
 import type { DaemonConfig } from './config.js';
@@ -169,6 +170,12 @@ export class Daemon {
     // Once: the statistics outlive the nodes a rotation swaps in (watchNode runs per node).
     this.stats.events.on('anomaly', (a) =>
       log.warn(`anomaly ${a.rule}: ${a.message}`, { subject: a.subject }),
+    );
+    // Tokens live shorter under load or while an anomaly is flagged (protocols/mainline/tokens.ts).
+    this.stats.events.on('tick', ({ sample }) =>
+      this.dht.setTokenPressure(
+        tokenPressure({ queriesInPerSec: sample.queriesIn, attack: this.stats.detector.active().length > 0 }),
+      ),
     );
     const address = await dht.listen();
     this.stats.start();

@@ -330,6 +330,20 @@ export class Dht extends DhtCore {
   }
 
   /** The routing table(s) as plain JSON, to save and pass back as `routingTable` on restart. */
+  /**
+   * Load or attack pressure on the token lifetime, 0-1 (`tokenPressure` in protocols/mainline/
+   * tokens.ts makes one from a query rate and anomaly flags; the daemon feeds it every tick):
+   * tokens live 5-10 minutes at 0, 1-2 minutes at 1. Shared secrets keep the fixed period.
+   */
+  setTokenPressure(pressure: number): void {
+    this.tokens.setPressure(pressure);
+  }
+
+  /** The token rotation period now, ms (a token lives one to two of them). */
+  get tokenPeriodMs(): number {
+    return this.tokens.periodMs;
+  }
+
   exportRoutingTable(): ExportedTable {
     return this.nodeTables.export(idToHex);
   }

@@ -11,8 +11,19 @@
 import { asNodeId } from '../kademlia/id.js';
 import { OverlayNode } from '../node/overlay-node.js';
 import { OverlayIdentity } from '../protocols/overlay/identity.js';
+import { itemTarget } from '../protocols/overlay/item.js';
+import type { Address } from '../transport/address.js';
 import { SeededRandom } from '../util/random.js';
 import { seedTables } from './fast-build.js';
+import {
+  FAKE_KEYS_PER_ADVERSARY,
+  fillFakePool,
+  grindNear,
+  hostileOverlayHandler,
+  OverlayColluders,
+  type OverlayAdversaryKind,
+  overlaySybilAddress,
+} from './overlay-adversary.js';
 import { SimulatedOverlayNet, spreadRefreshPhases } from './overlay-world.js';
 import { VirtualClock } from './virtual-clock.js';
 
@@ -35,6 +46,10 @@ export interface OverlaySimOptions {
    * always join for real.
    */
   build: 'join' | 'fast';
+  /** Adversaries among the nodes of the build (sim/overlay-adversary.ts); operations run from honest nodes. */
+  adversary?: OverlayAdversaryKind;
+  /** Fraction of the build's nodes that are adversaries, 0..1. */
+  adversaryFraction: number;
   onProgress?: (phase: string, done: number, total: number) => void;
 }
 
@@ -46,15 +61,33 @@ export const OVERLAY_SIM_DEFAULTS: Omit<OverlaySimOptions, 'nodes'> = {
   churn: 0,
   minutes: 10,
   build: 'join',
+  adversaryFraction: 0.2,
 };
 
 export interface OverlaySimReport {
   options: Omit<OverlaySimOptions, 'onProgress'>;
   puts: { ok: number; total: number; medianStored: number };
-  gets: { ok: number; total: number; successRate: number };
-  lookups: { count: number; medianHops: number; medianMessages: number; medianMs: number; p95Ms: number };
+  /** lies: items that failed verification, summed over the gets (forged copies refused). */
+  gets: { ok: number; total: number; successRate: number; lies: number };
+  lookups: {
+    count: number;
+    medianHops: number;
+    medianMessages: number;
+    /** Mean queries per value lookup (the cost the attack tables compare). */
+    meanMessages: number;
+    medianMs: number;
+    p95Ms: number;
+  };
   departed: number;
   joined: number;
+  /** What the adversaries were and what their ids cost (targeted: keys ground per placed id). */
+  adversaries?: {
+    kind: OverlayAdversaryKind;
+    count: number;
+    grindBits: number;
+    grindTries: number;
+    grindMs: number;
+  };
   connections: number;
   wallMs: number;
 }
@@ -63,7 +96,11 @@ interface Member {
   node: OverlayNode;
   /** Not behind NAT: others can dial it, so it can be a bootstrap node. */
   reachable: boolean;
+  hostile: boolean;
 }
+
+/** The salt of the targeted kind's victim item (published by the first node). */
+const VICTIM_SALT = new TextEncoder().encode('victim');
 
 export async function simulateOverlay(
   input: Partial<OverlaySimOptions> & { nodes: number },
@@ -78,11 +115,37 @@ export async function simulateOverlay(
   let serial = 0;
   const alive: Member[] = [];
 
+  const kind = options.adversary;
+  const colluders = new OverlayColluders();
+  const grind = { bits: Math.ceil(Math.log2(Math.max(2, options.nodes))) + 1, tries: 0, ms: 0 };
+  let victimTarget: Uint8Array | undefined;
+  let hostileCount = 0;
+  // Node i of the build (never the first) is an adversary when floor((i+1)F) passes floor(iF):
+  // spread evenly over the build, so every part of the keyspace's history has its share.
+  const isHostile = (i: number): boolean =>
+    kind !== undefined &&
+    i > 0 &&
+    i < options.nodes &&
+    Math.floor((i + 1) * options.adversaryFraction) !== Math.floor(i * options.adversaryFraction);
+
   const join = async (bootstrap: Member | undefined, natOverride?: boolean): Promise<Member> => {
     const n = serial++;
-    const identity = OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random });
-    const address = world.place(n);
-    const nat = natOverride ?? (bootstrap !== undefined && random.float() < options.natFraction);
+    const hostile = isHostile(n);
+    let identity: OverlayIdentity;
+    if (hostile && kind === 'targeted' && victimTarget) {
+      const t0 = performance.now();
+      const ground = grindNear(victimTarget, grind.bits, random);
+      grind.ms += performance.now() - t0;
+      grind.tries += ground.tries;
+      identity = ground.identity;
+    } else {
+      identity = OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random });
+    }
+    let address: Address = world.place(n);
+    if (hostile && kind === 'sybil') address = world.placeAt(overlaySybilAddress(hostileCount));
+    const nat = hostile
+      ? false
+      : (natOverride ?? (bootstrap !== undefined && random.float() < options.natFraction));
     const transport = net.listen(identity.publicKey, address, { reachable: !nat });
     const node = new OverlayNode({
       identity,
@@ -94,10 +157,16 @@ export async function simulateOverlay(
     });
     // Only the value lookups of puts and gets: bucket refreshes (find_node) run in the background
     // and would blur what a reader waits for.
-    node.events.on('overlay:lookup', (e) => {
-      if (e.kind === 'get_value') lookups.push({ hops: e.hops, messages: e.queried, ms: e.durationMs });
-    });
-    const member = { node, reachable: !nat };
+    if (hostile && kind) {
+      node.rpc.onRequest(hostileOverlayHandler(kind, node, colluders, identity, () => clock.now()));
+      if (kind !== 'fake') colluders.add({ id: node.id, key: node.publicKey, address: node.address });
+      hostileCount++;
+    } else {
+      node.events.on('overlay:lookup', (e) => {
+        if (e.kind === 'get_value') lookups.push({ hops: e.hops, messages: e.queried, ms: e.durationMs });
+      });
+    }
+    const member = { node, reachable: !nat, hostile };
     alive.push(member);
     await clock.run(node.start());
     return member;
@@ -106,6 +175,7 @@ export async function simulateOverlay(
   // Build: the first node starts the network; each newcomer joins through a random reachable one
   // (a NATed node cannot be anyone's bootstrap).
   const first = await join(undefined);
+  if (kind === 'targeted') victimTarget = itemTarget(first.node.publicKey, VICTIM_SALT);
   const bootstrapNode = (): Member => {
     const reachable = alive.filter((m) => m.reachable);
     return reachable[random.int(reachable.length)] ?? first;
@@ -137,6 +207,9 @@ export async function simulateOverlay(
       if (i % 100 === 0) options.onProgress?.('join', i, options.nodes);
     }
   }
+  // The fake kind's pool of dead keys outnumbers the network, so its ids beat real ones.
+  if (kind === 'fake') fillFakePool(colluders, hostileCount * FAKE_KEYS_PER_ADVERSARY, random);
+  const honest = (): Member[] => alive.filter((m) => !m.hostile);
   await clock.advance(60_000);
   lookups.length = 0;
 
@@ -146,10 +219,21 @@ export async function simulateOverlay(
   const stored: number[] = [];
   let putsOk = 0;
   await inBatches(clock, options.items, async (i) => {
-    const publisher = (alive[random.int(alive.length)] as Member).node;
-    const value = `item ${i} from ${serial}`;
+    // Targeted: one item, the victim, put once by the first node and read by every get.
+    if (kind === 'targeted' && i > 0) return;
+    const candidates = honest();
+    const publisher =
+      kind === 'targeted' ? first.node : (candidates[random.int(candidates.length)] as Member).node;
+    let value = `item ${i} from ${serial}`;
     try {
-      const put = await publisher.put(new TextEncoder().encode(value), { salt: salt(i) });
+      let put = await publisher.put(new TextEncoder().encode(value), {
+        salt: kind === 'targeted' ? VICTIM_SALT : salt(i),
+      });
+      // Storage adversaries keep the first version: an update makes what they serve stale.
+      if (kind === 'storage') {
+        value = `${value} updated`;
+        put = await publisher.put(new TextEncoder().encode(value), { salt: salt(i) });
+      }
       stored.push(put.stored);
       putsOk++;
       published.push({ publisher, value, index: i });
@@ -164,6 +248,7 @@ export async function simulateOverlay(
   const stepMs = replacements > 0 ? (options.minutes * 60_000) / replacements : options.minutes * 60_000;
   let departed = 0;
   const protectedNodes = new Set(published.map((p) => p.publisher));
+  protectedNodes.add(first.node);
   for (let i = 0; i < replacements; i++) {
     await clock.advance(stepMs);
     const victims = alive.filter((m, j) => j > 0 && !protectedNodes.has(m.node));
@@ -181,17 +266,23 @@ export async function simulateOverlay(
 
   // Read each item back from a random node.
   let getsOk = 0;
+  let lies = 0;
   let read = 0;
-  await inBatches(clock, published.length, async (i) => {
-    const { publisher, value, index } = published[i] as (typeof published)[number];
-    const reader = (alive[random.int(alive.length)] as Member).node;
+  const reads = kind === 'targeted' && published.length > 0 ? options.items : published.length;
+  const readers = honest();
+  await inBatches(clock, reads, async (i) => {
+    const { publisher, value, index } = published[kind === 'targeted' ? 0 : i] as (typeof published)[number];
+    const reader = (readers[random.int(readers.length)] as Member).node;
     try {
-      const got = await reader.get(publisher.publicKey, { salt: salt(index) });
+      const got = await reader.get(publisher.publicKey, {
+        salt: kind === 'targeted' ? VICTIM_SALT : salt(index),
+      });
       if (got && new TextDecoder().decode(got.item.v) === value) getsOk++;
+      lies += got?.lies ?? 0;
     } catch {
       // counted as a miss
     }
-    options.onProgress?.('get', ++read, published.length);
+    options.onProgress?.('get', ++read, reads);
   });
   const report: OverlaySimReport = {
     options: {
@@ -203,9 +294,20 @@ export async function simulateOverlay(
       churn: options.churn,
       minutes: options.minutes,
       build: options.build,
+      ...(kind ? { adversary: kind } : {}),
+      adversaryFraction: kind ? options.adversaryFraction : 0,
     },
-    puts: { ok: putsOk, total: options.items, medianStored: quantile(stored, 0.5) },
-    gets: { ok: getsOk, total: options.items, successRate: options.items > 0 ? getsOk / options.items : 1 },
+    puts: {
+      ok: putsOk,
+      total: kind === 'targeted' ? 1 : options.items,
+      medianStored: quantile(stored, 0.5),
+    },
+    gets: {
+      ok: getsOk,
+      total: options.items,
+      successRate: options.items > 0 ? getsOk / options.items : 1,
+      lies,
+    },
     lookups: {
       count: lookups.length,
       medianHops: quantile(
@@ -216,6 +318,7 @@ export async function simulateOverlay(
         lookups.map((l) => l.messages),
         0.5,
       ),
+      meanMessages: lookups.length > 0 ? lookups.reduce((a, l) => a + l.messages, 0) / lookups.length : 0,
       medianMs: quantile(
         lookups.map((l) => l.ms),
         0.5,
@@ -227,6 +330,17 @@ export async function simulateOverlay(
     },
     departed,
     joined: serial,
+    ...(kind
+      ? {
+          adversaries: {
+            kind,
+            count: hostileCount,
+            grindBits: kind === 'targeted' ? grind.bits : 0,
+            grindTries: grind.tries,
+            grindMs: Math.round(grind.ms),
+          },
+        }
+      : {}),
     connections: net.connections,
     wallMs: 0,
   };

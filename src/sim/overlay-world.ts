@@ -15,6 +15,8 @@ export class SimulatedOverlayNet {
   readonly net: MemoryStreamNetwork;
   private readonly latency = internetLatency();
   private readonly sites = new Map<string, Site>();
+  /** Sites of the /24s placed with placeAt: one per subnet an attacker uses (bounded by the run). */
+  private readonly subnetSites = new Map<string, Site>();
 
   constructor(
     clock: VirtualClock,
@@ -30,6 +32,18 @@ export class SimulatedOverlayNet {
         return a && b ? this.latency.oneWayMs(a, b, random) : 50;
       },
     });
+  }
+
+  /** A chosen address (a Sybil's): every address of one /24 sits at one site. */
+  placeAt(address: Address): Address {
+    const subnet = address.host.slice(0, address.host.lastIndexOf('.'));
+    let site = this.subnetSites.get(subnet);
+    if (!site) {
+      site = this.latency.site(this.random);
+      this.subnetSites.set(subnet, site);
+    }
+    this.sites.set(keyOf(address), site);
+    return address;
   }
 
   /** The n-th node's address (10.x.y.z:7000), placed at a random site. */

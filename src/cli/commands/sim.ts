@@ -7,6 +7,7 @@ import { formatSummary } from '../../sim/report-text.js';
 import type { BuildMode, SimOptions, SimProgress } from '../../sim/runner.js';
 import { SCENARIOS } from '../../sim/scenarios.js';
 import { ADVERSARY_KINDS, type AdversaryKind } from '../../sim/adversary.js';
+import { OVERLAY_ADVERSARY_KINDS, type OverlayAdversaryKind } from '../../sim/overlay-adversary.js';
 import { OVERLAY_SIM_DEFAULTS, simulateOverlay } from '../../sim/overlay-sim.js';
 import { simulate } from '../../sim/simulate.js';
 import { checkTechniques, DEFAULT_LATENCY, LATENCY_TECHNIQUES } from '../../node/latency.js';
@@ -90,7 +91,8 @@ measures lookups. The same options and seed replay the run exactly.
       --paths D        disjoint lookup paths (mainline: get_peers, announce and BEP 44 get /
                        put, default 1; overlay: default 3)
       --adversary KIND adversaries among the nodes, real nodes with a hostile policy:
-                       ${ADVERSARY_KINDS.join(', ')} (docs/SECURITY.md)
+                       ${ADVERSARY_KINDS.join(', ')} (docs/SECURITY.md; the same kinds on
+                       --dht overlay, where targeted grinds keys near one item)
       --fraction F     fraction of the nodes that are adversaries (default 0.2)
       --reputation     honest nodes keep a per-contact reputation and skip liars
       --secure-ids     BEP 42 enforced: ids derive from IPs, honest nodes require it
@@ -226,7 +228,15 @@ async function runOverlay(
     churn: fraction(values.churn, '--churn') ?? OVERLAY_SIM_DEFAULTS.churn,
     minutes,
     build: values.build === 'fast' ? 'fast' : 'join',
+    adversaryFraction: fraction(values.fraction, '--fraction') ?? OVERLAY_SIM_DEFAULTS.adversaryFraction,
   };
+  if (values.adversary !== undefined) {
+    if (!(OVERLAY_ADVERSARY_KINDS as readonly string[]).includes(values.adversary))
+      throw new UsageError(
+        `--adversary must be one of ${OVERLAY_ADVERSARY_KINDS.join(', ')}, got "${values.adversary}"`,
+      );
+    options.adversary = values.adversary as OverlayAdversaryKind;
+  }
   if (values.build !== undefined && values.build !== 'fast' && values.build !== 'join')
     throw new UsageError(`--build must be fast or join, got "${values.build}"`);
   EventEmitter.defaultMaxListeners = 256;
@@ -249,13 +259,25 @@ async function runOverlay(
       `overlay: ${report.options.nodes} nodes, seed ${report.options.seed}, d = ${report.options.paths} disjoint paths, ` +
         `${pct(report.options.natFraction)} behind NAT, churn ${pct(report.options.churn)} per 10 min over ${report.options.minutes} min`,
       `puts:    ${report.puts.ok}/${report.puts.total} stored (median ${report.puts.medianStored} replicas)`,
-      `gets:    ${report.gets.ok}/${report.gets.total} found the latest value (${pct(report.gets.successRate)})`,
+      `gets:    ${report.gets.ok}/${report.gets.total} found the latest value (${pct(report.gets.successRate)})` +
+        (report.gets.lies > 0 ? `; ${report.gets.lies} forged or misplaced items refused` : ''),
       `lookups: ${report.lookups.count}; median ${report.lookups.medianHops} hops, ${report.lookups.medianMessages} messages, ` +
         `${report.lookups.medianMs.toFixed(0)} ms (p95 ${report.lookups.p95Ms.toFixed(0)} ms)`,
       `churn:   ${report.departed} left, ${report.joined} joined in all; ${report.connections} connections opened`,
+      ...(report.adversaries
+        ? [
+            `attack:  ${report.adversaries.count} ${report.adversaries.kind} adversaries` +
+              (report.adversaries.grindBits > 0
+                ? `; ids ground to ${report.adversaries.grindBits} bits of the victim: ${report.adversaries.grindTries} keys in ${(report.adversaries.grindMs / 1000).toFixed(1)} s`
+                : ''),
+          ]
+        : []),
       `wall:    ${(report.wallMs / 1000).toFixed(1)} s`,
       `replay:  kadmium sim --dht overlay --nodes ${report.options.nodes} --seed ${report.options.seed} --paths ${report.options.paths} ` +
-        `--lookups ${report.options.items} --nat ${report.options.natFraction} --churn ${report.options.churn} --minutes ${report.options.minutes} --build ${report.options.build}`,
+        `--lookups ${report.options.items} --nat ${report.options.natFraction} --churn ${report.options.churn} --minutes ${report.options.minutes} --build ${report.options.build}` +
+        (report.options.adversary
+          ? ` --adversary ${report.options.adversary} --fraction ${report.options.adversaryFraction}`
+          : ''),
     ].join('\n'),
   );
   return 0;

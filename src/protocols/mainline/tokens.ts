@@ -11,6 +11,13 @@
  * one SHA-256 compression per token (`KeyedSha256` in util/sha256.ts says why). A node issues
  * one with every get_peers reply.
  * Rotation is lazy on the injected clock, so there is no timer to manage or simulate.
+ *
+ * Adaptive lifetime: `setPressure(p)` (0-1: load or a detected attack, see `tokenPressure`)
+ * shortens the rotation period linearly from TOKEN_ROTATE_MS (p = 0) to TOKEN_ROTATE_MIN_MS
+ * (p = 1), so a token lives one to two periods: 5-10 minutes normally, 1-2 minutes under full
+ * pressure. A shorter life shrinks the window in which a harvested token can be replayed and the
+ * replay guard's record. Shared secrets (siblings behind one Redis) keep the fixed period: their
+ * epoch, floor(now / TOKEN_ROTATE_MS), is the explicit time component all siblings agree on.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../util/clock.js';
@@ -18,7 +25,12 @@ import { KeyedSha256, sha256 } from '../../util/sha256.js';
 import type { Random } from '../../util/random.js';
 import { ipv4ToBytes, ipv6ToBytes } from '../../transport/ip.js';
 
+/** The rotation period with no pressure (the longest): tokens live 5-10 minutes. */
 export const TOKEN_ROTATE_MS = 5 * 60_000;
+/** The rotation period under full pressure (the shortest): tokens live 1-2 minutes. */
+export const TOKEN_ROTATE_MIN_MS = 60_000;
+/** Inbound queries per second at which load alone puts full pressure on the token lifetime. */
+export const TOKEN_PRESSURE_FULL_QPS = 2_000;
 export const TOKEN_BYTES = 8;
 const SECRET_BYTES = 64;
 /** Infohashes and BEP 44 targets: every message ends with 20 key bytes. */
@@ -39,21 +51,25 @@ const MESSAGE6 = new Uint8Array(1 + 16 + KEY_BYTES);
 export class TokenManager {
   private current: KeyedSha256;
   private previous: KeyedSha256;
-  private rotatedAt: number;
+  /** Clock time of the next rotation (lazy: done by the first issue or verify at or after it). */
+  private nextRotateAt: number;
   /** Rotations so far, for statistics. */
   rotations = 0;
   /** Clock time shared secrets were last set (setShared); undefined: local secrets. */
   private sharedAt: number | undefined;
+  /** 0-1: how far the period is pulled from rotateMs towards minRotateMs. */
+  private pressure = 0;
 
   constructor(
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly rotateMs = TOKEN_ROTATE_MS,
     private readonly onRotate?: () => void,
+    private readonly minRotateMs = Math.min(TOKEN_ROTATE_MIN_MS, rotateMs),
   ) {
     this.current = this.secret();
     this.previous = this.secret();
-    this.rotatedAt = clock.now();
+    this.nextRotateAt = clock.now() + rotateMs;
   }
 
   /** The token for a requester's IP and a key (infohash or BEP 44 target), good for one scope. */
@@ -85,7 +101,22 @@ export class TokenManager {
     this.current = new KeyedSha256(current);
     this.previous = new KeyedSha256(previous);
     this.sharedAt = this.clock.now();
-    this.rotatedAt = this.clock.now();
+    this.nextRotateAt = this.clock.now() + this.periodMs;
+  }
+
+  /**
+   * Load or attack pressure, 0 (none) to 1 (full), clamped; anything not a number counts as 0.
+   * More pressure brings the next rotation forward to at most one new period from now, never to
+   * now: a token issued a moment ago still lives at least one period (TOKEN_ROTATE_MIN_MS).
+   */
+  setPressure(pressure: number): void {
+    this.pressure = Number.isFinite(pressure) ? Math.min(1, Math.max(0, pressure)) : 0;
+    this.nextRotateAt = Math.min(this.nextRotateAt, this.clock.now() + this.periodMs);
+  }
+
+  /** The rotation period now, ms: between minRotateMs and rotateMs. A token lives one to two of them. */
+  get periodMs(): number {
+    return Math.round(this.rotateMs - (this.rotateMs - this.minRotateMs) * this.pressure);
   }
 
   /** The rotation epoch of a clock time: the explicit time component of shared secrets. */
@@ -122,13 +153,24 @@ export class TokenManager {
       if (now - this.sharedAt < 2 * this.rotateMs) return;
       this.sharedAt = undefined;
     }
-    const elapsed = now - this.rotatedAt;
-    if (elapsed < this.rotateMs) return;
-    // Two or more periods passed: both secrets are stale.
-    this.previous = elapsed >= 2 * this.rotateMs ? this.secret() : this.current;
+    if (now < this.nextRotateAt) return;
+    const period = this.periodMs;
+    // A whole period past the due rotation: the current secret would have retired too.
+    this.previous = now >= this.nextRotateAt + period ? this.secret() : this.current;
     this.current = this.secret();
-    this.rotatedAt = now - (elapsed % this.rotateMs);
+    // A late (lazy) rotation keeps the schedule's phase.
+    this.nextRotateAt = now - ((now - this.nextRotateAt) % period) + period;
     this.rotations++;
     this.onRotate?.();
   }
+}
+
+/**
+ * The token pressure for a node's state: full (1) while an attack is flagged (an anomaly rule is
+ * active), else the inbound query rate as a share of TOKEN_PRESSURE_FULL_QPS.
+ */
+export function tokenPressure(state: { queriesInPerSec: number; attack: boolean }): number {
+  if (state.attack) return 1;
+  const load = state.queriesInPerSec / TOKEN_PRESSURE_FULL_QPS;
+  return Number.isFinite(load) ? Math.min(1, Math.max(0, load)) : 0;
 }
