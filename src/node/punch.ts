@@ -16,6 +16,7 @@ import type { Clock, Timer } from '../util/clock.js';
 import { TimeoutError } from '../util/errors.js';
 import { encodeCompactAddress } from '../wire/compact.js';
 import type { NodeRelay } from './relay.js';
+import type { RelayClient } from './relay-client.js';
 
 /** Time between probes to one candidate. */
 export const PROBE_INTERVAL_MS = 50;
@@ -66,6 +67,10 @@ export class Puncher implements PunchHooks {
   introductions = 0;
   punched = 0;
   failed = 0;
+  /** Peers reached through a relay node after punching failed. */
+  relayed = 0;
+  /** Relay circuits through DHT nodes, the fallback when punching fails and no TURN is set up. */
+  nodeRelay: RelayClient | undefined;
 
   constructor(
     private readonly rpc: () => Rpc,
@@ -129,13 +134,45 @@ export class Puncher implements PunchHooks {
       this.events.punched({ ...result, initiator: true });
       return result;
     } catch (err) {
+      const relayed = await this.throughRelayNode(target, via, signal);
+      if (relayed) {
+        const result = { address: relayed, technique: 'relayed' as const, ms: this.clock.now() - started };
+        this.relayed++;
+        this.events.punched({ ...result, initiator: true });
+        return result;
+      }
       this.failed++;
       this.events.failed({ target, initiator: true, reason: String(err) });
       throw err;
     }
   }
 
+  /**
+   * Punching failed: without a TURN allocation, ask the rendezvous to relay (it reaches the
+   * target, or it could not have introduced us) and check the circuit with a ping.
+   */
+  private async throughRelayNode(
+    target: Address,
+    via: Address,
+    signal: AbortSignal | undefined,
+  ): Promise<Address | undefined> {
+    if (!this.nodeRelay || this.relay?.allocation || signal?.aborted || this.shutdown.aborted)
+      return undefined;
+    try {
+      await this.nodeRelay.open(target, via, signal);
+      const reply = await this.client().ping(target, {
+        signal: signal ?? this.shutdown,
+        timeoutMs: PUNCH_TIMEOUT_MS,
+        retries: 1,
+      });
+      return reply.from;
+    } catch {
+      return undefined;
+    }
+  }
+
   introduced(peer: Address, _rendezvous: Address, relayed?: Address): void {
+    this.nodeRelay?.expect(peer);
     if (this.attempts.size >= MAX_ACTIVE_PUNCHES) return;
     const started = this.clock.now();
     this.probe(peer, undefined, relayed).then(
@@ -152,17 +189,25 @@ export class Puncher implements PunchHooks {
     );
   }
 
-  async introduce(wanted: Address, requester: Address, relayed?: Address): Promise<boolean> {
-    // The requester learned the target's address from some other node, maybe long ago: behind a
-    // symmetric NAT (or after its mapping expired) the target reaches us from another port. So
-    // we introduce both the address asked for and the one its IP used here last, when recent.
+  /**
+   * Where `wanted` can be reached from here: the requester learned its address from some other
+   * node, maybe long ago, and behind a symmetric NAT (or after its mapping expired) it reaches us
+   * from another port. So both the address asked for and the one its IP used here last, when
+   * they queried us within RECENT_QUERIER_MS.
+   */
+  inTouch(wanted: Address): Address[] {
     const now = this.clock.now();
     const fresh = (a: Address | undefined): a is Address => {
       const seen = a && this.recent.get(addressKey(a));
       return seen !== undefined && now - seen <= RECENT_QUERIER_MS;
     };
     const latest = this.recentByHost.get(wanted.host);
-    const targets = [wanted, ...(latest && !sameAddress(latest, wanted) ? [latest] : [])].filter(fresh);
+    return [wanted, ...(latest && !sameAddress(latest, wanted) ? [latest] : [])].filter(fresh);
+  }
+
+  async introduce(wanted: Address, requester: Address, relayed?: Address): Promise<boolean> {
+    const now = this.clock.now();
+    const targets = this.inTouch(wanted);
     if (targets.length === 0) return false;
     if (now - this.windowStart >= 1_000) {
       this.windowStart = now;
