@@ -22,6 +22,8 @@ import type { RelayClient } from './relay-client.js';
 export const PROBE_INTERVAL_MS = 50;
 /** A punch that has not connected within this has failed. */
 export const PUNCH_TIMEOUT_MS = 2_000;
+/** Punching this long without an answer: open a relay circuit beside it (when no TURN is set up). */
+export const RELAY_AFTER_MS = 700;
 /** How long the rendezvous waits for the target to confirm an introduction. */
 export const INTRODUCE_TIMEOUT_MS = 1_000;
 /** Queriers remembered as "recently in touch" (the oldest is forgotten first). */
@@ -103,6 +105,8 @@ export class Puncher implements PunchHooks {
   /** Reach `target` through `via` (a node the target keeps in touch with). */
   async punch(target: Address, via: Address, signal?: AbortSignal): Promise<PunchResult> {
     const started = this.clock.now();
+    // A new attempt looks for a direct path: probes must not ride an old relay circuit.
+    this.nodeRelay?.forget(target);
     // With a TURN allocation the peer may also reach us through it: let its IP in, and say where.
     const relayed = this.relay?.allocation?.relayed;
     if (relayed) await this.relay?.permit(target);
@@ -119,9 +123,56 @@ export class Puncher implements PunchHooks {
         retries: 0,
       })
       .catch(() => undefined);
-    try {
-      const { hit, unaided } = await this.probe(target, signal);
-      const ms = this.clock.now() - started;
+    // Probes and, once punching has had RELAY_AFTER_MS, a relay circuit race: a pair that cannot
+    // punch (symmetric NAT) connects well within PUNCH_TIMEOUT_MS, and one that can punches
+    // without bothering a relay.
+    const stopProbing = new AbortController();
+    let punchedFirst = false;
+    const probing = this.probe(
+      target,
+      signal ? AbortSignal.any([signal, stopProbing.signal]) : stopProbing.signal,
+    );
+    probing.then(
+      () => (punchedFirst = true),
+      () => undefined,
+    );
+    const relaying = new Promise<Address | undefined>((resolve) => {
+      const timer = this.clock.setTimeout(() => {
+        if (punchedFirst) return resolve(undefined);
+        this.throughRelayNode(target, via, signal, () => punchedFirst).then(resolve, () =>
+          resolve(undefined),
+        );
+      }, RELAY_AFTER_MS);
+      probing.then(
+        () => {
+          timer.cancel();
+          resolve(undefined);
+        },
+        () => undefined,
+      );
+    });
+    type Outcome =
+      | { kind: 'punched'; hit: Address; unaided: boolean }
+      | { kind: 'relayed'; address: Address }
+      | { kind: 'failed'; err: unknown };
+    const outcome = await new Promise<Outcome>((resolve) => {
+      let failure: unknown;
+      let pending = 2;
+      const lost = () => {
+        if (--pending === 0) resolve({ kind: 'failed', err: failure });
+      };
+      probing.then(
+        (r) => resolve({ kind: 'punched', ...r }),
+        (err: unknown) => {
+          failure = err;
+          lost();
+        },
+      );
+      relaying.then((address) => (address ? resolve({ kind: 'relayed', address }) : lost()));
+    });
+    const ms = this.clock.now() - started;
+    if (outcome.kind === 'punched') {
+      const { hit, unaided } = outcome;
       const technique: PunchTechnique = this.relay?.carries(hit)
         ? 'relayed'
         : !sameAddress(hit, target)
@@ -133,40 +184,47 @@ export class Puncher implements PunchHooks {
       this.punched++;
       this.events.punched({ ...result, initiator: true });
       return result;
-    } catch (err) {
-      const relayed = await this.throughRelayNode(target, via, signal);
-      if (relayed) {
-        const result = { address: relayed, technique: 'relayed' as const, ms: this.clock.now() - started };
-        this.relayed++;
-        this.events.punched({ ...result, initiator: true });
-        return result;
-      }
-      this.failed++;
-      this.events.failed({ target, initiator: true, reason: String(err) });
-      throw err;
     }
+    if (outcome.kind === 'relayed') {
+      stopProbing.abort();
+      const result = { address: outcome.address, technique: 'relayed' as const, ms };
+      this.relayed++;
+      this.events.punched({ ...result, initiator: true });
+      return result;
+    }
+    this.failed++;
+    this.events.failed({ target, initiator: true, reason: String(outcome.err) });
+    throw outcome.err;
   }
 
   /**
-   * Punching failed: without a TURN allocation, ask the rendezvous to relay (it reaches the
+   * Punching is slow or failing: without a TURN allocation, ask the rendezvous to relay (it reaches the
    * target, or it could not have introduced us) and check the circuit with a ping.
    */
   private async throughRelayNode(
     target: Address,
     via: Address,
     signal: AbortSignal | undefined,
+    punched: () => boolean,
   ): Promise<Address | undefined> {
-    if (!this.nodeRelay || this.relay?.allocation || signal?.aborted || this.shutdown.aborted)
-      return undefined;
+    const relay = this.nodeRelay;
+    if (!relay || this.relay?.allocation || signal?.aborted || this.shutdown.aborted) return undefined;
     try {
-      await this.nodeRelay.open(target, via, signal);
+      await relay.open(target, via, signal);
+      // A direct path found meanwhile is better: do not route the peer through the relay.
+      if (punched()) {
+        relay.forget(target);
+        return undefined;
+      }
       const reply = await this.client().ping(target, {
         signal: signal ?? this.shutdown,
         timeoutMs: PUNCH_TIMEOUT_MS,
         retries: 1,
       });
-      return reply.from;
+      if (punched()) relay.forget(target);
+      return punched() ? undefined : reply.from;
     } catch {
+      relay.forget(target);
       return undefined;
     }
   }

@@ -20,11 +20,16 @@ export const MAX_RELAY_ROUTES = 256;
 export const MAX_EXPECTED_RELAYS = 256;
 /** An introduced peer's relay offer is accepted this long after the introduction. */
 export const RELAY_ACCEPT_MS = 10_000;
+/**
+ * A route unused this long is dropped, before the relay drops its circuit (RELAY_CIRCUIT_IDLE_MS,
+ * 60 s): datagrams then go direct rather than into a closed circuit.
+ */
+export const RELAY_ROUTE_IDLE_MS = 50_000;
 /** How long we wait for a relay to open a circuit (it asks the target first). */
 export const RELAY_OPEN_TIMEOUT_MS = 2_500;
 
 export class RelayClient {
-  private readonly routes = new Map<string, { peer: Address; relay: Address }>();
+  private readonly routes = new Map<string, { peer: Address; relay: Address; lastUsed: number }>();
   private readonly expected = new Map<string, number>();
   sent = 0;
   received = 0;
@@ -38,7 +43,7 @@ export class RelayClient {
   ) {
     const previous = split.route;
     split.route = (data, to) => {
-      const r = this.routes.get(addressKey(to));
+      const r = this.live(addressKey(to));
       if (!r) return previous?.(data, to) ?? false;
       const frame = encodeRelayFrame(to, data);
       if (!frame) return false;
@@ -52,15 +57,16 @@ export class RelayClient {
   receive(data: Uint8Array, from: Address): boolean {
     const frame = decodeRelayFrame(data);
     if (!frame) return false;
-    const r = this.routes.get(addressKey(frame.peer));
+    const r = this.live(addressKey(frame.peer));
     if (!r || r.relay.host !== from.host || r.relay.port !== from.port) return false;
     this.received++;
     this.split.deliver(frame.payload, frame.peer);
     return true;
   }
 
-  /** A rendezvous introduced `peer` to us: a relay offer for it may follow. */
+  /** A rendezvous introduced `peer` to us: punching starts afresh, a relay offer may follow. */
   expect(peer: Address): void {
+    this.forget(peer);
     this.expected.delete(peer.host);
     this.expected.set(peer.host, this.clock.now());
     if (this.expected.size > MAX_EXPECTED_RELAYS)
@@ -86,15 +92,33 @@ export class RelayClient {
     this.remember(target, relay);
   }
 
+  /** Send to `peer` directly again. */
+  forget(peer: Address): void {
+    this.routes.delete(addressKey(peer));
+  }
+
   /** True when datagrams to `peer` go through a relay node. */
   carries(peer: Address): boolean {
     return this.routes.has(addressKey(peer));
   }
 
+  /** The route for `key` when it is in use, marked used now; idle ones are dropped. */
+  private live(key: string): { peer: Address; relay: Address; lastUsed: number } | undefined {
+    const r = this.routes.get(key);
+    if (!r) return undefined;
+    const now = this.clock.now();
+    if (now - r.lastUsed > RELAY_ROUTE_IDLE_MS) {
+      this.routes.delete(key);
+      return undefined;
+    }
+    r.lastUsed = now;
+    return r;
+  }
+
   private remember(peer: Address, relay: Address): void {
     const key = addressKey(peer);
     this.routes.delete(key);
-    this.routes.set(key, { peer, relay });
+    this.routes.set(key, { peer, relay, lastUsed: this.clock.now() });
     if (this.routes.size > MAX_RELAY_ROUTES) this.routes.delete(this.routes.keys().next().value as string);
   }
 }
