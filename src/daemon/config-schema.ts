@@ -213,6 +213,12 @@ export const SCHEMA = [
     parse: bool,
   },
   {
+    key: 'node.relay',
+    default: false,
+    doc: 'relay for NATed peers that cannot punch to each other (public nodes only; rate- and byte-limited, docs/NAT.md)',
+    parse: bool,
+  },
+  {
     key: 'overlay.enabled',
     default: false,
     doc: 'run the secp256k1 overlay DHT beside the Mainline node',

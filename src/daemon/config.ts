@@ -33,6 +33,7 @@ export interface DaemonConfig {
     readOnly: boolean;
     fullNode: boolean;
     rateLimitLoopback: boolean;
+    relay: boolean;
   };
   api: {
     enabled: boolean;
@@ -197,6 +198,7 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
       readOnly: get('node.read_only'),
       fullNode: get('node.full_node'),
       rateLimitLoopback: get('node.rate_limit_loopback'),
+      relay: get('node.relay'),
     },
     api: {
       enabled: get('api.enabled'),

@@ -118,6 +118,7 @@ export class Daemon {
         readOnly: config.node.readOnly || config.privacy.profile === 'private',
         fullNode: config.node.fullNode,
         rateLimitLoopback: config.node.rateLimitLoopback,
+        relay: config.node.relay,
         routingTable: table,
         // Shared by every node a rotating daemon runs: the stores outlive each node.
         peerStore: storage.peers,

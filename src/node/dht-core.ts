@@ -46,6 +46,9 @@ import type { Resolver } from './resolve.js';
 import type { NatReport } from './nat.js';
 import { Puncher } from './punch.js';
 import { NodeRelay } from './relay.js';
+import { RelayClient } from './relay-client.js';
+import { RelayServer } from './relay-server.js';
+import { looksLikeRelayFrame } from '../wire/relay-frame.js';
 import { NodeTables } from './tables.js';
 
 /** More disjoint paths than this cost messages without adding safety at k = 8 (docs/SECURITY.md). */
@@ -92,6 +95,9 @@ export abstract class DhtCore implements LookupHost {
   protected puncher: Puncher | undefined;
   /** A TURN allocation, once dht.allocateRelay() made one. */
   protected relay: NodeRelay | undefined;
+  /** Circuits through relaying DHT nodes (ours), and the ones we carry when `relay: true`. */
+  protected relayClient: RelayClient | undefined;
+  protected relayServer: RelayServer | undefined;
   /** The last NAT discovery, when one ran. */
   protected lastNat: NatReport | undefined;
   /** Families we have sockets for (before listen: v4, as the tables are built for). */
@@ -213,7 +219,9 @@ export abstract class DhtCore implements LookupHost {
     this.families = [...(fam.n4 ? [4 as const] : []), ...(fam.n6 ? [6 as const] : [])];
     if (fam.n6 && !this.nodeTables.v6) this.nodeTables = this.makeTables(true);
     transport.onError((err) => this.warn('TRANSPORT', err.message));
-    const split = new SplitTransport(transport, looksLikeStun);
+    // Relay frames first (they carry any payload), then STUN beside KRPC.
+    const frames = new SplitTransport(transport, looksLikeRelayFrame);
+    const split = new SplitTransport(frames, looksLikeStun);
     const stun = new StunClient((data, to) => transport.send(data, to), this.clock, this.random);
     split.onSide((data, from) => stun.receive(data, from));
     this.stun = stun;
@@ -240,6 +248,17 @@ export abstract class DhtCore implements LookupHost {
       },
     });
     this.rpc = rpc;
+    const relayClient = new RelayClient(
+      split,
+      () => rpc,
+      () => this.idBytes,
+      this.clock,
+      this.shutdown,
+    );
+    this.relayClient = relayClient;
+    frames.onSide((data, from) => {
+      if (!relayClient.receive(data, from)) this.relayServer?.forward(data, from);
+    });
     this.puncher = new Puncher(
       () => rpc,
       () => this.requireClient(),
@@ -252,6 +271,17 @@ export abstract class DhtCore implements LookupHost {
         failed: (e) => this.events.emit('nat:punch-failed', e),
       },
     );
+    this.puncher.nodeRelay = relayClient;
+    const puncher = this.puncher;
+    if (this.options.relay && !this.options.readOnly)
+      this.relayServer = new RelayServer(
+        () => rpc,
+        () => this.idBytes,
+        (wanted) => puncher.inTouch(wanted),
+        (data, to) => frames.send(data, to),
+        this.clock,
+        this.shutdown,
+      );
     this.client = new MainlineClient(
       rpc,
       () => this.idBytes,
@@ -431,6 +461,13 @@ export abstract class DhtCore implements LookupHost {
       },
       sampler: this.sampler,
       punch: this.puncher,
+      relay: this.relayClient && {
+        open: (requester: Address, target: Address) =>
+          this.relayServer
+            ? this.relayServer.open(requester, target)
+            : Promise.resolve('this node does not offer relaying (start it with relay: true)'),
+        offered: (peer: Address, relay: Address) => this.relayClient?.offered(peer, relay) ?? false,
+      },
       onItemStored: (item, from) => {
         if (this.events.has('item:stored'))
           this.events.emit('item:stored', {

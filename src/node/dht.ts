@@ -28,6 +28,7 @@ import type { BValue } from '../wire/bencode.js';
 import type { StunClient } from '../protocols/stun/client.js';
 import type { Allocation, TurnCredentials } from '../protocols/stun/turn.js';
 import type { NodeRelay } from './relay.js';
+import type { RelayServerStats } from './relay-server.js';
 import { DhtCore } from './dht-core.js';
 import { discoverNat, type NatReport } from './nat.js';
 import type { Puncher, PunchResult } from './punch.js';
@@ -360,8 +361,16 @@ export class Dht extends DhtCore {
     rpc: ReturnType<Rpc['stats']['snapshot']> | undefined;
     tokenRotations: number;
     nat: NatReport | undefined;
-    punch: { punched: number; failed: number; introductions: number };
-    relay: { relayed: Address | undefined; sent: number; received: number };
+    punch: { punched: number; failed: number; introductions: number; relayed: number };
+    relay: {
+      relayed: Address | undefined;
+      sent: number;
+      received: number;
+      /** Through relaying DHT nodes: datagrams we sent and received over circuits. */
+      viaNodes: { sent: number; received: number };
+      /** As a relaying node (`relay: true`): circuits and what they carried. */
+      serving: RelayServerStats | undefined;
+    };
   } {
     const v6 = this.nodeTables.v6;
     return {
@@ -379,11 +388,14 @@ export class Dht extends DhtCore {
         punched: this.puncher?.punched ?? 0,
         failed: this.puncher?.failed ?? 0,
         introductions: this.puncher?.introductions ?? 0,
+        relayed: this.puncher?.relayed ?? 0,
       },
       relay: {
         relayed: this.relay?.allocation?.relayed,
         sent: this.relay?.sent ?? 0,
         received: this.relay?.received ?? 0,
+        viaNodes: { sent: this.relayClient?.sent ?? 0, received: this.relayClient?.received ?? 0 },
+        serving: this.relayServer ? { ...this.relayServer.stats } : undefined,
       },
     };
   }
@@ -407,6 +419,7 @@ export class Dht extends DhtCore {
           client.getPeers(contact.address, infoHash, { signal: d.signal, onSlow }, { noseed: opts.noseed }),
         (reply) => {
           if (reply.values.length === 0) return false;
+          opts.onPeersFrom?.(reply.from, reply.values);
           onPeers(reply.values);
           return true;
         },

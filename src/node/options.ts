@@ -44,6 +44,11 @@ export interface DhtOptions {
   itemStore?: ItemStore;
   /** Store every valid item, not only those we are among the K closest to (a "full node"). */
   fullNode?: boolean;
+  /**
+   * Offer to relay for peers that cannot punch to each other (node/relay-server.ts): opt-in, for
+   * nodes with a public address; rate- and byte-limited. Default false.
+   */
+  relay?: boolean;
   /** Per-attempt query timeout, ms. */
   timeoutMs?: number;
   /** After this long a query no longer holds a lookup slot, ms (the ceiling with adaptive timeouts). */
@@ -113,6 +118,11 @@ export interface CallOptions {
 export interface GetPeersOptions extends CallOptions {
   /** BEP 33: ask nodes for leechers only. */
   noseed?: boolean | undefined;
+  /**
+   * Called with every reply that carries peers and the node that sent it: that node stores the
+   * peer's announce, so the peer keeps in touch with it (the rendezvous for dht.punch()).
+   */
+  onPeersFrom?: ((from: Address, peers: readonly Address[]) => void) | undefined;
 }
 
 export interface AnnounceOptions extends CallOptions {

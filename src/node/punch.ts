@@ -16,11 +16,14 @@ import type { Clock, Timer } from '../util/clock.js';
 import { TimeoutError } from '../util/errors.js';
 import { encodeCompactAddress } from '../wire/compact.js';
 import type { NodeRelay } from './relay.js';
+import type { RelayClient } from './relay-client.js';
 
 /** Time between probes to one candidate. */
 export const PROBE_INTERVAL_MS = 50;
 /** A punch that has not connected within this has failed. */
 export const PUNCH_TIMEOUT_MS = 2_000;
+/** Punching this long without an answer: open a relay circuit beside it (when no TURN is set up). */
+export const RELAY_AFTER_MS = 700;
 /** How long the rendezvous waits for the target to confirm an introduction. */
 export const INTRODUCE_TIMEOUT_MS = 1_000;
 /** Queriers remembered as "recently in touch" (the oldest is forgotten first). */
@@ -66,6 +69,10 @@ export class Puncher implements PunchHooks {
   introductions = 0;
   punched = 0;
   failed = 0;
+  /** Peers reached through a relay node after punching failed. */
+  relayed = 0;
+  /** Relay circuits through DHT nodes, the fallback when punching fails and no TURN is set up. */
+  nodeRelay: RelayClient | undefined;
 
   constructor(
     private readonly rpc: () => Rpc,
@@ -98,6 +105,8 @@ export class Puncher implements PunchHooks {
   /** Reach `target` through `via` (a node the target keeps in touch with). */
   async punch(target: Address, via: Address, signal?: AbortSignal): Promise<PunchResult> {
     const started = this.clock.now();
+    // A new attempt looks for a direct path: probes must not ride an old relay circuit.
+    this.nodeRelay?.forget(target);
     // With a TURN allocation the peer may also reach us through it: let its IP in, and say where.
     const relayed = this.relay?.allocation?.relayed;
     if (relayed) await this.relay?.permit(target);
@@ -114,9 +123,56 @@ export class Puncher implements PunchHooks {
         retries: 0,
       })
       .catch(() => undefined);
-    try {
-      const { hit, unaided } = await this.probe(target, signal);
-      const ms = this.clock.now() - started;
+    // Probes and, once punching has had RELAY_AFTER_MS, a relay circuit race: a pair that cannot
+    // punch (symmetric NAT) connects well within PUNCH_TIMEOUT_MS, and one that can punches
+    // without bothering a relay.
+    const stopProbing = new AbortController();
+    let punchedFirst = false;
+    const probing = this.probe(
+      target,
+      signal ? AbortSignal.any([signal, stopProbing.signal]) : stopProbing.signal,
+    );
+    probing.then(
+      () => (punchedFirst = true),
+      () => undefined,
+    );
+    const relaying = new Promise<Address | undefined>((resolve) => {
+      const timer = this.clock.setTimeout(() => {
+        if (punchedFirst) return resolve(undefined);
+        this.throughRelayNode(target, via, signal, () => punchedFirst).then(resolve, () =>
+          resolve(undefined),
+        );
+      }, RELAY_AFTER_MS);
+      probing.then(
+        () => {
+          timer.cancel();
+          resolve(undefined);
+        },
+        () => undefined,
+      );
+    });
+    type Outcome =
+      | { kind: 'punched'; hit: Address; unaided: boolean }
+      | { kind: 'relayed'; address: Address }
+      | { kind: 'failed'; err: unknown };
+    const outcome = await new Promise<Outcome>((resolve) => {
+      let failure: unknown;
+      let pending = 2;
+      const lost = () => {
+        if (--pending === 0) resolve({ kind: 'failed', err: failure });
+      };
+      probing.then(
+        (r) => resolve({ kind: 'punched', ...r }),
+        (err: unknown) => {
+          failure = err;
+          lost();
+        },
+      );
+      relaying.then((address) => (address ? resolve({ kind: 'relayed', address }) : lost()));
+    });
+    const ms = this.clock.now() - started;
+    if (outcome.kind === 'punched') {
+      const { hit, unaided } = outcome;
       const technique: PunchTechnique = this.relay?.carries(hit)
         ? 'relayed'
         : !sameAddress(hit, target)
@@ -128,14 +184,53 @@ export class Puncher implements PunchHooks {
       this.punched++;
       this.events.punched({ ...result, initiator: true });
       return result;
-    } catch (err) {
-      this.failed++;
-      this.events.failed({ target, initiator: true, reason: String(err) });
-      throw err;
+    }
+    if (outcome.kind === 'relayed') {
+      stopProbing.abort();
+      const result = { address: outcome.address, technique: 'relayed' as const, ms };
+      this.relayed++;
+      this.events.punched({ ...result, initiator: true });
+      return result;
+    }
+    this.failed++;
+    this.events.failed({ target, initiator: true, reason: String(outcome.err) });
+    throw outcome.err;
+  }
+
+  /**
+   * Punching is slow or failing: without a TURN allocation, ask the rendezvous to relay (it reaches the
+   * target, or it could not have introduced us) and check the circuit with a ping.
+   */
+  private async throughRelayNode(
+    target: Address,
+    via: Address,
+    signal: AbortSignal | undefined,
+    punched: () => boolean,
+  ): Promise<Address | undefined> {
+    const relay = this.nodeRelay;
+    if (!relay || this.relay?.allocation || signal?.aborted || this.shutdown.aborted) return undefined;
+    try {
+      await relay.open(target, via, signal);
+      // A direct path found meanwhile is better: do not route the peer through the relay.
+      if (punched()) {
+        relay.forget(target);
+        return undefined;
+      }
+      const reply = await this.client().ping(target, {
+        signal: signal ?? this.shutdown,
+        timeoutMs: PUNCH_TIMEOUT_MS,
+        retries: 1,
+      });
+      if (punched()) relay.forget(target);
+      return punched() ? undefined : reply.from;
+    } catch {
+      relay.forget(target);
+      return undefined;
     }
   }
 
   introduced(peer: Address, _rendezvous: Address, relayed?: Address): void {
+    this.nodeRelay?.expect(peer);
     if (this.attempts.size >= MAX_ACTIVE_PUNCHES) return;
     const started = this.clock.now();
     this.probe(peer, undefined, relayed).then(
@@ -152,17 +247,25 @@ export class Puncher implements PunchHooks {
     );
   }
 
-  async introduce(wanted: Address, requester: Address, relayed?: Address): Promise<boolean> {
-    // The requester learned the target's address from some other node, maybe long ago: behind a
-    // symmetric NAT (or after its mapping expired) the target reaches us from another port. So
-    // we introduce both the address asked for and the one its IP used here last, when recent.
+  /**
+   * Where `wanted` can be reached from here: the requester learned its address from some other
+   * node, maybe long ago, and behind a symmetric NAT (or after its mapping expired) it reaches us
+   * from another port. So both the address asked for and the one its IP used here last, when
+   * they queried us within RECENT_QUERIER_MS.
+   */
+  inTouch(wanted: Address): Address[] {
     const now = this.clock.now();
     const fresh = (a: Address | undefined): a is Address => {
       const seen = a && this.recent.get(addressKey(a));
       return seen !== undefined && now - seen <= RECENT_QUERIER_MS;
     };
     const latest = this.recentByHost.get(wanted.host);
-    const targets = [wanted, ...(latest && !sameAddress(latest, wanted) ? [latest] : [])].filter(fresh);
+    return [wanted, ...(latest && !sameAddress(latest, wanted) ? [latest] : [])].filter(fresh);
+  }
+
+  async introduce(wanted: Address, requester: Address, relayed?: Address): Promise<boolean> {
+    const now = this.clock.now();
+    const targets = this.inTouch(wanted);
     if (targets.length === 0) return false;
     if (now - this.windowStart >= 1_000) {
       this.windowStart = now;

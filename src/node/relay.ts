@@ -14,11 +14,14 @@ import type { Clock, Timer } from '../util/clock.js';
 export const MAX_RELAYED_PEERS = 256;
 /** Refresh the allocation when this share of its lifetime has passed. */
 const REFRESH_AT = 0.5;
+/** TURN permissions expire after 300 s (RFC 5766 §8, not negotiable): renew them this often. */
+export const TURN_PERMISSION_REFRESH_MS = 240_000;
 
 export class NodeRelay {
   private turn: TurnClient | undefined;
   private readonly peers = new Map<string, Address>();
   private refreshTimer: Timer | undefined;
+  private permissionTimer: Timer | undefined;
   /** Datagrams relayed each way, for stats. */
   sent = 0;
   received = 0;
@@ -54,6 +57,7 @@ export class NodeRelay {
     const allocation = await turn.allocate();
     this.turn = turn;
     this.scheduleRefresh(allocation.lifetimeS);
+    this.schedulePermissions();
     return allocation;
   }
 
@@ -73,6 +77,7 @@ export class NodeRelay {
 
   close(): void {
     this.refreshTimer?.cancel();
+    this.permissionTimer?.cancel();
     this.turn?.refresh(0).catch(() => undefined);
     this.turn = undefined;
   }
@@ -85,6 +90,21 @@ export class NodeRelay {
       const oldest = this.peers.keys().next().value;
       if (oldest !== undefined) this.peers.delete(oldest);
     }
+  }
+
+  /** Keep relayed peers' permissions alive: without it a relayed peer is cut off after 5 minutes. */
+  private schedulePermissions(): void {
+    this.permissionTimer?.cancel();
+    this.permissionTimer = this.clock.setTimeout(() => {
+      const turn = this.turn;
+      if (!turn || this.shutdown.aborted) return;
+      this.schedulePermissions();
+      turn
+        .renewPermissions()
+        .catch((err: unknown) =>
+          this.onProblem(`TURN permission refresh failed, relayed peers may be cut off: ${String(err)}`),
+        );
+    }, TURN_PERMISSION_REFRESH_MS);
   }
 
   private scheduleRefresh(lifetimeS: number): void {

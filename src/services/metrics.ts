@@ -126,6 +126,7 @@ export async function collectMetrics(stats: Statistics): Promise<MetricFamily[]>
   add('punches_total', 'counter', 'Hole punches we started, by outcome.', [
     { labels: { outcome: 'ok' }, value: node.punch.punched },
     { labels: { outcome: 'failed' }, value: node.punch.failed },
+    { labels: { outcome: 'relayed' }, value: node.punch.relayed },
   ]);
   add('punch_introductions_total', 'counter', 'Introductions we made as a rendezvous.', [
     { value: node.punch.introductions },
@@ -134,6 +135,28 @@ export async function collectMetrics(stats: Statistics): Promise<MetricFamily[]>
     { labels: { direction: 'sent' }, value: node.relay.sent },
     { labels: { direction: 'received' }, value: node.relay.received },
   ]);
+  add('relay_node_datagrams_total', 'counter', 'Datagrams through relaying DHT nodes, by direction.', [
+    { labels: { direction: 'sent' }, value: node.relay.viaNodes.sent },
+    { labels: { direction: 'received' }, value: node.relay.viaNodes.received },
+  ]);
+  const serving = node.relay.serving;
+  if (serving) {
+    add('relay_circuits', 'gauge', 'Relay circuits we carry now.', [{ value: serving.circuits }]);
+    add('relay_circuits_total', 'counter', 'Relay circuit requests, by outcome.', [
+      { labels: { outcome: 'opened' }, value: serving.opened },
+      { labels: { outcome: 'refused' }, value: serving.refused },
+    ]);
+    add(
+      'relay_forwarded_total',
+      'counter',
+      'Datagrams we relayed, and dropped (no circuit or over budget).',
+      [
+        { labels: { outcome: 'forwarded' }, value: serving.datagrams },
+        { labels: { outcome: 'dropped' }, value: serving.dropped },
+      ],
+    );
+    add('relay_forwarded_bytes_total', 'counter', 'Payload bytes we relayed.', [{ value: serving.bytes }]);
+  }
 
   add('bootstrapped', 'gauge', '1 once the node joined the network, else 0.', [
     { value: node.bootstrapped ? 1 : 0 },

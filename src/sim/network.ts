@@ -3,9 +3,11 @@
  * delayed by a latency model on the injected clock, random loss and duplication, partitions, and
  * NATed endpoints.
  *
- * A NATed endpoint behaves like a port-restricted cone NAT: sending to a remote address opens a
- * mapping for `natMappingMs`, and only datagrams from addresses with an open mapping get in. So it
- * can query others and receive their replies, but unsolicited queries to it are dropped.
+ * A NATed endpoint sits behind one of the test bed's NAT types (sim/nat-model.ts; by default a
+ * port-restricted cone): sending to a remote address opens a mapping for `natMappingMs`, and only
+ * datagrams the mapping's filtering allows get in. So it can query others and receive their
+ * replies, but unsolicited queries to it are dropped. A symmetric NAT shows every destination
+ * another external port; datagrams to such a port reach the endpoint behind it.
  *
  * Each endpoint is a Transport, so nodes run on it unmodified. Datagrams are handed over without
  * copying: every sender in this code base passes a fresh buffer it never touches again.
@@ -15,6 +17,7 @@ import type { DatagramHandler, Transport } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { internetLatency, type LatencyModel, type Site } from './latency.js';
+import { NatState, type PortAlias, type SimNatType } from './nat-model.js';
 
 export interface SimNetworkOptions {
   clock: Clock;
@@ -32,13 +35,11 @@ export interface EndpointOptions {
   /** An explicit IPv4 address; by default a random unused public one. */
   host?: string;
   port?: number;
-  /** Behind a NAT: unsolicited inbound datagrams are dropped. */
-  nat?: boolean;
+  /** Behind a NAT (true: port-restricted cone): unsolicited inbound datagrams are dropped. */
+  nat?: boolean | SimNatType;
 }
 
 export const NAT_MAPPING_MS = 120_000;
-/** NAT mappings kept per endpoint before expired ones are swept. */
-const NAT_SWEEP_AT = 256;
 
 export interface NetworkCounters {
   sent: number;
@@ -72,6 +73,8 @@ export class SimNetwork {
   private readonly usedHosts = new Set<number>();
   private groupOf: ((e: SimEndpoint) => number) | undefined;
   private readonly natMappingMs: number;
+  /** Symmetric NATs' external ports: "host:port" -> the endpoint behind it. */
+  private readonly aliases = new Map<string, PortAlias>();
 
   constructor(private readonly options: SimNetworkOptions) {
     this.latency = options.latency ?? internetLatency();
@@ -94,19 +97,19 @@ export class SimNetwork {
     const address: Address = { host, port: opts.port ?? 6881, family: 4 };
     const key = addressKey(address);
     if (this.endpoints.has(key)) throw new Error(`address ${key} is already in use on this network`);
-    const endpoint = new SimEndpoint(
-      this,
-      address,
-      this.latency.site(this.options.random),
-      opts.nat ?? false,
-    );
+    const natType = opts.nat === true ? 'port-restricted' : opts.nat || undefined;
+    const endpoint = new SimEndpoint(this, address, this.latency.site(this.options.random), natType);
+    if (natType)
+      endpoint.natState = new NatState(natType, address, endpoint, this.aliases, this.options.random);
     if (this.groupOf) endpoint.group = this.groupOf(endpoint);
     this.endpoints.set(key, endpoint);
     return endpoint;
   }
 
+  /** The endpoint datagrams to `address` reach (behind a symmetric NAT: any of its external ports). */
   endpoint(address: Address): SimEndpoint | undefined {
-    return this.endpoints.get(addressKey(address));
+    const key = addressKey(address);
+    return this.endpoints.get(key) ?? (this.aliases.get(key)?.owner as SimEndpoint | undefined);
   }
 
   /** Split the network: datagrams between endpoints of different groups are dropped until heal(). */
@@ -136,8 +139,8 @@ export class SimNetwork {
     const { clock, random } = this.options;
     c.sent++;
     from.sent++;
-    if (from.nat) from.openMapping(to, clock.now() + this.natMappingMs);
-    const target = this.endpoints.get(addressKey(to));
+    const seen = from.natState ? from.natState.outbound(to, clock.now(), this.natMappingMs) : from.address;
+    const target = this.endpoint(to);
     if (!target) {
       c.unreachable++;
       return;
@@ -154,7 +157,7 @@ export class SimNetwork {
     if (copies === 2) c.duplicated++;
     for (let i = 0; i < copies; i++) {
       const delay = this.latency.oneWayMs(from.site, target.site, random);
-      clock.setTimeout(() => target.receive(data, from), delay);
+      clock.setTimeout(() => target.receive(data, seen, to.port), delay);
     }
   }
 
@@ -180,17 +183,22 @@ export class SimEndpoint implements Transport {
   group = 0;
   /** Datagrams this endpoint has sent. */
   sent = 0;
+  /** @internal The NAT in front of it, when there is one. */
+  natState: NatState | undefined;
   private handler: DatagramHandler = () => {};
   private closed = false;
-  /** NAT mappings: remote "host:port" -> clock time the mapping expires. */
-  private mappings: Map<string, number> | undefined;
 
   constructor(
     private readonly network: SimNetwork,
     readonly address: Address,
     readonly site: Site,
-    readonly nat: boolean,
+    readonly natType: SimNatType | undefined,
   ) {}
+
+  /** Behind any NAT. */
+  get nat(): boolean {
+    return this.natType !== undefined;
+  }
 
   get isClosed(): boolean {
     return this.closed;
@@ -209,38 +217,24 @@ export class SimEndpoint implements Transport {
   close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      this.mappings = undefined;
+      this.natState?.clear();
       this.network.detach(this);
     }
     return Promise.resolve();
   }
 
   /** @internal */
-  openMapping(to: Address, until: number): void {
-    this.mappings ??= new Map();
-    const key = addressKey(to);
-    if (this.mappings.size >= NAT_SWEEP_AT && !this.mappings.has(key)) {
-      const now = this.network.clock.now();
-      for (const [k, expires] of this.mappings) if (expires <= now) this.mappings.delete(k);
-    }
-    this.mappings.set(key, until);
-  }
-
-  /** @internal */
-  receive(data: Uint8Array, from: SimEndpoint): void {
+  receive(data: Uint8Array, from: Address, port: number): void {
     const counters = this.network.counters;
     if (this.closed) {
       counters.unreachable++;
       return;
     }
-    if (this.nat) {
-      const until = this.mappings?.get(addressKey(from.address));
-      if (until === undefined || until < this.network.clock.now()) {
-        counters.natDropped++;
-        return;
-      }
+    if (this.natState && !this.natState.admits(from, port, this.network.clock.now())) {
+      counters.natDropped++;
+      return;
     }
     counters.delivered++;
-    this.handler(data, from.address);
+    this.handler(data, from);
   }
 }

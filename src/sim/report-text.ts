@@ -54,6 +54,7 @@ export function formatSummary(r: SimResult): string {
   for (const p of r.phases) {
     rows.push(row(p.name, p.lookupKind, p.lookups, p.datagramsPerLookup));
     if (!Number.isNaN(p.lookups.hitRate)) hits.push(`${p.name}: ${pct(p.lookups.hitRate)}`);
+    for (const o of p.others ?? []) rows.push(row('', o.kind, o.stats));
     if (p.stores) rows.push(row('', p.storeKind ?? 'store', p.stores));
   }
   const mib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
@@ -69,6 +70,16 @@ export function formatSummary(r: SimResult): string {
     `network: ${r.network.sent} datagrams sent, ${r.network.lost} lost, ${r.network.duplicated} duplicated, ` +
       `${r.network.partitioned} partitioned, ${r.network.natDropped} dropped by NAT, ${r.network.unreachable} to departed nodes`,
   ];
+  if (r.connect) {
+    const t = Object.entries(r.connect.techniques)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+    const pairs = Object.entries(r.connect.pairs)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, p]) => `${k} ${p.ok}/${p.count}`)
+      .join(', ');
+    lines.push(`connects by technique: ${t}`, `connects by getter>announcer NAT: ${pairs}`);
+  }
   if (hits.length > 0)
     lines.push(`path-cache hits (item first from outside its K closest): ${hits.join(', ')}`);
   if (r.churn)

@@ -65,7 +65,7 @@ export async function runRotate(ctx: SimContext, defaultBuild: () => 'fast' | 'j
     stats.rotations++;
     const next = world.addNode({
       bootstrap: ctx.bootstrap,
-      nat: old.nat,
+      nat: old.natType ?? false,
       readOnly: old.readOnly,
       id: random.bytes(20),
       standby: true,

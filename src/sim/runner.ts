@@ -12,6 +12,7 @@ import { type SimNode, SimWorld } from './world.js';
 import { type AdversaryKind, AdversaryPlan, victimItem } from './adversary.js';
 import { SeededRandom } from '../util/random.js';
 import type { RotationStats } from './rotate.js';
+import type { ConnectBreakdown } from './nat-sim.js';
 
 export type BuildMode = 'fast' | 'join';
 
@@ -29,6 +30,12 @@ export interface SimOptions {
   latency?: readonly string[];
   /** Fraction of nodes behind NAT (default 0.2). */
   natFraction?: number;
+  /** Fraction of the NATed nodes behind symmetric NAT, the rest port-restricted (default 0). */
+  symmetricFraction?: number;
+  /** nat scenario: connect to found peers by hole punching (default true) or by plain ping. */
+  punch?: boolean;
+  /** Public nodes offer to relay (`relay: true`), the fallback when punching fails (default off). */
+  relay?: boolean;
   /** Fraction of nodes running read-only, as the daemon's private profile does (default 0). */
   readOnlyFraction?: number;
   /** Rotate scenario: fraction of nodes that take a fresh id and address (read-only first), and how often, ms. */
@@ -81,6 +88,8 @@ export interface PhaseResult {
   startMs: number;
   endMs: number;
   lookups: OpStats;
+  /** Other operations the workload measured (get_peers before a connect), one entry per kind. */
+  others?: { kind: OpKind; stats: OpStats }[];
   /** Store steps (announce, put), for workloads that have them. */
   stores?: OpStats;
   storeKind?: OpKind;
@@ -102,6 +111,8 @@ export interface SimResult {
   network: NetworkCounters;
   churn?: { leaves: number; joins: number; joinsOk: number; meanSessionMin: number };
   rotation?: RotationStats;
+  /** nat scenario: connects by technique and by NAT pair. */
+  connect?: ConnectBreakdown;
   /** The run's adversaries, and how many of them honest nodes came to distrust (reputation on). */
   adversaries?: { kind: AdversaryKind; fraction: number; count: number; distrusted: number };
   virtualMs: number;
@@ -152,6 +163,8 @@ export class SimContext {
     this.world = new SimWorld({
       seed: options.seed,
       natFraction: options.natFraction ?? 0.2,
+      ...(options.symmetricFraction !== undefined ? { symmetricFraction: options.symmetricFraction } : {}),
+      ...(options.relay ? { relayNodes: true } : {}),
       readOnlyFraction: options.readOnlyFraction,
       latency: internetLatency(),
       dht: {
@@ -302,6 +315,16 @@ export class SimContext {
       datagrams,
       datagramsPerLookup: lookups.length > 0 ? datagrams / lookups.length : 0,
     };
+    const otherKinds = [
+      ...new Set(
+        mine.map((s) => s.kind).filter((k) => k !== workload.lookupKind && !STORE_KINDS.includes(k)),
+      ),
+    ];
+    if (otherKinds.length > 0)
+      result.others = otherKinds.map((kind) => ({
+        kind,
+        stats: opStats(mine.filter((s) => s.kind === kind)),
+      }));
     if (stores.length > 0) {
       result.stores = opStats(stores);
       result.storeKind = (stores[0] as OpSample).kind;

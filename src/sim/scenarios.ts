@@ -17,6 +17,7 @@ import {
 } from './workloads.js';
 import type { SimNode } from './world.js';
 import { runRotate } from './rotate.js';
+import { natScenario } from './nat-sim.js';
 
 export interface Scenario {
   readonly name: string;
@@ -156,4 +157,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   loss,
   partition,
   rotate,
+  nat: natScenario,
 };

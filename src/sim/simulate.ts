@@ -8,12 +8,16 @@
  */
 import { opStats, type SimOptions, type SimResult, SimContext } from './runner.js';
 import { SCENARIOS } from './scenarios.js';
+import { connectBreakdown } from './nat-sim.js';
 
 export function replayCommand(o: SimOptions): string {
   const parts = [`kadmium sim --scenario ${o.scenario} --nodes ${o.nodes} --seed ${o.seed}`];
   if (o.lookups !== undefined) parts.push(`--lookups ${o.lookups}`);
   if (o.build !== undefined) parts.push(`--build ${o.build}`);
   if (o.natFraction !== undefined) parts.push(`--nat ${o.natFraction}`);
+  if (o.symmetricFraction !== undefined) parts.push(`--symmetric ${o.symmetricFraction}`);
+  if (o.punch !== undefined) parts.push(`--punch ${o.punch ? 'on' : 'off'}`);
+  if (o.relay !== undefined) parts.push(`--relay ${o.relay ? 'on' : 'off'}`);
   if (o.readOnlyFraction !== undefined) parts.push(`--read-only ${o.readOnlyFraction}`);
   if (o.lossRate !== undefined) parts.push(`--loss ${o.lossRate}`);
   if (o.churn !== undefined) parts.push(`--churn ${o.churn}`);
@@ -87,6 +91,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
     perf: { wallMs, buildWallMs: ctx.buildWallMs, heapBytesPerNode, rssBytesPerNode },
   };
   if (ctx.churn) result.churn = ctx.churn;
+  if (ctx.samples.some((s) => s.kind === 'connect')) result.connect = connectBreakdown(ctx.samples);
   if (ctx.adversaries)
     result.adversaries = {
       kind: ctx.adversaries.kind,

@@ -9,7 +9,7 @@ import type { LookupKind } from '../node/events.js';
 import { zipf } from './distributions.js';
 import type { SimNode, SimWorld } from './world.js';
 
-export type OpKind = 'find_node' | 'get_peers' | 'announce' | 'put' | 'get';
+export type OpKind = 'find_node' | 'get_peers' | 'announce' | 'put' | 'get' | 'connect';
 
 /** Steps that store (announce, put) rather than look up; reported beside the lookups. */
 export const STORE_KINDS: readonly OpKind[] = ['announce', 'put'];
@@ -32,6 +32,9 @@ export interface OpSample {
   firstMs?: number;
   /** get on the Zipf workload: the item came first from a node outside its true K closest (a path-cache copy). */
   hit?: boolean;
+  /** connect (sim/nat-sim.ts): how the path was made, and the getter>announcer NAT types. */
+  technique?: string;
+  pair?: string;
 }
 
 export interface Workload {
@@ -46,7 +49,7 @@ export interface Workload {
 async function measured<T>(
   world: SimWorld,
   node: SimNode,
-  kind: OpKind,
+  kind: OpKind & LookupKind,
   /** The lookup's target, to pick its event; undefined when the node computes it (put). */
   target: Uint8Array | undefined,
   op: () => Promise<T>,

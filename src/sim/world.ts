@@ -9,6 +9,7 @@ import { secureNodeId } from '../protocols/mainline/secure-id.js';
 import { addressKey } from '../transport/address.js';
 import { SeededRandom } from '../util/random.js';
 import type { LatencyModel } from './latency.js';
+import type { SimNatType } from './nat-model.js';
 import { type SimEndpoint, SimNetwork } from './network.js';
 import { VirtualClock } from './virtual-clock.js';
 
@@ -27,6 +28,8 @@ export interface SimNode {
   readonly dht: Dht;
   readonly endpoint: SimEndpoint;
   readonly nat: boolean;
+  /** The NAT in front of it (sim/nat-model.ts), when nat. */
+  readonly natType: SimNatType | undefined;
   /** BEP 43 read-only (the daemon's private profile): it queries but answers nobody. */
   readonly readOnly: boolean;
   /** Virtual time it came online. */
@@ -42,6 +45,10 @@ export interface WorldOptions {
   seed: number;
   /** Fraction of nodes behind a NAT (0..1). */
   natFraction?: number;
+  /** Fraction of the NATed nodes behind a symmetric NAT (the rest port-restricted; default 0). */
+  symmetricFraction?: number;
+  /** Every honest node with a public address offers to relay (`relay: true`; default off). */
+  relayNodes?: boolean;
   latency?: LatencyModel;
   lossRate?: number;
   duplicateRate?: number;
@@ -65,6 +72,8 @@ export class SimWorld {
   private readonly placement: SeededRandom;
   /** Read-only decisions: a stream of their own, so a world without them replays as before. */
   private readonly readOnlyDraws: SeededRandom | undefined;
+  /** NAT type decisions: their own stream too, so worlds without symmetric NATs replay as before. */
+  private readonly natTypeDraws: SeededRandom | undefined;
 
   constructor(readonly options: WorldOptions) {
     this.random = new SeededRandom(options.seed);
@@ -79,13 +88,15 @@ export class SimWorld {
     this.network = new SimNetwork(networkOptions);
     this.natFraction = options.natFraction ?? 0;
     if ((options.readOnlyFraction ?? 0) > 0) this.readOnlyDraws = new SeededRandom(options.seed ^ 0x2ead0);
+    if ((options.symmetricFraction ?? 0) > 0) this.natTypeDraws = new SeededRandom(options.seed ^ 0x5a7);
   }
 
   /** Create a node and start listening (it does not join yet). */
   addNode(
     opts: {
       bootstrap?: readonly string[] | false;
-      nat?: boolean;
+      /** Behind NAT (true: the world's draw of a type), or not. */
+      nat?: boolean | SimNatType;
       id?: Uint8Array;
       readOnly?: boolean;
       standby?: boolean;
@@ -97,12 +108,15 @@ export class SimWorld {
       idFor?: (host: string) => Uint8Array;
     } = {},
   ): SimNode {
-    const nat = opts.nat ?? (this.natFraction > 0 && this.placement.float() < this.natFraction);
+    const behind = opts.nat ?? (this.natFraction > 0 && this.placement.float() < this.natFraction);
+    const natType: SimNatType | undefined =
+      typeof behind === 'string' ? behind : behind ? this.drawNatType() : undefined;
+    const nat = natType !== undefined;
     const readOnly =
       opts.readOnly ??
       (this.readOnlyDraws !== undefined && this.readOnlyDraws.float() < (this.options.readOnlyFraction ?? 0));
     const endpoint = this.network.createEndpoint({
-      nat,
+      nat: natType ?? false,
       ...(opts.hostile?.host !== undefined ? { host: opts.hostile.host } : {}),
       ...(opts.hostile?.port !== undefined ? { port: opts.hostile.port } : {}),
     });
@@ -115,6 +129,7 @@ export class SimWorld {
       random: this.random.fork(),
       bootstrap: opts.bootstrap ?? false,
       readOnly,
+      ...(this.options.relayNodes && !nat && !opts.hostile ? { relay: true } : {}),
       ...(opts.hostile ? { handlers: opts.hostile.handlers } : {}),
     });
     const node: SimNode = {
@@ -122,6 +137,7 @@ export class SimWorld {
       dht,
       endpoint,
       nat,
+      natType,
       readOnly,
       joinedAt: this.clock.now(),
       alive: true,
@@ -182,6 +198,11 @@ export class SimWorld {
       best[i] = node;
     }
     return best;
+  }
+
+  private drawNatType(): SimNatType {
+    const symmetric = this.options.symmetricFraction ?? 0;
+    return this.natTypeDraws && this.natTypeDraws.float() < symmetric ? 'symmetric' : 'port-restricted';
   }
 
   /** A new node's id: random, or with BEP 42 enforced, a valid one for its address. */

@@ -50,6 +50,7 @@ async function run(c: Command): Promise<unknown> {
         bootstrap: (c.bootstrap as string[] | undefined) ?? false,
         secureIds: 'off',
         rateLimitLoopback: false,
+        relay: c.relay === true,
       });
       dht.events.on('nat', (e) => record({ type: 'nat', kind: e.kind }));
       dht.events.on('nat:punched', (e) => record({ type: 'punched', ...e, address: show(e.address) }));

@@ -45,14 +45,21 @@ describe('NAT test bed', { skip, timeout: 240_000 }, () => {
   let bed: Testbed;
   const agents = new Map<string, Agent>();
   let rv = '';
+  /** A public kadmium node that offers to relay (`relay: true`). */
+  let relayNode = '';
   let stunAddr = '';
   const hashes = new Map<string, string>();
   const names: string[] = [];
   const rows: { a: NatType; b: NatType; ok: boolean; technique: string; ms: number }[] = [];
   const hyperRows: typeof rows = [];
+  const nodeRelayRows: typeof rows = [];
 
   /** Find b's announced peer from a, wipe both NATs' state, refresh both mappings to the rendezvous, punch. */
-  async function pair(ta: NatType, tb: NatType): Promise<{ ok: boolean; technique: string; ms: number }> {
+  async function pair(
+    ta: NatType,
+    tb: NatType,
+    via = rv,
+  ): Promise<{ ok: boolean; technique: string; ms: number }> {
     const a = `${SHORT[ta]}1`;
     const b = `${SHORT[tb]}2`;
     const found = await agents.get(a)!.call<{ peers: string[] }>('find-peers', { infoHash: hashes.get(b) });
@@ -61,10 +68,10 @@ describe('NAT test bed', { skip, timeout: 240_000 }, () => {
     // A clean slate: no mapping or permission left from the lookups, as between strangers.
     // Then both refresh their mapping to the rendezvous, as a NATed node's keep-alive does.
     bed.forget(a, b);
-    await agents.get(a)!.call('ping', { to: rv });
-    await agents.get(b)!.call('ping', { to: rv });
+    await agents.get(a)!.call('ping', { to: via });
+    await agents.get(b)!.call('ping', { to: via });
     try {
-      const r = await agents.get(a)!.call<{ technique: string; ms: number }>('punch', { target, via: rv });
+      const r = await agents.get(a)!.call<{ technique: string; ms: number }>('punch', { target, via });
       return { ok: true, technique: r.technique, ms: r.ms };
     } catch {
       return { ok: false, technique: 'none', ms: PUNCH_GOAL_MS };
@@ -76,6 +83,7 @@ describe('NAT test bed', { skip, timeout: 240_000 }, () => {
     const stun = bed.addOpen('stun', 1);
     const rvHost = bed.addOpen('rv');
     rv = `${rvHost.ip}:6881`;
+    relayNode = `${bed.addOpen('relay').ip}:6881`;
     for (const t of NAT_TYPES)
       for (const i of [1, 2]) {
         const n = `${SHORT[t]}${i}`;
@@ -94,6 +102,9 @@ describe('NAT test bed', { skip, timeout: 240_000 }, () => {
     const rva = Agent.spawn(bed, 'rv');
     agents.set('rv', rva);
     await rva.call('start', { port: 6881 });
+    const relayAgent = Agent.spawn(bed, 'relay');
+    agents.set('relay', relayAgent);
+    await relayAgent.call('start', { port: 6881, relay: true, bootstrap: [rv] });
     for (const n of names) agents.set(n, Agent.spawn(bed, n));
     await Promise.all(names.map((n) => agents.get(n)!.call('start', { port: 6881, bootstrap: [rv] })));
     names.forEach((n, i) => hashes.set(n, (i + 1).toString(16).padStart(40, 'a')));
@@ -174,6 +185,32 @@ describe('NAT test bed', { skip, timeout: 240_000 }, () => {
     }
   });
 
+  it('reaches the pairs punching cannot through a public kadmium node that relays, in under 2 s', async () => {
+    const failed = rows.filter((r) => !r.ok);
+    assert.ok(failed.length > 0, 'the punch test ran first and left pairs for the relay');
+    for (const f of failed) {
+      const r = await pair(f.a, f.b, relayNode);
+      nodeRelayRows.push({ a: f.a, b: f.b, ...r });
+      assert.ok(r.ok, `${f.a} -> ${f.b} through the relaying node failed`);
+      assert.equal(r.technique, 'relayed');
+      assert.ok(r.ms < PUNCH_GOAL_MS, `${f.a} -> ${f.b} through the relaying node took ${r.ms} ms`);
+    }
+    const relayStats = await agents
+      .get('relay')!
+      .call<{ relay: { serving: { opened: number; datagrams: number; bytes: number } } }>('stats');
+    assert.equal(relayStats.relay.serving.opened, failed.length, 'one circuit per pair');
+    assert.ok(relayStats.relay.serving.datagrams >= 2 * failed.length, 'KRPC went both ways');
+    const a = await agents
+      .get(`${SHORT[failed[0]!.a]}1`)!
+      .call<{ relay: { viaNodes: { sent: number; received: number } } }>('stats');
+    assert.ok(a.relay.viaNodes.sent > 0 && a.relay.viaNodes.received > 0);
+    const status = await agents.get('relay')!.call<{ metrics: string }>('status');
+    assert.match(status.metrics, /kadmium_relay_circuits_total\{outcome="opened"\} [1-9]/);
+    // The rendezvous does not relay (relay is opt-in): asked, it says so and the punch fails.
+    const refused = await pair('symmetric', 'symmetric');
+    assert.equal(refused.ok, false, 'a node without relay: true relayed');
+  });
+
   it('reaches the pairs punching cannot through a TURN relay on coturn', async () => {
     const failed = rows.filter((r) => !r.ok);
     assert.ok(failed.length > 0, 'the punch test ran first and left pairs for the relay');
@@ -229,7 +266,7 @@ describe('NAT test bed', { skip, timeout: 240_000 }, () => {
     if (process.env.KADMIUM_NAT_TABLE)
       writeFileSync(
         process.env.KADMIUM_NAT_TABLE,
-        JSON.stringify({ kadmium: rows, hyperdht: hyperRows }, null, 1),
+        JSON.stringify({ kadmium: rows, nodeRelay: nodeRelayRows, hyperdht: hyperRows }, null, 1),
       );
     const baseline = hyperRows.find((r) => r.a === 'open' && r.b === 'open');
     assert.ok(

@@ -70,6 +70,53 @@ describe('simulated network', () => {
     assert.equal(net.counters.natDropped, 3);
   });
 
+  it('models the test bed NAT types: who gets in, and the port each destination sees', async () => {
+    const { clock, net } = setup({ natMappingMs: 1000 });
+    const full = net.createEndpoint({ nat: 'full-cone' });
+    const addr = net.createEndpoint({ nat: 'address-restricted' });
+    const sym = net.createEndpoint({ nat: 'symmetric' });
+    const server = net.createEndpoint({ host: '9.9.9.9', port: 1 });
+    const sameIp = net.createEndpoint({ host: '9.9.9.9', port: 2 });
+    const stranger = net.createEndpoint();
+    const got = new Map<string, string[]>();
+    for (const [name, e] of [
+      ['full', full],
+      ['addr', addr],
+      ['sym', sym],
+      ['server', server],
+      ['sameIp', sameIp],
+    ] as const)
+      e.onMessage((_d, from) => got.set(name, [...(got.get(name) ?? []), `${from.host}:${from.port}`]));
+    for (const e of [full, addr, sym]) e.send(bytes('open'), server.address);
+    await clock.advance(50);
+    const seen = got.get('server') ?? [];
+    assert.equal(seen[0], `${full.address.host}:${full.address.port}`, 'cone NATs keep the port');
+    assert.equal(seen[1], `${addr.address.host}:${addr.address.port}`);
+    const symToServer = seen[2] as string;
+    assert.notEqual(symToServer, `${sym.address.host}:${sym.address.port}`, 'symmetric picks a new port');
+    sym.send(bytes('again'), server.address);
+    sym.send(bytes('other'), sameIp.address);
+    await clock.advance(50);
+    assert.equal(got.get('server')?.[3], symToServer, 'the same destination sees the same port');
+    assert.notEqual(got.get('sameIp')?.[0], symToServer, 'another destination sees another port');
+    // Inbound: the full cone lets a stranger in, address-restricted only the same IP.
+    stranger.send(bytes('x'), full.address);
+    stranger.send(bytes('x'), addr.address);
+    sameIp.send(bytes('x'), addr.address);
+    sameIp.send(bytes('x'), { ...sym.address, port: Number(symToServer.split(':')[1]) });
+    server.send(bytes('x'), sym.address);
+    server.send(bytes('reply'), { ...sym.address, port: Number(symToServer.split(':')[1]) });
+    await clock.advance(50);
+    assert.equal(got.get('full')?.length, 1, 'full cone: a stranger gets in');
+    assert.deepEqual(got.get('addr'), ['9.9.9.9:2'], 'address-restricted: the IP we sent to, any port');
+    assert.deepEqual(got.get('sym'), ['9.9.9.9:1'], 'symmetric: only the destination, on its own port');
+    assert.equal(net.counters.natDropped, 3);
+    await clock.advance(2000);
+    stranger.send(bytes('late'), full.address);
+    await clock.advance(50);
+    assert.equal(got.get('full')?.length, 1, 'the full cone closes when its mappings expire');
+  });
+
   it('loses and duplicates at the configured rates, reproducibly', async () => {
     const run = async () => {
       const { clock, net } = setup({ lossRate: 0.1, duplicateRate: 0.05 });

@@ -18,6 +18,7 @@ const OPTIONS = {
   storage: { type: 'string' },
   redis: { type: 'string' },
   'full-node': { type: 'boolean' },
+  relay: { type: 'boolean' },
   'rate-limit-loopback': { type: 'boolean' },
   overlay: { type: 'boolean' },
   'overlay-port': { type: 'string' },
@@ -67,6 +68,7 @@ On shutdown it stops the API, saves the routing table to the data dir and closes
       --redis URL            Redis server for --storage redis (implies it), e.g.
                              redis://127.0.0.1:6379; nodes sharing a namespace share data
       --full-node            store every valid BEP 44 item, not only those near our id
+      --relay                relay for NATed peers that cannot punch (public nodes only)
       --rate-limit-loopback  apply the per-IP query limit to loopback senders too
       --overlay              also run the secp256k1 overlay DHT (TCP; [overlay] in the config)
       --overlay-port N       overlay TCP port (default 7900; 0 = any free port)
@@ -92,6 +94,7 @@ Examples:
     if (values.bootstrap) flags['node.bootstrap'] = values.bootstrap.join(',');
     if (values['no-api']) flags['api.enabled'] = 'false';
     if (values['full-node']) flags['node.full_node'] = 'true';
+    if (values.relay) flags['node.relay'] = 'true';
     if (values['rate-limit-loopback']) flags['node.rate_limit_loopback'] = 'true';
     if (values.overlay) flags['overlay.enabled'] = 'true';
     if (values['overlay-bootstrap']) flags['overlay.bootstrap'] = values['overlay-bootstrap'].join(',');

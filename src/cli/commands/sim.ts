@@ -22,6 +22,9 @@ const OPTIONS = {
   lookups: { type: 'string' },
   build: { type: 'string' },
   nat: { type: 'string' },
+  symmetric: { type: 'string' },
+  punch: { type: 'string' },
+  relay: { type: 'string' },
   'read-only': { type: 'string' },
   rotate: { type: 'string' },
   'rotate-every': { type: 'string' },
@@ -76,6 +79,11 @@ measures lookups. The same options and seed replay the run exactly.
                        ages 20 virtual minutes; fast: routing tables seeded from the sorted
                        id list (default: join up to 5000 nodes, fast above)
       --nat F          fraction of nodes behind NAT (default 0.2)
+      --symmetric F    fraction of the NATed nodes behind symmetric NAT, the rest
+                       port-restricted cone (default 0; docs/NAT.md)
+      --punch on|off   nat scenario: connect to found peers by hole punching (default on)
+      --relay on|off   public nodes offer to relay (relay: true), used when a punch fails
+                       (default off)
       --read-only F    fraction of nodes read-only (BEP 43, the privacy profile; default 0)
       --rotate F       rotate scenario: fraction of nodes that rejoin with a fresh id, read-only first (default 0.3)
       --rotate-every M minutes between a rotating node's rejoins (default 10)
@@ -108,6 +116,7 @@ ${Object.values(SCENARIOS)
 Examples:
   kadmium sim --nodes 2000 --scenario churn --report churn.html
   kadmium sim --nodes 100000 --seed 7 --scenario lookup --build fast
+  kadmium sim --nodes 2000 --scenario nat --nat 0.5 --symmetric 0.2 --punch on --relay on
   kadmium sim --dht overlay --nodes 2000 --nat 0.2 --churn 0.1 --paths 4`,
   async run(argv) {
     const { values } = parse(argv, OPTIONS);
@@ -163,6 +172,7 @@ Examples:
       lookups: values.lookups === undefined ? undefined : parsePositiveInt(values.lookups, 1000, '--lookups'),
       build: build as BuildMode | undefined,
       natFraction: fraction(values.nat, '--nat'),
+      symmetricFraction: fraction(values.symmetric, '--symmetric'),
       readOnlyFraction: fraction(values['read-only'], '--read-only'),
       rotateFraction: fraction(values.rotate, '--rotate'),
       rotateEveryMs: rotateEvery === undefined ? undefined : rotateEvery * 60_000,
@@ -170,6 +180,16 @@ Examples:
       churn: fraction(values.churn, '--churn'),
       durationMs: minutes === undefined ? undefined : minutes * 60_000,
     };
+    if (values.punch !== undefined) {
+      if (values.punch !== 'on' && values.punch !== 'off')
+        throw new UsageError(`--punch must be on or off, got "${values.punch}"`);
+      options.punch = values.punch === 'on';
+    }
+    if (values.relay !== undefined) {
+      if (values.relay !== 'on' && values.relay !== 'off')
+        throw new UsageError(`--relay must be on or off, got "${values.relay}"`);
+      options.relay = values.relay === 'on';
+    }
     const adversary = values.adversary;
     if (adversary !== undefined) {
       if (!(ADVERSARY_KINDS as readonly string[]).includes(adversary))

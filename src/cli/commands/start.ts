@@ -18,6 +18,7 @@ const OPTIONS = {
   ...COMMON_OPTIONS,
   ...STORAGE_OPTIONS,
   'full-node': { type: 'boolean' },
+  relay: { type: 'boolean' },
   'rate-limit-loopback': { type: 'boolean' },
   'status-interval': { type: 'string' },
 } as const;
@@ -38,6 +39,7 @@ The routing table is saved every 5 minutes and on exit, so a restarted node rejo
 through the nodes it knew; stored peers and items survive restarts too.
 
       --full-node            store every valid item, not only those this node is close to
+      --relay                relay for NATed peers that cannot punch (public nodes only)
       --rate-limit-loopback  apply the per-IP query limit to 127/8 and ::1 too (default:
                              loopback is exempt); for testing the limit on one machine
       --status-interval S    seconds between status lines (default 10)
@@ -74,6 +76,7 @@ ${COMMON_HELP.replace('(0 = any free port)', `(default ${DEFAULT_PORT}; 0 = any 
       peerStore: storage.peers,
       itemStore: storage.items,
       fullNode: values['full-node'] ?? false,
+      relay: values.relay ?? false,
       rateLimitLoopback: values['rate-limit-loopback'] ?? false,
       ...parseNodeFlags(values),
     });

@@ -55,7 +55,13 @@ export type MainlineQuery =
       from: Address | undefined;
       /** The requester's TURN relayed address, when it has one (the relay of last resort). */
       relayed: Address | undefined;
-    };
+    }
+  /**
+   * A relay circuit through a DHT node that offers to relay (a kadmium extension; node/relay-*.ts).
+   * `to`: asked of the relay, "carry my datagrams to this address"; `from`: sent by the relay,
+   * "this address reaches you through me".
+   */
+  | { method: 'relay'; id: NodeId; to: Address | undefined; from: Address | undefined };
 
 export type Method = MainlineQuery['method'];
 
@@ -162,6 +168,14 @@ export function parseQuery(q: KrpcQuery, idLength = ID_LENGTH): ParseResult {
         return protocolError('punch needs exactly one of "to" and "from" (a compact address)');
       const relayed = a.r instanceof Uint8Array ? decodeCompactAddress(a.r) : undefined;
       return { ok: true, query: { method: 'punch', id: id as NodeId, to, from, relayed } };
+    }
+    case 'relay': {
+      if (typeof id === 'string') return protocolError(id);
+      const to = a.to instanceof Uint8Array ? decodeCompactAddress(a.to) : undefined;
+      const from = a.from instanceof Uint8Array ? decodeCompactAddress(a.from) : undefined;
+      if ((to === undefined) === (from === undefined))
+        return protocolError('relay needs exactly one of "to" and "from" (a compact address)');
+      return { ok: true, query: { method: 'relay', id: id as NodeId, to, from } };
     }
     case 'get':
       if (typeof id === 'string') return protocolError(id);

@@ -2,7 +2,8 @@
  * A TURN client (RFC 5766) over UDP for the relay of last resort: Allocate with long-term
  * credentials (the first request earns a 401 with realm and nonce; a 438 means a fresh nonce),
  * CreatePermission per peer IP, Send indications out and Data indications in. Refreshing
- * before LIFETIME runs out is the owner's job (`refresh`).
+ * before LIFETIME runs out is the owner's job (`refresh`), and so is renewing permissions
+ * before their 300 s are up (`renewPermissions`).
  */
 import type { Address } from '../../transport/address.js';
 import { KadmiumError } from '../../util/errors.js';
@@ -44,7 +45,8 @@ export class TurnClient {
   private realm = '';
   private nonce: Uint8Array | undefined;
   private key: Uint8Array | undefined;
-  private readonly permissions = new Set<string>();
+  /** Peer IP -> the address we asked for it (CreatePermission wants an address; the port is ignored). */
+  private readonly permissions = new Map<string, Address>();
   allocation: Allocation | undefined;
 
   constructor(
@@ -85,7 +87,21 @@ export class TurnClient {
     await this.authenticated(Method.CreatePermission, (tid) => [
       { type: Attr.XorPeerAddress, value: encodeAddress(peer, tid, true) },
     ]);
-    this.permissions.add(peer.host);
+    this.permissions.set(peer.host, peer);
+  }
+
+  /**
+   * Renew every permission (RFC 5766 §8: they last 300 s, and only a CreatePermission renews
+   * them; relayed traffic does not). One request per peer IP, all at once.
+   */
+  async renewPermissions(): Promise<void> {
+    await Promise.all(
+      [...this.permissions.values()].map((peer) =>
+        this.authenticated(Method.CreatePermission, (tid) => [
+          { type: Attr.XorPeerAddress, value: encodeAddress(peer, tid, true) },
+        ]),
+      ),
+    );
   }
 
   permitted(host: string): boolean {

@@ -39,6 +39,8 @@ export interface HandlerContext {
   readonly table6?: NodeSource | undefined;
   /** NAT hole punching; without it the node answers punch queries with 204. */
   readonly punch?: PunchHooks | undefined;
+  /** Relay circuits, ours and ones we carry; without it the node answers relay queries with 204. */
+  readonly relay?: RelayHooks | undefined;
   /** BEP 51: the infohash sample we serve (without one, the first infohashes in the store). */
   readonly sampler?: InfohashSampler | undefined;
 }
@@ -49,6 +51,14 @@ export interface PunchHooks {
   introduce(target: Address, requester: Address, relayed: Address | undefined): Promise<boolean>;
   /** A rendezvous told us `peer` (also at `relayed`, a TURN address) wants to reach us: send it packets. */
   introduced(peer: Address, rendezvous: Address, relayed: Address | undefined): void;
+}
+
+/** What a relay query may ask of the node (node/relay-server.ts and relay-client.ts). */
+export interface RelayHooks {
+  /** As a relay: open a circuit from `requester` to `target`; a reason when we will not. */
+  open(requester: Address, target: Address): Promise<string | undefined>;
+  /** A relay offers to carry `peer`'s datagrams to us: true when we accept. */
+  offered(peer: Address, relay: Address): boolean;
 }
 
 /** A handler's refusal, answered with a KRPC error. A class, so no reply dict can pass for one. */

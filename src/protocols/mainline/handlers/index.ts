@@ -7,6 +7,7 @@ import { get } from './get.js';
 import { getPeers } from './get-peers.js';
 import { ping } from './ping.js';
 import { punch } from './punch.js';
+import { relay } from './relay.js';
 import { sampleInfohashes } from './sample-infohashes.js';
 import { put } from './put.js';
 
@@ -25,6 +26,7 @@ export const nodeHandlers: Handlers = {
   get,
   put,
   punch,
+  relay,
 };
 
 /** The methods this node serves, for per-method counters. */

@@ -30,4 +30,5 @@ export const routerHandlers: Handlers = {
   get: storesNothing,
   put: storesNothing,
   punch: storesNothing,
+  relay: storesNothing,
 };
