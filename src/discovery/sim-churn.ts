@@ -201,7 +201,12 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
       await clock.run(Promise.all(batch));
     }
     samples.push(sample);
-    input.onProgress?.('churn hours', s, sampleCount);
+    input.onProgress?.(
+      `churn hours (this hour: ${sample.online} online, entries ${sample.entries.ok}/${sample.entries.total}, ` +
+        `transports ${sample.transports.ok}/${sample.transports.total}; ${restarts} restarts so far)`,
+      s,
+      sampleCount,
+    );
   }
   for (const d of discs) d?.close();
   const rate = (x: ChurnSample): number =>

@@ -110,7 +110,7 @@ Examples:
         hourlyReads: parsePositiveInt(values['hourly-reads'], 100, '--hourly-reads', 100_000),
         seed: parsePositiveInt(values.seed, 1, '--seed', 2 ** 31),
         onProgress: (phase, done, total) => {
-          if (done === total || done % 100 === 0 || phase === 'churn hours')
+          if (done === total || done % 100 === 0 || phase.startsWith('churn hours'))
             out.info(`${phase} ${done}/${total} (${Math.round((performance.now() - started) / 1000)} s)`);
         },
       });
