@@ -47,6 +47,8 @@ export interface DhtDiscoveryOptions {
   fullNodes?: OverlayBootstrap[];
   clock?: Clock;
   reannounceMs?: number;
+  /** Ask only the full nodes, no lookup (the simulator uses it to tell which step answered). */
+  fullNodesOnly?: boolean;
 }
 
 const enc = new TextEncoder();
@@ -56,6 +58,7 @@ export class DhtDiscovery {
   private readonly clock: Clock;
   private readonly trusted: Set<string>;
   private readonly fullNodes: OverlayBootstrap[];
+  private readonly fullNodesOnly: boolean;
   private readonly servers = new Map<string, { entry: DiscEntry; at: number }>();
   /** What this node published, re-announced on the timer: salt -> value. */
   private readonly published = new Map<string, Uint8Array>();
@@ -66,6 +69,7 @@ export class DhtDiscovery {
     this.clock = options.clock ?? systemClock;
     this.trusted = new Set(options.trustedMirrors ?? []);
     this.fullNodes = options.fullNodes ?? [];
+    this.fullNodesOnly = options.fullNodesOnly ?? false;
     this.timer = every(this.clock, options.reannounceMs ?? REANNOUNCE_MS, () => void this.reannounce());
   }
 
@@ -76,7 +80,9 @@ export class DhtDiscovery {
     accept: (item: MutableItem) => boolean,
   ): Promise<MutableItem | undefined> {
     const s = enc.encode(salt);
-    const got = await this.node.get(subject, { salt: s, acceptMirror: accept }).catch(() => undefined);
+    const got = this.fullNodesOnly
+      ? undefined
+      : await this.node.get(subject, { salt: s, acceptMirror: accept }).catch(() => undefined);
     // Own items pass node.get's checks without `accept`; run it on every item to read its value.
     if (got && !got.deleted && accept(got.item)) return got.item;
     if (got?.deleted) return undefined;

@@ -84,9 +84,24 @@ class Breaker {
   }
 }
 
+/** What the hybrid client asks of the HTTP side: the real client, or the simulator's stand-in. */
+export type DiscoveryHttpSide = Pick<
+  DiscoveryHttpClient,
+  | 'entry'
+  | 'transportsByEdge'
+  | 'services'
+  | 'availableServers'
+  | 'allServers'
+  | 'allEntries'
+  | 'clientsByServer'
+  | 'postEntry'
+  | 'registerTransports'
+  | 'registerService'
+>;
+
 export interface HybridOptions {
   dht?: DhtDiscovery;
-  http?: DiscoveryHttpClient;
+  http?: DiscoveryHttpSide;
   clock?: Clock;
   breakerFailures?: number;
   breakerBackoffMs?: number;

@@ -18,7 +18,7 @@ import {
   parseTimeoutMs,
   UsageError,
 } from '../args.js';
-import { simulateDiscovery } from '../../discovery/sim.js';
+import { type DiscoverySimReport, simulateDiscovery } from '../../discovery/sim.js';
 import { createOutput } from '../output.js';
 import { parseDifficulty } from './discovery.js';
 import type { Command } from './types.js';
@@ -37,8 +37,25 @@ const OPTIONS = {
   difficulty: { type: 'string' },
   visors: { type: 'string' },
   reads: { type: 'string' },
+  'steady-reads': { type: 'string' },
+  hours: { type: 'string' },
+  churn: { type: 'string' },
+  'hourly-reads': { type: 'string' },
   seed: { type: 'string' },
 } as const;
+
+/** A count that may be 0 (a phase skipped). */
+function parseCount(text: string | undefined, fallback: number, what: string, max: number): number {
+  return text === '0' ? 0 : parsePositiveInt(text, fallback, what, max);
+}
+
+function parseFraction(text: string | undefined, fallback: number, what: string): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^[0-9.]+$/.test(text) || !(n > 0 && n <= 1))
+    throw new UsageError(`${what} must be a fraction above 0 and at most 1 (0.1 = 10 %), got "${text}"`);
+  return n;
+}
 
 export const disc: Command = {
   name: 'disc',
@@ -55,7 +72,11 @@ Asks the overlay DHT first and the HTTP discovery server when the DHT has no ans
   transports PK     transports with edge PK (the whole list, all chunks)
   services [PK]     services of PK, or (HTTP) all services of --type
   sim               simulate discovery on virtual time: --visors N (default 1000), 3 full nodes,
-                    one server that mirrors, then stops; --reads R entry and transport reads
+                    one server that mirrors; --steady-reads S hybrid reads with the server up
+                    (default 300), then the server stops: --reads R DHT-only reads (default
+                    300); --hours H of re-announce under --churn F restarts per 10 min (default
+                    0 h, 0.1) with --hourly-reads N sampled each hour (default 100).
+                    Progress on stderr; --json for the whole report
 
 Options:
       --http URL               the discovery server, e.g. http://127.0.0.1:9090
@@ -79,22 +100,29 @@ Examples:
     const out = createOutput(values.json ?? false);
     const [sub, arg] = positionals;
     if (sub === 'sim') {
+      const started = performance.now();
       const report = await simulateDiscovery({
         visors: parsePositiveInt(values.visors, 1_000, '--visors', 100_000),
-        reads: parsePositiveInt(values.reads, 300, '--reads', 100_000),
+        reads: parseCount(values.reads, 300, '--reads', 100_000),
+        steadyReads: parseCount(values['steady-reads'], 300, '--steady-reads', 100_000),
+        hours: parseCount(values.hours, 0, '--hours', 168),
+        churn: parseFraction(values.churn, 0.1, '--churn'),
+        hourlyReads: parsePositiveInt(values['hourly-reads'], 100, '--hourly-reads', 100_000),
         seed: parsePositiveInt(values.seed, 1, '--seed', 2 ** 31),
         onProgress: (phase, done, total) => {
-          if (done === total || done % 100 === 0) out.info(`${phase} ${done}/${total}`);
+          if (done === total || done % 100 === 0 || phase.startsWith('churn hours'))
+            out.info(`${phase} ${done}/${total} (${Math.round((performance.now() - started) / 1000)} s)`);
         },
       });
       out.result(report);
-      const { entryReads: e, transportReads: t } = report;
-      out.line(
-        `${report.options.visors} visors, ${report.options.fullNodes} full nodes; server stopped after mirroring ${report.mirror.mirrored} items\n` +
-          `entries resolved from the DHT: ${e.ok}/${e.total}, p50 ${e.p50Ms} ms, p95 ${e.p95Ms} ms\n` +
-          `transports by edge: ${t.ok}/${t.total}, p50 ${t.p50Ms} ms, p95 ${t.p95Ms} ms\n(wall ${report.wallMs} ms)`,
-      );
-      return e.ok === e.total && t.ok === t.total ? 0 : 1;
+      out.line(describeSim(report));
+      const c = report.churn;
+      const allOk = (x: { ok: number; total: number }): boolean => x.ok === x.total;
+      return allOk(report.entryReads) &&
+        allOk(report.transportReads) &&
+        (!c || (allOk(c.entryReads) && allOk(c.transportReads)))
+        ? 0
+        : 1;
     }
     const timeoutMs = parseTimeoutMs(values.timeout, 30_000);
     const difficulty = parseDifficulty(values.difficulty);
@@ -215,4 +243,30 @@ Examples:
 function entryToJson(e: DiscEntry): unknown {
   const parsed = decodeJson(encodeEntry(e));
   return parsed.ok ? parsed.value : null;
+}
+
+function describeSim(report: DiscoverySimReport): string {
+  const { entryReads: e, transportReads: t, steady: s, churn: c } = report;
+  const pct = (x: number): string => `${(100 * x).toFixed(3)} %`;
+  const lines = [
+    `${report.options.visors} visors, ${report.options.fullNodes} full nodes; the server mirrored ${report.mirror.mirrored} items`,
+    `server up, hybrid client: entries ${s.entryReads.ok}/${s.entryReads.total} (p50 ${s.entryReads.p50Ms} ms, p95 ${s.entryReads.p95Ms} ms), ` +
+      `transports ${s.transportReads.ok}/${s.transportReads.total}; served dht ${s.served.dht} / http ${s.served.http}, ` +
+      `fell back ${pct(s.fallbackFraction)} (miss ${s.fallbacks.miss}, error ${s.fallbacks.error}, breaker ${s.fallbacks['breaker-open']})`,
+    `server stopped, DHT alone: entries ${e.ok}/${e.total} (p50 ${e.p50Ms} ms, p95 ${e.p95Ms} ms), ` +
+      `transports by edge ${t.ok}/${t.total} (p50 ${t.p50Ms} ms, p95 ${t.p95Ms} ms)`,
+  ];
+  if (c) {
+    const w = c.worst;
+    lines.push(
+      `${c.hours} h of re-announce, ${pct(c.churn)} of visors restarting per 10 min (${c.restarts} restarts): ` +
+        `entries ${c.entryReads.ok}/${c.entryReads.total} (${c.entryReads.byLookup} by lookup alone; p50 ${c.entryReads.p50Ms} ms, p95 ${c.entryReads.p95Ms} ms), ` +
+        `transports ${c.transportReads.ok}/${c.transportReads.total} (${c.transportReads.byLookup} by lookup alone; p50 ${c.transportReads.p50Ms} ms, p95 ${c.transportReads.p95Ms} ms)` +
+        (w
+          ? `; worst hour ${w.atHours}: entries ${w.entries.ok}/${w.entries.total}, transports ${w.transports.ok}/${w.transports.total}`
+          : ''),
+    );
+  }
+  lines.push(`(wall ${report.wallMs} ms)`);
+  return lines.join('\n');
 }
