@@ -61,21 +61,8 @@ import { PublisherSeqs } from './overlay-seq.js';
 /** A reconciliation pages through a peer's whole store: it may take minutes. */
 const RECONCILE_TIMEOUT_MS = 5 * 60_000;
 
-export {
-  OVERLAY_ALPHA,
-  OVERLAY_CALL_TIMEOUT_MS,
-  OVERLAY_K,
-  OVERLAY_MAINTENANCE_MS,
-  OVERLAY_PATHS,
-  OVERLAY_RECONCILE_MS,
-  OVERLAY_REFRESH_MS,
-  OVERLAY_REQUEST_TIMEOUT_MS,
-  type OverlayBootstrap,
-  type OverlayCallOptions,
-  type OverlayGetResult,
-  type OverlayNodeOptions,
-  type OverlayPutResult,
-} from './overlay-options.js';
+// The options, defaults and results live beside the node; importers keep using this module.
+export * from './overlay-options.js';
 
 export class OverlayNode {
   readonly events = new EventBus<OverlayEvents>();
