@@ -13,6 +13,16 @@
  */
 import { asNodeId } from '../../kademlia/id.js';
 import { OVERLAY_ID_BYTES, PUBLIC_KEY_BYTES } from './constants.js';
+import {
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COMMA,
+  canonicalInteger,
+  digitsEnd,
+  startsWith,
+  ZERO,
+  NINE,
+} from './canonical-request.js';
 import { RFC3339 } from './fields.js';
 import type { OverlayPeer } from './messages.js';
 
@@ -22,13 +32,8 @@ const PEER_ID = encoder.encode('{"id":[');
 const PK = encoder.encode('],"pk":"');
 const LAST_SEEN = encoder.encode('","last_seen":"');
 const ADDR = encoder.encode('","addr":"');
-const ZERO = 0x30;
-const NINE = 0x39;
-const COMMA = 0x2c;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const CLOSE_ARRAY = 0x5d;
-const CLOSE_OBJECT = 0x7d;
 /** The longest addr the total decoder accepts (messages.ts reads it with a 64-character limit). */
 const MAX_ADDR_CHARS = 64;
 /** Longer than any RFC 3339 text the pattern admits (35 characters with 9 fraction digits). */
@@ -70,16 +75,12 @@ function readPeer(json: Uint8Array, p: number, out: OverlayPeer[]): number {
       if (json[p] !== COMMA) return -1;
       p++;
     }
-    // 0-255 in canonical decimal: one to three digits, no leading zero.
-    const start = p;
-    let n = 0;
-    while (p < json.length && p - start < 4 && (json[p] as number) >= ZERO && (json[p] as number) <= NINE) {
-      n = n * 10 + (json[p] as number) - ZERO;
-      p++;
-    }
-    const digits = p - start;
-    if (digits === 0 || digits > 3 || n > 255 || (digits > 1 && json[start] === ZERO)) return -1;
+    // 0-255 in canonical decimal: no leading zero.
+    const end = digitsEnd(json, p);
+    const n = canonicalInteger(json, p, end, 255);
+    if (n === undefined) return -1;
     id[i] = n;
+    p = end;
   }
   if (!startsWith(json, PK, p)) return -1;
   p += PK.length;
@@ -129,10 +130,4 @@ function ascii(json: Uint8Array, start: number, end: number): string {
   let s = '';
   for (let i = start; i < end; i++) s += String.fromCharCode(json[i] as number);
   return s;
-}
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array, at: number): boolean {
-  if (bytes.length - at < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
-  return true;
 }

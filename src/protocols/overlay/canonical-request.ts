@@ -20,11 +20,11 @@ const PORT_KEY = encoder.encode(',"sender_port":');
 /** Lowercase hex digit codes by nibble. */
 const HEX_CODES = encoder.encode('0123456789abcdef');
 const TARGET_KEY = encoder.encode(',"target":[');
-const ZERO = 0x30;
-const NINE = 0x39;
-const COMMA = 0x2c;
-const CLOSE_ARRAY = 0x5d;
-const CLOSE_OBJECT = 0x7d;
+export const ZERO = 0x30;
+export const NINE = 0x39;
+export const COMMA = 0x2c;
+export const CLOSE_ARRAY = 0x5d;
+export const CLOSE_OBJECT = 0x7d;
 const MAX_PORT = 65_535;
 
 /** A connection's proven key and its id, and the canonical bytes its requests must start with. */
@@ -91,19 +91,25 @@ function senderEnd(json: Uint8Array, sender: ProvenSender): number {
   return startsWith(json, sender.prefix, 0) ? sender.prefix.length : -1;
 }
 
-function startsWith(bytes: Uint8Array, prefix: Uint8Array, at: number): boolean {
+/** Whether `prefix` stands in `bytes` at `at` (shared with canonical-peers.ts). */
+export function startsWith(bytes: Uint8Array, prefix: Uint8Array, at: number): boolean {
   if (bytes.length - at < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
   return true;
 }
 
-function digitsEnd(bytes: Uint8Array, p: number): number {
+export function digitsEnd(bytes: Uint8Array, p: number): number {
   while (p < bytes.length && (bytes[p] as number) >= ZERO && (bytes[p] as number) <= NINE) p++;
   return p;
 }
 
 /** The integer in bytes[start, end) when canonical (no leading zero) and at most max. */
-function canonicalInteger(bytes: Uint8Array, start: number, end: number, max: number): number | undefined {
+export function canonicalInteger(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  max: number,
+): number | undefined {
   const length = end - start;
   if (length === 0 || length > 5 || (length > 1 && bytes[start] === ZERO)) return undefined;
   let n = 0;
