@@ -15,7 +15,7 @@ import type { Clock, Timer } from '../util/clock.js';
 import { AbortError, ClosedError, KadmiumError, TimeoutError } from '../util/errors.js';
 import type { MaybePromise } from '../util/maybe-promise.js';
 import { decodeFrame, encodeFrameHeader, type Frame } from '../wire/frames.js';
-import { MethodStats } from './stats.js';
+import { type InboundStats, MethodStats, type OutboundStats } from './stats.js';
 
 export const STREAM_REQUEST_TIMEOUT_MS = 5_000;
 /** Requests we may have in flight on one connection. */
@@ -91,18 +91,29 @@ export interface StreamRpcOptions {
   emit?: <K extends keyof StreamRpcEvents>(event: K, payload: StreamRpcEvents[K]) => void;
 }
 
+/** A request waiting for its reply. */
 interface Pending {
   tag: number;
   resolve: (json: Uint8Array) => void;
   reject: (err: Error) => void;
-  timer: Timer;
-  cleanup: () => void;
+  /** When it times out, on the RPC's clock. */
+  deadline: number;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 /** What the RPC keeps per connection. */
 interface Link {
   nextId: number;
   pending: Map<number, Pending>;
+  /**
+   * One timer per connection, at the earliest deadline of its pending requests, instead of one
+   * per request: a busy connection has hundreds in flight, and a timer each was an allocation, a
+   * timer-list insert and a cancel per request.
+   */
+  timer: Timer | undefined;
+  timerAt: number;
   handling: number;
   /** Frames waiting for room: each its header and its JSON, sent together as one body. */
   outbox: { head: Uint8Array; json: Uint8Array }[];
@@ -117,6 +128,8 @@ export class StreamRpc {
   private readonly maxHandlers: number;
   private readonly maxPerConnection: number;
   private readonly maxOutgoing: number;
+  private readonly inboundByTag: InboundStats[] = [];
+  private readonly outboundByTag: OutboundStats[] = [];
 
   constructor(private readonly options: StreamRpcOptions) {
     this.stats = new MethodStats(Object.values(options.methodNames ?? {}));
@@ -138,17 +151,26 @@ export class StreamRpc {
   /** Start serving and matching on a connection (once per connection; later calls do nothing). */
   attach(conn: Connection): void {
     if (this.links.has(conn)) return;
-    const link: Link = { nextId: 1, pending: new Map(), handling: 0, outbox: [] };
+    const link: Link = {
+      nextId: 1,
+      pending: new Map(),
+      timer: undefined,
+      timerAt: Infinity,
+      handling: 0,
+      outbox: [],
+    };
     this.links.set(conn, link);
     conn.onBody((body) => this.receive(conn, link, body));
     conn.onDrain(() => this.flush(conn, link));
     conn.onClose((reason) => {
-      for (const p of [...link.pending.values()]) {
-        p.cleanup();
+      const waiting = [...link.pending.values()];
+      link.pending.clear();
+      this.disarm(link);
+      link.outbox.length = 0;
+      for (const p of waiting) {
+        forget(p);
         p.reject(new ClosedError(`connection closed before the reply: ${reason}`));
       }
-      link.pending.clear();
-      link.outbox.length = 0;
     });
   }
 
@@ -161,9 +183,9 @@ export class StreamRpc {
   ): Promise<Uint8Array> {
     this.attach(conn);
     const link = this.links.get(conn) as Link;
-    const method = this.methodName(tag);
     return new Promise((resolve, reject) => {
-      if (options.signal?.aborted) return reject(new AbortError());
+      const signal = options.signal;
+      if (signal?.aborted) return reject(new AbortError());
       if (conn.closed) return reject(new ClosedError('connection is closed; connect again'));
       if (link.pending.size >= this.maxOutgoing) {
         return reject(
@@ -178,30 +200,74 @@ export class StreamRpc {
       while (link.pending.has(id)) id = (id % 0xffffffff) + 1;
       link.nextId = (id % 0xffffffff) + 1;
       const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-      const onAbort = (): void => {
-        pending.cleanup();
-        reject(new AbortError(`${method} aborted`));
-      };
       const pending: Pending = {
         tag,
         resolve,
         reject,
-        timer: this.options.clock.setTimeout(() => {
-          pending.cleanup();
-          this.stats.out(method).timeouts++;
-          reject(new TimeoutError(`${method} got no reply within ${timeoutMs} ms`));
-        }, timeoutMs),
-        cleanup: () => {
-          pending.timer.cancel();
-          link.pending.delete(id);
-          options.signal?.removeEventListener('abort', onAbort);
-        },
+        deadline: this.options.clock.now() + timeoutMs,
+        timeoutMs,
+        signal,
+        onAbort: undefined,
       };
+      if (signal) {
+        pending.onAbort = (): void => {
+          if (link.pending.get(id) !== pending) return;
+          this.remove(link, id, pending);
+          reject(new AbortError(`${this.methodName(tag)} aborted`));
+        };
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
       link.pending.set(id, pending);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.stats.out(method).tx++;
+      if (pending.deadline < link.timerAt) this.arm(link, pending.deadline);
+      this.outboundOf(tag).tx++;
       this.send(conn, link, encodeFrameHeader('request', tag, id), json);
     });
+  }
+
+  /** The connection's timer, moved to `at` (the earliest deadline among its pending requests). */
+  private arm(link: Link, at: number): void {
+    link.timer?.cancel();
+    link.timerAt = at;
+    link.timer = this.options.clock.setTimeout(
+      () => this.expire(link),
+      Math.max(0, at - this.options.clock.now()),
+    );
+  }
+
+  private disarm(link: Link): void {
+    link.timer?.cancel();
+    link.timer = undefined;
+    link.timerAt = Infinity;
+  }
+
+  /** Time out every request past its deadline, then wait for the next one. */
+  private expire(link: Link): void {
+    link.timer = undefined;
+    link.timerAt = Infinity;
+    const now = this.options.clock.now();
+    const late: Pending[] = [];
+    let next = Infinity;
+    for (const [id, p] of link.pending) {
+      if (p.deadline <= now) {
+        link.pending.delete(id);
+        late.push(p);
+      } else if (p.deadline < next) {
+        next = p.deadline;
+      }
+    }
+    if (next < Infinity) this.arm(link, next);
+    for (const p of late) {
+      forget(p);
+      this.outboundOf(p.tag).timeouts++;
+      p.reject(new TimeoutError(`${this.methodName(p.tag)} got no reply within ${p.timeoutMs} ms`));
+    }
+  }
+
+  /** Take a request out of its connection's pending set (its reply came, or it was aborted). */
+  private remove(link: Link, id: number, pending: Pending): void {
+    link.pending.delete(id);
+    forget(pending);
+    if (link.pending.size === 0) this.disarm(link);
   }
 
   private receive(conn: Connection, link: Link, body: Uint8Array): void {
@@ -223,67 +289,85 @@ export class StreamRpc {
       this.stats.dropped.unsolicited++;
       return;
     }
-    pending.cleanup();
-    const method = this.methodName(pending.tag);
+    this.remove(link, frame.requestId, pending);
+    const outbound = this.outboundOf(pending.tag);
     if (frame.kind === 'response') {
-      this.stats.out(method).rx++;
+      outbound.rx++;
       pending.resolve(frame.json);
       return;
     }
-    this.stats.out(method).errors++;
+    outbound.errors++;
     const error = parseErrorBody(frame.json);
     pending.reject(new RemoteRpcError(error.code, error.message, error.retryAfterMs));
   }
 
   private serve(conn: Connection, link: Link, frame: Frame): void {
-    const method = this.methodName(frame.tag);
-    const inbound = this.stats.in(method);
+    const inbound = this.inboundOf(frame.tag);
     inbound.rx++;
-    const reply = (kind: 'response' | 'error', json: Uint8Array): void => {
-      if (kind === 'error') inbound.errors++;
-      else inbound.tx++;
-      this.send(conn, link, encodeFrameHeader(kind, frame.tag, frame.requestId), json);
-    };
     if (!this.handler) {
-      reply('error', errorBody(RpcErrorCode.UnknownMethod, 'this node serves no requests'));
+      this.reply(
+        conn,
+        link,
+        frame,
+        'error',
+        errorBody(RpcErrorCode.UnknownMethod, 'this node serves no requests'),
+      );
       return;
     }
     if (this.handling >= this.maxHandlers || link.handling >= this.maxPerConnection) {
       this.options.emit?.('rpc:busy', { remote: conn.remotePublicKey, inFlight: this.handling });
-      reply('error', errorBody(RpcErrorCode.Busy, 'too many requests in handling', BUSY_RETRY_AFTER_MS));
+      const body = errorBody(RpcErrorCode.Busy, 'too many requests in handling', BUSY_RETRY_AFTER_MS);
+      this.reply(conn, link, frame, 'error', body);
       return;
     }
-    const failed = (err: unknown): void => {
-      if (err instanceof RpcReplyError) reply('error', errorBody(err.replyCode, err.message));
-      else reply('error', errorBody(RpcErrorCode.Internal, `the handler failed: ${String(err)}`));
-    };
     let result: MaybePromise<Uint8Array>;
     try {
       result = this.handler(frame.tag, frame.json, conn);
     } catch (err) {
-      failed(err);
+      this.reply(conn, link, frame, 'error', failureBody(err));
       return;
     }
+    // Ping and FindNode answer here, in the same tick, with no closure made for them.
     if (!(result instanceof Promise)) {
-      reply('response', result);
+      this.reply(conn, link, frame, 'response', result);
       return;
     }
     this.handling++;
     link.handling++;
-    const done = (): void => {
-      this.handling--;
-      link.handling--;
-    };
     result.then(
       (json) => {
-        done();
-        reply('response', json);
+        this.handling--;
+        link.handling--;
+        this.reply(conn, link, frame, 'response', json);
       },
       (err: unknown) => {
-        done();
-        failed(err);
+        this.handling--;
+        link.handling--;
+        this.reply(conn, link, frame, 'error', failureBody(err));
       },
     );
+  }
+
+  private reply(
+    conn: Connection,
+    link: Link,
+    request: Frame,
+    kind: 'response' | 'error',
+    json: Uint8Array,
+  ): void {
+    const inbound = this.inboundOf(request.tag);
+    if (kind === 'error') inbound.errors++;
+    else inbound.tx++;
+    this.send(conn, link, encodeFrameHeader(kind, request.tag, request.requestId), json);
+  }
+
+  /** Counters by tag, looked up by method name once per tag rather than once per request. */
+  private inboundOf(tag: number): InboundStats {
+    return (this.inboundByTag[tag] ??= this.stats.in(this.methodName(tag)));
+  }
+
+  private outboundOf(tag: number): OutboundStats {
+    return (this.outboundByTag[tag] ??= this.stats.out(this.methodName(tag)));
   }
 
   /** Header and JSON leave as one body; the connection copies both straight into its record. */
@@ -311,6 +395,18 @@ export class StreamRpc {
   private methodName(tag: number): string {
     return this.options.methodNames?.[tag] ?? 'other';
   }
+}
+
+/** The error reply for a handler that threw or rejected. */
+function failureBody(err: unknown): Uint8Array {
+  return err instanceof RpcReplyError
+    ? errorBody(err.replyCode, err.message)
+    : errorBody(RpcErrorCode.Internal, `the handler failed: ${String(err)}`);
+}
+
+/** Stop listening to a request's abort signal. */
+function forget(pending: Pending): void {
+  if (pending.onAbort) pending.signal?.removeEventListener('abort', pending.onAbort);
 }
 
 const encoder = new TextEncoder();

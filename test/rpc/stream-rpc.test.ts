@@ -109,6 +109,36 @@ describe('stream RPC (request ids, busy replies, error replies)', () => {
     await assert.rejects(pending, { code: 'CLOSED' });
   });
 
+  it('times each request out at its own deadline, whatever the others wait for, and forgets aborted ones', async () => {
+    const { clock, server, client, conn } = await pair();
+    server.onRequest(() => new Promise(() => {}));
+    const start = clock.now();
+    const failedAt = (p: Promise<unknown>): Promise<{ code: string; after: number }> =>
+      p.then(
+        () => ({ code: 'ANSWERED', after: clock.now() - start }),
+        (err: { code: string }) => ({ code: err.code, after: clock.now() - start }),
+      );
+    // A long timeout first, then shorter ones: one timer per connection must still wake for each.
+    const long = failedAt(client.request(conn, 1, text.encode('{}'), { timeoutMs: 3_000 }));
+    const short = failedAt(client.request(conn, 1, text.encode('{}'), { timeoutMs: 200 }));
+    const middle = failedAt(client.request(conn, 1, text.encode('{}'), { timeoutMs: 1_000 }));
+    const abort = new AbortController();
+    const aborted = failedAt(client.request(conn, 1, text.encode('{}'), { signal: abort.signal }));
+    await clock.advance(100);
+    abort.abort();
+    await clock.advance(3_500);
+    assert.deepEqual(await short, { code: 'TIMEOUT', after: 200 });
+    assert.deepEqual(await middle, { code: 'TIMEOUT', after: 1_000 });
+    assert.deepEqual(await long, { code: 'TIMEOUT', after: 3_000 });
+    assert.deepEqual(await aborted, { code: 'ABORTED', after: 100 });
+    assert.equal(client.stats.out('ping').timeouts, 3);
+    assert.equal(client.stats.out('ping').tx, 4);
+    // Nothing is left waiting: a new request still gets its own full timeout.
+    const later = failedAt(client.request(conn, 1, text.encode('{}')));
+    await clock.advance(1_500);
+    assert.deepEqual(await later, { code: 'TIMEOUT', after: 3_600 + 1_000 });
+  });
+
   it('closes a connection that sends a body too short for a frame header', async () => {
     const { clock, conn } = await pair();
     conn.send(new Uint8Array([1, 2]));
