@@ -631,6 +631,9 @@ class NodeHost implements BootstrapHost, MaintenanceHost {
   get lookupPaths(): number {
     return this.core.lookupPaths;
   }
+  get adaptiveRefresh(): boolean {
+    return this.core.latency.has('adaptive-refresh');
+  }
   get reputation(): Reputation | undefined {
     return this.core.reputation;
   }
