@@ -81,7 +81,7 @@ measures lookups. The same options and seed replay the run exactly.
                        ages 20 virtual minutes; fast: routing tables seeded from the sorted
                        id list (default: join up to 5000 nodes, fast above)
       --warm-up R      after --build fast, every node runs R ordinary bucket refreshes over
-                       5 virtual minutes, so RTTs and PNS come from real samples (default 0)
+                       4 virtual minutes, so RTTs and PNS come from real samples (default 0)
       --nat F          fraction of nodes behind NAT (default 0.2)
       --symmetric F    fraction of the NATed nodes behind symmetric NAT, the rest
                        port-restricted cone (default 0; docs/NAT.md)
