@@ -367,6 +367,18 @@ export const SCHEMA = [
     parse: int(0, 1000),
   },
   { key: 'stats.tick_ms', default: 1000, doc: 'length of a statistics tick', parse: int(100, 60_000) },
+  {
+    key: 'budget.memory_mb',
+    default: 0,
+    doc: 'heap budget, MiB; above it lookups run less parallel and RTT history shrinks (0: none)',
+    parse: int(0, 1_000_000),
+  },
+  {
+    key: 'budget.lag_ms',
+    default: 0,
+    doc: 'event-loop delay budget (p99 per tick), ms; acts like the heap budget (0: none)',
+    parse: int(0, 60_000),
+  },
   { key: 'anomaly.warmup_ticks', default: 30, doc: 'ticks before any rule may fire', parse: int(0, 100_000) },
   { key: 'anomaly.z', default: 4, doc: 'standard deviations above the baseline', parse: num(0, 100) },
   { key: 'anomaly.ratio', default: 3, doc: 'times the baseline mean', parse: num(1, 1000) },

@@ -51,6 +51,8 @@ export interface DaemonConfig {
   storage: { backend: string; redisUrl: string; namespace: string };
   table: { saveIntervalMs: number };
   stats: { tickMs: number };
+  /** Resource budgets (node/budget.ts); 0 turns one off. */
+  budget: { memoryMb: number; lagMs: number };
   anomaly: AnomalyOptions;
   privacy: {
     profile: 'standard' | 'private';
@@ -219,6 +221,7 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
     },
     table: { saveIntervalMs: get<number>('table.save_interval_s') * 1000 },
     stats: { tickMs: get('stats.tick_ms') },
+    budget: { memoryMb: get('budget.memory_mb'), lagMs: get('budget.lag_ms') },
     privacy: {
       profile: get('privacy.profile'),
       peerTtlS: get('privacy.peer_ttl_s'),

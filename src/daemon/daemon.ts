@@ -18,6 +18,7 @@ import { redact } from './config.js';
 import { ensureDataDir, loadTable, saveTable } from './data-dir.js';
 import { createApp, type DaemonState } from './http/app.js';
 import { privacyReport } from './privacy.js';
+import { watchBudget } from './budget.js';
 import { createHttpServer, type Feed, type HttpServer } from './http/server.js';
 import { liveSnapshot } from './live.js';
 import { createLogger, type Logger } from './logger.js';
@@ -52,6 +53,8 @@ export class Daemon {
   private rotations = 0;
   private stopping: Promise<void> | undefined;
   private http: HttpServer | undefined;
+  /** Stops the resource-budget watcher (budget.ts); a no-op until run() starts it. */
+  private stopBudget: () => void = () => {};
   /** The overlay node beside the Mainline node, when overlay.enabled. */
   overlay: DaemonOverlay | undefined;
   /** The API's bound address, when enabled. */
@@ -178,6 +181,7 @@ export class Daemon {
         tokenPressure({ queriesInPerSec: sample.queriesIn, attack: this.stats.detector.active().length > 0 }),
       ),
     );
+    this.stopBudget = watchBudget(config.budget, this.stats, () => this.dht, log);
     const address = await dht.listen();
     this.stats.start();
     log.info(
@@ -372,6 +376,7 @@ export class Daemon {
     this.rotationAbort?.abort();
     await this.rotating;
     this.stats.stop();
+    this.stopBudget();
     if (wasRunning) this.saveTable();
     // A failing overlay close must not keep the Mainline node and storage open.
     await this.overlay

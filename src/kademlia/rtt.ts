@@ -39,8 +39,17 @@ export class RttTracker {
   constructor(
     /** The fixed deadline this replaces, ms: never exceeded, and used until we know better. */
     private readonly maxSlowMs: number,
-    private readonly maxEntries = MAX_RTT_ENTRIES,
+    private maxEntries = MAX_RTT_ENTRIES,
   ) {}
+
+  /** Keep at most `maxEntries` addresses from now on, dropping the least recently heard now. */
+  limit(maxEntries: number): void {
+    this.maxEntries = Math.max(1, Math.floor(maxEntries));
+    for (const key of this.byAddress.keys()) {
+      if (this.byAddress.size <= this.maxEntries) break;
+      this.byAddress.delete(key);
+    }
+  }
 
   get size(): number {
     return this.byAddress.size;

@@ -38,6 +38,7 @@ import { ExternalIpVoter, rederivedId } from './external-ip.js';
 import { ItemOperations } from './items.js';
 import { Healer } from './healing.js';
 import { LatencyRouting } from './latency.js';
+import type { PressureLevel } from './budget.js';
 import { type LookupHost, runLookup, seedsFor } from './lookups.js';
 import { Maintenance, type MaintenanceHost } from './maintenance.js';
 import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
@@ -116,6 +117,14 @@ export abstract class DhtCore implements LookupHost {
   /** @internal Items are cached along lookup paths (node/path-cache.ts). */
   get pathCache(): boolean {
     return this.latency.has('path-cache');
+  }
+
+  /** Resource pressure (node/budget.ts), set by setResourcePressure. */
+  protected pressure: PressureLevel = 0;
+
+  /** Lookup parallelism now: alpha, one less under pressure, 1 under severe pressure. */
+  get lookupAlpha(): number {
+    return this.pressure === 0 ? this.alpha : this.pressure === 1 ? Math.max(1, this.alpha - 1) : 1;
   }
 
   constructor(protected readonly options: DhtOptions = {}) {
@@ -611,7 +620,7 @@ class NodeHost implements BootstrapHost, MaintenanceHost {
     return this.core.k;
   }
   get alpha(): number {
-    return this.core.alpha;
+    return this.core.lookupAlpha;
   }
   get clock(): Clock {
     return this.core.clock;
@@ -630,6 +639,9 @@ class NodeHost implements BootstrapHost, MaintenanceHost {
   }
   get lookupPaths(): number {
     return this.core.lookupPaths;
+  }
+  get adaptiveRefresh(): boolean {
+    return this.core.latency.has('adaptive-refresh');
   }
   get reputation(): Reputation | undefined {
     return this.core.reputation;

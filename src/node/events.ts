@@ -59,6 +59,8 @@ export interface DhtEvents extends RpcEvents {
   'external-ip': { host: string; family: 4 | 6 };
   /** Our external address changed: `count` recent announces are being repeated (node/reannounce.ts). */
   reannounce: { host: string; count: number };
+  /** Resource pressure changed (node/budget.ts): the level, and what shrank or grew back. */
+  budget: { level: 0 | 1 | 2; changes: string[] };
   /** BEP 42: our id was re-derived from our external IP; the routing tables were rebuilt. */
   'id:changed': { id: NodeId; previous: NodeId; ip: string };
   /** NAT discovery finished (dht.discoverNat): the behaviour and external address seen. */

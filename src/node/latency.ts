@@ -11,6 +11,8 @@
  * - `path-cache`: BEP 44 items cached along the lookup path (protocols/mainline/path-cache.ts):
  *   a getter puts what it found on the closest node outside the K closest that lacked it, and
  *   this node keeps such copies for a TTL falling with its distance from the target.
+ * - `adaptive-refresh`: the bucket refresh interval follows the observed churn
+ *   (node/refresh-pacer.ts) instead of BEP 5's fixed 15 minutes.
  */
 import { RttTracker } from '../kademlia/rtt.js';
 import { SHORT_TIMEOUT_MS } from '../rpc/rpc.js';
@@ -22,6 +24,7 @@ export const LATENCY_TECHNIQUES = [
   'wide-first',
   'pns',
   'path-cache',
+  'adaptive-refresh',
 ] as const;
 export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
 /** What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. */

@@ -48,6 +48,8 @@ export class NodeTables {
   readonly v4: RoutingTable;
   readonly v6: RoutingTable | undefined;
   private readonly pinging = new Set<string>();
+  /** Contacts evicted for failing to answer, ever (the refresh pacer's churn signal). */
+  evictions = 0;
   private readonly querierPings = new RateLimiter({
     perSecond: QUERIER_PINGS_PER_S,
     burst: QUERIER_PING_BURST,
@@ -173,6 +175,7 @@ export class NodeTables {
     if (!table || !node) return;
     const outcome = table.failed(node.id);
     if (!outcome) return;
+    this.evictions++;
     const { events } = this.hooks;
     events.emit('node:evicted', {
       id: outcome.removed.id,
@@ -200,10 +203,10 @@ export class NodeTables {
   }
 
   /** Buckets idle for the refresh interval, as (family, index) pairs. */
-  staleBuckets(now: number): { family: Family; index: number }[] {
+  staleBuckets(now: number, idleMs?: number): { family: Family; index: number }[] {
     const out: { family: Family; index: number }[] = [];
-    for (const index of this.v4.staleBuckets(now)) out.push({ family: 4, index });
-    for (const index of this.v6?.staleBuckets(now) ?? []) out.push({ family: 6, index });
+    for (const index of this.v4.staleBuckets(now, idleMs)) out.push({ family: 4, index });
+    for (const index of this.v6?.staleBuckets(now, idleMs) ?? []) out.push({ family: 6, index });
     return out;
   }
 

@@ -60,7 +60,10 @@ export function formatSummary(r: SimResult): string {
   const mib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
   const lines = [
     `scenario ${r.scenario}: ${r.nodes} nodes, seed ${r.seed}, build ${r.build.mode}` +
-      (r.build.mode === 'join' ? ` (${r.build.joined} joined, ${r.build.joinFailed} failed)` : ''),
+      (r.build.mode === 'join' ? ` (${r.build.joined} joined, ${r.build.joinFailed} failed)` : '') +
+      (r.build.warmUp
+        ? `, warm-up ${r.build.warmUp.lookups} refreshes, ${r.build.warmUp.datagrams} datagrams, ${(r.build.warmUp.virtualMs / 1000).toFixed(0)} virtual s`
+        : ''),
     '',
     table(rows),
     '',

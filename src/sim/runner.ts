@@ -5,6 +5,7 @@
  */
 import { type Summary, summarize } from './stats.js';
 import { seedRoutingTables } from './fast-build.js';
+import { warmUp, type WarmUpResult } from './warm-up.js';
 import { internetLatency } from './latency.js';
 import type { NetworkCounters } from './network.js';
 import { type OpKind, type OpSample, STORE_KINDS, type Workload } from './workloads.js';
@@ -46,6 +47,11 @@ export interface SimOptions {
   duplicateRate?: number;
   /** Churn: fraction of nodes replaced per 10 virtual minutes (default 0.1). */
   churn?: number;
+  /**
+   * After a fast build, bucket refreshes each node runs before measuring, so RTT estimates and
+   * PNS come from real samples (sim/warm-up.ts; default 0, none).
+   */
+  warmUp?: number;
   /** After a join build, virtual time the network runs before measuring, ms (default AGE_MS). */
   ageMs?: number;
   /** Virtual duration of the churn scenario, ms (default 10 minutes). */
@@ -102,7 +108,15 @@ export interface SimResult {
   seed: number;
   scenario: string;
   nodes: number;
-  build: { mode: BuildMode; virtualMs: number; joined: number; joinFailed: number; contactsSeeded: number };
+  build: {
+    mode: BuildMode;
+    virtualMs: number;
+    joined: number;
+    joinFailed: number;
+    contactsSeeded: number;
+    /** The fast build's warm-up (options.warmUp), when it ran. */
+    warmUp?: WarmUpResult;
+  };
   phases: PhaseResult[];
   /** Every lookup over the whole run (all phases), and per-minute success. */
   overall: OpStats;
@@ -150,7 +164,13 @@ export class SimContext {
   readonly world: SimWorld;
   readonly samples: OpSample[] = [];
   readonly phases: PhaseResult[] = [];
-  readonly build = { mode: 'fast' as BuildMode, virtualMs: 0, joined: 0, joinFailed: 0, contactsSeeded: 0 };
+  readonly build: SimResult['build'] = {
+    mode: 'fast',
+    virtualMs: 0,
+    joined: 0,
+    joinFailed: 0,
+    contactsSeeded: 0,
+  };
   churn: SimResult['churn'];
   rotation: SimResult['rotation'];
   routers: SimNode[] = [];
@@ -239,6 +259,17 @@ export class SimContext {
         8,
         (d, t) => this.progress('seed tables', d, t),
       );
+      const refreshes = this.options.warmUp ?? 0;
+      if (refreshes > 0)
+        this.build.warmUp = await warmUp(
+          world.live,
+          world.clock,
+          world.random.fork(),
+          refreshes,
+          () => world.network.counters.sent,
+          undefined,
+          (d, t) => this.progress('warm up', d, t),
+        );
     } else {
       // Routers first know each other, then everybody joins through them, 64 at a time.
       const first = this.routers[0];

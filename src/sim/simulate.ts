@@ -14,6 +14,7 @@ export function replayCommand(o: SimOptions): string {
   const parts = [`kadmium sim --scenario ${o.scenario} --nodes ${o.nodes} --seed ${o.seed}`];
   if (o.lookups !== undefined) parts.push(`--lookups ${o.lookups}`);
   if (o.build !== undefined) parts.push(`--build ${o.build}`);
+  if (o.warmUp !== undefined) parts.push(`--warm-up ${o.warmUp}`);
   if (o.natFraction !== undefined) parts.push(`--nat ${o.natFraction}`);
   if (o.symmetricFraction !== undefined) parts.push(`--symmetric ${o.symmetricFraction}`);
   if (o.punch !== undefined) parts.push(`--punch ${o.punch ? 'on' : 'off'}`);

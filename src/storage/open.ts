@@ -19,6 +19,7 @@ import {
 import { MemoryStateStore, type StateStore } from './state-store.js';
 
 import { type BreakerChange, BreakerItemBackend } from './breaker.js';
+import { BreakerPeerBackend } from './peer-breaker.js';
 import { type Clock, systemClock } from '../util/clock.js';
 
 /** The SQLite file a node keeps in its data dir (CLI and daemon alike). */
@@ -74,9 +75,12 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     case 'redis': {
       const { RedisStorage } = await import('./redis.js');
       const redis = await RedisStorage.open({ url: options.url, namespace: options.namespace });
-      // Items behind a breaker: a Redis outage degrades to memory instead of failing puts and gets.
-      const items = new BreakerItemBackend(redis.items, options.clock ?? systemClock, options.onBreaker);
-      return assemble(redis.peers, items, redis.state, peerLimits, itemLimits);
+      // Items and peers behind breakers: a Redis outage degrades to memory instead of failing
+      // puts, gets, announces and get_peers.
+      const clock = options.clock ?? systemClock;
+      const items = new BreakerItemBackend(redis.items, clock, options.onBreaker);
+      const peers = new BreakerPeerBackend(redis.peers, clock, options.onBreaker);
+      return assemble(peers, items, redis.state, peerLimits, itemLimits);
     }
   }
 }

@@ -12,7 +12,7 @@ const namespaces = (): string[] =>
 
 describe('kadmium chaos: real nodes in network namespaces', () => {
   // The full run (docs/LATENCY.md) holds each fault 30 s; here 4 s keeps the suite short.
-  it('lookups survive loss, a partition heals, a killed side rejoins, and nothing is left behind', async () => {
+  it('lookups survive loss, a partition heals, a killed side rejoins, a Redis restart loses nothing, and nothing is left behind', async () => {
     const before = namespaces();
     const reports = await runChaos({ ...CHAOS_DEFAULTS, nodes: 3, faultMs: 4_000, recoverLimitMs: 30_000 });
     const by = new Map(
@@ -37,6 +37,12 @@ describe('kadmium chaos: real nodes in network namespaces', () => {
       );
     }
     assert.ok(by.get('kill side B'), 'the kill fault ran');
+    // Redis restart: side A's storage comes back empty and the breakers write everything back.
+    const restart = reports.find((r) => r.fault.startsWith('Redis restart'));
+    assert.ok(restart && !restart.skipped, `the Redis restart ran: ${JSON.stringify(restart)}`);
+    assert.ok(restart.stored && restart.stored.before > 0, `side A stored peers: ${JSON.stringify(restart)}`);
+    assert.equal(restart.stored.lost, 0, `zero stored peers lost: ${JSON.stringify(restart)}`);
+    assert.ok(restart.during.cross.ok > 0, 'lookups keep working while Redis is down');
     assert.deepEqual(namespaces(), before, 'the namespaces were removed');
   });
 });

@@ -5,9 +5,16 @@
  * reports success before, during and after, and the time from the end of the fault to the
  * first successful cross probe. Everything is bounded in time and torn down in `finally`, also
  * on SIGINT/SIGTERM.
+ *
+ * When redis-server is installed, side A's nodes keep their peers and items in a Redis inside
+ * namespace A (behind the storage breakers), and one fault restarts that Redis empty: the report
+ * then also says how many of the peers stored before the restart were lost (the goal is zero).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createPair, delay, destroyPair, heal, loss, type Pair, partition, preflight } from './netns.js';
@@ -47,22 +54,82 @@ export interface FaultReport {
   after: { cross: Rate; local: Rate };
   /** From the end of the fault to the first cross probe that succeeded, ms; undefined: never within the limit. */
   recoverMs: number | undefined;
+  /** Redis restart: peers stored before it, and how many of them were gone after the resync. */
+  stored?: { before: number; lost: number | undefined };
 }
+
+/** The Redis outage lasts at least this long, ms: every node's maintenance (5 s) must meet it. */
+export const REDIS_OUTAGE_MIN_MS = 12_000;
+/** Redis's port inside namespace A (its own network stack: no clash with the host). */
+const REDIS_PORT = 6379;
 
 interface Worker {
   proc: ChildProcess;
   bootstrap: string;
   ask(op: 'announce' | 'get', infohash: string, port: number): Promise<boolean>;
+  /** A storage request (worker.ts): ok and its count. */
+  storage(op: 'snapshot' | 'lost'): Promise<{ ok: boolean; count?: number }>;
+}
+
+/** A throwaway redis-server in a namespace: loopback, no persistence; undefined when not installed. */
+function startRedis(ns: string): { proc: ChildProcess; dir: string } | undefined {
+  if (spawnSync('redis-server', ['--version']).status !== 0) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'kchaos-redis-'));
+  const proc = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      'redis-server',
+      '--port',
+      String(REDIS_PORT),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { proc, dir };
+}
+
+/** Wait until Redis in `ns` answers PING (bounded). */
+async function redisReady(ns: string): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'redis-cli', '-p', String(REDIS_PORT), 'ping'], {
+      encoding: 'utf8',
+    });
+    if (r.stdout?.trim() === 'PONG') return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+function stopRedis(r: { proc: ChildProcess; dir: string } | undefined): void {
+  if (!r) return;
+  if (r.proc.exitCode === null) r.proc.kill('SIGKILL');
+  rmSync(r.dir, { recursive: true, force: true });
 }
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 const READY_MS = 60_000;
 
-function startWorker(ns: string, host: string, nodes: number, bootstrap?: string): Promise<Worker> {
-  const args = ['netns', 'exec', ns, process.execPath, WORKER, host, String(nodes)];
-  if (bootstrap) args.push(bootstrap);
+function startWorker(
+  ns: string,
+  host: string,
+  nodes: number,
+  bootstrap?: string,
+  redisUrl?: string,
+): Promise<Worker> {
+  const args = ['netns', 'exec', ns, process.execPath, WORKER, host, String(nodes), bootstrap ?? '-'];
+  if (redisUrl) args.push(redisUrl);
   const proc = spawn('ip', args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = new Map<number, (ok: boolean) => void>();
+  const waiting = new Map<number, (reply: { ok: boolean; count?: number }) => void>();
   let next = 1;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
@@ -71,12 +138,12 @@ function startWorker(ns: string, host: string, nodes: number, bootstrap?: string
     );
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      for (const done of waiting.values()) done(false);
+      for (const done of waiting.values()) done({ ok: false });
       waiting.clear();
       reject(new Error(`worker in ${ns} exited (${code})`));
     });
     createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      let msg: { ready?: boolean; bootstrap?: string; id?: number; ok?: boolean };
+      let msg: { ready?: boolean; bootstrap?: string; id?: number; ok?: boolean; count?: number };
       try {
         msg = JSON.parse(line) as typeof msg;
       } catch {
@@ -84,19 +151,24 @@ function startWorker(ns: string, host: string, nodes: number, bootstrap?: string
       }
       if (msg.ready && msg.bootstrap) {
         clearTimeout(timer);
+        const request = (body: object): Promise<{ ok: boolean; count?: number }> =>
+          new Promise((done) => {
+            if (proc.exitCode !== null || !proc.stdin?.writable) return done({ ok: false });
+            const id = next++;
+            waiting.set(id, done);
+            proc.stdin.write(`${JSON.stringify({ id, ...body })}\n`);
+          });
         resolve({
           proc,
           bootstrap: msg.bootstrap,
-          ask: (op, infohash, port) =>
-            new Promise((done) => {
-              if (proc.exitCode !== null || !proc.stdin?.writable) return done(false);
-              const id = next++;
-              waiting.set(id, done);
-              proc.stdin.write(`${JSON.stringify({ id, op, infohash, port })}\n`);
-            }),
+          ask: async (op, infohash, port) => (await request({ op, infohash, port })).ok,
+          storage: (op) => request({ op }),
         });
       } else if (msg.id !== undefined) {
-        waiting.get(msg.id)?.(msg.ok === true);
+        waiting.get(msg.id)?.({
+          ok: msg.ok === true,
+          ...(msg.count !== undefined ? { count: msg.count } : {}),
+        });
         waiting.delete(msg.id);
       }
     });
@@ -117,9 +189,12 @@ const rate = (r: Rate) =>
 export function formatFault(f: FaultReport): string {
   if (f.skipped) return `${f.fault}: skipped (${f.skipped})`;
   const rec = f.recoverMs === undefined ? 'not within the limit' : `${(f.recoverMs / 1000).toFixed(1)} s`;
+  const kept = f.stored
+    ? `; ${f.stored.lost === undefined ? 'storage did not resync' : `${f.stored.lost} of ${f.stored.before} stored peers lost`}`
+    : '';
   return (
     `${f.fault}: during cross ${rate(f.during.cross)}, local ${rate(f.during.local)}; ` +
-    `after cross ${rate(f.after.cross)}, local ${rate(f.after.local)}; recovered in ${rec}`
+    `after cross ${rate(f.after.cross)}, local ${rate(f.after.local)}; recovered in ${rec}${kept}`
   );
 }
 
@@ -129,9 +204,11 @@ export async function runChaos(options: ChaosOptions): Promise<FaultReport[]> {
   const say = options.onLine ?? (() => {});
   const pair: Pair = createPair(randomBytes(3).toString('hex'));
   const workers: { a?: Worker; b?: Worker } = {};
+  let redis: { proc: ChildProcess; dir: string } | undefined;
   const cleanup = (): void => {
     stopWorker(workers.a);
     stopWorker(workers.b);
+    stopRedis(redis);
     destroyPair(pair);
   };
   const onSignal = (): void => {
@@ -141,7 +218,9 @@ export async function runChaos(options: ChaosOptions): Promise<FaultReport[]> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    workers.a = await startWorker(pair.a, pair.hostA, options.nodes);
+    redis = startRedis(pair.a);
+    const redisUrl = redis && (await redisReady(pair.a)) ? `redis://127.0.0.1:${REDIS_PORT}` : undefined;
+    workers.a = await startWorker(pair.a, pair.hostA, options.nodes, undefined, redisUrl);
     workers.b = await startWorker(pair.b, pair.hostB, options.nodes, workers.a.bootstrap);
     say(`namespaces ${pair.a} + ${pair.b}, ${options.nodes} nodes each; bootstrap ${workers.a.bootstrap}`);
 
@@ -180,7 +259,14 @@ export async function runChaos(options: ChaosOptions): Promise<FaultReport[]> {
     const baseline = await window(Math.min(options.faultMs, 10_000));
     say(`baseline: cross ${rate(baseline.cross)}, local ${rate(baseline.local)}`);
     const reports: FaultReport[] = [];
-    const faults: { name: string; inject: () => string | undefined; lift: () => Promise<void> | void }[] = [
+    let storedBefore = 0;
+    const faults: {
+      name: string;
+      inject: () => Promise<string | undefined> | string | undefined;
+      lift: () => Promise<void> | void;
+      holdMs?: number;
+      redis?: boolean;
+    }[] = [
       {
         name: `${options.lossRate * 100}% loss`,
         inject: () => (loss(pair, options.lossRate), undefined),
@@ -198,18 +284,41 @@ export async function runChaos(options: ChaosOptions): Promise<FaultReport[]> {
           workers.b = await startWorker(pair.b, pair.hostB, options.nodes, workers.a?.bootstrap);
         },
       },
+      {
+        name: 'Redis restart (side A storage)',
+        redis: true,
+        holdMs: Math.max(options.faultMs, REDIS_OUTAGE_MIN_MS),
+        inject: async () => {
+          if (!redisUrl) return 'redis-server not installed (bash scripts/deps/redis.sh)';
+          const snap = await workers.a?.storage('snapshot');
+          if (!snap?.ok) return 'side A could not list what it stores';
+          storedBefore = snap.count ?? 0;
+          stopRedis(redis);
+          return undefined;
+        },
+        lift: async () => {
+          // The same port, empty: a restart without persistence.
+          redis = startRedis(pair.a);
+          await redisReady(pair.a);
+        },
+      },
     ];
     for (const f of faults) {
-      const skipped = f.inject();
+      const skipped = await f.inject();
       if (skipped) {
         reports.push({ fault: f.name, skipped, during: baseline, after: baseline, recoverMs: 0 });
         continue;
       }
-      const during = await window(options.faultMs);
+      const during = await window(f.holdMs ?? options.faultMs);
       await f.lift();
       const recoverMs = await recover();
       const after = await window(Math.min(options.faultMs, 10_000));
-      reports.push({ fault: f.name, during, after, recoverMs });
+      const report: FaultReport = { fault: f.name, during, after, recoverMs };
+      if (f.redis) {
+        const lost = await workers.a?.storage('lost');
+        report.stored = { before: storedBefore, lost: lost?.ok ? lost.count : undefined };
+      }
+      reports.push(report);
       say(`${f.name}: done`);
     }
     return reports;

@@ -14,12 +14,14 @@ const OPTIONS = {
 export const chaos: Command = {
   name: 'chaos',
   summary:
-    'run real nodes in two network namespaces and measure lookups through loss, delay, a partition and a kill',
+    'run real nodes in two network namespaces and measure lookups through loss, delay, a partition, a kill and a Redis restart',
   help: `Usage: kadmium chaos [--nodes N] [--fault-seconds S]
 
 Needs root, iproute2 and iptables. Creates namespaces kchaos-<tag>-a/-b joined by a veth pair,
 starts N nodes in each, then injects, one after another: 10% loss, 100 ms delay (when the kernel
-has netem), a partition, and killing every node of one side (restarted after). Probes announce
+has netem), a partition, killing every node of one side (restarted after), and, when
+redis-server is installed, restarting empty the Redis that side A's nodes store in (held at least
+12 s; the report counts stored peers lost, the goal being 0). Probes announce
 from one side and get_peers from the other (cross) and the same side (local), and report success
 before, during and after each fault, and the time to the first cross success after it ends.
 Everything is removed at the end, also on failure or Ctrl-C.

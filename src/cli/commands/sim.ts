@@ -10,6 +10,7 @@ import { ADVERSARY_KINDS, type AdversaryKind } from '../../sim/adversary.js';
 import { OVERLAY_ADVERSARY_KINDS, type OverlayAdversaryKind } from '../../sim/overlay-adversary.js';
 import { OVERLAY_SIM_DEFAULTS, simulateOverlay } from '../../sim/overlay-sim.js';
 import { simulate } from '../../sim/simulate.js';
+import { MAX_WARM_UP_REFRESHES } from '../../sim/warm-up.js';
 import { checkTechniques, DEFAULT_LATENCY, LATENCY_TECHNIQUES } from '../../node/latency.js';
 import { COMMON_OPTIONS, parse, parsePositiveInt, UsageError } from '../args.js';
 import { createOutput, jsonReplacer } from '../output.js';
@@ -21,6 +22,7 @@ const OPTIONS = {
   scenario: { type: 'string' },
   lookups: { type: 'string' },
   build: { type: 'string' },
+  'warm-up': { type: 'string' },
   nat: { type: 'string' },
   symmetric: { type: 'string' },
   punch: { type: 'string' },
@@ -78,6 +80,8 @@ measures lookups. The same options and seed replay the run exactly.
       --build MODE     join: every node bootstraps through real lookups, then the network
                        ages 20 virtual minutes; fast: routing tables seeded from the sorted
                        id list (default: join up to 5000 nodes, fast above)
+      --warm-up R      after --build fast, every node runs R ordinary bucket refreshes over
+                       4 virtual minutes, so RTTs and PNS come from real samples (default 0)
       --nat F          fraction of nodes behind NAT (default 0.2)
       --symmetric F    fraction of the NATed nodes behind symmetric NAT, the rest
                        port-restricted cone (default 0; docs/NAT.md)
@@ -171,6 +175,10 @@ Examples:
       scenario,
       lookups: values.lookups === undefined ? undefined : parsePositiveInt(values.lookups, 1000, '--lookups'),
       build: build as BuildMode | undefined,
+      warmUp:
+        values['warm-up'] === undefined
+          ? undefined
+          : parsePositiveInt(values['warm-up'], 0, '--warm-up', MAX_WARM_UP_REFRESHES),
       natFraction: fraction(values.nat, '--nat'),
       symmetricFraction: fraction(values.symmetric, '--symmetric'),
       readOnlyFraction: fraction(values['read-only'], '--read-only'),
