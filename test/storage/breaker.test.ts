@@ -5,18 +5,9 @@ import { openStorage, type Storage } from '../../src/storage/open.js';
 import { RedisStorage } from '../../src/storage/redis.js';
 import { immutableTargetOfEncoded } from '../../src/protocols/mainline/bep44.js';
 import { encode } from '../../src/wire/bencode.js';
-import { type RedisServer, startRedisServer } from './redis-server.js';
+import { type RedisServer, startRedisServer, until } from './redis-server.js';
 
 const RECOVER_LIMIT_MS = 20_000;
-
-async function until(check: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
-}
 
 describe('item storage circuit breaker over a real redis-server', () => {
   let server: RedisServer | undefined;

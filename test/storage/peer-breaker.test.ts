@@ -4,18 +4,9 @@ import type { BreakerChange } from '../../src/storage/breaker.js';
 import { openStorage, type Storage } from '../../src/storage/open.js';
 import { RedisStorage } from '../../src/storage/redis.js';
 import type { Address } from '../../src/transport/address.js';
-import { type RedisServer, startRedisServer } from './redis-server.js';
+import { type RedisServer, startRedisServer, until } from './redis-server.js';
 
 const RECOVER_LIMIT_MS = 20_000;
-
-async function until(check: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
-}
 
 const before: Address = { host: '192.0.2.1', port: 6881, family: 4 };
 const during: Address = { host: '192.0.2.2', port: 6882, family: 4 };

@@ -110,3 +110,13 @@ async function stop(child: ChildProcess, dir: string): Promise<void> {
   }
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** Poll `check` every 50 ms until it holds or `ms` pass: whether it held (a breaker's probe is on a timer). */
+export async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
