@@ -7,6 +7,8 @@
  *   timeout stops counting (its slot goes to the next candidate) but its late reply is still used.
  * - The lookup ends when the K closest candidates that are neither failed nor slow have all
  *   answered, or nothing is left. A slow node that answers before then rejoins the count.
+ * - With `convergedWidth`, once the alpha nearest have answered the rest of the K are asked at
+ *   once (what a large K, such as the overlay's 20, otherwise waits for alpha at a time).
  */
 import { AbortError } from '../util/errors.js';
 import { compareDistance } from './id.js';
@@ -31,6 +33,13 @@ export interface LookupOptions<R> {
   /** Told about each contact that failed to answer. */
   onFailure?: (contact: Contact, err: unknown) => void;
   signal?: AbortSignal | undefined;
+  /**
+   * Queries in flight once the lookup has converged, that is when the `alpha` closest live
+   * candidates have all answered: the rest of the K closest are then asked at once instead of
+   * `alpha` at a time (the Kademlia paper's last round, §2.3: "the initiator resends the
+   * FIND_NODE to all of the k closest nodes it has not already queried"). Default: `alpha`.
+   */
+  convergedWidth?: number;
   /** Upper bound on queries sent by one lookup. */
   maxQueries?: number;
   /** Candidates kept, nearest first; farther ones are dropped. */
@@ -133,6 +142,7 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
           if (c.state === 'pending' || c.state === 'slow') kept.push(c);
         candidates = kept;
       }
+      const width = converged() ? Math.max(alpha, options.convergedWidth ?? alpha) : alpha;
       // Walk the K closest live candidates: launch new ones while we have slots.
       let live = 0;
       let unfavoured = 0;
@@ -142,7 +152,7 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
         // its place among the K closest. If it still answers before the end, it counts again.
         if (c.state === 'failed' || c.state === 'slow' || c.state === 'taken') continue;
         if (live >= k) break;
-        const launchable = c.state === 'new' && active < alpha && queried < maxQueries;
+        const launchable = c.state === 'new' && active < width && queried < maxQueries;
         if (launchable && claim && !claim(c.contact)) {
           c.state = 'taken';
           continue;
@@ -160,6 +170,18 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
       if (!waiting || (inFlight === 0 && active === 0 && !candidates.some((c) => c.state === 'new')))
         finish();
       else if (inFlight === 0 && queried >= maxQueries) finish();
+    };
+
+    /** The `alpha` nearest live candidates have all answered; call after sorting. */
+    const converged = (): boolean => {
+      if ((options.convergedWidth ?? alpha) <= alpha) return false;
+      let seen = 0;
+      for (const c of candidates) {
+        if (c.state === 'failed' || c.state === 'slow' || c.state === 'taken') continue;
+        if (c.state !== 'done') return false;
+        if (++seen >= alpha) return true;
+      }
+      return seen > 0;
     };
 
     const launch = (c: Candidate<R>): void => {

@@ -122,6 +122,11 @@ export abstract class DhtCore implements LookupHost {
   /** Resource pressure (node/budget.ts), set by setResourcePressure. */
   protected pressure: PressureLevel = 0;
 
+  /** Queries in flight once a lookup converged: the rest of the K at once (`converged-width`). */
+  get convergedWidth(): number | undefined {
+    return this.latency.has('converged-width') && this.pressure === 0 ? this.k : undefined;
+  }
+
   /** Lookup parallelism now: alpha, one less under pressure, 1 under severe pressure. */
   get lookupAlpha(): number {
     return this.pressure === 0 ? this.alpha : this.pressure === 1 ? Math.max(1, this.alpha - 1) : 1;

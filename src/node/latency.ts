@@ -13,6 +13,8 @@
  *   this node keeps such copies for a TTL falling with its distance from the target.
  * - `adaptive-refresh`: the bucket refresh interval follows the observed churn
  *   (node/refresh-pacer.ts) instead of BEP 5's fixed 15 minutes.
+ * - `converged-width`: once the alpha nearest candidates have answered, a lookup asks the rest of
+ *   the K closest at once (kademlia/lookup.ts `convergedWidth`, the Kademlia paper's last round).
  */
 import { RttTracker } from '../kademlia/rtt.js';
 import { SHORT_TIMEOUT_MS } from '../rpc/rpc.js';
@@ -25,6 +27,7 @@ export const LATENCY_TECHNIQUES = [
   'pns',
   'path-cache',
   'adaptive-refresh',
+  'converged-width',
 ] as const;
 export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
 /** What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. */

@@ -32,6 +32,8 @@ export interface LookupHost {
   readonly prefer: ((c: Contact) => boolean) | undefined;
   /** Disjoint paths for the lookups that find values and store them (1 or absent: the plain lookup). */
   readonly lookupPaths?: number;
+  /** Queries in flight once a lookup converged (kademlia/lookup.ts); undefined: alpha. */
+  readonly convergedWidth?: number | undefined;
   /** Per-contact reputation, when the node keeps one. */
   readonly reputation?: Reputation | undefined;
 }
@@ -91,6 +93,7 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
         seeds: g.seeds,
         k: host.k,
         alpha: host.alpha,
+        convergedWidth: host.convergedWidth,
         signal,
         prefer: host.prefer,
         query: async (contact, onSlow): Promise<LookupReply<R>> => {

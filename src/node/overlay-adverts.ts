@@ -7,12 +7,12 @@
  * advertise someone else's node. Here an advert counts only when `pk` equals the signer, it says
  * it is a full node, and its `ts` is at most 30 minutes old.
  */
-import { makeAddress, parseHostPort } from '../transport/address.js';
-import { toHex } from '../util/bytes.js';
+import { addressKey, isWildcardHost, makeAddress, parseHostPort } from '../transport/address.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
 import { isIP } from 'node:net';
 import type { MutableItem } from '../protocols/overlay/item.js';
 import type { OverlayStore } from '../protocols/overlay/store.js';
-import type { OverlayBootstrap } from './overlay-node.js';
+import type { OverlayBootstrap, OverlayNode } from './overlay-node.js';
 
 export const FULL_NODE_SALT = new TextEncoder().encode('fullnode');
 export const ADVERT_INTERVAL_MS = 5 * 60_000;
@@ -60,4 +60,49 @@ export async function advertisedFullNodes(store: OverlayStore, nowMs: number): P
     if (advert) out.push(advert);
   }
   return out;
+}
+
+/** Reconcile `node` with `configured` full nodes and every fresh advert it holds, one at a time. */
+export async function reconcileWithAll(
+  node: OverlayNode,
+  configured: readonly OverlayBootstrap[],
+  now: number,
+  closed: () => boolean,
+): Promise<void> {
+  const peers = new Map<string, OverlayBootstrap>();
+  for (const peer of [...configured, ...(await advertisedFullNodes(node.store, now))]) {
+    if (!bytesEqual(peer.publicKey, node.publicKey)) peers.set(toHex(peer.publicKey), peer);
+  }
+  for (const peer of peers.values()) {
+    if (closed()) return;
+    await node.reconcile(peer).catch((err: unknown) =>
+      node.events.emit('overlay:warning', {
+        code: 'RECONCILE',
+        message: `reconcile with ${addressKey(peer.address)}: ${String(err)}`,
+      }),
+    );
+  }
+}
+
+/** Publish `node`'s advert for `host`:`port`; a wildcard host is refused with a warning. */
+export async function advertiseFullNode(
+  node: OverlayNode,
+  host: string,
+  port: number,
+  now: number,
+): Promise<void> {
+  if (isWildcardHost(host)) {
+    node.events.emit('overlay:warning', {
+      code: 'ADVERT',
+      message: `full-node advert not sent: bound to ${host}, which others cannot dial; set advertisedHost (overlay.advertise_host)`,
+    });
+    return;
+  }
+  const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const advert = encodeAdvert(node.publicKey, addr, node.store.size, now);
+  await node
+    .put(advert, { salt: FULL_NODE_SALT })
+    .catch((err: unknown) =>
+      node.events.emit('overlay:warning', { code: 'ADVERT', message: `full-node advert: ${String(err)}` }),
+    );
 }

@@ -15,7 +15,19 @@ export interface OverlayEvents extends StreamRpcEvents {
     hops: number;
   };
   'overlay:put': { target: Uint8Array; seq: bigint; stored: number; asked: number };
-  'overlay:get': { target: Uint8Array; found: boolean; sources: number; lies: number; queried: number };
+  /**
+   * A get ended. `firstMs`: time to the first verified item (what a reader could act on), beside
+   * `durationMs`, the time to the lookup's end (the highest seq among all sources).
+   */
+  'overlay:get': {
+    target: Uint8Array;
+    found: boolean;
+    sources: number;
+    lies: number;
+    queried: number;
+    durationMs: number;
+    firstMs?: number;
+  };
   /** A node answered with an item that failed verification (forged, or not the target asked for). */
   'overlay:lie': { from: Address; reason: string };
   'overlay:reconciled': {

@@ -36,10 +36,14 @@ export interface LookupParts {
   seqs: PublisherSeqs;
   clock: Clock;
   events: EventBus<OverlayEvents>;
+  /** Queries in flight once a lookup converged (kademlia/lookup.ts); undefined: alpha. */
+  convergedWidth?: number | undefined;
+  /** When a query to this contact stops holding a lookup slot, ms; undefined: never. */
+  slowAfterMs?: ((contact: OverlayContact) => number) | undefined;
 }
 
 export class OverlayLookups {
-  constructor(private readonly parts: LookupParts) {}
+  constructor(readonly parts: LookupParts) {}
 
   /** A disjoint GetValue lookup (it returns both the item and the closest nodes). */
   async run(
@@ -64,19 +68,26 @@ export class OverlayLookups {
       seeds,
       k: this.parts.k,
       alpha: this.parts.alpha,
+      convergedWidth: this.parts.convergedWidth,
       paths,
       signal,
-      query: async (contact) => {
+      query: async (contact, onSlow) => {
         const c = contact as OverlayContact;
-        if (kind === 'find_node') {
-          const reply = await this.parts.members.ask(c, 'find_node', { target: asNodeId(target) }, signal);
-          return { nodes: this.parts.client.contactsOf(reply.closest), result: {} };
+        const slowAfter = this.parts.slowAfterMs?.(c);
+        const slow = slowAfter === undefined ? undefined : this.parts.clock.setTimeout(onSlow, slowAfter);
+        try {
+          if (kind === 'find_node') {
+            const reply = await this.parts.members.ask(c, 'find_node', { target: asNodeId(target) }, signal);
+            return { nodes: this.parts.client.contactsOf(reply.closest), result: {} };
+          }
+          const reply = await this.parts.members.ask(c, 'get_value', { target: asNodeId(target) }, signal);
+          return {
+            nodes: this.parts.client.contactsOf(reply.closest),
+            result: reply.item ? { item: reply.item } : {},
+          };
+        } finally {
+          slow?.cancel();
         }
-        const reply = await this.parts.members.ask(c, 'get_value', { target: asNodeId(target) }, signal);
-        return {
-          nodes: this.parts.client.contactsOf(reply.closest),
-          result: reply.item ? { item: reply.item } : {},
-        };
       },
       onReply: (contact, result) => onItem?.(contact as OverlayContact, result),
     });

@@ -15,29 +15,24 @@ import { type NodeId, randomIdWithPrefix } from '../kademlia/id.js';
 import { RoutingTable } from '../kademlia/routing-table.js';
 import { OverlayClient, type OverlayContact } from '../protocols/overlay/client.js';
 import { overlayIdOf } from '../protocols/overlay/identity.js';
-import {
-  isTombstone,
-  itemTarget,
-  MAX_SEQ,
-  type MutableItem,
-  signItem,
-  verifyItem,
-} from '../protocols/overlay/item.js';
+import { itemTarget, type MutableItem } from '../protocols/overlay/item.js';
 import { OverlayTag } from '../protocols/overlay/messages.js';
 import { NO_PUZZLE, type PuzzleDifficulty } from '../protocols/overlay/puzzle.js';
 import { createOverlayHandler } from '../protocols/overlay/server.js';
 import { OverlayStore } from '../protocols/overlay/store.js';
 import { StreamRpc } from '../rpc/stream-rpc.js';
 import { MemoryItemBackend } from '../storage/item-store.js';
-import { type Address, addressKey, isWildcardHost } from '../transport/address.js';
+import type { Address } from '../transport/address.js';
 import { deadline } from '../util/abort.js';
-import { bytesEqual, toHex } from '../util/bytes.js';
+import { toHex } from '../util/bytes.js';
 import { type Clock, every, systemClock, type Timer } from '../util/clock.js';
-import { ClosedError, InvalidArgumentError, KadmiumError } from '../util/errors.js';
+import { ClosedError, InvalidArgumentError } from '../util/errors.js';
 import { EventBus } from '../util/events.js';
 import { type Random, systemRandom } from '../util/random.js';
+import type { LatencyRouting } from './latency.js';
 import type { OverlayEvents } from './overlay-events.js';
-import { ADVERT_INTERVAL_MS, advertisedFullNodes, encodeAdvert, FULL_NODE_SALT } from './overlay-adverts.js';
+import { ADVERT_INTERVAL_MS, advertiseFullNode, reconcileWithAll } from './overlay-adverts.js';
+import { findItem, publishItem } from './overlay-items.js';
 import { reconcile, type ReconcileResult } from './overlay-reconcile.js';
 import { OverlayLookups } from './overlay-lookups.js';
 import { OverlayMembership } from './overlay-membership.js';
@@ -45,11 +40,13 @@ import {
   OVERLAY_ALPHA,
   OVERLAY_CALL_TIMEOUT_MS,
   OVERLAY_K,
+  overlayLatency,
   OVERLAY_MAINTENANCE_MS,
   OVERLAY_PATHS,
   OVERLAY_RECONCILE_MS,
   OVERLAY_REFRESH_MS,
   OVERLAY_REQUEST_TIMEOUT_MS,
+  OVERLAY_SLOW_RTTS,
   type OverlayBootstrap,
   type OverlayCallOptions,
   type OverlayGetResult,
@@ -70,6 +67,8 @@ export class OverlayNode {
   readonly store: OverlayStore;
   readonly rpc: StreamRpc;
   readonly k: number;
+  /** Per-contact RTTs and the latency techniques in use. */
+  readonly latency: LatencyRouting;
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly alpha: number;
@@ -96,9 +95,15 @@ export class OverlayNode {
     }
     this.difficulty = options.difficulty ?? NO_PUZZLE;
     this.seqs = new PublisherSeqs(this.clock, options.state);
+    this.latency = overlayLatency(options.latency);
     this.table = new RoutingTable(
       options.identity.id,
-      { k: this.k, keyBytes: 33, exemptLocal: options.exemptLocal ?? true },
+      {
+        k: this.k,
+        keyBytes: 33,
+        exemptLocal: options.exemptLocal ?? true,
+        ...(this.latency.latencyOf ? { latencyOf: this.latency.latencyOf } : {}),
+      },
       this.clock.now(),
     );
     this.store =
@@ -117,6 +122,8 @@ export class OverlayNode {
       port:
         options.advertise === false ? undefined : (options.advertisedPort ?? options.transport.address.port),
       staticBits: this.difficulty.staticBits,
+      clock: this.clock,
+      onRtt: (contact, rttMs) => this.latency.rtt.observe(contact.address, rttMs),
     });
     this.rpc.onRequest(
       createOverlayHandler({
@@ -154,6 +161,10 @@ export class OverlayNode {
       seqs: this.seqs,
       clock: this.clock,
       events: this.events,
+      convergedWidth: this.latency.has('converged-width') ? this.k : undefined,
+      slowAfterMs: this.latency.has('adaptive-timeouts')
+        ? (contact) => OVERLAY_SLOW_RTTS * this.latency.rtt.slowAfterMs(contact.address)
+        : undefined,
     });
     options.transport.onConnection((conn) => this.rpc.attach(conn));
     setMaxListeners(0, this.shutdown.signal);
@@ -219,36 +230,9 @@ export class OverlayNode {
     this.assertOpen();
     const salt = options.salt ?? new Uint8Array(0);
     const target = itemTarget(this.publicKey, salt);
-    return this.call('put', options, OVERLAY_CALL_TIMEOUT_MS, async (signal) => {
-      if (this.table.size === 0) {
-        // Alone in the network: keep it here (Skywire: "stored locally only").
-        const item = signItem(this.options.identity, value, await this.seqs.next(target, -1n), salt);
-        const local = await this.store.put(item, this.clock.now(), { cas: options.cas });
-        if (!local.ok) throw new KadmiumError('PUT_REJECTED', local.message);
-        await this.seqs.used(target, item.seq);
-        return { target, seq: item.seq, stored: 0, asked: 0, storedLocally: true };
-      }
-      // The highest seq the network holds, from items that verify: a forged one could otherwise
-      // push our seq to the top of the range.
-      let remoteSeq = -1n;
-      const found = await this.lookups.run(target, 'get_value', signal, (_contact, reply) => {
-        if (
-          reply.item &&
-          reply.item.seq > remoteSeq &&
-          verifyItem(reply.item, this.store.options.limits, target).ok
-        )
-          remoteSeq = reply.item.seq;
-      });
-      if (remoteSeq >= MAX_SEQ) {
-        throw new KadmiumError(
-          'SEQ_EXHAUSTED',
-          'the stored seq is the largest uint64; publish under another salt',
-        );
-      }
-      const seq = await this.seqs.next(target, remoteSeq);
-      const item = signItem(this.options.identity, value, seq, salt);
-      return this.lookups.storeAt(item, target, found, signal, options.cas);
-    });
+    return this.call('put', options, OVERLAY_CALL_TIMEOUT_MS, (signal) =>
+      publishItem(this.lookups, this.options.identity, value, salt, target, signal, options.cas),
+    );
   }
 
   /** Delete our item under `salt`: a tombstone at a higher seq replaces it everywhere. */
@@ -271,41 +255,9 @@ export class OverlayNode {
   ): Promise<OverlayGetResult | undefined> {
     this.assertOpen();
     const target = itemTarget(publicKey, options.salt ?? new Uint8Array(0));
-    let best: MutableItem | undefined = await this.store.get(target, this.clock.now());
-    let sources = 0;
-    let lies = 0;
-    if (this.table.size === 0) {
-      // Alone (or cut off): what we hold is all there is; put() keeps items here in that case.
-      return best ? { item: best, deleted: isTombstone(best), sources: 0, lies: 0 } : undefined;
-    }
-    await this.call('get', options, OVERLAY_CALL_TIMEOUT_MS, async (signal) => {
-      const found = await this.lookups.run(target, 'get_value', signal, (contact, reply) => {
-        if (!reply.item) return;
-        let check = verifyItem(reply.item, this.store.options.limits, target);
-        if (!check.ok && check.code === 'TARGET_MISMATCH' && options.acceptMirror) {
-          check = verifyItem(reply.item, this.store.options.limits);
-          if (check.ok && !options.acceptMirror(reply.item)) {
-            check = { ok: false, code: 'TARGET_MISMATCH', message: 'a mirror the caller did not accept' };
-          }
-        }
-        if (!check.ok) {
-          lies++;
-          this.events.emit('overlay:lie', { from: contact.address, reason: check.message });
-          return;
-        }
-        sources++;
-        if (!best || reply.item.seq > best.seq) best = reply.item;
-      });
-      this.events.emit('overlay:get', {
-        target,
-        found: best !== undefined,
-        sources,
-        lies,
-        queried: found.queried,
-      });
-    });
-    if (!best) return undefined;
-    return { item: best, deleted: isTombstone(best), sources, lies };
+    return this.call('get', options, OVERLAY_CALL_TIMEOUT_MS, (signal) =>
+      findItem(this.lookups, target, signal, options.acceptMirror),
+    );
   }
 
   /** Look ourselves up again: fills the buckets near our id (a young network's joiners need it). */
@@ -329,40 +281,17 @@ export class OverlayNode {
 
   /** Reconcile with the configured full nodes and every fresh, signer-bound advert we hold. */
   private async reconcileAll(): Promise<void> {
-    const peers = new Map<string, OverlayBootstrap>();
-    for (const peer of [
-      ...(this.options.fullNodes ?? []),
-      ...(await advertisedFullNodes(this.store, this.clock.now())),
-    ]) {
-      if (!bytesEqual(peer.publicKey, this.publicKey)) peers.set(toHex(peer.publicKey), peer);
-    }
-    for (const peer of peers.values()) {
-      if (this.closed) return;
-      await this.reconcile(peer).catch((err: unknown) =>
-        this.events.emit('overlay:warning', {
-          code: 'RECONCILE',
-          message: `reconcile with ${addressKey(peer.address)}: ${String(err)}`,
-        }),
-      );
-    }
+    await reconcileWithAll(this, this.options.fullNodes ?? [], this.clock.now(), () => this.closed);
   }
 
   /** A full node says so every 5 minutes, under salt "fullnode", signed by its own key. */
   async advertise(): Promise<void> {
     if (this.closed || !this.store.options.fullNode) return;
-    const host = this.options.advertisedHost ?? this.address.host;
-    const port = this.options.advertisedPort ?? this.address.port;
-    if (isWildcardHost(host)) {
-      this.events.emit('overlay:warning', {
-        code: 'ADVERT',
-        message: `full-node advert not sent: bound to ${host}, which others cannot dial; set advertisedHost (overlay.advertise_host)`,
-      });
-      return;
-    }
-    const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    const advert = encodeAdvert(this.publicKey, addr, this.store.size, this.clock.now());
-    await this.put(advert, { salt: FULL_NODE_SALT }).catch((err: unknown) =>
-      this.events.emit('overlay:warning', { code: 'ADVERT', message: `full-node advert: ${String(err)}` }),
+    await advertiseFullNode(
+      this,
+      this.options.advertisedHost ?? this.address.host,
+      this.options.advertisedPort ?? this.address.port,
+      this.clock.now(),
     );
   }
 

@@ -2,6 +2,8 @@
  * The overlay node's defaults, options and results (the node itself is overlay-node.ts).
  */
 import type { MutableItem } from '../protocols/overlay/item.js';
+import { checkTechniques, LatencyRouting, type LatencyTechnique } from './latency.js';
+import { InvalidArgumentError } from '../util/errors.js';
 import type { OverlayIdentity } from '../protocols/overlay/identity.js';
 import type { PuzzleDifficulty } from '../protocols/overlay/puzzle.js';
 import type { OverlayStore } from '../protocols/overlay/store.js';
@@ -22,6 +24,36 @@ export const OVERLAY_REFRESH_MS = 15 * 60_000;
 export const OVERLAY_MAINTENANCE_MS = 30_000;
 /** Full nodes reconcile with their peers this often (Skywire: hourly), and once at start. */
 export const OVERLAY_RECONCILE_MS = 60 * 60_000;
+/**
+ * Latency techniques the overlay applies (node/latency.ts; path-cache and adaptive-refresh are
+ * Mainline's), and its default: the ones the simulator showed help (docs/OVERLAY.md).
+ */
+export const OVERLAY_LATENCY_TECHNIQUES: readonly LatencyTechnique[] = [
+  'converged-width',
+  'adaptive-timeouts',
+  'pns',
+];
+export const OVERLAY_DEFAULT_LATENCY: readonly LatencyTechnique[] = ['converged-width'];
+/**
+ * With `adaptive-timeouts`, a query stops holding a lookup slot after this many of the contact's
+ * slow-after times: one to a contact we hold no connection to costs a dial, the handshake and
+ * the request.
+ */
+export const OVERLAY_SLOW_RTTS = 3;
+/** The most one round trip may take before it counts as slow, ms (the RTT tracker's cap). */
+export const OVERLAY_SLOW_RTT_MS = 500;
+
+/** The latency state of an overlay node using `list`; Mainline-only techniques are refused. */
+export function overlayLatency(list: readonly string[] = OVERLAY_DEFAULT_LATENCY): LatencyRouting {
+  for (const t of checkTechniques(list)) {
+    if (!OVERLAY_LATENCY_TECHNIQUES.includes(t))
+      throw new InvalidArgumentError(
+        `latency technique "${t}" is Mainline's; the overlay takes ${OVERLAY_LATENCY_TECHNIQUES.join(', ')}`,
+      );
+  }
+  return new LatencyRouting(list, OVERLAY_SLOW_RTT_MS);
+}
+
 export interface OverlayBootstrap {
   publicKey: Uint8Array;
   address: Address;
@@ -57,6 +89,8 @@ export interface OverlayNodeOptions {
   state?: StateStore;
   difficulty?: PuzzleDifficulty;
   requestTimeoutMs?: number;
+  /** Latency techniques (OVERLAY_LATENCY_TECHNIQUES; default OVERLAY_DEFAULT_LATENCY). */
+  latency?: readonly string[];
   /** Called last in close(): release what the node was built on (storage files, connections). */
   release?: () => Promise<void>;
   /** Let loopback and private addresses share buckets (testnets); default true. */

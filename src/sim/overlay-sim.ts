@@ -50,6 +50,8 @@ export interface OverlaySimOptions {
   adversary?: OverlayAdversaryKind;
   /** Fraction of the build's nodes that are adversaries, 0..1. */
   adversaryFraction: number;
+  /** Latency techniques every node uses (OverlayNodeOptions.latency); default the node's. */
+  latency?: readonly string[];
   onProgress?: (phase: string, done: number, total: number) => void;
 }
 
@@ -77,6 +79,9 @@ export interface OverlaySimReport {
     meanMessages: number;
     medianMs: number;
     p95Ms: number;
+    /** Gets that found an item: time to the first verified one (what a reader waits for). */
+    firstItemMedianMs: number;
+    firstItemP95Ms: number;
   };
   departed: number;
   joined: number;
@@ -112,6 +117,7 @@ export async function simulateOverlay(
   const world = new SimulatedOverlayNet(clock, random);
   const net = world.net;
   const lookups: { hops: number; messages: number; ms: number }[] = [];
+  const firstItems: number[] = [];
   let serial = 0;
   const alive: Member[] = [];
 
@@ -153,6 +159,7 @@ export async function simulateOverlay(
       clock,
       random,
       paths: options.paths,
+      ...(options.latency !== undefined ? { latency: options.latency } : {}),
       bootstrap: bootstrap ? [{ publicKey: bootstrap.node.publicKey, address: bootstrap.node.address }] : [],
     });
     // Only the value lookups of puts and gets: bucket refreshes (find_node) run in the background
@@ -164,6 +171,9 @@ export async function simulateOverlay(
     } else {
       node.events.on('overlay:lookup', (e) => {
         if (e.kind === 'get_value') lookups.push({ hops: e.hops, messages: e.queried, ms: e.durationMs });
+      });
+      node.events.on('overlay:get', (e) => {
+        if (e.firstMs !== undefined) firstItems.push(e.firstMs);
       });
     }
     const member = { node, reachable: !nat, hostile };
@@ -263,6 +273,7 @@ export async function simulateOverlay(
   }
   if (replacements === 0) await clock.advance(options.minutes * 60_000);
   lookups.length = 0;
+  firstItems.length = 0;
 
   // Read each item back from a random node.
   let getsOk = 0;
@@ -294,6 +305,7 @@ export async function simulateOverlay(
       churn: options.churn,
       minutes: options.minutes,
       build: options.build,
+      ...(options.latency !== undefined ? { latency: options.latency } : {}),
       ...(kind ? { adversary: kind } : {}),
       adversaryFraction: kind ? options.adversaryFraction : 0,
     },
@@ -327,6 +339,8 @@ export async function simulateOverlay(
         lookups.map((l) => l.ms),
         0.95,
       ),
+      firstItemMedianMs: quantile(firstItems, 0.5),
+      firstItemP95Ms: quantile(firstItems, 0.95),
     },
     departed,
     joined: serial,

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { asNodeId, compareDistance } from '../../src/kademlia/id.js';
 import { lookup } from '../../src/kademlia/lookup.js';
 import { type Contact, RoutingTable } from '../../src/kademlia/routing-table.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
+import { sleep } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 /** A synthetic network: every node has a routing table of its neighbours; no sockets involved. */
@@ -81,6 +83,48 @@ describe('iterative lookup', () => {
     assert.ok(peak <= 3, `peak parallelism ${peak}`);
     assert.ok(slowSeen > 0);
     assert.equal(result.closest.length, 8);
+  });
+
+  it('with convergedWidth, asks the rest of the K at once after the alpha nearest answered', async () => {
+    const { contacts, tables, random } = network(600, 13);
+    // Every query takes 100 ms of virtual time, so the lookup's duration counts its rounds.
+    const run = async (target: Uint8Array, convergedWidth: number | undefined) => {
+      const clock = new VirtualClock();
+      let active = 0;
+      let peak = 0;
+      const result = await clock.run(
+        lookup({
+          target,
+          seeds: contacts.slice(0, 20),
+          k: 20,
+          alpha: 3,
+          ...(convergedWidth !== undefined ? { convergedWidth } : {}),
+          query: async (c) => {
+            peak = Math.max(peak, ++active);
+            await sleep(clock, 100);
+            active--;
+            return { nodes: (tables.get(c) as RoutingTable).closest(target, 20), result: null };
+          },
+        }),
+      );
+      return { result, peak, ms: clock.now() };
+    };
+    let faster = 0;
+    for (let trial = 0; trial < 5; trial++) {
+      const target = random.bytes(20);
+      const plain = await run(target, undefined);
+      const wide = await run(target, 20);
+      assert.ok(plain.peak <= 3, `plain peak ${plain.peak}`);
+      assert.ok(wide.peak > 3 && wide.peak <= 20, `wide peak ${wide.peak}`);
+      // Same answer, found sooner.
+      assert.deepEqual(
+        wide.result.closest.map((c) => c.contact.id),
+        plain.result.closest.map((c) => c.contact.id),
+      );
+      assert.ok(wide.ms <= plain.ms, `wide ${wide.ms} ms, plain ${plain.ms} ms`);
+      if (wide.ms < plain.ms / 2) faster++;
+    }
+    assert.ok(faster >= 3, `the wide lookup took less than half the time in ${faster} of 5 trials`);
   });
 
   it('uses a late reply and survives failures', async () => {

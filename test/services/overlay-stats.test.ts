@@ -42,6 +42,8 @@ describe('overlay statistics', () => {
       sources: 3,
       lies: 0,
       queried: 5,
+      durationMs: 400,
+      firstMs: 120,
     });
     node.events.emit('overlay:get', {
       target: new Uint8Array(32),
@@ -49,6 +51,7 @@ describe('overlay statistics', () => {
       sources: 0,
       lies: 0,
       queried: 5,
+      durationMs: 900,
     });
 
     const s = stats.snapshot();

@@ -9,6 +9,7 @@ import { SCENARIOS } from '../../sim/scenarios.js';
 import { ADVERSARY_KINDS, type AdversaryKind } from '../../sim/adversary.js';
 import { OVERLAY_ADVERSARY_KINDS, type OverlayAdversaryKind } from '../../sim/overlay-adversary.js';
 import { OVERLAY_SIM_DEFAULTS, simulateOverlay } from '../../sim/overlay-sim.js';
+import { OVERLAY_DEFAULT_LATENCY, OVERLAY_LATENCY_TECHNIQUES } from '../../node/overlay-options.js';
 import { simulate } from '../../sim/simulate.js';
 import { MAX_WARM_UP_REFRESHES } from '../../sim/warm-up.js';
 import { checkTechniques, DEFAULT_LATENCY, LATENCY_TECHNIQUES } from '../../node/latency.js';
@@ -95,7 +96,8 @@ measures lookups. The same options and seed replay the run exactly.
       --churn F        fraction of nodes replaced per 10 minutes (default 0.1)
       --minutes M      virtual minutes of the churn (default 10) and rotate (default 30) scenarios
       --latency LIST   latency techniques, comma-separated, or none (default: ${DEFAULT_LATENCY.join(',')});
-                       from ${LATENCY_TECHNIQUES.join(', ')} (docs/LATENCY.md)
+                       from ${LATENCY_TECHNIQUES.join(', ')} (docs/LATENCY.md);
+                       overlay: from ${OVERLAY_LATENCY_TECHNIQUES.join(', ')} (default ${OVERLAY_DEFAULT_LATENCY.join(',')})
       --report FILE    write a self-contained HTML report with plots
       --dht NAME       mainline (default) or overlay: the secp256k1 overlay over in-memory
                        streams; it publishes --lookups items (default 200), lets --minutes
@@ -258,6 +260,15 @@ async function runOverlay(
     build: values.build === 'fast' ? 'fast' : 'join',
     adversaryFraction: fraction(values.fraction, '--fraction') ?? OVERLAY_SIM_DEFAULTS.adversaryFraction,
   };
+  if (values.latency !== undefined) {
+    const list = values.latency === 'none' ? [] : values.latency.split(',').filter((t) => t !== '');
+    const wrong = list.find((t) => !(OVERLAY_LATENCY_TECHNIQUES as readonly string[]).includes(t));
+    if (wrong !== undefined)
+      throw new UsageError(
+        `--latency: "${wrong}" is not an overlay technique; choose from ${OVERLAY_LATENCY_TECHNIQUES.join(', ')}`,
+      );
+    options.latency = list;
+  }
   if (values.adversary !== undefined) {
     if (!(OVERLAY_ADVERSARY_KINDS as readonly string[]).includes(values.adversary))
       throw new UsageError(
@@ -290,7 +301,8 @@ async function runOverlay(
       `gets:    ${report.gets.ok}/${report.gets.total} found the latest value (${pct(report.gets.successRate)})` +
         (report.gets.lies > 0 ? `; ${report.gets.lies} forged or misplaced items refused` : ''),
       `lookups: ${report.lookups.count}; median ${report.lookups.medianHops} hops, ${report.lookups.medianMessages} messages, ` +
-        `${report.lookups.medianMs.toFixed(0)} ms (p95 ${report.lookups.p95Ms.toFixed(0)} ms)`,
+        `${report.lookups.medianMs.toFixed(0)} ms (p95 ${report.lookups.p95Ms.toFixed(0)} ms); ` +
+        `first item ${report.lookups.firstItemMedianMs.toFixed(0)} ms (p95 ${report.lookups.firstItemP95Ms.toFixed(0)} ms)`,
       `churn:   ${report.departed} left, ${report.joined} joined in all; ${report.connections} connections opened`,
       ...(report.adversaries
         ? [
@@ -303,6 +315,9 @@ async function runOverlay(
       `wall:    ${(report.wallMs / 1000).toFixed(1)} s`,
       `replay:  kadmium sim --dht overlay --nodes ${report.options.nodes} --seed ${report.options.seed} --paths ${report.options.paths} ` +
         `--lookups ${report.options.items} --nat ${report.options.natFraction} --churn ${report.options.churn} --minutes ${report.options.minutes} --build ${report.options.build}` +
+        (report.options.latency !== undefined
+          ? ` --latency ${report.options.latency.length > 0 ? report.options.latency.join(',') : 'none'}`
+          : '') +
         (report.options.adversary
           ? ` --adversary ${report.options.adversary} --fraction ${report.options.adversaryFraction}`
           : ''),

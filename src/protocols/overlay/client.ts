@@ -10,6 +10,7 @@ import { type StreamRpc } from '../../rpc/stream-rpc.js';
 import { makeAddress, parseHostPort } from '../../transport/address.js';
 import type { StreamTransport } from '../../transport/stream/types.js';
 import { bytesEqual } from '../../util/bytes.js';
+import type { Clock } from '../../util/clock.js';
 import { KadmiumError } from '../../util/errors.js';
 import { isIP } from 'node:net';
 import { overlayIdOf } from './identity.js';
@@ -41,6 +42,9 @@ export interface OverlayClientOptions {
   port: number | undefined;
   /** Static puzzle bits a referred contact's id must meet. */
   staticBits: number;
+  /** Told each request's round trip on its connection (the dial excluded), with `clock`. */
+  onRtt?: (contact: OverlayContact, rttMs: number) => void;
+  clock?: Clock;
 }
 
 export class OverlayClient {
@@ -63,7 +67,10 @@ export class OverlayClient {
       ...body,
     } as OverlayRequest;
     const tag = OverlayTag[method];
+    const { onRtt, clock } = this.options;
+    const sent = clock?.now() ?? 0;
     const json = await rpc.request(conn, tag, encodeRequest(request), { signal, timeoutMs });
+    if (onRtt && clock) onRtt(contact, clock.now() - sent);
     const decoded = decodeResponse(tag, json);
     if (!decoded.ok) throw new KadmiumError('BAD_REPLY', `${method} reply: ${decoded.error.message}`);
     if (decoded.message.method !== method) {
