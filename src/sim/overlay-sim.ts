@@ -25,6 +25,7 @@ import {
   overlaySybilAddress,
 } from './overlay-adversary.js';
 import { SimulatedOverlayNet, spreadRefreshPhases } from './overlay-world.js';
+import { HANDSHAKE_TIMEOUT_MS } from '../transport/stream/channel.js';
 import { VirtualClock } from './virtual-clock.js';
 
 export interface OverlaySimOptions {
@@ -52,6 +53,11 @@ export interface OverlaySimOptions {
   adversaryFraction: number;
   /** Latency techniques every node uses (OverlayNodeOptions.latency); default the node's. */
   latency?: readonly string[];
+  /**
+   * Dials to departed and NATed nodes get no answer and fail at the handshake timeout, as a
+   * dropped SYN does, instead of being refused after one round trip.
+   */
+  silentDials?: boolean;
   onProgress?: (phase: string, done: number, total: number) => void;
 }
 
@@ -114,7 +120,11 @@ export async function simulateOverlay(
   const started = performance.now();
   const random = new SeededRandom(options.seed);
   const clock = new VirtualClock(1_700_000_000_000);
-  const world = new SimulatedOverlayNet(clock, random);
+  const world = new SimulatedOverlayNet(
+    clock,
+    random,
+    options.silentDials ? HANDSHAKE_TIMEOUT_MS : undefined,
+  );
   const net = world.net;
   const lookups: { hops: number; messages: number; ms: number }[] = [];
   const firstItems: number[] = [];
@@ -306,6 +316,7 @@ export async function simulateOverlay(
       minutes: options.minutes,
       build: options.build,
       ...(options.latency !== undefined ? { latency: options.latency } : {}),
+      ...(options.silentDials ? { silentDials: true } : {}),
       ...(kind ? { adversary: kind } : {}),
       adversaryFraction: kind ? options.adversaryFraction : 0,
     },

@@ -18,12 +18,15 @@ export class SimulatedOverlayNet {
   /** Sites of the /24s placed with placeAt: one per subnet an attacker uses (bounded by the run). */
   private readonly subnetSites = new Map<string, Site>();
 
+  /** `silentDialMs`: dials that find nobody fail after this long instead of one round trip. */
   constructor(
     clock: VirtualClock,
     private readonly random: Random,
+    silentDialMs?: number,
   ) {
     this.net = new MemoryStreamNetwork({
       clock,
+      ...(silentDialMs !== undefined ? { silentDialMs } : {}),
       // As the TCP pool does: a node holds connections to the peers it talks to now, not to all it ever asked.
       idleCloseMs: IDLE_CLOSE_MS,
       latencyMs: (from, to) => {

@@ -42,6 +42,7 @@ const OPTIONS = {
   reputation: { type: 'boolean' },
   'secure-ids': { type: 'boolean' },
   latency: { type: 'string' },
+  'silent-dials': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   json: COMMON_OPTIONS.json,
   help: COMMON_OPTIONS.help,
@@ -102,6 +103,9 @@ measures lookups. The same options and seed replay the run exactly.
       --dht NAME       mainline (default) or overlay: the secp256k1 overlay over in-memory
                        streams; it publishes --lookups items (default 200), lets --minutes
                        pass with --churn, and reads each back from a random node
+      --silent-dials   overlay: dials to departed or NATed nodes get no answer and fail at the
+                       handshake timeout (5 s), as a dropped SYN does (default: refused in one
+                       round trip)
       --paths D        disjoint lookup paths (mainline: get_peers, announce and BEP 44 get /
                        put, default 1; overlay: default 3)
       --adversary KIND adversaries among the nodes, real nodes with a hostile policy:
@@ -260,6 +264,7 @@ async function runOverlay(
     build: values.build === 'fast' ? 'fast' : 'join',
     adversaryFraction: fraction(values.fraction, '--fraction') ?? OVERLAY_SIM_DEFAULTS.adversaryFraction,
   };
+  if (values['silent-dials']) options.silentDials = true;
   if (values.latency !== undefined) {
     const list = values.latency === 'none' ? [] : values.latency.split(',').filter((t) => t !== '');
     const wrong = list.find((t) => !(OVERLAY_LATENCY_TECHNIQUES as readonly string[]).includes(t));
@@ -318,6 +323,7 @@ async function runOverlay(
         (report.options.latency !== undefined
           ? ` --latency ${report.options.latency.length > 0 ? report.options.latency.join(',') : 'none'}`
           : '') +
+        (report.options.silentDials ? ' --silent-dials' : '') +
         (report.options.adversary
           ? ` --adversary ${report.options.adversary} --fraction ${report.options.adversaryFraction}`
           : ''),

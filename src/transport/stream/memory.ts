@@ -22,6 +22,12 @@ export interface MemoryStreamNetworkOptions {
    * on: without it a node ends up holding a connection to everyone it ever asked.
    */
   idleCloseMs?: number;
+  /**
+   * A dial that finds nobody (a departed node, or one behind a NAT) gets no answer and fails
+   * after this long, as a dropped SYN runs into the TCP pool's handshake timeout. Undefined: it is
+   * refused after one round trip, as by a host that answers with a reset.
+   */
+  silentDialMs?: number;
 }
 
 export class MemoryStreamNetwork {
@@ -85,9 +91,7 @@ export class MemoryStreamTransport implements StreamTransport {
   async probe(address: Address, publicKey: Uint8Array): Promise<boolean> {
     const remote = this.network.lookup(address);
     const clock = this.network.options.clock;
-    await new Promise<void>((resolve) =>
-      clock.setTimeout(resolve, 2 * this.network.latency(this.address, address)),
-    );
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, this.dialMs(address, remote)));
     return (
       !this.closed &&
       remote !== undefined &&
@@ -104,8 +108,9 @@ export class MemoryStreamTransport implements StreamTransport {
     const remote = this.network.lookup(address);
     const clock = this.network.options.clock;
     const rtt = 2 * this.network.latency(this.address, address);
-    // A dial costs a round trip, whether it connects or not (a refused SYN still answers).
-    await new Promise<void>((resolve) => clock.setTimeout(resolve, rtt));
+    // A dial costs a round trip, whether it connects or not (a refused SYN still answers), or the
+    // silent-dial time when nothing answers at all.
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, this.dialMs(address, remote)));
     if (signal?.aborted) throw new KadmiumError('ABORTED', 'connect aborted');
     if (this.closed) throw new ClosedError('the transport is closed');
     if (!remote || remote.closed) {
@@ -130,6 +135,14 @@ export class MemoryStreamTransport implements StreamTransport {
     remote.admit(theirs);
     this.admit(ours);
     return ours;
+  }
+
+  /** How long a dial to `address` takes to connect or fail. */
+  private dialMs(address: Address, remote: MemoryStreamTransport | undefined): number {
+    const rtt = 2 * this.network.latency(this.address, address);
+    const silent = this.network.options.silentDialMs;
+    const answers = remote !== undefined && !remote.closed && remote.reachable;
+    return answers || silent === undefined ? rtt : Math.max(rtt, silent);
   }
 
   /** @internal A connection enters this side's pool (replacing any older one to the same key). */

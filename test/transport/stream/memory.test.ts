@@ -42,4 +42,45 @@ describe('in-memory stream network', () => {
     await clock.advance(10 * 60_000);
     assert.equal(conn.closed, false);
   });
+
+  it('with silentDialMs, a dial to a NATed or departed node fails only after that long', async () => {
+    const failAt = async (silentDialMs: number | undefined) => {
+      const clock = new VirtualClock();
+      const net = new MemoryStreamNetwork({
+        clock,
+        latencyMs: () => 20,
+        ...(silentDialMs ? { silentDialMs } : {}),
+      });
+      const a = net.listen(key(1), { host: '10.0.0.1', port: 1, family: 4 });
+      const natted = net.listen(key(2), { host: '10.0.0.2', port: 1, family: 4 }, { reachable: false });
+      const open = net.listen(key(3), { host: '10.0.0.3', port: 1, family: 4 });
+      const times: number[] = [];
+      for (const [address, k] of [
+        [natted.address, key(2)],
+        [{ host: '10.0.0.9', port: 1, family: 4 as const }, key(9)],
+      ] as const) {
+        const started = clock.now();
+        await assert.rejects(
+          clock.run(a.connect(address, k)),
+          /UNREACHABLE|accepts no connections|nothing accepts/,
+        );
+        times.push(clock.now() - started);
+        const probeStarted = clock.now();
+        assert.equal(await clock.run(a.probe(address, k)), false);
+        times.push(clock.now() - probeStarted);
+      }
+      // A node that listens still answers in one round trip.
+      const started = clock.now();
+      await clock.run(a.connect(open.address, key(3)));
+      const answered = clock.now() - started;
+      await Promise.all([a.close(), natted.close(), open.close()]);
+      return { times, answered };
+    };
+    const refused = await failAt(undefined);
+    assert.deepEqual(refused.times, [40, 40, 40, 40]);
+    assert.equal(refused.answered, 40);
+    const silent = await failAt(5_000);
+    assert.deepEqual(silent.times, [5_000, 5_000, 5_000, 5_000]);
+    assert.equal(silent.answered, 40);
+  });
 });
