@@ -33,7 +33,7 @@ export const OVERLAY_LATENCY_TECHNIQUES: readonly LatencyTechnique[] = [
   'adaptive-timeouts',
   'pns',
 ];
-export const OVERLAY_DEFAULT_LATENCY: readonly LatencyTechnique[] = ['converged-width'];
+export const OVERLAY_DEFAULT_LATENCY: readonly LatencyTechnique[] = ['converged-width', 'adaptive-timeouts'];
 /**
  * With `adaptive-timeouts`, a query stops holding a lookup slot after this many of the contact's
  * slow-after times: one to a contact we hold no connection to costs a dial, the handshake and
