@@ -31,6 +31,7 @@ import type { NodeRelay } from './relay.js';
 import type { RelayServerStats } from './relay-server.js';
 import { DhtCore } from './dht-core.js';
 import { discoverNat, type NatReport } from './nat.js';
+import { familyReport, type FamilyReport, v6First } from './family.js';
 import type { Puncher, PunchResult } from './punch.js';
 import { MAX_CONCURRENT_REFRESH, NAT_DISCOVERY_TIMEOUT_MS } from './defaults.js';
 import type { PressureLevel } from './budget.js';
@@ -239,7 +240,7 @@ export class Dht extends DhtCore {
   async findPeers(infoHash: Uint8Array, opts: GetPeersOptions = {}): Promise<Address[]> {
     const out: Address[] = [];
     for await (const peer of this.getPeers(infoHash, opts)) out.push(peer);
-    return out;
+    return v6First(out); // IPv6 first: the address an application dials first
   }
 
   /**
@@ -400,6 +401,8 @@ export class Dht extends DhtCore {
       /** As a relaying node (`relay: true`): circuits and what they carried. */
       serving: RelayServerStats | undefined;
     };
+    /** Which family new contacts prefer (6 once v6 works) and each family's table and external address. */
+    families: FamilyReport;
   } {
     const v6 = this.nodeTables.v6;
     return {
@@ -426,6 +429,7 @@ export class Dht extends DhtCore {
         viaNodes: { sent: this.relayClient?.sent ?? 0, received: this.relayClient?.received ?? 0 },
         serving: this.relayServer ? { ...this.relayServer.stats } : undefined,
       },
+      families: familyReport(this.nodeTables.v4.size, v6?.size, (f) => this.externalIp(f)),
     };
   }
 

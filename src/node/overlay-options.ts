@@ -25,6 +25,8 @@ export const OVERLAY_RECONCILE_MS = 60 * 60_000;
 export interface OverlayBootstrap {
   publicKey: Uint8Array;
   address: Address;
+  /** The same node's other addresses (a dual-stack host's v6 and v4): dialled IPv6 first. */
+  alternates?: Address[];
 }
 
 export interface OverlayNodeOptions {

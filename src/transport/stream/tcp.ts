@@ -26,6 +26,8 @@ import type { SecureConnection } from './connection.js';
 import { ConnectionLimitError, DialError, HandshakeError, messageOf } from './errors.js';
 import { FLAG_REPLACE, PROBE_ANSWERED } from './handshake-messages.js';
 import type { Connection, StreamTransport } from './types.js';
+import type { PeerAddressBook } from './address-book.js';
+import { raceConnect } from './happy-eyeballs.js';
 
 /** Close a pooled connection after this long with no record either way. */
 export const IDLE_CLOSE_MS = 120_000;
@@ -54,6 +56,8 @@ export interface TcpStreamTransportOptions extends Omit<ChannelOptions, 'remoteA
   maxHandshakes?: number;
   /** Every open, close (with its reason), refusal and failed handshake. */
   onEvent?: (event: StreamTransportEvent) => void;
+  /** Other addresses of peers (dual stack): a dial tries them IPv6 first (happy-eyeballs.ts). */
+  addressBook?: PeerAddressBook;
 }
 
 export interface TcpStreamTransportStats {
@@ -73,6 +77,8 @@ export interface TcpStreamTransportStats {
   probesFailed: number;
   /** Probes from others that we answered (a signed REPLY each; nothing pooled). */
   probesAnswered: number;
+  /** Pooled connections by the remote address's family: which family is in use. */
+  openByFamily: { v4: number; v6: number };
 }
 
 export class TcpStreamTransport implements StreamTransport {
@@ -134,7 +140,14 @@ export class TcpStreamTransport implements StreamTransport {
   }
 
   stats(): TcpStreamTransportStats {
-    return { open: this.pool.size, handshakesInProgress: this.handshakeSockets.size, ...this.counts };
+    const openByFamily = { v4: 0, v6: 0 };
+    for (const conn of this.pool.values()) openByFamily[conn.remoteAddress.family === 6 ? 'v6' : 'v4']++;
+    return {
+      open: this.pool.size,
+      handshakesInProgress: this.handshakeSockets.size,
+      ...this.counts,
+      openByFamily,
+    };
   }
 
   /** The pooled connection to this key, if open. */
@@ -234,9 +247,24 @@ export class TcpStreamTransport implements StreamTransport {
       this.counts.refusedHandshakeCap++;
       throw new ConnectionLimitError(`already ${this.maxHandshakes} handshakes in progress`);
     }
-    const socket = netConnect({ host: address.host, port: address.port, noDelay: true });
+    let socket: Socket;
     let connected = false;
-    socket.once('connect', () => (connected = true));
+    const candidates = this.options.addressBook?.candidates(publicKey, address) ?? [address];
+    if (candidates.length > 1) {
+      try {
+        ({ socket, address } = await raceConnect(candidates, { clock: this.clock }));
+      } catch (error) {
+        throw new DialError(addressKey(address), error);
+      }
+      connected = true;
+      if (this.isClosed) {
+        socket.destroy();
+        throw new ClosedError('the stream transport is closed');
+      }
+    } else {
+      socket = netConnect({ host: address.host, port: address.port, noDelay: true });
+      socket.once('connect', () => (connected = true));
+    }
     this.handshakeSockets.add(socket);
     try {
       const conn = await secureInitiator(socket, {
