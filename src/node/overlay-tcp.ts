@@ -19,11 +19,19 @@ import { fromHex, toHex } from '../util/bytes.js';
 import { systemClock } from '../util/clock.js';
 import { MemoryItemBackend } from '../storage/item-store.js';
 import { InvalidArgumentError } from '../util/errors.js';
-import { makeAddress, parseHostPort } from '../transport/address.js';
 import { orderCandidates } from '../transport/stream/happy-eyeballs.js';
+import type { SpliceRelayStats } from '../transport/stream/splice-relay.js';
+import { type Address, makeAddress, parseHostPort } from '../transport/address.js';
+import {
+  type OverlayRelaying,
+  type OverlayRelayOptions,
+  relayDialer,
+  startRelaying,
+} from './overlay-relay.js';
 import { type OverlayBootstrap, OverlayNode, type OverlayNodeOptions } from './overlay-node.js';
 
-export interface ListenOverlayOptions extends Omit<OverlayNodeOptions, 'transport' | 'store' | 'state'> {
+export interface ListenOverlayOptions
+  extends Omit<OverlayNodeOptions, 'transport' | 'store' | 'state'>, OverlayRelayOptions {
   host?: string;
   port?: number;
   /** Where items and seqs live (default: memory). The node closes them on close(). */
@@ -39,8 +47,10 @@ export async function listenOverlay(options: ListenOverlayOptions): Promise<Over
   const addressBook = new PeerAddressBook();
   for (const b of [...(options.bootstrap ?? []), ...(options.fullNodes ?? [])])
     addressBook.learn(b.publicKey, [b.address, ...(b.alternates ?? [])]);
+  const relayDial = relayDialer(options.relays);
   const transport = await TcpStreamTransport.listen({
     addressBook,
+    ...(relayDial ? { relayDial } : {}),
     identity: options.identity,
     verify: verifyDigest,
     admit: (publicKey, puzzle) => checkPuzzles(publicKey, puzzle, difficulty),
@@ -54,25 +64,53 @@ export async function listenOverlay(options: ListenOverlayOptions): Promise<Over
     fullNode: options.fullNode ?? false,
     ...options.storeOptions,
   });
+  let relaying: OverlayRelaying | undefined;
   try {
     await store.open((options.clock ?? systemClock).now());
+    relaying = await startRelaying(
+      options,
+      transport,
+      options.identity.publicKey,
+      options.clock ?? systemClock,
+      options.host ?? '127.0.0.1',
+    );
   } catch (err) {
     // A store that cannot be read must not leave the port listening.
     await transport.close();
     throw err;
   }
+  const release = async (): Promise<void> => {
+    await relaying?.close();
+    await backends?.close();
+  };
   const node = new OverlayNode({
     ...options,
     difficulty,
     transport,
     store,
-    ...(backends ? { state: backends.state, release: () => backends.close() } : {}),
+    release,
+    ...(backends ? { state: backends.state } : {}),
   });
   tcpTransports.set(node, transport);
+  relayings.set(node, relaying);
   return node;
 }
 
 const tcpTransports = new WeakMap<OverlayNode, TcpStreamTransport>();
+const relayings = new WeakMap<OverlayNode, OverlayRelaying | undefined>();
+
+/** The splice relay a node offers (`offerRelay`), with its counters; undefined when it offers none. */
+export function overlayRelay(
+  node: OverlayNode,
+): { address: Address; stats: SpliceRelayStats & { listeners: number; calls: number } } | undefined {
+  const offered = relayings.get(node)?.offered;
+  if (!offered) return undefined;
+  const { rendezvous } = offered.relay;
+  return {
+    address: offered.address,
+    stats: { ...offered.relay.stats, listeners: rendezvous.size, calls: rendezvous.calls },
+  };
+}
 
 /**
  * The TCP pool under a node listenOverlay built: its counters, among them `openByFamily` (which

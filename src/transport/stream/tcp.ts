@@ -58,6 +58,11 @@ export interface TcpStreamTransportOptions extends Omit<ChannelOptions, 'remoteA
   onEvent?: (event: StreamTransportEvent) => void;
   /** Other addresses of peers (dual stack): a dial tries them IPv6 first (happy-eyeballs.ts). */
   addressBook?: PeerAddressBook;
+  /**
+   * When a direct dial fails to connect (a NATed peer), a stream to the peer through a relay
+   * (node/overlay-relay.ts); the secure channel then runs over it end to end.
+   */
+  relayDial?: (publicKey: Uint8Array) => Promise<Socket>;
 }
 
 export interface TcpStreamTransportStats {
@@ -77,6 +82,9 @@ export interface TcpStreamTransportStats {
   probesFailed: number;
   /** Probes from others that we answered (a signed REPLY each; nothing pooled). */
   probesAnswered: number;
+  /** Connections through a splice relay: ones we dialled after a direct dial failed, ones we took. */
+  relayedOpened: number;
+  relayedAccepted: number;
   /** Pooled connections by the remote address's family: which family is in use. */
   openByFamily: { v4: number; v6: number };
 }
@@ -106,6 +114,8 @@ export class TcpStreamTransport implements StreamTransport {
     probesProven: 0,
     probesFailed: 0,
     probesAnswered: 0,
+    relayedOpened: 0,
+    relayedAccepted: 0,
   };
 
   private constructor(
@@ -172,7 +182,11 @@ export class TcpStreamTransport implements StreamTransport {
     if (pooled && !pooled.closed) return Promise.resolve(pooled);
     let dial = this.dialing.get(key);
     if (!dial) {
-      dial = this.dialWithDuplicateRule(address, publicKey, key);
+      const relayDial = this.options.relayDial;
+      dial = this.dialWithDuplicateRule(address, publicKey, key).catch((error: unknown) => {
+        if (!(error instanceof DialError) || !relayDial || this.isClosed) throw error;
+        return this.dialRelayed(address, publicKey, relayDial);
+      });
       this.dialing.set(key, dial);
       const done = (): void => {
         if (this.dialing.get(key) === dial) this.dialing.delete(key);
@@ -286,6 +300,39 @@ export class TcpStreamTransport implements StreamTransport {
       if (!connected && !(error instanceof HandshakeError && error.reason.startsWith('timed out')))
         throw new DialError(addressKey(address), error instanceof HandshakeError ? error.reason : error);
       throw error;
+    } finally {
+      this.handshakeSockets.delete(socket);
+    }
+  }
+
+  /** A stream a relay spliced to us (node/overlay-relay.ts): answered like an inbound connection. */
+  acceptRelayed(socket: Socket): void {
+    this.counts.relayedAccepted++;
+    this.onInbound(socket);
+  }
+
+  private async dialRelayed(
+    address: Address,
+    publicKey: Uint8Array,
+    relayDial: (publicKey: Uint8Array) => Promise<Socket>,
+  ): Promise<Connection> {
+    if (this.handshakeSockets.size >= this.maxHandshakes) {
+      this.counts.refusedHandshakeCap++;
+      throw new ConnectionLimitError(`already ${this.maxHandshakes} handshakes in progress`);
+    }
+    const socket = await relayDial(publicKey);
+    this.handshakeSockets.add(socket);
+    try {
+      const conn = await secureInitiator(socket, {
+        ...this.options,
+        remoteAddress: address,
+        idleCloseMs: this.options.idleCloseMs ?? IDLE_CLOSE_MS,
+        expectedPublicKey: publicKey,
+        flags: 0,
+      });
+      this.counts.relayedOpened++;
+      this.adopt(conn);
+      return conn;
     } finally {
       this.handshakeSockets.delete(socket);
     }
