@@ -4,7 +4,9 @@
 // plaintext never crosses it (the secure channel stays end to end on the node path).
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/daemon/config.js';
 import type { OverlayNode } from '../../src/node/overlay-node.js';
 import { listenOverlay, overlayRelay, overlayTransportStats } from '../../src/node/overlay-tcp.js';
 import { OverlayIdentity } from '../../src/protocols/overlay/identity.js';
@@ -130,5 +132,26 @@ describe('overlay nodes through a splice relay', { timeout: 30_000 }, () => {
     socket.destroy();
     assert.ok(closed, 'the relay closed the call');
     assert.equal(overlayRelay(relay)?.stats.refused, before + 1);
+  });
+});
+
+describe('overlay relay settings', () => {
+  it('reads overlay.offer_relay, overlay.relay_port and overlay.relays, and refuses a bad relay', () => {
+    const c = loadConfig({
+      env: {},
+      flags: {
+        data_dir: tmpdir(),
+        'overlay.offer_relay': 'true',
+        'overlay.relay_port': '7901',
+        'overlay.relays': '198.51.100.7:7901,[2001:db8::7]:7901',
+      },
+    });
+    assert.equal(c.overlay.offerRelay, true);
+    assert.equal(c.overlay.relayPort, 7901);
+    assert.deepEqual(c.overlay.relays, ['198.51.100.7:7901', '[2001:db8::7]:7901']);
+    assert.throws(
+      () => loadConfig({ env: {}, flags: { data_dir: tmpdir(), 'overlay.relays': 'nowhere' } }),
+      (err: unknown) => err instanceof ConfigError && err.message.includes('overlay.relays'),
+    );
   });
 });
