@@ -52,6 +52,8 @@ async function run(c: Command): Promise<unknown> {
         secureIds: 'off',
         rateLimitLoopback: false,
         relay: c.relay === true,
+        ...(c.keepAlive !== undefined ? { announceKeepAlive: c.keepAlive as boolean } : {}),
+        ...(c.keepAliveMs !== undefined ? { announceKeepAliveMs: Number(c.keepAliveMs) } : {}),
       });
       dht.events.on('nat', (e) => record({ type: 'nat', kind: e.kind }));
       dht.events.on('nat:punched', (e) => record({ type: 'punched', ...e, address: show(e.address) }));
