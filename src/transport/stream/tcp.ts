@@ -321,6 +321,10 @@ export class TcpStreamTransport implements StreamTransport {
       throw new ConnectionLimitError(`already ${this.maxHandshakes} handshakes in progress`);
     }
     const socket = await relayDial(publicKey);
+    if (this.isClosed) {
+      socket.destroy();
+      throw new ClosedError('the stream transport is closed');
+    }
     this.handshakeSockets.add(socket);
     try {
       const conn = await secureInitiator(socket, {
