@@ -183,9 +183,17 @@ export class TcpStreamTransport implements StreamTransport {
     let dial = this.dialing.get(key);
     if (!dial) {
       const relayDial = this.options.relayDial;
-      dial = this.dialWithDuplicateRule(address, publicKey, key).catch((error: unknown) => {
-        if (!(error instanceof DialError) || !relayDial || this.isClosed) throw error;
-        return this.dialRelayed(address, publicKey, relayDial);
+      dial = this.dialWithDuplicateRule(address, publicKey, key).catch(async (error: unknown) => {
+        // Refused, or SYNs dropped (a NAT): try the relays; if they fail too, the direct error stands.
+        const unreachable =
+          error instanceof DialError ||
+          (error instanceof HandshakeError && error.reason.startsWith('timed out'));
+        if (!unreachable || !relayDial || this.isClosed) throw error;
+        try {
+          return await this.dialRelayed(address, publicKey, relayDial);
+        } catch {
+          throw error;
+        }
       });
       this.dialing.set(key, dial);
       const done = (): void => {
