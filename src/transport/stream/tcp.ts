@@ -183,18 +183,10 @@ export class TcpStreamTransport implements StreamTransport {
     let dial = this.dialing.get(key);
     if (!dial) {
       const relayDial = this.options.relayDial;
-      dial = this.dialWithDuplicateRule(address, publicKey, key).catch(async (error: unknown) => {
-        // Refused, or SYNs dropped (a NAT): try the relays; if they fail too, the direct error stands.
-        const unreachable =
-          error instanceof DialError ||
-          (error instanceof HandshakeError && error.reason.startsWith('timed out'));
-        if (!unreachable || !relayDial || this.isClosed) throw error;
-        try {
-          return await this.dialRelayed(address, publicKey, relayDial);
-        } catch {
-          throw error;
-        }
-      });
+      const direct = this.dialWithDuplicateRule(address, publicKey, key);
+      dial = relayDial
+        ? raceRelay(direct, () => this.dialRelayed(address, publicKey, relayDial), this.clock)
+        : direct;
       this.dialing.set(key, dial);
       const done = (): void => {
         if (this.dialing.get(key) === dial) this.dialing.delete(key);
@@ -468,6 +460,58 @@ function socketAddress(socket: Socket): Address {
   } catch {
     return { host: '0.0.0.0', port: 0, family: 4 };
   }
+}
+
+/** A direct dial with no connection after this is joined by a relayed one (NATs drop SYNs silently). */
+export const RELAY_DIAL_AFTER_MS = 1_000;
+
+/**
+ * The direct dial, and a relayed one when it fails or has not connected after
+ * RELAY_DIAL_AFTER_MS: the first connection wins (a later one replaces it in the pool, which is
+ * harmless: both reach the same proven key). When both fail, the direct dial's error stands.
+ */
+function raceRelay(
+  direct: Promise<Connection>,
+  relayed: () => Promise<Connection>,
+  clock: Clock,
+): Promise<Connection> {
+  return new Promise<Connection>((resolve, reject) => {
+    let settled = false;
+    let relay: Promise<Connection> | undefined;
+    let directError: unknown;
+    let directDone = false;
+    let relayDone = false;
+    const win = (conn: Connection): void => {
+      if (settled) return;
+      settled = true;
+      timer.cancel();
+      resolve(conn);
+    };
+    const maybeFail = (): void => {
+      if (settled || !directDone || (relay && !relayDone)) return;
+      settled = true;
+      reject(directError);
+    };
+    const startRelay = (): void => {
+      if (relay || settled) return;
+      relay = relayed();
+      relay.then(win, () => {
+        relayDone = true;
+        maybeFail();
+      });
+    };
+    const timer = clock.setTimeout(startRelay, RELAY_DIAL_AFTER_MS);
+    direct.then(win, (error: unknown) => {
+      directDone = true;
+      directError = error;
+      timer.cancel();
+      const unreachable =
+        error instanceof DialError ||
+        (error instanceof HandshakeError && error.reason.startsWith('timed out'));
+      if (unreachable) startRelay();
+      maybeFail();
+    });
+  });
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
