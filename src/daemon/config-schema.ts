@@ -244,6 +244,24 @@ export const SCHEMA = [
     parse: overlayBootstrap,
   },
   {
+    key: 'overlay.offer_relay',
+    default: false,
+    doc: 'offer a TCP splice relay for overlay nodes behind NAT (public nodes only; bounded, docs/NAT.md)',
+    parse: bool,
+  },
+  {
+    key: 'overlay.relay_port',
+    default: 0,
+    doc: 'TCP port of the splice relay overlay.offer_relay opens (0 = any free port)',
+    parse: int(0, 65535),
+  },
+  {
+    key: 'overlay.relays',
+    default: () => [],
+    doc: 'splice relays (HOST:PORT) this overlay node waits at when NATed and dials through when a direct dial fails',
+    parse: hostPorts,
+  },
+  {
     key: 'overlay.full_node',
     default: false,
     doc: 'store every valid overlay item, not only those this node is among the k closest to',

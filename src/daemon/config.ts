@@ -78,6 +78,10 @@ export interface OverlayConfig {
   /** PUBKEY@HOST:PORT, validated. */
   bootstrap: string[];
   fullNode: boolean;
+  /** Offer a splice relay (on relayPort) for NATed overlay nodes; relays to wait at and dial through. */
+  offerRelay: boolean;
+  relayPort: number;
+  relays: string[];
   /** Absolute path of the key file (default DATA_DIR/overlay.key). */
   keyFile: string;
   difficulty: PuzzleDifficulty;
@@ -238,6 +242,9 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
       port: get('overlay.port'),
       bootstrap: get('overlay.bootstrap'),
       fullNode: get('overlay.full_node'),
+      offerRelay: get('overlay.offer_relay'),
+      relayPort: get('overlay.relay_port'),
+      relays: get('overlay.relays'),
       keyFile: keyFile === '' ? join(dataDir, OVERLAY_KEY_FILE) : resolve(cwd, keyFile),
       difficulty: { staticBits, dynamicBits },
       paths: get('overlay.paths'),

@@ -7,9 +7,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { OverlayNode } from '../node/overlay-node.js';
-import { formatOverlayBootstrap, listenOverlay, parseOverlayBootstrap } from '../node/overlay-tcp.js';
+import {
+  formatOverlayBootstrap,
+  listenOverlay,
+  overlayRelay,
+  parseOverlayBootstrap,
+} from '../node/overlay-tcp.js';
 import { OverlayIdentity } from '../protocols/overlay/identity.js';
-import { isWildcardHost, makeAddress } from '../transport/address.js';
+import { type Address, isWildcardHost, makeAddress, parseHostPort } from '../transport/address.js';
 import { loadKeyFile, saveKeyFile } from '../protocols/overlay/key-file.js';
 import { toHex } from '../util/bytes.js';
 import { OverlayStatistics } from '../services/overlay-stats.js';
@@ -96,6 +101,8 @@ export async function startDaemonOverlay(config: DaemonConfig, log: Logger): Pro
       host: o.host,
       port: o.port,
       ...(o.advertiseHost !== '' ? { advertisedHost: o.advertiseHost } : {}),
+      ...(o.offerRelay ? { offerRelay: { host: o.host, port: o.relayPort } } : {}),
+      relays: o.relays.map(parseRelayAddress),
       backends,
     });
   } catch (err) {
@@ -121,6 +128,8 @@ export async function startDaemonOverlay(config: DaemonConfig, log: Logger): Pro
       `overlay bound to ${node.address.host}: others cannot dial that address; set overlay.advertise_host to this machine's public IP`,
     );
   }
+  const offered = overlayRelay(node);
+  if (offered) log.info(`overlay splice relay for NATed nodes on tcp port ${offered.address.port}`);
   log.info(`overlay node ${address} listening on tcp (items: ${description}, key: ${o.keyFile})`);
   if (o.bootstrap.length === 0)
     log.info('no overlay bootstrap nodes configured (overlay.bootstrap = []): waiting to be contacted');
@@ -148,4 +157,11 @@ export async function startDaemonOverlay(config: DaemonConfig, log: Logger): Pro
       return closing;
     },
   };
+}
+
+/** HOST:PORT of a splice relay (overlay.relays, validated by the config schema). */
+function parseRelayAddress(text: string): Address {
+  const hp = parseHostPort(text);
+  if ('error' in hp) throw new Error(`overlay.relays: ${hp.error}`);
+  return makeAddress(hp.host, hp.port);
 }

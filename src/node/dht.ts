@@ -31,6 +31,8 @@ import type { NodeRelay } from './relay.js';
 import type { RelayServerStats } from './relay-server.js';
 import { DhtCore } from './dht-core.js';
 import { discoverNat, type NatReport } from './nat.js';
+import { familyReport, type FamilyReport, v6First } from './family.js';
+import { ANNOUNCE_KEEPALIVE_MS, AnnounceKeepAlive, keepAliveWanted } from './announce-keepalive.js';
 import type { Puncher, PunchResult } from './punch.js';
 import { MAX_CONCURRENT_REFRESH, NAT_DISCOVERY_TIMEOUT_MS } from './defaults.js';
 import type { PressureLevel } from './budget.js';
@@ -69,6 +71,19 @@ type PeersLookup = LookupResult<PeersReply>;
 export class Dht extends DhtCore {
   /** Recent announces, repeated when our external address changes (node/reannounce.ts). */
   private readonly announced = new Reannouncer();
+
+  /** Pings to the nodes storing our announces while we sit behind a restricting NAT. */
+  private readonly keepAlive = new AnnounceKeepAlive(
+    this.clock,
+    this.options.announceKeepAliveMs ?? ANNOUNCE_KEEPALIVE_MS,
+    (address) => this.ping(address, { timeoutMs: 2_000 }),
+    () => keepAliveWanted(this.options.announceKeepAlive ?? 'auto', this.lastNat),
+  );
+
+  override async close(): Promise<void> {
+    this.keepAlive.close();
+    await super.close();
+  }
 
   protected override reannounce(newHost: string): void {
     const due = this.announced.due(this.clock.now());
@@ -239,7 +254,7 @@ export class Dht extends DhtCore {
   async findPeers(infoHash: Uint8Array, opts: GetPeersOptions = {}): Promise<Address[]> {
     const out: Address[] = [];
     for await (const peer of this.getPeers(infoHash, opts)) out.push(peer);
-    return out;
+    return v6First(out); // IPv6 first: the address an application dials first
   }
 
   /**
@@ -261,6 +276,7 @@ export class Dht extends DhtCore {
       });
       const targets = announceTargets(this, result, this.secureIds === 'require');
       let announcedTo = 0;
+      const took: Address[] = [];
       await Promise.all(
         targets.map(async ({ contact, token }) => {
           try {
@@ -270,11 +286,13 @@ export class Dht extends DhtCore {
               { signal: d.signal },
             );
             announcedTo++;
+            took.push(contact.address);
           } catch {
             // A node that refuses (stale token, gone) just does not count.
           }
         }),
       );
+      this.keepAlive.remember(took);
       this.events.emit('lookup:finished', {
         kind: 'announce',
         target: infoHash,
@@ -400,6 +418,8 @@ export class Dht extends DhtCore {
       /** As a relaying node (`relay: true`): circuits and what they carried. */
       serving: RelayServerStats | undefined;
     };
+    /** Which family new contacts prefer (6 once v6 works) and each family's table and external address. */
+    families: FamilyReport;
   } {
     const v6 = this.nodeTables.v6;
     return {
@@ -426,6 +446,7 @@ export class Dht extends DhtCore {
         viaNodes: { sent: this.relayClient?.sent ?? 0, received: this.relayClient?.received ?? 0 },
         serving: this.relayServer ? { ...this.relayServer.stats } : undefined,
       },
+      families: familyReport(this.nodeTables.v4.size, v6?.size, (f) => this.externalIp(f)),
     };
   }
 

@@ -49,6 +49,13 @@ export interface DhtOptions {
    * nodes with a public address; rate- and byte-limited. Default false.
    */
   relay?: boolean;
+  /**
+   * Ping the nodes that took our announces every `announceKeepAliveMs` (default 20 s), so that a
+   * NATed announcer stays punchable (node/announce-keepalive.ts). `'auto'` (default): only while
+   * the last discoverNat found a restricting NAT; true: always; false: never.
+   */
+  announceKeepAlive?: boolean | 'auto';
+  announceKeepAliveMs?: number;
   /** Per-attempt query timeout, ms. */
   timeoutMs?: number;
   /** After this long a query no longer holds a lookup slot, ms (the ceiling with adaptive timeouts). */

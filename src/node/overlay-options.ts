@@ -57,6 +57,8 @@ export function overlayLatency(list: readonly string[] = OVERLAY_DEFAULT_LATENCY
 export interface OverlayBootstrap {
   publicKey: Uint8Array;
   address: Address;
+  /** The same node's other addresses (a dual-stack host's v6 and v4): dialled IPv6 first. */
+  alternates?: Address[];
 }
 
 export interface OverlayNodeOptions {

@@ -13,15 +13,25 @@ import { OverlayIdentity, verifyDigest } from '../protocols/overlay/identity.js'
 import { checkPuzzles, NO_PUZZLE } from '../protocols/overlay/puzzle.js';
 import { OverlayStore, type OverlayStoreOptions } from '../protocols/overlay/store.js';
 import type { Backends } from '../storage/open.js';
-import { TcpStreamTransport } from '../transport/stream/tcp.js';
+import { TcpStreamTransport, type TcpStreamTransportStats } from '../transport/stream/tcp.js';
+import { PeerAddressBook } from '../transport/stream/address-book.js';
 import { fromHex, toHex } from '../util/bytes.js';
 import { systemClock } from '../util/clock.js';
 import { MemoryItemBackend } from '../storage/item-store.js';
 import { InvalidArgumentError } from '../util/errors.js';
-import { makeAddress, parseHostPort } from '../transport/address.js';
+import { orderCandidates } from '../transport/stream/happy-eyeballs.js';
+import type { SpliceRelayStats } from '../transport/stream/splice-relay.js';
+import { type Address, makeAddress, parseHostPort } from '../transport/address.js';
+import {
+  type OverlayRelaying,
+  type OverlayRelayOptions,
+  relayDialer,
+  startRelaying,
+} from './overlay-relay.js';
 import { type OverlayBootstrap, OverlayNode, type OverlayNodeOptions } from './overlay-node.js';
 
-export interface ListenOverlayOptions extends Omit<OverlayNodeOptions, 'transport' | 'store' | 'state'> {
+export interface ListenOverlayOptions
+  extends Omit<OverlayNodeOptions, 'transport' | 'store' | 'state'>, OverlayRelayOptions {
   host?: string;
   port?: number;
   /** Where items and seqs live (default: memory). The node closes them on close(). */
@@ -33,7 +43,14 @@ export interface ListenOverlayOptions extends Omit<OverlayNodeOptions, 'transpor
 /** Listen on TCP and build the node (not yet started). */
 export async function listenOverlay(options: ListenOverlayOptions): Promise<OverlayNode> {
   const difficulty = options.difficulty ?? NO_PUZZLE;
+  // Peers named with both families are dialled IPv6 first (Happy Eyeballs, in the pool).
+  const addressBook = new PeerAddressBook();
+  for (const b of [...(options.bootstrap ?? []), ...(options.fullNodes ?? [])])
+    addressBook.learn(b.publicKey, [b.address, ...(b.alternates ?? [])]);
+  const relayDial = relayDialer(options.relays);
   const transport = await TcpStreamTransport.listen({
+    addressBook,
+    ...(relayDial ? { relayDial } : {}),
     identity: options.identity,
     verify: verifyDigest,
     admit: (publicKey, puzzle) => checkPuzzles(publicKey, puzzle, difficulty),
@@ -47,23 +64,66 @@ export async function listenOverlay(options: ListenOverlayOptions): Promise<Over
     fullNode: options.fullNode ?? false,
     ...options.storeOptions,
   });
+  let relaying: OverlayRelaying | undefined;
   try {
     await store.open((options.clock ?? systemClock).now());
+    relaying = await startRelaying(
+      options,
+      transport,
+      options.identity.publicKey,
+      options.clock ?? systemClock,
+      options.host ?? '127.0.0.1',
+    );
   } catch (err) {
     // A store that cannot be read must not leave the port listening.
     await transport.close();
     throw err;
   }
-  return new OverlayNode({
+  const release = async (): Promise<void> => {
+    await relaying?.close();
+    await backends?.close();
+  };
+  const node = new OverlayNode({
     ...options,
     difficulty,
     transport,
     store,
-    ...(backends ? { state: backends.state, release: () => backends.close() } : {}),
+    release,
+    ...(backends ? { state: backends.state } : {}),
   });
+  tcpTransports.set(node, transport);
+  relayings.set(node, relaying);
+  return node;
 }
 
-/** "PUBKEYHEX@host:port", the overlay's bootstrap notation. */
+const tcpTransports = new WeakMap<OverlayNode, TcpStreamTransport>();
+const relayings = new WeakMap<OverlayNode, OverlayRelaying | undefined>();
+
+/** The splice relay a node offers (`offerRelay`), with its counters; undefined when it offers none. */
+export function overlayRelay(
+  node: OverlayNode,
+): { address: Address; stats: SpliceRelayStats & { listeners: number; calls: number } } | undefined {
+  const offered = relayings.get(node)?.offered;
+  if (!offered) return undefined;
+  const { rendezvous } = offered.relay;
+  return {
+    address: offered.address,
+    stats: { ...offered.relay.stats, listeners: rendezvous.size, calls: rendezvous.calls },
+  };
+}
+
+/**
+ * The TCP pool under a node listenOverlay built: its counters, among them `openByFamily` (which
+ * address family the node's connections use; IPv6 first when peers have both).
+ */
+export function overlayTransportStats(node: OverlayNode): TcpStreamTransportStats | undefined {
+  return tcpTransports.get(node)?.stats();
+}
+
+/**
+ * "PUBKEYHEX@host:port", the overlay's bootstrap notation; a dual-stack node may be named with
+ * several addresses, "PUBKEYHEX@[v6]:port,v4:port" (dialled IPv6 first, v4 as the fallback).
+ */
 export function parseOverlayBootstrap(text: string): OverlayBootstrap {
   const at = text.indexOf('@');
   const key = at > 0 ? fromHex(text.slice(0, at)) : undefined;
@@ -72,9 +132,17 @@ export function parseOverlayBootstrap(text: string): OverlayBootstrap {
       `"${text}" is not PUBKEY@HOST:PORT with a 66-hex-character public key (kadmium overlay keygen prints one)`,
     );
   }
-  const hostPort = parseHostPort(text.slice(at + 1));
-  if ('error' in hostPort) throw new InvalidArgumentError(hostPort.error);
-  return { publicKey: key, address: makeAddress(hostPort.host, hostPort.port) };
+  const addresses = text
+    .slice(at + 1)
+    .split(',')
+    .map((part) => {
+      const hostPort = parseHostPort(part);
+      if ('error' in hostPort) throw new InvalidArgumentError(hostPort.error);
+      return makeAddress(hostPort.host, hostPort.port);
+    });
+  const [address, ...alternates] = orderCandidates(addresses);
+  if (!address) throw new InvalidArgumentError(`"${text}" names no address after the @`);
+  return { publicKey: key, address, ...(alternates.length > 0 ? { alternates } : {}) };
 }
 
 export function formatOverlayBootstrap(node: {

@@ -16,6 +16,7 @@ import { Histogram, type HistogramSnapshot } from './histogram.js';
 import { RuntimeMonitor, type RuntimeSnapshot } from './runtime.js';
 
 /** What the service reads from a node. `Dht` satisfies it. */
+import type { FamilyReport } from '../node/family.js';
 export type StatisticsSource = Pick<Dht, 'id' | 'events' | 'table' | 'peers' | 'clock' | 'stats'>;
 
 export interface StatisticsOptions {
@@ -270,6 +271,7 @@ export class Statistics {
           }
         : null,
       punch: stats.punch,
+      families: (stats.families as FamilyReport | undefined) ?? null,
       counters: structuredClone(this.counters),
       warnings: Object.fromEntries(this.warnings),
       storage: await this.storageCounts(),
@@ -319,6 +321,8 @@ export interface StatisticsSnapshot {
   /** The last NAT discovery (dht.discoverNat), or null before one ran. */
   nat: { kind: string; mapping: string; filtering: string; external: string; observersAgree: boolean } | null;
   punch: { punched: number; failed: number; introductions: number };
+  /** IPv6 first: the family new contacts prefer, and each family's table size and external address. */
+  families: FamilyReport | null;
   counters: Statistics['counters'];
   warnings: Record<string, number>;
   storage: { infohashes: number; peers: number; items?: number };

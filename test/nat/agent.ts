@@ -8,6 +8,7 @@ import { Dht } from '../../src/node/dht.js';
 import { metricsText } from '../../src/services/metrics.js';
 import { Statistics } from '../../src/services/statistics.js';
 import { makeAddress, type Address } from '../../src/transport/address.js';
+import { runOverlay } from './overlay-ops.js';
 
 interface Command {
   id: number;
@@ -46,11 +47,13 @@ async function run(c: Command): Promise<unknown> {
       dht = new Dht({
         host: String(c.host ?? '0.0.0.0'),
         port: Number(c.port ?? 0),
-        ipv6: false,
+        ipv6: c.ipv6 === true,
         bootstrap: (c.bootstrap as string[] | undefined) ?? false,
         secureIds: 'off',
         rateLimitLoopback: false,
         relay: c.relay === true,
+        ...(c.keepAlive !== undefined ? { announceKeepAlive: c.keepAlive as boolean } : {}),
+        ...(c.keepAliveMs !== undefined ? { announceKeepAliveMs: Number(c.keepAliveMs) } : {}),
       });
       dht.events.on('nat', (e) => record({ type: 'nat', kind: e.kind }));
       dht.events.on('nat:punched', (e) => record({ type: 'punched', ...e, address: show(e.address) }));
@@ -93,11 +96,12 @@ async function run(c: Command): Promise<unknown> {
       // What the daemon's status endpoint, dashboard and /metrics show for this node.
       const stats = new Statistics(node());
       const snap = await stats.snapshot();
-      return { nat: snap.nat, punch: snap.punch, metrics: await metricsText(stats) };
+      return { nat: snap.nat, punch: snap.punch, families: snap.families, metrics: await metricsText(stats) };
     }
     case 'events':
       return events.splice(0);
     default:
+      if (c.op.startsWith('overlay-')) return runOverlay(c);
       throw new Error(`unknown op ${c.op}`);
   }
 }

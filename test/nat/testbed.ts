@@ -270,6 +270,21 @@ export class Testbed {
     }
   }
 
+  /**
+   * Shorten how long the host's NAT box keeps an idle UDP mapping (Linux defaults: 30 s, and
+   * 120 s once both sides spoke), so a test can wait past it in seconds.
+   */
+  setUdpTimeout(name: string, seconds: number): void {
+    const box = this.host(name).natNs;
+    if (!box) throw new Error(`${name} is not behind a NAT box`);
+    inNs(box, 'sysctl', [
+      '-q',
+      '-w',
+      `net.netfilter.nf_conntrack_udp_timeout=${seconds}`,
+      `net.netfilter.nf_conntrack_udp_timeout_stream=${seconds}`,
+    ]);
+  }
+
   /** Run a command inside a host's namespace; the process is killed at teardown. */
   spawn(name: string, command: string, args: string[]): ChildProcess {
     const child = spawn('ip', ['netns', 'exec', this.host(name).ns, command, ...args], {

@@ -22,6 +22,7 @@ const OPTIONS = {
   'rate-limit-loopback': { type: 'boolean' },
   overlay: { type: 'boolean' },
   'overlay-port': { type: 'string' },
+  'overlay-offer-relay': { type: 'boolean' },
   'overlay-bootstrap': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -74,6 +75,7 @@ On shutdown it stops the API, saves the routing table to the data dir and closes
       --overlay-port N       overlay TCP port (default 7900; 0 = any free port)
       --overlay-bootstrap PK@HOST:PORT
                              overlay nodes to join through (repeat or comma-separate)
+      --overlay-offer-relay  offer a TCP splice relay to NATed overlay nodes (public nodes)
   -h, --help                 this help
 
 Every setting, its variable and default: docs/DAEMON.md.
@@ -97,6 +99,7 @@ Examples:
     if (values.relay) flags['node.relay'] = 'true';
     if (values['rate-limit-loopback']) flags['node.rate_limit_loopback'] = 'true';
     if (values.overlay) flags['overlay.enabled'] = 'true';
+    if (values['overlay-offer-relay']) flags['overlay.offer_relay'] = 'true';
     if (values['overlay-bootstrap']) flags['overlay.bootstrap'] = values['overlay-bootstrap'].join(',');
     if (values.redis !== undefined && values.storage === undefined) flags['storage.backend'] = 'redis';
     let config;

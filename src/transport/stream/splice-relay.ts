@@ -14,6 +14,8 @@ import { type Address, makeAddress } from '../address.js';
 import { type Clock, systemClock, type Timer } from '../../util/clock.js';
 import { toHex } from '../../util/bytes.js';
 import { KadmiumError } from '../../util/errors.js';
+import { type Random, systemRandom } from '../../util/random.js';
+import { CALL_OPENING, LISTEN_OPENING, OPENING_BYTES, SpliceRendezvous } from './splice-rendezvous.js';
 
 export const SPLICE_VERSION = 1;
 export const CIRCUIT_ID_BYTES = 16;
@@ -45,8 +47,15 @@ export class SpliceRelay {
   private readonly pending = new Map<string, Pending>();
   private readonly active = new Set<Socket>();
   readonly stats: SpliceRelayStats = { pending: 0, active: 0, spliced: 0, refused: 0, bytes: 0 };
+  /** Peers behind NAT that wait here to be called (splice-rendezvous.ts). */
+  readonly rendezvous: SpliceRendezvous;
 
-  constructor(private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly clock: Clock = systemClock,
+    random: Random = systemRandom,
+  ) {
+    this.rendezvous = new SpliceRendezvous(random, (socket, id, rest) => this.park(socket, id, rest));
+  }
 
   async listen(host = '127.0.0.1', port = 0): Promise<Address> {
     if (this.server) throw new KadmiumError('SPLICE_LISTENING', 'this relay listens already; close it first');
@@ -67,6 +76,7 @@ export class SpliceRelay {
       p.socket.destroy();
     }
     this.pending.clear();
+    this.rendezvous.close();
     for (const s of this.active) s.destroy();
     this.active.clear();
     const server = this.server;
@@ -75,7 +85,6 @@ export class SpliceRelay {
   }
 
   private accept(socket: Socket): void {
-    const host = socket.remoteAddress ?? '';
     const refuse = () => {
       this.stats.refused++;
       socket.destroy();
@@ -85,10 +94,23 @@ export class SpliceRelay {
     const timer = this.clock.setTimeout(refuse, SPLICE_PAIR_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       opening = Buffer.concat([opening, chunk]);
-      if (opening.length < 1 + CIRCUIT_ID_BYTES) return;
+      const kind = opening[0];
+      const rendezvous = kind === LISTEN_OPENING || kind === CALL_OPENING;
+      if (opening.length < (rendezvous ? OPENING_BYTES : 1 + CIRCUIT_ID_BYTES)) return;
       socket.off('data', onData);
       socket.pause();
       timer.cancel();
+      if (rendezvous) {
+        const ok = this.rendezvous.accept(
+          socket,
+          kind,
+          opening.subarray(1, OPENING_BYTES),
+          opening.subarray(OPENING_BYTES),
+        );
+        if (!ok) refuse();
+        else this.stats.pending = this.pending.size;
+        return;
+      }
       if (opening[0] !== SPLICE_VERSION) return refuse();
       const id = toHex(opening.subarray(1, 1 + CIRCUIT_ID_BYTES));
       const rest = opening.subarray(1 + CIRCUIT_ID_BYTES);
@@ -97,22 +119,29 @@ export class SpliceRelay {
         this.pending.delete(id);
         partner.timer.cancel();
         this.splice(partner.socket, socket, rest);
-      } else {
-        let mine = 0;
-        for (const p of this.pending.values()) if (p.host === host) mine++;
-        if (mine >= MAX_PENDING_PER_HOST) return refuse();
-        if (rest.length > 0) socket.unshift(rest);
-        const wait = this.clock.setTimeout(() => {
-          this.pending.delete(id);
-          refuse();
-        }, SPLICE_PAIR_TIMEOUT_MS);
-        this.pending.set(id, { socket, host, timer: wait });
-      }
+      } else if (!this.park(socket, id, rest)) return refuse();
       this.stats.pending = this.pending.size;
     };
     socket.on('data', onData);
     socket.on('error', () => socket.destroy());
     socket.on('close', () => timer.cancel());
+  }
+
+  /** Wait for the partner naming circuit `id`; false when the sender's IP waits too often already. */
+  private park(socket: Socket, id: string, rest: Uint8Array): boolean {
+    const host = socket.remoteAddress ?? '';
+    let mine = 0;
+    for (const p of this.pending.values()) if (p.host === host) mine++;
+    if (mine >= MAX_PENDING_PER_HOST || this.pending.has(id)) return false;
+    if (rest.length > 0) socket.unshift(rest);
+    const wait = this.clock.setTimeout(() => {
+      this.pending.delete(id);
+      this.stats.refused++;
+      socket.destroy();
+    }, SPLICE_PAIR_TIMEOUT_MS);
+    this.pending.set(id, { socket, host, timer: wait });
+    this.stats.pending = this.pending.size;
+    return true;
   }
 
   private splice(a: Socket, b: Socket, early: Uint8Array): void {

@@ -26,6 +26,8 @@ import type { SecureConnection } from './connection.js';
 import { ConnectionLimitError, DialError, HandshakeError, messageOf } from './errors.js';
 import { FLAG_REPLACE, PROBE_ANSWERED } from './handshake-messages.js';
 import type { Connection, StreamTransport } from './types.js';
+import type { PeerAddressBook } from './address-book.js';
+import { raceConnect } from './happy-eyeballs.js';
 
 /** Close a pooled connection after this long with no record either way. */
 export const IDLE_CLOSE_MS = 120_000;
@@ -54,6 +56,13 @@ export interface TcpStreamTransportOptions extends Omit<ChannelOptions, 'remoteA
   maxHandshakes?: number;
   /** Every open, close (with its reason), refusal and failed handshake. */
   onEvent?: (event: StreamTransportEvent) => void;
+  /** Other addresses of peers (dual stack): a dial tries them IPv6 first (happy-eyeballs.ts). */
+  addressBook?: PeerAddressBook;
+  /**
+   * When a direct dial fails to connect (a NATed peer), a stream to the peer through a relay
+   * (node/overlay-relay.ts); the secure channel then runs over it end to end.
+   */
+  relayDial?: (publicKey: Uint8Array) => Promise<Socket>;
 }
 
 export interface TcpStreamTransportStats {
@@ -73,6 +82,11 @@ export interface TcpStreamTransportStats {
   probesFailed: number;
   /** Probes from others that we answered (a signed REPLY each; nothing pooled). */
   probesAnswered: number;
+  /** Connections through a splice relay: ones we dialled after a direct dial failed, ones we took. */
+  relayedOpened: number;
+  relayedAccepted: number;
+  /** Pooled connections by the remote address's family: which family is in use. */
+  openByFamily: { v4: number; v6: number };
 }
 
 export class TcpStreamTransport implements StreamTransport {
@@ -100,6 +114,8 @@ export class TcpStreamTransport implements StreamTransport {
     probesProven: 0,
     probesFailed: 0,
     probesAnswered: 0,
+    relayedOpened: 0,
+    relayedAccepted: 0,
   };
 
   private constructor(
@@ -134,7 +150,14 @@ export class TcpStreamTransport implements StreamTransport {
   }
 
   stats(): TcpStreamTransportStats {
-    return { open: this.pool.size, handshakesInProgress: this.handshakeSockets.size, ...this.counts };
+    const openByFamily = { v4: 0, v6: 0 };
+    for (const conn of this.pool.values()) openByFamily[conn.remoteAddress.family === 6 ? 'v6' : 'v4']++;
+    return {
+      open: this.pool.size,
+      handshakesInProgress: this.handshakeSockets.size,
+      ...this.counts,
+      openByFamily,
+    };
   }
 
   /** The pooled connection to this key, if open. */
@@ -159,7 +182,11 @@ export class TcpStreamTransport implements StreamTransport {
     if (pooled && !pooled.closed) return Promise.resolve(pooled);
     let dial = this.dialing.get(key);
     if (!dial) {
-      dial = this.dialWithDuplicateRule(address, publicKey, key);
+      const relayDial = this.options.relayDial;
+      const direct = this.dialWithDuplicateRule(address, publicKey, key);
+      dial = relayDial
+        ? raceRelay(direct, () => this.dialRelayed(address, publicKey, relayDial), this.clock)
+        : direct;
       this.dialing.set(key, dial);
       const done = (): void => {
         if (this.dialing.get(key) === dial) this.dialing.delete(key);
@@ -234,9 +261,24 @@ export class TcpStreamTransport implements StreamTransport {
       this.counts.refusedHandshakeCap++;
       throw new ConnectionLimitError(`already ${this.maxHandshakes} handshakes in progress`);
     }
-    const socket = netConnect({ host: address.host, port: address.port, noDelay: true });
+    let socket: Socket;
     let connected = false;
-    socket.once('connect', () => (connected = true));
+    const candidates = this.options.addressBook?.candidates(publicKey, address) ?? [address];
+    if (candidates.length > 1) {
+      try {
+        ({ socket, address } = await raceConnect(candidates, { clock: this.clock }));
+      } catch (error) {
+        throw new DialError(addressKey(address), error);
+      }
+      connected = true;
+      if (this.isClosed) {
+        socket.destroy();
+        throw new ClosedError('the stream transport is closed');
+      }
+    } else {
+      socket = netConnect({ host: address.host, port: address.port, noDelay: true });
+      socket.once('connect', () => (connected = true));
+    }
     this.handshakeSockets.add(socket);
     try {
       const conn = await secureInitiator(socket, {
@@ -258,6 +300,43 @@ export class TcpStreamTransport implements StreamTransport {
       if (!connected && !(error instanceof HandshakeError && error.reason.startsWith('timed out')))
         throw new DialError(addressKey(address), error instanceof HandshakeError ? error.reason : error);
       throw error;
+    } finally {
+      this.handshakeSockets.delete(socket);
+    }
+  }
+
+  /** A stream a relay spliced to us (node/overlay-relay.ts): answered like an inbound connection. */
+  acceptRelayed(socket: Socket): void {
+    this.counts.relayedAccepted++;
+    this.onInbound(socket);
+  }
+
+  private async dialRelayed(
+    address: Address,
+    publicKey: Uint8Array,
+    relayDial: (publicKey: Uint8Array) => Promise<Socket>,
+  ): Promise<Connection> {
+    if (this.handshakeSockets.size >= this.maxHandshakes) {
+      this.counts.refusedHandshakeCap++;
+      throw new ConnectionLimitError(`already ${this.maxHandshakes} handshakes in progress`);
+    }
+    const socket = await relayDial(publicKey);
+    if (this.isClosed) {
+      socket.destroy();
+      throw new ClosedError('the stream transport is closed');
+    }
+    this.handshakeSockets.add(socket);
+    try {
+      const conn = await secureInitiator(socket, {
+        ...this.options,
+        remoteAddress: address,
+        idleCloseMs: this.options.idleCloseMs ?? IDLE_CLOSE_MS,
+        expectedPublicKey: publicKey,
+        flags: 0,
+      });
+      this.counts.relayedOpened++;
+      this.adopt(conn);
+      return conn;
     } finally {
       this.handshakeSockets.delete(socket);
     }
@@ -381,6 +460,58 @@ function socketAddress(socket: Socket): Address {
   } catch {
     return { host: '0.0.0.0', port: 0, family: 4 };
   }
+}
+
+/** A direct dial with no connection after this is joined by a relayed one (NATs drop SYNs silently). */
+export const RELAY_DIAL_AFTER_MS = 1_000;
+
+/**
+ * The direct dial, and a relayed one when it fails or has not connected after
+ * RELAY_DIAL_AFTER_MS: the first connection wins (a later one replaces it in the pool, which is
+ * harmless: both reach the same proven key). When both fail, the direct dial's error stands.
+ */
+function raceRelay(
+  direct: Promise<Connection>,
+  relayed: () => Promise<Connection>,
+  clock: Clock,
+): Promise<Connection> {
+  return new Promise<Connection>((resolve, reject) => {
+    let settled = false;
+    let relay: Promise<Connection> | undefined;
+    let directError: unknown;
+    let directDone = false;
+    let relayDone = false;
+    const win = (conn: Connection): void => {
+      if (settled) return;
+      settled = true;
+      timer.cancel();
+      resolve(conn);
+    };
+    const maybeFail = (): void => {
+      if (settled || !directDone || (relay && !relayDone)) return;
+      settled = true;
+      reject(directError);
+    };
+    const startRelay = (): void => {
+      if (relay || settled) return;
+      relay = relayed();
+      relay.then(win, () => {
+        relayDone = true;
+        maybeFail();
+      });
+    };
+    const timer = clock.setTimeout(startRelay, RELAY_DIAL_AFTER_MS);
+    direct.then(win, (error: unknown) => {
+      directDone = true;
+      directError = error;
+      timer.cancel();
+      const unreachable =
+        error instanceof DialError ||
+        (error instanceof HandshakeError && error.reason.startsWith('timed out'));
+      if (unreachable) startRelay();
+      maybeFail();
+    });
+  });
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
