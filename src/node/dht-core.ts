@@ -405,9 +405,11 @@ export abstract class DhtCore implements LookupHost {
       this.idBytes,
       {
         k: this.k,
-        routing: this.latency.latencyOf
-          ? { ...this.options.routing, latencyOf: this.latency.latencyOf }
-          : this.options.routing,
+        routing: {
+          ...this.options.routing,
+          ...(this.latency.latencyOf ? { latencyOf: this.latency.latencyOf } : {}),
+          ...(this.latency.wideBuckets ? { wideBuckets: this.latency.wideBuckets } : {}),
+        },
         v6,
         prefer: this.prefer,
         accept: this.secureIds === 'require' ? this.prefer : undefined,
