@@ -331,7 +331,10 @@ export class RoutingTable {
       const index = this.bucketIndex(id);
       const bucket = this.buckets[index] as Bucket;
       const splits = index === this.buckets.length - 1 && this.buckets.length < this.idLength * 8;
-      const limit = this.bucketLimit(index);
+      // The bucket covering our own id splits at k as in BEP 5; only a bucket split off from it
+      // grows to its wide limit. A small network then keeps small buckets and splits as before,
+      // instead of one bucket of up to 128 that never meets a full-bucket check.
+      const limit = splits ? this.k : this.bucketLimit(index);
       if (bucket.size < limit || splits) {
         const refused = this.refusal(bucket, address);
         if (refused) return refused;

@@ -32,7 +32,7 @@ export const LATENCY_TECHNIQUES = [
 ] as const;
 export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
 /** What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. */
-export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts', 'pns', 'wide-buckets'];
+export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts', 'pns'];
 
 /** Multipliers of k for the farthest buckets, farthest first, under `wide-buckets`. */
 export const WIDE_BUCKETS: readonly number[] = [16, 8, 4, 2];

@@ -18,16 +18,12 @@ async function run(o: Partial<SimOptions> & Pick<SimOptions, 'scenario'>) {
 
 describe('adversaries in the simulator', () => {
   it('eclipse at 30 %: d = 4 disjoint paths beat the single path, at a stated cost in messages', async () => {
-    // Without wide far buckets (now default): with them a single path already reaches 96 % here,
-    // the first hop choosing among 128 contacts, and this test is about what disjoint paths add.
-    const latency = ['adaptive-timeouts', 'pns'];
-    const one = await run({ scenario: 'lookup', adversary: 'eclipse', adversaryFraction: 0.3, latency });
+    const one = await run({ scenario: 'lookup', adversary: 'eclipse', adversaryFraction: 0.3 });
     const four = await run({
       scenario: 'lookup',
       adversary: 'eclipse',
       adversaryFraction: 0.3,
       lookupPaths: 4,
-      latency,
     });
     assert.equal(one.r.adversaries?.count, 299, 'the fraction of the 997 non-router nodes, spread evenly');
     assert.ok(one.success < 0.95, `a single path should suffer: ${one.success}; ${one.r.replay}`);

@@ -13,10 +13,6 @@ const BASE = {
   build: 'fast',
   natFraction: 0.5,
   symmetricFraction: 0.35,
-  // Pinned to the techniques this was tuned on: wide far buckets (now default) put more nodes in
-  // touch, so a ruled-out pair sometimes finds a NAT mapping already open and needs no relay,
-  // which the relay count below does not allow for.
-  latency: ['adaptive-timeouts', 'pns'],
 } as const;
 /** Pairs (getter>announcer) punching cannot open: no port prediction towards or from symmetric. */
 const RULED_OUT = new Set(['port-restricted>symmetric', 'symmetric>port-restricted', 'symmetric>symmetric']);
