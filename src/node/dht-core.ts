@@ -7,6 +7,7 @@ import { setMaxListeners } from 'node:events';
 import { asNodeId, idToHex, type NodeId, nodeIdFromHex, randomNodeId } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
 import { Reputation } from '../kademlia/reputation.js';
+import { ContactBreakers } from '../kademlia/contact-breaker.js';
 import type { Contact, ExportedTable, RoutingTable } from '../kademlia/routing-table.js';
 import { MainlineClient, type ReplyBase } from '../protocols/mainline/client.js';
 import { type HandlerContext, METHODS } from '../protocols/mainline/handlers/index.js';
@@ -108,6 +109,8 @@ export abstract class DhtCore implements LookupHost {
   readonly lookupPaths: number;
   /** Per-contact reputation (DhtOptions.reputation), or undefined when off. */
   readonly reputation: Reputation | undefined;
+  /** Contacts skipped for a back-off after repeated timeouts (kademlia/contact-breaker.ts). */
+  readonly contactBreakers = new ContactBreakers();
   /** Per-contact RTTs and the latency techniques in use. */
   readonly latency: LatencyRouting;
   /** @internal Notices a lost table and rejoins (node/healing.ts). */
@@ -410,9 +413,11 @@ export abstract class DhtCore implements LookupHost {
       this.idBytes,
       {
         k: this.k,
-        routing: this.latency.latencyOf
-          ? { ...this.options.routing, latencyOf: this.latency.latencyOf }
-          : this.options.routing,
+        routing: {
+          ...this.options.routing,
+          ...(this.latency.latencyOf ? { latencyOf: this.latency.latencyOf } : {}),
+          ...(this.latency.wideBuckets ? { wideBuckets: this.latency.wideBuckets } : {}),
+        },
         v6,
         prefer: this.prefer,
         accept: this.secureIds === 'require' ? this.prefer : undefined,
@@ -548,6 +553,7 @@ export abstract class DhtCore implements LookupHost {
 
   protected onReplied(contact: Contact, reply: ReplyBase): void {
     this.healer.noteReply();
+    this.contactBreakers.succeeded(addressKey(contact.address));
     // A source the rate limit is dropping stays out of the table even when it answers us.
     if (!this.rpc?.limited(contact.address.host)) this.observe(contact, true);
     if (reply.ip) this.learnExternalIp(reply.from, reply.ip);
@@ -584,7 +590,10 @@ export abstract class DhtCore implements LookupHost {
   protected onFailed(to: Address, err: unknown): void {
     // Only silence and nonsense count against a node; an error reply proves it is alive.
     if (!(err instanceof TimeoutError) && !(err instanceof KadmiumError && err.code === 'BAD_REPLY')) return;
-    if (err instanceof TimeoutError) this.healer.noteTimeout();
+    if (err instanceof TimeoutError) {
+      this.healer.noteTimeout();
+      this.contactBreakers.failed(addressKey(to), this.clock.now());
+    }
     this.nodeTables.failed(to);
   }
 
@@ -650,6 +659,9 @@ class NodeHost implements BootstrapHost, MaintenanceHost {
   }
   get reputation(): Reputation | undefined {
     return this.core.reputation;
+  }
+  get contactBreakers(): ContactBreakers {
+    return this.core.contactBreakers;
   }
   get routers(): readonly string[] | false | undefined {
     return this.options.bootstrap;

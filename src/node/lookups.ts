@@ -8,6 +8,7 @@ import { compareDistance } from '../kademlia/id.js';
 import { disjointLookup } from '../kademlia/disjoint.js';
 import { type LookupOptions, type LookupReply, type LookupResult, lookup } from '../kademlia/lookup.js';
 import { type Reputation, WITHHELD_WEIGHT } from '../kademlia/reputation.js';
+import type { ContactBreakers } from '../kademlia/contact-breaker.js';
 import type { Contact } from '../kademlia/routing-table.js';
 import { BadReplyError, type PeersReply } from '../protocols/mainline/client.js';
 import { addressKey } from '../transport/address.js';
@@ -36,6 +37,8 @@ export interface LookupHost {
   readonly convergedWidth?: number | undefined;
   /** Per-contact reputation, when the node keeps one. */
   readonly reputation?: Reputation | undefined;
+  /** Per-contact breakers: a contact backing off after repeated timeouts is not queried. */
+  readonly contactBreakers?: ContactBreakers | undefined;
 }
 
 /** The lookups that run over disjoint paths when the node asks for more than one. */
@@ -97,6 +100,8 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
         signal,
         prefer: host.prefer,
         query: async (contact, onSlow): Promise<LookupReply<R>> => {
+          if (host.contactBreakers?.allow(addressKey(contact.address), host.clock.now()) === false)
+            throw new BackingOffError(contact);
           judge?.admit(contact);
           const reply = await ask(contact, judge ? judge.slow(contact, onSlow) : onSlow);
           if (!bytesEqual(reply.id, contact.id)) {
@@ -185,6 +190,16 @@ export function announceTargets(
 class DistrustedError extends KadmiumError {
   constructor(contact: Contact) {
     super('DISTRUSTED', `${addressKey(contact.address)} is distrusted (it lied before); not queried`);
+  }
+}
+
+/** Refused before sending: the contact's breaker is open (it timed out repeatedly). A failed query. */
+export class BackingOffError extends KadmiumError {
+  constructor(contact: Contact) {
+    super(
+      'CONTACT_BACKING_OFF',
+      `${addressKey(contact.address)} timed out repeatedly; not queried until its back-off ends (it is probed again then)`,
+    );
   }
 }
 

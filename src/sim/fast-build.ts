@@ -58,7 +58,13 @@ export function seedRoutingTables(
     .filter((n) => !n.nat && !n.readOnly && n.alive)
     .map((n) => ({ id: n.dht.id, address: n.endpoint.address }));
   return seedTables(
-    nodes.map((n) => ({ id: n.dht.id, table: n.dht.table })),
+    // Each table's own bucket widths (wide far buckets under `wide-buckets`), or the build would
+    // hide what wider buckets do.
+    nodes.map((n) => ({
+      id: n.dht.id,
+      table: n.dht.table,
+      limit: (d: number) => n.dht.table.bucketLimit(d),
+    })),
     contacts,
     random,
     now,
@@ -71,6 +77,8 @@ export function seedRoutingTables(
 export interface SeedTarget {
   readonly id: Uint8Array;
   readonly table: Pick<RoutingTable, 'observe'>;
+  /** Contacts to seed at depth d (default: seedTables' perBucket at every depth). */
+  readonly limit?: (depth: number) => number;
 }
 
 /** Seed each target's table with up to `perBucket` random contacts per depth (see the header). */
@@ -85,7 +93,7 @@ export function seedTables(
   const sorted = [...contacts].sort((a, b) => compareIds(a.id, b.id));
   let offered = 0;
   let done = 0;
-  for (const { id: self, table } of targets) {
+  for (const { id: self, table, limit } of targets) {
     const bits = self.length * 8;
     let lo = 0;
     let hi = sorted.length;
@@ -95,15 +103,16 @@ export function seedTables(
       if (bit(self, d) === 0) hi = m;
       else lo = m;
       const size = sHi - sLo;
-      if (size <= perBucket) {
+      const want = limit ? limit(d) : perBucket;
+      if (size <= want) {
         for (let i = sLo; i < sHi; i++) table.observe(sorted[i] as TableContact, true, now);
         offered += size;
       } else {
-        // perBucket distinct random picks from the range (rejection; perBucket << size here or close).
+        // `want` distinct random picks from the range (rejection; want < size).
         const picked = new Set<number>();
-        while (picked.size < perBucket) picked.add(sLo + random.int(size));
+        while (picked.size < want) picked.add(sLo + random.int(size));
         for (const i of picked) table.observe(sorted[i] as TableContact, true, now);
-        offered += perBucket;
+        offered += want;
       }
     }
     if (++done % 1000 === 0) onProgress?.(done, targets.length);
