@@ -146,6 +146,17 @@ export function hostileHandlers(kind: AdversaryKind, colluders: Colluders): Hand
   };
 }
 
+/** A method table that answers with `hostile` while `on()` holds, honestly otherwise. */
+export function gated(hostile: Handlers, on: () => boolean): Handlers {
+  const out: Record<string, unknown> = {};
+  for (const method of Object.keys(nodeHandlers) as (keyof Handlers)[]) {
+    const bad = hostile[method] as (...args: unknown[]) => unknown;
+    const good = nodeHandlers[method] as (...args: unknown[]) => unknown;
+    out[method] = (...args: unknown[]) => (on() ? bad : good)(...args);
+  }
+  return out as unknown as Handlers;
+}
+
 export interface HostileNode {
   handlers: Handlers;
   host?: string;
@@ -174,6 +185,11 @@ export class AdversaryPlan {
   readonly colluders = new Colluders();
   /** Adversaries created so far. */
   count = 0;
+  /**
+   * Whether the adversaries act hostile now. Off, they answer as honest nodes do: a run can let
+   * them join and be trusted first, then turn (anomaly detection needs a before and an after).
+   */
+  hostile = true;
   private seen = 0;
   private readonly handlers: Handlers;
   /** Prefix bits a targeted adversary shares with the victim: closer than all but ~1 honest node. */
@@ -189,7 +205,7 @@ export class AdversaryPlan {
     /** BEP 42 enforced by honest nodes: an adversary's id must be valid for its IP. */
     private readonly secureIds = false,
   ) {
-    this.handlers = hostileHandlers(kind, this.colluders);
+    this.handlers = gated(hostileHandlers(kind, this.colluders), () => this.hostile);
     this.victimBits = Math.ceil(Math.log2(Math.max(2, nodes))) + 1;
   }
 
