@@ -64,6 +64,15 @@ export interface AnomalySimResult {
   /** Flags raised after the turn, by rule. */
   byRule: Partial<Record<AnomalyRule, number>>;
   lookups: number;
+  /**
+   * The daemons' get_peers lookups in three windows (before the turn, the first and the second
+   * half after it): mean queries sent and mean queries that failed (timeouts, errors). With
+   * reputation on, the late window shows what a node that looks up often has learned.
+   */
+  cost: Record<
+    'before' | 'early' | 'late',
+    { lookups: number; queried: number; failed: number; durationMs: number }
+  >;
   wallMs: number;
 }
 
@@ -112,6 +121,11 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   const services: Statistics[] = [];
   let lookups = 0;
   let inFlight = 0;
+  const sums = {
+    before: { lookups: 0, queried: 0, failed: 0, durationMs: 0 },
+    early: { lookups: 0, queried: 0, failed: 0, durationMs: 0 },
+    late: { lookups: 0, queried: 0, failed: 0, durationMs: 0 },
+  };
   daemons.forEach((node, i) => {
     const outcome = outcomes[i] as DaemonOutcome;
     const stats = new Statistics(node.dht, { tickMs: o.tickMs, detector: new AnomalyDetector(o.detector) });
@@ -134,6 +148,15 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
         byRule[a.rule] = (byRule[a.rule] ?? 0) + 1;
       } else outcome.firstBeforeMs ??= since;
       if (!outcome.rules.includes(a.rule)) outcome.rules.push(a.rule);
+    });
+    node.dht.events.on('lookup:finished', (e) => {
+      if (e.kind !== 'get_peers') return;
+      const since = world.clock.now() - turnAt;
+      const w = since <= 0 ? sums.before : since <= o.afterMs / 2 ? sums.early : sums.late;
+      w.lookups++;
+      w.queried += e.queried;
+      w.failed += e.failed;
+      w.durationMs += e.durationMs;
     });
     let mine = 0;
     // Daemons start at different offsets so their lookups do not move in lockstep.
@@ -186,8 +209,24 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
     medianDelayMs: delays.length > 0 ? (delays[Math.floor(delays.length / 2)] as number) : null,
     byRule,
     lookups,
+    cost: {
+      before: mean(sums.before),
+      early: mean(sums.early),
+      late: mean(sums.late),
+    },
     wallMs: Math.round(performance.now() - started),
   };
   await Promise.all(world.live.map((n) => n.dht.close()));
   return result;
+}
+
+function mean(w: { lookups: number; queried: number; failed: number; durationMs: number }): {
+  lookups: number;
+  queried: number;
+  failed: number;
+  durationMs: number;
+} {
+  const n = Math.max(1, w.lookups);
+  const r = (x: number): number => Math.round((x / n) * 10) / 10;
+  return { lookups: w.lookups, queried: r(w.queried), failed: r(w.failed), durationMs: r(w.durationMs) };
 }
