@@ -39,7 +39,7 @@ if (values.markdown) {
     .filter(Boolean)
     .map((l) => JSON.parse(l));
   console.log(
-    '| adversary | fraction | seed | daemons flagged after the turn | before the turn | ticks flagged after / before | median delay | rules | replay |',
+    '| adversary | fraction | seed | daemons flagged after the turn | before the turn | daemon ticks flagged after / before | median delay | rules (ticks) | replay |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {

@@ -39,7 +39,7 @@ export interface AnomalySimOptions {
 }
 
 export interface DaemonOutcome {
-  /** First flag raised before / after the turn (ms after the turn; negative before), if any. */
+  /** First tick a rule fired on before / after the turn (ms after the turn; <= 0 before), if any. */
   firstBeforeMs?: number;
   firstAfterMs?: number;
   rules: AnomalyRule[];
@@ -61,7 +61,7 @@ export interface AnomalySimResult {
   tickRateBefore: number;
   /** Median time from the turn to a daemon's first flag, ms (detected daemons only). */
   medianDelayMs: number | null;
-  /** Flags raised after the turn, by rule. */
+  /** Daemon ticks on which a rule fired after the turn, by rule. */
   byRule: Partial<Record<AnomalyRule, number>>;
   lookups: number;
   /**
@@ -137,17 +137,19 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
       const after = world.clock.now() > turnAt;
       if (after) ticks.after++;
       else ticks.before++;
-      if (anomalies.length === 0) return;
-      if (after) ticks.flaggedAfter++;
-      else ticks.flaggedBefore++;
-    });
-    stats.events.on('anomaly', (a) => {
+      // A rule that fired on this tick (not one merely still active from an earlier episode).
+      const fired = anomalies.filter((a) => a.lastAt === world.clock.now());
+      if (fired.length === 0) return;
       const since = world.clock.now() - turnAt;
-      if (since > 0) {
+      if (after) {
+        ticks.flaggedAfter++;
         outcome.firstAfterMs ??= since;
-        byRule[a.rule] = (byRule[a.rule] ?? 0) + 1;
-      } else outcome.firstBeforeMs ??= since;
-      if (!outcome.rules.includes(a.rule)) outcome.rules.push(a.rule);
+        for (const a of fired) byRule[a.rule] = (byRule[a.rule] ?? 0) + 1;
+      } else {
+        ticks.flaggedBefore++;
+        outcome.firstBeforeMs ??= since;
+      }
+      for (const a of fired) if (!outcome.rules.includes(a.rule)) outcome.rules.push(a.rule);
     });
     node.dht.events.on('lookup:finished', (e) => {
       if (e.kind !== 'get_peers') return;
