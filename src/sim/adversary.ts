@@ -13,7 +13,7 @@
  *             so the routing table's per-/24 diversity limit is what stands against it.
  * - targeted: the eclipse policy with ids chosen around one victim target (see `victimTarget`).
  */
-import { randomIdWithPrefix } from '../kademlia/id.js';
+import { compareDistance, randomIdWithPrefix } from '../kademlia/id.js';
 import { immutableTargetOfEncoded } from '../protocols/mainline/bep44.js';
 import { type Handlers, nodeHandlers } from '../protocols/mainline/handlers/index.js';
 import { secureNodeId } from '../protocols/mainline/secure-id.js';
@@ -38,11 +38,14 @@ interface Member {
   readonly address: Address;
 }
 
-/** Every adversary's contact, shared by all of them (they collude). Bounded by the world's size. */
-export class Colluders {
-  private readonly members: Member[] = [];
+/**
+ * Every adversary's contact (or a pool of fakes), shared by all of them: they collude. Bounded by
+ * the world's size. Both DHTs' adversaries use it (the overlay's members carry a key too).
+ */
+export class Colluders<M extends { readonly id: Uint8Array } = Member> {
+  private readonly members: M[] = [];
 
-  add(member: Member): void {
+  add(member: M): void {
     this.members.push(member);
   }
 
@@ -51,37 +54,38 @@ export class Colluders {
   }
 
   /** The n colluders closest to target, nearest first. A linear scan: adversaries are few thousand at most. */
-  closest(target: Uint8Array, n: number): Member[] {
-    const best: { m: Member; d: Uint8Array }[] = [];
+  closest(target: Uint8Array, n: number): M[] {
+    const best: M[] = [];
     for (const m of this.members) {
-      const d = distance(target, m.id);
-      if (best.length === n && compare(d, (best[n - 1] as { d: Uint8Array }).d) >= 0) continue;
+      if (best.length === n && compareDistance(target, m.id, (best[n - 1] as M).id) >= 0) continue;
       let i = Math.min(best.length, n - 1);
-      if (best.length < n) best.push({ m, d });
-      while (i > 0 && compare(d, (best[i - 1] as { d: Uint8Array }).d) < 0) {
-        best[i] = best[i - 1] as { m: Member; d: Uint8Array };
+      if (best.length < n) best.push(m);
+      while (i > 0 && compareDistance(target, m.id, (best[i - 1] as M).id) < 0) {
+        best[i] = best[i - 1] as M;
         i--;
       }
-      best[i] = { m, d };
+      best[i] = m;
     }
-    return best.map((b) => b.m);
+    return best;
   }
 }
 
-function distance(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = (a[i] as number) ^ (b[i] as number);
-  return out;
+/**
+ * Whether node i of a build is an adversary, for a fraction F of them spread evenly over the
+ * build (every part of the keyspace's history gets its share): when floor((i+1)F) passes floor(iF).
+ */
+export function isAdversaryIndex(i: number, fraction: number): boolean {
+  return Math.floor((i + 1) * fraction) !== Math.floor(i * fraction);
 }
 
-function compare(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
-  return 0;
+/** The n-th Sybil's place in its one /24: 254 hosts, then the next port from basePort. */
+export function sybilSlot(subnet: string, basePort: number, index: number): { host: string; port: number } {
+  return { host: `${subnet}.${1 + (index % 254)}`, port: basePort + Math.floor(index / 254) };
 }
 
 /** A Sybil's address: one /24, 254 hosts, then the next port. */
 export function sybilAddress(index: number): { host: string; port: number } {
-  return { host: `${SYBIL_SUBNET}.${1 + (index % 254)}`, port: 6882 + Math.floor(index / 254) };
+  return sybilSlot(SYBIL_SUBNET, 6882, index);
 }
 
 /**
@@ -146,6 +150,17 @@ export function hostileHandlers(kind: AdversaryKind, colluders: Colluders): Hand
   };
 }
 
+/** A method table that answers with `hostile` while `on()` holds, honestly otherwise. */
+export function gated(hostile: Handlers, on: () => boolean): Handlers {
+  const out: Record<string, unknown> = {};
+  for (const method of Object.keys(nodeHandlers) as (keyof Handlers)[]) {
+    const bad = hostile[method] as (...args: unknown[]) => unknown;
+    const good = nodeHandlers[method] as (...args: unknown[]) => unknown;
+    out[method] = (...args: unknown[]) => (on() ? bad : good)(...args);
+  }
+  return out as unknown as Handlers;
+}
+
 export interface HostileNode {
   handlers: Handlers;
   host?: string;
@@ -164,7 +179,7 @@ function nearestSecureId(host: string, target: Uint8Array, random: Random): Uint
     const id = secureNodeId(host, random, r);
     id.set(target.subarray(3, 19), 3);
     id[2] = ((id[2] as number) & 0xf8) | ((target[2] as number) & 0x07);
-    if (!best || compare(distance(target, id), distance(target, best)) < 0) best = id;
+    if (!best || compareDistance(target, id, best) < 0) best = id;
   }
   return best as Uint8Array;
 }
@@ -174,6 +189,11 @@ export class AdversaryPlan {
   readonly colluders = new Colluders();
   /** Adversaries created so far. */
   count = 0;
+  /**
+   * Whether the adversaries act hostile now. Off, they answer as honest nodes do: a run can let
+   * them join and be trusted first, then turn (anomaly detection needs a before and an after).
+   */
+  hostile = true;
   private seen = 0;
   private readonly handlers: Handlers;
   /** Prefix bits a targeted adversary shares with the victim: closer than all but ~1 honest node. */
@@ -189,7 +209,7 @@ export class AdversaryPlan {
     /** BEP 42 enforced by honest nodes: an adversary's id must be valid for its IP. */
     private readonly secureIds = false,
   ) {
-    this.handlers = hostileHandlers(kind, this.colluders);
+    this.handlers = gated(hostileHandlers(kind, this.colluders), () => this.hostile);
     this.victimBits = Math.ceil(Math.log2(Math.max(2, nodes))) + 1;
   }
 
@@ -199,7 +219,7 @@ export class AdversaryPlan {
    */
   next(): HostileNode | undefined {
     const i = this.seen++;
-    if (Math.floor((i + 1) * this.fraction) === Math.floor(i * this.fraction)) return undefined;
+    if (!isAdversaryIndex(i, this.fraction)) return undefined;
     const n = this.count++;
     const out: HostileNode = { handlers: this.handlers };
     if (this.kind === 'sybil') Object.assign(out, sybilAddress(n));

@@ -18,8 +18,8 @@
  * - targeted: the eclipse policy from ids ground to share a prefix with one victim target. Ids
  *             are SHA-256 of a public key, so a placed id costs 2^bits keys (`grindNear`).
  */
+import { Colluders, sybilSlot } from './adversary.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { compareDistance } from '../kademlia/id.js';
 import type { NodeId } from '../kademlia/id.js';
 import type { OverlayNode } from '../node/overlay-node.js';
 import { timestampFromMs } from '../protocols/overlay/fields.js';
@@ -55,34 +55,8 @@ interface Member {
   readonly address: Address;
 }
 
-/** Every colluder's contact (or the fake pool), shared by all of them. Bounded by the run's size. */
-export class OverlayColluders {
-  private readonly members: Member[] = [];
-
-  add(member: Member): void {
-    this.members.push(member);
-  }
-
-  get size(): number {
-    return this.members.length;
-  }
-
-  /** The n members closest to target, nearest first; a linear scan (a few thousand at most). */
-  closest(target: Uint8Array, n: number): Member[] {
-    const best: Member[] = [];
-    for (const m of this.members) {
-      if (best.length === n && compareDistance(target, m.id, (best[n - 1] as Member).id) >= 0) continue;
-      let i = Math.min(best.length, n - 1);
-      if (best.length < n) best.push(m);
-      while (i > 0 && compareDistance(target, m.id, (best[i - 1] as Member).id) < 0) {
-        best[i] = best[i - 1] as Member;
-        i--;
-      }
-      best[i] = m;
-    }
-    return best;
-  }
-}
+/** Every colluder's contact (or the fake pool), shared by all of them (sim/adversary.ts's). */
+export class OverlayColluders extends Colluders<Member> {}
 
 function peerOf(m: Member, now: number): OverlayPeer {
   return {
@@ -234,11 +208,7 @@ export function sharedPrefixBits(a: Uint8Array, b: Uint8Array): number {
 
 /** A Sybil's address: one /24, 254 hosts, then the next port. */
 export function overlaySybilAddress(index: number): Address {
-  return {
-    host: `${OVERLAY_SYBIL_SUBNET}.${1 + (index % 254)}`,
-    port: 7001 + Math.floor(index / 254),
-    family: 4,
-  };
+  return { ...sybilSlot(OVERLAY_SYBIL_SUBNET, 7001, index), family: 4 };
 }
 
 /** A fake contact's address: spread over public /24s, on a port nobody listens on. */

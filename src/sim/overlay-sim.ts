@@ -24,6 +24,7 @@ import {
   type OverlayAdversaryKind,
   overlaySybilAddress,
 } from './overlay-adversary.js';
+import { isAdversaryIndex } from './adversary.js';
 import { SimulatedOverlayNet, spreadRefreshPhases } from './overlay-world.js';
 import { HANDSHAKE_TIMEOUT_MS } from '../transport/stream/channel.js';
 import { VirtualClock } from './virtual-clock.js';
@@ -136,13 +137,9 @@ export async function simulateOverlay(
   const grind = { bits: Math.ceil(Math.log2(Math.max(2, options.nodes))) + 1, tries: 0, ms: 0 };
   let victimTarget: Uint8Array | undefined;
   let hostileCount = 0;
-  // Node i of the build (never the first) is an adversary when floor((i+1)F) passes floor(iF):
-  // spread evenly over the build, so every part of the keyspace's history has its share.
+  // Node i of the build (never the first) is an adversary by the rule Mainline's builds use.
   const isHostile = (i: number): boolean =>
-    kind !== undefined &&
-    i > 0 &&
-    i < options.nodes &&
-    Math.floor((i + 1) * options.adversaryFraction) !== Math.floor(i * options.adversaryFraction);
+    kind !== undefined && i > 0 && i < options.nodes && isAdversaryIndex(i, options.adversaryFraction);
 
   const join = async (bootstrap: Member | undefined, natOverride?: boolean): Promise<Member> => {
     const n = serial++;

@@ -16,11 +16,12 @@
  * namespace no node sweeps any more vanish by themselves; reads tolerate index entries whose key
  * Redis already dropped, and the next sweep removes them.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Address } from '../transport/address.js';
 import { addressKey } from '../transport/address.js';
 import { fromHex, toHex } from '../util/bytes.js';
 import { KadmiumError } from '../util/errors.js';
+import { connectRedis } from './redis-connect.js';
 import { decodeItemRecord, decodePeerRecord, encodeItemRecord, encodePeerRecord } from './codec.js';
 import type { ItemBackend, StoredItem } from './item-store.js';
 import type { PeerBackend, PeerRecord } from './peer-store.js';
@@ -68,32 +69,10 @@ export class RedisStorage {
 
   /** Connect, and fail with a message saying what to check when the server cannot be reached. */
   static async open(options: RedisOptions): Promise<RedisStorage> {
-    const redis = new Redis(options.url, {
-      lazyConnect: true,
-      connectTimeout: 5_000,
-      maxRetriesPerRequest: 3,
-      // Keep reconnecting after a drop (every 2 s at most), so a restarted server is found again;
-      // commands meanwhile fail after maxRetriesPerRequest instead of hanging, and the node's
-      // circuit breaker (breaker.ts) serves from memory until the server is back.
-      retryStrategy: (times) => Math.min(times * 100, 2_000),
-    });
-    // ioredis reports connection trouble as 'error' events (and logs them when nobody listens);
-    // commands fail on their own, so the event only needs to be kept for the message below.
-    let lastError: unknown;
-    redis.on('error', (err: unknown) => {
-      lastError = err;
-    });
-    try {
-      await redis.connect();
-      await redis.ping();
-    } catch (err) {
-      redis.disconnect();
-      throw new KadmiumError(
-        'STORAGE_UNAVAILABLE',
-        `cannot reach Redis at ${options.url}: ${String(lastError ?? err)}; start redis-server or fix the storage url`,
-        { cause: err },
-      );
-    }
+    // Keep reconnecting after a drop (every 2 s at most), so a restarted server is found again;
+    // commands meanwhile fail after a few retries instead of hanging, and the node's circuit
+    // breaker (breaker.ts) serves from memory until the server is back.
+    const redis = await connectRedis({ url: options.url });
     return new RedisStorage(redis, options);
   }
 

@@ -9,8 +9,9 @@
  * e and e - 1 (tokens live one to two periods, as with local secrets). Siblings' clocks need to
  * agree to within a period; a skewed one still accepts the previous epoch's tokens.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { KadmiumError } from '../util/errors.js';
+import { connectRedis } from './redis-connect.js';
 
 export const TOKEN_SECRET_BYTES = 64;
 
@@ -37,27 +38,11 @@ export class RedisTokenSecrets implements TokenSecretSource {
   ) {}
 
   static async open(options: RedisTokenSecretsOptions): Promise<RedisTokenSecrets> {
-    const redis = new Redis(options.url, {
-      lazyConnect: true,
-      connectTimeout: 5_000,
-      maxRetriesPerRequest: 3,
-      retryStrategy: (times) => (times > 10 ? null : Math.min(times * 100, 2_000)),
+    const redis = await connectRedis({
+      url: options.url,
+      maxReconnects: 10,
+      purpose: 'for shared token secrets',
     });
-    let lastError: unknown;
-    redis.on('error', (err: unknown) => {
-      lastError = err;
-    });
-    try {
-      await redis.connect();
-      await redis.ping();
-    } catch (err) {
-      redis.disconnect();
-      throw new KadmiumError(
-        'STORAGE_UNAVAILABLE',
-        `cannot reach Redis at ${options.url} for shared token secrets: ${String(lastError ?? err)}; start redis-server or fix the url`,
-        { cause: err },
-      );
-    }
     return new RedisTokenSecrets(redis, options);
   }
 

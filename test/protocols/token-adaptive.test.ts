@@ -2,7 +2,7 @@
 // lets a forged, expired, replayed or other-IP token through.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Dht } from '../../src/node/dht.js';
+import { tokenNode } from './token-node.js';
 import { PORTS_PER_TOKEN } from '../../src/protocols/mainline/token-replay.js';
 import {
   TOKEN_PRESSURE_FULL_QPS,
@@ -12,10 +12,8 @@ import {
   tokenPressure,
 } from '../../src/protocols/mainline/tokens.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
-import { MemoryNetwork } from '../../src/transport/memory.js';
 import { SeededRandom } from '../../src/util/random.js';
 import type { BDict } from '../../src/wire/bencode.js';
-import { decodeKrpc, encodeQuery, type KrpcMessage } from '../../src/wire/krpc.js';
 
 const key = new Uint8Array(20).fill(7);
 const host = '1.2.3.4';
@@ -73,40 +71,12 @@ describe('adaptive token lifetime', () => {
   });
 
   it('under full pressure a node accepts 0 forged, expired, replayed and other-IP tokens', async () => {
-    const clock = new VirtualClock();
-    const random = new SeededRandom(14);
-    const net = new MemoryNetwork({ clock, random, latencyMs: () => 1 });
-    const dht = new Dht({
-      transport: net.createTransport('2.0.0.1'),
-      clock,
-      random,
-      bootstrap: false,
-      secureIds: 'off',
-    });
+    const { dht, clock, client, ask } = await tokenNode(14);
     const id = new Uint8Array(20).fill(0x42);
     const infoHash = new Uint8Array(20).fill(0x17);
     try {
-      await dht.listen();
       dht.setTokenPressure(1);
       assert.equal(dht.tokenPeriodMs, TOKEN_ROTATE_MIN_MS);
-      const client = (ip: string) => {
-        const t = net.createTransport(ip, 4000);
-        const inbox: KrpcMessage[] = [];
-        t.onMessage((data) => {
-          const m = decodeKrpc(data);
-          if (m.ok) inbox.push(m.message);
-        });
-        let n = 0;
-        return async (method: string, a: BDict): Promise<KrpcMessage> => {
-          const tid = new Uint8Array([n >> 8, n++ & 255]);
-          t.send(encodeQuery(tid, method, a), dht.address);
-          await clock.advance(5);
-          const reply = inbox.find((m) => m.t[0] === tid[0] && m.t[1] === tid[1]);
-          assert.ok(reply, `no reply to ${method}`);
-          return reply;
-        };
-      };
-      const ask = client('3.0.0.1');
       const other = client('3.0.0.2');
       const token = ((await ask('get_peers', { id, info_hash: infoHash })) as { r: BDict }).r
         .token as Uint8Array;

@@ -3,50 +3,18 @@
 // ports of one infohash (index poisoning from one reply), and the guard's bound.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Dht } from '../../src/node/dht.js';
+import { tokenNode } from './token-node.js';
 import { TOKEN_ROTATE_MS } from '../../src/protocols/mainline/tokens.js';
 import { PORTS_PER_TOKEN, TokenReplayGuard } from '../../src/protocols/mainline/token-replay.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
-import { MemoryNetwork } from '../../src/transport/memory.js';
-import { SeededRandom } from '../../src/util/random.js';
 import type { BDict } from '../../src/wire/bencode.js';
-import { decodeKrpc, encodeQuery, type KrpcMessage } from '../../src/wire/krpc.js';
 
 const id = new Uint8Array(20).fill(0x42);
 const infoHash = new Uint8Array(20).fill(0x17);
 /** Announces one attacker tries with one token. */
 const REPLAYS = 50;
 
-async function setup(tokenReplay: boolean) {
-  const clock = new VirtualClock();
-  const random = new SeededRandom(14);
-  const net = new MemoryNetwork({ clock, random, latencyMs: () => 1 });
-  const dht = new Dht({
-    transport: net.createTransport('2.0.0.1'),
-    clock,
-    random,
-    bootstrap: false,
-    secureIds: 'off',
-    tokenReplay,
-  });
-  await dht.listen();
-  const t = net.createTransport('3.0.0.1', 4000);
-  const inbox: KrpcMessage[] = [];
-  t.onMessage((data) => {
-    const m = decodeKrpc(data);
-    if (m.ok) inbox.push(m.message);
-  });
-  let n = 0;
-  const ask = async (method: string, a: BDict): Promise<KrpcMessage> => {
-    const tid = new Uint8Array([n >> 8, n++ & 255]);
-    t.send(encodeQuery(tid, method, a), dht.address);
-    await clock.advance(5);
-    const reply = inbox.find((m) => m.t[0] === tid[0] && m.t[1] === tid[1]);
-    assert.ok(reply, `no reply to ${method}`);
-    return reply;
-  };
-  return { dht, ask, clock };
-}
+const setup = (tokenReplay: boolean) => tokenNode(14, { tokenReplay });
 
 /** Announce REPLAYS ports with one token; how many the node accepted, and the peers it holds. */
 async function replayAttack(tokenReplay: boolean): Promise<{ accepted: number; stored: number }> {

@@ -3,46 +3,15 @@
 // the same key, nor a get token an announce_peer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Dht } from '../../src/node/dht.js';
+import { tokenNode } from './token-node.js';
 import { immutableTarget } from '../../src/protocols/mainline/bep44.js';
-import { VirtualClock } from '../../src/sim/virtual-clock.js';
-import { MemoryNetwork } from '../../src/transport/memory.js';
-import { SeededRandom } from '../../src/util/random.js';
 import { type BDict, encode } from '../../src/wire/bencode.js';
-import { decodeKrpc, encodeQuery, type KrpcMessage } from '../../src/wire/krpc.js';
+import type { KrpcMessage } from '../../src/wire/krpc.js';
 
 const id = new Uint8Array(20).fill(0x42);
 const value = new TextEncoder().encode('scoped');
 
-async function setup() {
-  const clock = new VirtualClock();
-  const random = new SeededRandom(11);
-  const net = new MemoryNetwork({ clock, random, latencyMs: () => 1 });
-  const dht = new Dht({
-    transport: net.createTransport('2.0.0.1'),
-    clock,
-    random,
-    bootstrap: false,
-    secureIds: 'off',
-  });
-  await dht.listen();
-  const t = net.createTransport('3.0.0.1', 4000);
-  const inbox: KrpcMessage[] = [];
-  t.onMessage((data) => {
-    const m = decodeKrpc(data);
-    if (m.ok) inbox.push(m.message);
-  });
-  let n = 0;
-  const ask = async (method: string, a: BDict): Promise<KrpcMessage> => {
-    const tid = new Uint8Array([0, n++]);
-    t.send(encodeQuery(tid, method, a), dht.address);
-    await clock.advance(5);
-    const reply = inbox.find((m) => m.t[1] === tid[1]);
-    assert.ok(reply, `no reply to ${method}`);
-    return reply;
-  };
-  return { dht, ask, clock };
-}
+const setup = () => tokenNode(11);
 
 function token(m: KrpcMessage): Uint8Array {
   assert.equal(m.y, 'r', `expected a reply, got ${JSON.stringify(m)}`);

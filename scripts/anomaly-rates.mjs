@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * Anomaly detection rates (docs/SECURITY.md): for each adversary kind, the daemons whose detector
+ * flagged the attack after the adversaries turned hostile (detection), and the same daemons'
+ * flags in an attack-free run (false positives). One simulation at a time; one JSON line each.
+ *
+ *   nice -n 10 node scripts/anomaly-rates.mjs --nodes 1000 > anomaly.jsonl
+ *   node scripts/anomaly-rates.mjs --markdown anomaly.jsonl
+ *
+ * Options: --kinds none,eclipse,fake  --fractions 0.2  --seeds 1,2  --daemons 20  --tick 10
+ *          (seconds)  --before 10 --after 10 (virtual minutes)  --every 2 (seconds between a
+ *          daemon's lookups)  --reputation.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { simulateAnomalies } from '../dist/src/cli/anomaly-sim.js';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '1000' },
+    seeds: { type: 'string', default: '1' },
+    kinds: { type: 'string', default: 'none,eclipse,fake,storage,sybil' },
+    fractions: { type: 'string', default: '0.2' },
+    daemons: { type: 'string', default: '20' },
+    tick: { type: 'string', default: '10' },
+    before: { type: 'string', default: '10' },
+    after: { type: 'string', default: '10' },
+    every: { type: 'string', default: '2' },
+    reputation: { type: 'boolean', default: false },
+    markdown: { type: 'string' },
+  },
+});
+
+const pct = (x) => `${(100 * x).toFixed(1)} %`;
+
+if (values.markdown) {
+  const rows = readFileSync(values.markdown, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  console.log(
+    '| adversary | fraction | seed | daemons flagged after the turn | before the turn | daemon ticks flagged after / before | median delay | rules (ticks) | replay |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const rules =
+      Object.entries(r.byRule)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || '-';
+    const delay = r.medianDelayMs === null ? '-' : `${Math.round(r.medianDelayMs / 1000)} s`;
+    console.log(
+      `| ${r.adversary} | ${pct(r.fraction)} | ${r.seed} | ${r.flaggedAfter}/${r.daemons} | ${r.flaggedBefore}/${r.daemons} | ${pct(r.tickRateAfter)} / ${pct(r.tickRateBefore)} | ${delay} | ${rules} | \`${r.replay}\` |`,
+    );
+  }
+  process.exit(0);
+}
+
+const list = (s) => s.split(',').filter(Boolean);
+for (const seed of list(values.seeds).map(Number)) {
+  for (const kind of list(values.kinds)) {
+    for (const fraction of kind === 'none' ? [0] : list(values.fractions).map(Number)) {
+      const opts = {
+        nodes: Number(values.nodes),
+        seed,
+        ...(kind === 'none' ? {} : { adversary: kind, fraction }),
+        daemons: Number(values.daemons),
+        tickMs: Number(values.tick) * 1000,
+        beforeMs: Number(values.before) * 60_000,
+        afterMs: Number(values.after) * 60_000,
+        lookupEveryMs: Number(values.every) * 1000,
+        ...(values.reputation ? { reputation: true } : {}),
+      };
+      const r = await simulateAnomalies(opts);
+      const replay =
+        `node scripts/anomaly-rates.mjs --nodes ${values.nodes} --seeds ${seed} --kinds ${kind}` +
+        (kind === 'none' ? '' : ` --fractions ${fraction}`) +
+        ` --daemons ${values.daemons} --tick ${values.tick} --before ${values.before} --after ${values.after} --every ${values.every}` +
+        (values.reputation ? ' --reputation' : '');
+      console.log(JSON.stringify({ ...r, replay }));
+    }
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Anomaly detection measured in the simulator: the statistics service (services/statistics.ts,
+ * with its AnomalyDetector) watches a few "daemon" nodes of a simulated Mainline network, the
+ * way `kadmiumd` watches its own node. Adversaries (sim/adversary.ts) join honest and turn
+ * hostile halfway through the run, so each daemon's detector has a clean baseline first; a flag
+ * raised after the turn is a detection, a flag raised by the same daemons in an attack-free run
+ * (same seed, same workload) is a false positive.
+ *
+ * It lives here because sim/ may not import services/ (test/architecture.test.ts): the CLI layer
+ * sees both. `scripts/anomaly-rates.mjs` runs the grid and prints the table of docs/SECURITY.md.
+ */
+import { AnomalyDetector, type AnomalyOptions, type AnomalyRule } from '../services/anomaly.js';
+import { Statistics } from '../services/statistics.js';
+import type { AdversaryKind } from '../sim/adversary.js';
+import { SimContext } from '../sim/runner.js';
+import type { SimNode } from '../sim/world.js';
+import { every, type Timer } from '../util/clock.js';
+
+export interface AnomalySimOptions {
+  nodes: number;
+  seed: number;
+  /** The attack, or undefined for the attack-free run that gives the false positives. */
+  adversary?: AdversaryKind;
+  fraction?: number;
+  /** Nodes that run a detector and look up often, as a daemon does. */
+  daemons?: number;
+  /** Virtual time with every node honest (the detector's warm-up is inside it), ms. */
+  beforeMs?: number;
+  /** Virtual time after the adversaries turn hostile, ms. */
+  afterMs?: number;
+  /** Each daemon starts one get_peers lookup of a random infohash this often, ms. */
+  lookupEveryMs?: number;
+  /** The statistics tick, ms: one detector observation. */
+  tickMs?: number;
+  /** Detector settings (default the daemon's). */
+  detector?: AnomalyOptions;
+  reputation?: boolean;
+  paths?: number;
+}
+
+export interface DaemonOutcome {
+  /** First tick a rule fired on before / after the turn (ms after the turn; <= 0 before), if any. */
+  firstBeforeMs?: number;
+  firstAfterMs?: number;
+  rules: AnomalyRule[];
+}
+
+export interface AnomalySimResult {
+  adversary: AdversaryKind | 'none';
+  fraction: number;
+  nodes: number;
+  seed: number;
+  daemons: number;
+  tickMs: number;
+  /** Daemons with a flag after the turn: the detection rate (attack-free run: the false-positive rate). */
+  flaggedAfter: number;
+  /** Daemons with a flag before the turn, while everybody was honest: false positives in every run. */
+  flaggedBefore: number;
+  /** Daemon ticks flagged after / before the turn, over the ticks observed after warm-up. */
+  tickRateAfter: number;
+  tickRateBefore: number;
+  /** Median time from the turn to a daemon's first flag, ms (detected daemons only). */
+  medianDelayMs: number | null;
+  /** Daemon ticks on which a rule fired after the turn, by rule. */
+  byRule: Partial<Record<AnomalyRule, number>>;
+  lookups: number;
+  /**
+   * The daemons' get_peers lookups in three windows (before the turn, the first and the second
+   * half after it): mean queries sent and mean queries that failed (timeouts, errors). With
+   * reputation on, the late window shows what a node that looks up often has learned.
+   */
+  cost: Record<
+    'before' | 'early' | 'late',
+    { lookups: number; queried: number; failed: number; durationMs: number }
+  >;
+  wallMs: number;
+}
+
+export const ANOMALY_SIM_DEFAULTS = {
+  daemons: 20,
+  beforeMs: 10 * 60_000,
+  afterMs: 10 * 60_000,
+  lookupEveryMs: 2_000,
+  tickMs: 10_000,
+  fraction: 0.2,
+} as const;
+
+/** Lookups a daemon may have in flight: a slow (attacked) lookup never piles up more than this. */
+const MAX_IN_FLIGHT_PER_DAEMON = 4;
+/** Bounded wait for in-flight lookups at the end, ms of virtual time. */
+const DRAIN_MS = 60_000;
+
+export async function simulateAnomalies(options: AnomalySimOptions): Promise<AnomalySimResult> {
+  const started = performance.now();
+  const o = { ...ANOMALY_SIM_DEFAULTS, ...options };
+  const warmupTicks = { ...new AnomalyDetector(o.detector).options }.warmupTicks;
+  if (o.beforeMs < (warmupTicks + 1) * o.tickMs)
+    throw new RangeError(
+      `beforeMs must exceed the detector's warm-up (${warmupTicks} ticks of ${o.tickMs} ms)`,
+    );
+  const ctx = new SimContext({
+    nodes: o.nodes,
+    seed: o.seed,
+    scenario: 'lookup',
+    build: 'fast',
+    ...(o.adversary ? { adversary: o.adversary, adversaryFraction: o.fraction } : {}),
+    ...(o.reputation ? { reputation: true } : {}),
+    ...(o.paths !== undefined ? { lookupPaths: o.paths } : {}),
+  });
+  if (ctx.adversaries) ctx.adversaries.hostile = false;
+  await ctx.buildNetwork('fast');
+  const { world } = ctx;
+  const daemons: SimNode[] = [];
+  for (let i = 0; i < o.daemons; i++) daemons.push(world.randomLive((n) => !daemons.includes(n)));
+
+  const turnAt = world.clock.now() + o.beforeMs;
+  const outcomes: DaemonOutcome[] = daemons.map(() => ({ rules: [] }));
+  const ticks = { before: 0, after: 0, flaggedBefore: 0, flaggedAfter: 0 };
+  const byRule: Partial<Record<AnomalyRule, number>> = {};
+  const timers: Timer[] = [];
+  const services: Statistics[] = [];
+  let lookups = 0;
+  let inFlight = 0;
+  const sums = {
+    before: { lookups: 0, queried: 0, failed: 0, durationMs: 0 },
+    early: { lookups: 0, queried: 0, failed: 0, durationMs: 0 },
+    late: { lookups: 0, queried: 0, failed: 0, durationMs: 0 },
+  };
+  daemons.forEach((node, i) => {
+    const outcome = outcomes[i] as DaemonOutcome;
+    const stats = new Statistics(node.dht, { tickMs: o.tickMs, detector: new AnomalyDetector(o.detector) });
+    stats.start();
+    stats.runtime.stop(); // real event-loop delay means nothing on virtual time
+    services.push(stats);
+    stats.events.on('tick', ({ anomalies }) => {
+      if (!stats.detector.warm) return;
+      const after = world.clock.now() > turnAt;
+      if (after) ticks.after++;
+      else ticks.before++;
+      // A rule that fired on this tick (not one merely still active from an earlier episode).
+      const fired = anomalies.filter((a) => a.lastAt === world.clock.now());
+      if (fired.length === 0) return;
+      const since = world.clock.now() - turnAt;
+      if (after) {
+        ticks.flaggedAfter++;
+        outcome.firstAfterMs ??= since;
+        for (const a of fired) byRule[a.rule] = (byRule[a.rule] ?? 0) + 1;
+      } else {
+        ticks.flaggedBefore++;
+        outcome.firstBeforeMs ??= since;
+      }
+      for (const a of fired) if (!outcome.rules.includes(a.rule)) outcome.rules.push(a.rule);
+    });
+    node.dht.events.on('lookup:finished', (e) => {
+      if (e.kind !== 'get_peers') return;
+      const since = world.clock.now() - turnAt;
+      const w = since <= 0 ? sums.before : since <= o.afterMs / 2 ? sums.early : sums.late;
+      w.lookups++;
+      w.queried += e.queried;
+      w.failed += e.failed;
+      w.durationMs += e.durationMs;
+    });
+    let mine = 0;
+    // Daemons start at different offsets so their lookups do not move in lockstep.
+    const offset = world.int(o.lookupEveryMs);
+    timers.push(
+      world.clock.setTimeout(() => {
+        timers.push(
+          every(world.clock, o.lookupEveryMs, () => {
+            if (mine >= MAX_IN_FLIGHT_PER_DAEMON) return;
+            mine++;
+            inFlight++;
+            lookups++;
+            void (async () => {
+              try {
+                for await (const _peer of node.dht.getPeers(world.randomId())) void _peer;
+              } catch {
+                // A failed lookup is part of what the detector sees (timeouts), not an error here.
+              } finally {
+                mine--;
+                inFlight--;
+              }
+            })();
+          }),
+        );
+      }, offset),
+    );
+  });
+
+  await world.clock.advance(o.beforeMs);
+  if (ctx.adversaries) ctx.adversaries.hostile = true;
+  await world.clock.advance(o.afterMs);
+  for (const t of timers) t.cancel();
+  for (const s of services) s.stop();
+  await world.clock.runUntil(() => inFlight === 0, DRAIN_MS, 100);
+
+  const delays = outcomes
+    .flatMap((d) => (d.firstAfterMs === undefined ? [] : [d.firstAfterMs]))
+    .sort((a, b) => a - b);
+  const result: AnomalySimResult = {
+    adversary: o.adversary ?? 'none',
+    fraction: o.adversary ? o.fraction : 0,
+    nodes: o.nodes,
+    seed: o.seed,
+    daemons: daemons.length,
+    tickMs: o.tickMs,
+    flaggedAfter: outcomes.filter((d) => d.firstAfterMs !== undefined).length,
+    flaggedBefore: outcomes.filter((d) => d.firstBeforeMs !== undefined).length,
+    tickRateAfter: ticks.after > 0 ? ticks.flaggedAfter / ticks.after : 0,
+    tickRateBefore: ticks.before > 0 ? ticks.flaggedBefore / ticks.before : 0,
+    medianDelayMs: delays.length > 0 ? (delays[Math.floor(delays.length / 2)] as number) : null,
+    byRule,
+    lookups,
+    cost: {
+      before: mean(sums.before),
+      early: mean(sums.early),
+      late: mean(sums.late),
+    },
+    wallMs: Math.round(performance.now() - started),
+  };
+  await Promise.all(world.live.map((n) => n.dht.close()));
+  return result;
+}
+
+function mean(w: { lookups: number; queried: number; failed: number; durationMs: number }): {
+  lookups: number;
+  queried: number;
+  failed: number;
+  durationMs: number;
+} {
+  const n = Math.max(1, w.lookups);
+  const r = (x: number): number => Math.round((x / n) * 10) / 10;
+  return { lookups: w.lookups, queried: r(w.queried), failed: r(w.failed), durationMs: r(w.durationMs) };
+}

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { describe, it } from 'node:test';
+import { simulateAnomalies } from '../../src/cli/anomaly-sim.js';
+import { Colluders, gated, hostileHandlers } from '../../src/sim/adversary.js';
+import { nodeHandlers } from '../../src/protocols/mainline/handlers/index.js';
+import type { HandlerContext } from '../../src/protocols/mainline/handlers/context.js';
+
+// Lookups on one node share its shutdown signal: several listeners at once is normal here.
+EventEmitter.defaultMaxListeners = 256;
+
+describe('adversaries that turn hostile mid-run', () => {
+  it('a gated table answers honestly until switched on, then with the hostile policy', () => {
+    let on = false;
+    const colluders = new Colluders();
+    colluders.add({ id: new Uint8Array(20).fill(7), address: { host: '66.6.6.6', port: 9, family: 4 } });
+    const table = gated(hostileHandlers('eclipse', colluders), () => on);
+    const ctx = { localId: new Uint8Array(20).fill(1), k: 8 } as unknown as HandlerContext;
+    const query = { method: 'find_node', target: new Uint8Array(20).fill(7) } as never;
+    const from = { host: '10.0.0.1', port: 1, family: 4 } as const;
+    // Honest find_node reads the routing table, which this bare context lacks: it throws.
+    assert.throws(() => table.find_node(ctx, query, from));
+    assert.deepEqual(
+      table.ping(ctx, { method: 'ping' } as never, from),
+      nodeHandlers.ping(ctx, {} as never, from),
+    );
+    on = true;
+    const reply = table.find_node(ctx, query, from) as { nodes: Uint8Array };
+    assert.equal(reply.nodes.length, 26, 'one colluder, compact: the hostile answer');
+  });
+});
+
+describe('anomaly detection in the simulator', () => {
+  it("fake contacts at 30 % trip the daemons' error-spike rule after the turn, never before it", async () => {
+    const r = await simulateAnomalies({
+      nodes: 300,
+      seed: 3,
+      adversary: 'fake',
+      fraction: 0.3,
+      daemons: 4,
+      beforeMs: 6 * 60_000,
+      afterMs: 2 * 60_000,
+    });
+    assert.equal(r.flaggedBefore, 0, `no flag while every node is honest: ${JSON.stringify(r)}`);
+    assert.ok(r.flaggedAfter >= 3, `most daemons flag the attack: ${JSON.stringify(r)}`);
+    assert.ok(
+      (r.byRule['error-spike'] ?? 0) >= 3,
+      `through the error-spike rule: ${JSON.stringify(r.byRule)}`,
+    );
+    assert.ok(r.lookups > 4 * 100, `the daemons looked up often: ${r.lookups}`);
+  });
+
+  it('refuses a before-phase shorter than the detector warm-up', async () => {
+    await assert.rejects(simulateAnomalies({ nodes: 50, seed: 1, beforeMs: 60_000 }), RangeError);
+  });
+});
