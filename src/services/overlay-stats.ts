@@ -7,7 +7,8 @@
 import type { OverlayNode } from '../node/overlay-node.js';
 import { addressKey } from '../transport/address.js';
 import { toHex } from '../util/bytes.js';
-import type { MetricFamily, Sample } from './prometheus.js';
+import { Histogram, type HistogramSnapshot } from './histogram.js';
+import { histogramSamples, type MetricFamily, type Sample } from './prometheus.js';
 
 /** Recent lookups kept for the dashboard and /api/overlay/status. */
 export const OVERLAY_RECENT_LOOKUPS = 20;
@@ -33,6 +34,9 @@ export interface OverlayLieRecord {
 export class OverlayStatistics {
   readonly lookups = { get_value: 0, find_node: 0 };
   readonly gets = { found: 0, missing: 0 };
+  /** Seconds a get took to end (what `get()` waits for), and to its first verified item. */
+  readonly getSeconds = new Histogram();
+  readonly firstItemSeconds = new Histogram();
   readonly puts = { ok: 0, unstored: 0 };
   lies = 0;
   busy = 0;
@@ -67,6 +71,8 @@ export class OverlayStatistics {
       ev.on('overlay:get', (e) => {
         if (e.found) this.gets.found++;
         else this.gets.missing++;
+        this.getSeconds.observe(e.durationMs / 1000);
+        if (e.firstMs !== undefined) this.firstItemSeconds.observe(e.firstMs / 1000);
       }),
       ev.on('overlay:put', (e) => {
         if (e.stored > 0) this.puts.ok++;
@@ -102,6 +108,9 @@ export class OverlayStatistics {
     inFlight: number;
     lookups: { get_value: number; find_node: number };
     gets: { found: number; missing: number };
+    /** Time a get took, and time to its first verified item, seconds. */
+    getSeconds: HistogramSnapshot;
+    firstItemSeconds: HistogramSnapshot;
     puts: { ok: number; unstored: number };
     lies: number;
     busy: number;
@@ -120,6 +129,8 @@ export class OverlayStatistics {
       inFlight: s.connectionsHandling,
       lookups: { ...this.lookups },
       gets: { ...this.gets },
+      getSeconds: this.getSeconds.snapshot(),
+      firstItemSeconds: this.firstItemSeconds.snapshot(),
       puts: { ...this.puts },
       lies: this.lies,
       busy: this.busy,
@@ -175,6 +186,20 @@ export function overlayMetrics(stats: OverlayStatistics): MetricFamily[] {
     ...inb.map(([method, m]) => ({ labels: { method }, value: m.errors })),
   ]);
   add('rpc_in_flight', 'gauge', 'Overlay requests from others being handled now.', [{ value: s.inFlight }]);
+  for (const [name, help, h] of [
+    [
+      'get_duration_seconds',
+      'Time an overlay get took to end (the highest seq among all sources).',
+      s.getSeconds,
+    ],
+    [
+      'get_first_item_seconds',
+      'Time from the start of an overlay get to its first verified item.',
+      s.firstItemSeconds,
+    ],
+  ] as const) {
+    add(name, 'histogram', help, histogramSamples(h.bounds, h.counts, h.sum, h.count, {}));
+  }
   add('lookups_total', 'counter', 'Overlay lookups finished, by kind.', [
     { labels: { kind: 'get_value' }, value: s.lookups.get_value },
     { labels: { kind: 'find_node' }, value: s.lookups.find_node },

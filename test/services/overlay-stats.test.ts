@@ -59,6 +59,10 @@ describe('overlay statistics', () => {
     assert.equal(s.busy, 5);
     assert.deepEqual(s.lookups, { get_value: 4, find_node: 3 });
     assert.deepEqual(s.gets, { found: 1, missing: 1 });
+    assert.equal(s.getSeconds.count, 2, 'both gets timed');
+    assert.equal(s.getSeconds.sum, 1.3);
+    assert.equal(s.firstItemSeconds.count, 1, 'only the get that found an item has a first item');
+    assert.equal(s.firstItemSeconds.sum, 0.12);
     assert.equal(s.recentLookups.length, 3, 'bounded by keepLookups');
     assert.equal(s.recentLookups[0]?.durationMs, 16, 'newest first');
     assert.equal(s.recentLies[0]?.reason, 'forged 1');
@@ -69,6 +73,9 @@ describe('overlay statistics', () => {
     assert.match(text, /^kadmium_overlay_busy_replies_total 5$/m);
     assert.match(text, /^kadmium_overlay_lookups_total\{kind="get_value"\} 4$/m);
     assert.match(text, /^kadmium_overlay_gets_total\{outcome="missing"\} 1$/m);
+    assert.match(text, /^kadmium_overlay_get_duration_seconds_count 2$/m);
+    assert.match(text, /^kadmium_overlay_get_first_item_seconds_count 1$/m);
+    assert.match(text, /^kadmium_overlay_get_first_item_seconds_bucket\{le="\+Inf"\} 1$/m);
     assert.match(text, /^kadmium_overlay_stored_items\{tier="public"\} 0$/m);
     assert.match(text, /^kadmium_overlay_contacts 0$/m);
 
