@@ -420,6 +420,8 @@ export class Dht extends DhtCore {
     };
     /** Which family new contacts prefer (6 once v6 works) and each family's table and external address. */
     families: FamilyReport;
+    /** Per-contact breakers (kademlia/contact-breaker.ts): addresses tracked, opened, queries skipped. */
+    contactBreakers: { tracked: number; opened: number; skipped: number };
   } {
     const v6 = this.nodeTables.v6;
     return {
@@ -447,6 +449,11 @@ export class Dht extends DhtCore {
         serving: this.relayServer ? { ...this.relayServer.stats } : undefined,
       },
       families: familyReport(this.nodeTables.v4.size, v6?.size, (f) => this.externalIp(f)),
+      contactBreakers: {
+        tracked: this.contactBreakers.size,
+        opened: this.contactBreakers.opened,
+        skipped: this.contactBreakers.skipped,
+      },
     };
   }
 

@@ -128,6 +128,12 @@ export async function collectMetrics(stats: Statistics): Promise<MetricFamily[]>
     { labels: { outcome: 'failed' }, value: node.punch.failed },
     { labels: { outcome: 'relayed' }, value: node.punch.relayed },
   ]);
+  add('contact_breakers_opened_total', 'counter', 'Per-contact breakers opened (timeouts in a row).', [
+    { value: node.contactBreakers.opened },
+  ]);
+  add('contact_breaker_skips_total', 'counter', 'Lookup queries skipped because a breaker was open.', [
+    { value: node.contactBreakers.skipped },
+  ]);
   add('punch_introductions_total', 'counter', 'Introductions we made as a rendezvous.', [
     { value: node.punch.introductions },
   ]);

@@ -272,6 +272,7 @@ export class Statistics {
         : null,
       punch: stats.punch,
       families: (stats.families as FamilyReport | undefined) ?? null,
+      contactBreakers: stats.contactBreakers,
       counters: structuredClone(this.counters),
       warnings: Object.fromEntries(this.warnings),
       storage: await this.storageCounts(),
@@ -323,6 +324,8 @@ export interface StatisticsSnapshot {
   punch: { punched: number; failed: number; introductions: number };
   /** IPv6 first: the family new contacts prefer, and each family's table size and external address. */
   families: FamilyReport | null;
+  /** Per-contact breakers: addresses tracked, breakers opened, lookup queries skipped. */
+  contactBreakers: { tracked: number; opened: number; skipped: number };
   counters: Statistics['counters'];
   warnings: Record<string, number>;
   storage: { infohashes: number; peers: number; items?: number };

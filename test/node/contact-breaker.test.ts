@@ -5,6 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { CONTACT_FAILURES_TO_OPEN } from '../../src/kademlia/contact-breaker.js';
 import { asNodeId } from '../../src/kademlia/id.js';
 import { Dht } from '../../src/node/dht.js';
+import { metricsText } from '../../src/services/metrics.js';
+import { Statistics } from '../../src/services/statistics.js';
 
 /** Past the query timeout (200 ms) and its retry: the timeout has been reported. */
 const SETTLE_MS = 800;
@@ -62,5 +64,12 @@ describe('a contact that keeps timing out is skipped', () => {
     );
     assert.equal(await lookupOnce(), 0, 'the open breaker kept the next lookup from asking');
     assert.ok(dht.contactBreakers.skipped >= 1);
+    // What the daemon's status and Prometheus page show of it.
+    const status = dht.stats().contactBreakers;
+    assert.ok(status.opened >= 1 && status.skipped >= 1 && status.tracked >= 1, JSON.stringify(status));
+    const stats = new Statistics(dht);
+    const text = await metricsText(stats);
+    assert.match(text, new RegExp(`^kadmium_contact_breaker_skips_total ${status.skipped}$`, 'm'));
+    assert.match(text, /^kadmium_contact_breakers_opened_total [1-9]\d*$/m);
   });
 });
