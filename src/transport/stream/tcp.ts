@@ -281,15 +281,8 @@ export class TcpStreamTransport implements StreamTransport {
     }
     this.handshakeSockets.add(socket);
     try {
-      const conn = await secureInitiator(socket, {
-        ...this.options,
-        remoteAddress: address,
-        idleCloseMs: this.options.idleCloseMs ?? IDLE_CLOSE_MS,
-        expectedPublicKey: publicKey,
-        flags,
-      });
+      const conn = await this.handshakeOut(socket, address, publicKey, flags);
       this.counts.outboundOpened++;
-      this.adopt(conn);
       return conn;
     } catch (error) {
       // A duplicate refusal is the pool's rule working, counted by the caller, not a failure.
@@ -327,19 +320,30 @@ export class TcpStreamTransport implements StreamTransport {
     }
     this.handshakeSockets.add(socket);
     try {
-      const conn = await secureInitiator(socket, {
-        ...this.options,
-        remoteAddress: address,
-        idleCloseMs: this.options.idleCloseMs ?? IDLE_CLOSE_MS,
-        expectedPublicKey: publicKey,
-        flags: 0,
-      });
+      const conn = await this.handshakeOut(socket, address, publicKey, 0);
       this.counts.relayedOpened++;
-      this.adopt(conn);
       return conn;
     } finally {
       this.handshakeSockets.delete(socket);
     }
+  }
+
+  /** Our side of the handshake on a socket we opened (direct or spliced), then into the pool. */
+  private async handshakeOut(
+    socket: Socket,
+    address: Address,
+    publicKey: Uint8Array,
+    flags: number,
+  ): Promise<SecureConnection> {
+    const conn = await secureInitiator(socket, {
+      ...this.options,
+      remoteAddress: address,
+      idleCloseMs: this.options.idleCloseMs ?? IDLE_CLOSE_MS,
+      expectedPublicKey: publicKey,
+      flags,
+    });
+    this.adopt(conn);
+    return conn;
   }
 
   private onInbound(socket: Socket): void {
