@@ -16,6 +16,7 @@ import {
 import { OverlayIdentity } from '../protocols/overlay/identity.js';
 import { type Address, isWildcardHost, makeAddress, parseHostPort } from '../transport/address.js';
 import { loadKeyFile, saveKeyFile } from '../protocols/overlay/key-file.js';
+import { overlayRecordSupersedes } from '../protocols/overlay/store.js';
 import { toHex } from '../util/bytes.js';
 import { OverlayStatistics } from '../services/overlay-stats.js';
 import { type Backends, openBackends } from '../storage/open.js';
@@ -39,12 +40,21 @@ export interface DaemonOverlay {
 /** The overlay's backends, following the daemon's storage.backend. */
 export async function openOverlayBackends(
   config: DaemonConfig,
+  log?: Logger,
 ): Promise<{ backends: Backends; description: string }> {
   const { backend, redisUrl, namespace } = config.storage;
   if (backend === 'redis') {
     const ns = `${namespace}overlay:`;
     return {
-      backends: await openBackends({ kind: 'redis', url: redisUrl, namespace: ns }),
+      backends: await openBackends({
+        kind: 'redis',
+        url: redisUrl,
+        namespace: ns,
+        // Full nodes may share this dataset: a resync after an outage never puts back an older seq.
+        supersedes: overlayRecordSupersedes,
+        onBreaker: (c) =>
+          c.state === 'open' ? log?.warn(`overlay: ${c.detail}`) : log?.info(`overlay: ${c.detail}`),
+      }),
       description: `redis ${redisUrl} namespace ${ns}`,
     };
   }
@@ -89,7 +99,7 @@ export function loadOrCreateOverlayKey(
 export async function startDaemonOverlay(config: DaemonConfig, log: Logger): Promise<DaemonOverlay> {
   const o = config.overlay;
   const identity = loadOrCreateOverlayKey(o.keyFile, o.difficulty, log);
-  const { backends, description } = await openOverlayBackends(config);
+  const { backends, description } = await openOverlayBackends(config, log);
   let node: OverlayNode;
   try {
     node = await listenOverlay({

@@ -18,7 +18,7 @@ import {
 } from './peer-store.js';
 import { MemoryStateStore, type StateStore } from './state-store.js';
 
-import { type BreakerChange, BreakerItemBackend } from './breaker.js';
+import { type BreakerChange, BreakerItemBackend, type Supersedes } from './breaker.js';
 import { BreakerPeerBackend } from './peer-breaker.js';
 import { type Clock, systemClock } from '../util/clock.js';
 
@@ -36,6 +36,11 @@ export type StorageOptions = (
       onBreaker?: (change: BreakerChange) => void;
       /** Clock for the breaker's timeouts and probes (default the system clock). */
       clock?: Clock;
+      /**
+       * Which of two versions of an item a resync keeps when another node sharing the Redis
+       * stored one while this node was cut off (default: BEP 44's higher seq).
+       */
+      supersedes?: Supersedes;
     }
 ) & {
   peerLimits?: Partial<PeerStoreLimits>;
@@ -78,7 +83,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
       // Items and peers behind breakers: a Redis outage degrades to memory instead of failing
       // puts, gets, announces and get_peers.
       const clock = options.clock ?? systemClock;
-      const items = new BreakerItemBackend(redis.items, clock, options.onBreaker);
+      const items = new BreakerItemBackend(redis.items, clock, options.onBreaker, options.supersedes);
       const peers = new BreakerPeerBackend(redis.peers, clock, options.onBreaker);
       return assemble(peers, items, redis.state, peerLimits, itemLimits);
     }
@@ -132,7 +137,21 @@ export async function openBackends(options: StorageOptions): Promise<Backends> {
     case 'redis': {
       const { RedisStorage } = await import('./redis.js');
       const redis = await RedisStorage.open({ url: options.url, namespace: options.namespace });
-      return { items: redis.items, state: redis.state, close: () => redis.close() };
+      // As for the Mainline stores: a Redis outage serves from memory and resyncs when it is back.
+      const items = new BreakerItemBackend(
+        redis.items,
+        options.clock ?? systemClock,
+        options.onBreaker,
+        options.supersedes,
+      );
+      return {
+        items,
+        state: redis.state,
+        close: async () => {
+          await items.close();
+          await redis.close();
+        },
+      };
     }
   }
 }

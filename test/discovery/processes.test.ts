@@ -35,7 +35,9 @@ const clientEntry = (who: OverlayIdentity, seq: bigint): DiscEntry =>
   );
 
 /** Run a kadmium command that prints one JSON line when it is up; resolve with that line. */
-async function run(args: string[]): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
+async function run(
+  args: string[],
+): Promise<{ child: ChildProcess; info: Record<string, unknown>; stderr: () => string }> {
   const child = spawn(process.execPath, [CLI, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -57,7 +59,7 @@ async function run(args: string[]): Promise<{ child: ChildProcess; info: Record<
       reject(new Error(`${args[0]} exited ${code}: ${stderr}`));
     });
   });
-  return { child, info };
+  return { child, info, stderr: () => stderr };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -216,6 +218,12 @@ describe('discovery with real processes: server, full nodes on one Redis, 20 ove
     assert.equal(refused.status, 503);
     const fromDht = await hybrid.entry(visors[1]!.publicKey);
     assert.ok(fromDht);
+    // The full nodes report the outage and keep serving what they hold (their storage breaker).
+    await waitFor('full node B to report its storage down', async () => {
+      await reader.getValueFrom(bNew, target);
+      return /storage backend failed/.test(b.stderr());
+    });
+    assert.ok(await reader.getValueFrom(bNew, target), 'B serves the entry while Redis is down');
     await stop(server.child);
     await stop(a.child);
     await stop(b.child);

@@ -10,6 +10,7 @@ import {
 import type { OverlayNode } from '../../node/overlay-node.js';
 import { OverlayIdentity } from '../../protocols/overlay/identity.js';
 import { loadKeyFile, saveKeyFile } from '../../protocols/overlay/key-file.js';
+import { overlayRecordSupersedes } from '../../protocols/overlay/store.js';
 import {
   DEFAULT_PUZZLE_DIFFICULTY,
   NO_PUZZLE,
@@ -116,7 +117,13 @@ Examples:
         const identity = loadOrCreateKey(values.key ?? defaultKeyPath(), difficulty, out);
         if (values.redis && values['data-dir']) throw new UsageError('give --data-dir or --redis, not both');
         const backends = values.redis
-          ? await openBackends({ kind: 'redis', url: values.redis, namespace: 'kadmium:overlay:' })
+          ? await openBackends({
+              kind: 'redis',
+              url: values.redis,
+              namespace: 'kadmium:overlay:',
+              supersedes: overlayRecordSupersedes,
+              onBreaker: (c) => out.info(c.detail),
+            })
           : values['data-dir']
             ? await openBackends({
                 kind: 'sqlite',

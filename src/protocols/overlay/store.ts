@@ -315,6 +315,19 @@ function fail(code: StorePutFailure, message: string): { ok: false; code: StoreP
   return { ok: false, code, message };
 }
 
+/**
+ * Which of two records of one target a storage resync keeps (breaker.ts), for full nodes sharing
+ * a Redis: the higher seq inside the packed item, or at the same seq the later expiry. A record
+ * that does not unpack never wins.
+ */
+export function overlayRecordSupersedes(mine: StoredItem, theirs: StoredItem): boolean {
+  const a = unpackItem(mine.v);
+  const b = unpackItem(theirs.v);
+  if (!a) return false;
+  if (!b) return true;
+  return a.seq !== b.seq ? a.seq > b.seq : mine.expiresAt > theirs.expiresAt;
+}
+
 /** An item as one record value: seq (8 BE) | k (33) | sig (65) | salt length (1) | salt | v. */
 export function packItem(item: MutableItem): Uint8Array {
   const out = new Uint8Array(8 + PUBLIC_KEY_BYTES + SIGNATURE_BYTES + 1 + item.salt.length + item.v.length);
