@@ -1,12 +1,14 @@
 /**
  * The daemon's resource budgets (config `budget.memory_mb`, `budget.lag_ms`): every statistics
  * tick, measure the heap in use and the event-loop delay (p99 since the last tick), feed the
- * node's BudgetGovernor, and when the pressure level changes apply it to the current node and log
- * what shrank or grew back. A rotation's new node gets the level in force.
+ * node's BudgetGovernor, and when the pressure level changes apply it to the current node (and
+ * the overlay node, when the daemon runs one) and log what shrank or grew back. A rotation's new
+ * node gets the level in force.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BudgetGovernor } from '../node/budget.js';
 import type { Dht } from '../node/dht.js';
+import type { OverlayNode } from '../node/overlay-node.js';
 import type { Statistics } from '../services/statistics.js';
 import type { Logger } from './logger.js';
 
@@ -18,6 +20,7 @@ export function watchBudget(
   stats: Statistics,
   dht: () => Dht,
   log: Logger,
+  overlay: () => OverlayNode | undefined = () => undefined,
 ): () => void {
   const governor = new BudgetGovernor({
     memoryBytes: budget.memoryMb * 1024 ** 2,
@@ -27,6 +30,7 @@ export function watchBudget(
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   lag.enable();
   let applied: Dht | undefined;
+  let appliedOverlay: OverlayNode | undefined;
   const onTick = (): void => {
     const sample = {
       heapUsedBytes: process.memoryUsage().heapUsed,
@@ -36,13 +40,18 @@ export function watchBudget(
     lag.reset();
     const { level, changed, reason } = governor.observe(sample);
     const node = dht();
-    if (!changed && node === applied) return;
+    const over = overlay();
+    if (!changed && node === applied && over === appliedOverlay) return;
     applied = node;
-    const changes = node.setResourcePressure(level);
-    if (changes.length === 0) return;
-    const message = `resource pressure ${level} (${reason}): ${changes.join('; ')}`;
-    if (level > 0) log.warn(message);
-    else log.info(message);
+    appliedOverlay = over;
+    const report = (what: string, changes: string[]): void => {
+      if (changes.length === 0) return;
+      const message = `resource pressure ${level} (${reason}): ${what}${changes.join('; ')}`;
+      if (level > 0) log.warn(message);
+      else log.info(message);
+    };
+    report('', node.setResourcePressure(level));
+    if (over) report('overlay ', over.setResourcePressure(level));
   };
   const off = stats.events.on('tick', onTick);
   return () => {

@@ -181,7 +181,13 @@ export class Daemon {
         tokenPressure({ queriesInPerSec: sample.queriesIn, attack: this.stats.detector.active().length > 0 }),
       ),
     );
-    this.stopBudget = watchBudget(config.budget, this.stats, () => this.dht, log);
+    this.stopBudget = watchBudget(
+      config.budget,
+      this.stats,
+      () => this.dht,
+      log,
+      () => this.overlay?.node,
+    );
     const address = await dht.listen();
     this.stats.start();
     log.info(

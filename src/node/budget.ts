@@ -7,10 +7,18 @@
  *   BUDGET_RELEASE of its budget;
  * - level 2 when a measure reaches BUDGET_SEVERE times its budget, left (to 1) under the budget.
  *
- * What shrinks at each level is the node's business (Dht.setResourcePressure): only what a node
- * can do without (RTT history, lookup parallelism), never the routing table or stored data.
+ * What shrinks at each level (`pressureChanges`, applied by Dht and OverlayNode
+ * `setResourcePressure`) is only what a node can do without: lookup parallelism, the wide last
+ * round of a lookup, copies cached along lookup paths, the per-contact RTT history; never the
+ * routing table or stored data.
  */
+import { MAX_RTT_ENTRIES, type RttTracker } from '../kademlia/rtt.js';
 import { InvalidArgumentError } from '../util/errors.js';
+
+/** RTT history kept under pressure level 1, addresses. */
+export const RTT_ENTRIES_UNDER_PRESSURE = 512;
+/** RTT history kept under pressure level 2, addresses. */
+export const RTT_ENTRIES_SEVERE = 64;
 
 /** Under pressure, every measure must fall below this share of its budget to leave level 1. */
 export const BUDGET_RELEASE = 0.8;
@@ -79,6 +87,43 @@ export class BudgetGovernor {
     this.levelNow = next;
     return { level: next, changed: next !== before, reason };
   }
+}
+
+/** Lookup parallelism at a level: alpha, one less at 1, a single query at 2. */
+export function alphaUnder(level: PressureLevel, alpha: number): number {
+  return level === 0 ? alpha : level === 1 ? Math.max(1, alpha - 1) : 1;
+}
+
+/** What a node with these parts does under pressure, for `pressureChanges`. */
+export interface PressureParts {
+  rtt: RttTracker;
+  /** Configured lookup parallelism. */
+  alpha: number;
+  /** The node asks the rest of the K at once once a lookup converged (`converged-width`). */
+  convergedWidth: boolean;
+  /** The node caches items along lookup paths (`path-cache`, Mainline only). */
+  pathCache?: boolean;
+}
+
+/**
+ * Move from level `from` to `to`: cap the RTT history (which the node cannot re-read through a
+ * getter) and describe every change, including those the node's getters make by reading the level
+ * (parallelism, converged width off at any pressure, path caching off at any pressure).
+ */
+export function pressureChanges(parts: PressureParts, from: PressureLevel, to: PressureLevel): string[] {
+  const entries = to === 0 ? MAX_RTT_ENTRIES : to === 1 ? RTT_ENTRIES_UNDER_PRESSURE : RTT_ENTRIES_SEVERE;
+  const before = parts.rtt.size;
+  parts.rtt.limit(entries);
+  const changes = [
+    `lookup parallelism ${alphaUnder(from, parts.alpha)} -> ${alphaUnder(to, parts.alpha)}`,
+    `RTT history capped at ${entries} addresses (${before} -> ${parts.rtt.size} held)`,
+  ];
+  const onOff = (level: PressureLevel): string => (level === 0 ? 'on' : 'off');
+  if ((from === 0) !== (to === 0)) {
+    if (parts.convergedWidth) changes.push(`wide last round ${onOff(from)} -> ${onOff(to)}`);
+    if (parts.pathCache) changes.push(`path caching ${onOff(from)} -> ${onOff(to)}`);
+  }
+  return changes;
 }
 
 function mib(bytes: number): string {

@@ -39,7 +39,7 @@ import { ExternalIpVoter, rederivedId } from './external-ip.js';
 import { ItemOperations } from './items.js';
 import { Healer } from './healing.js';
 import { LatencyRouting } from './latency.js';
-import type { PressureLevel } from './budget.js';
+import { alphaUnder, type PressureLevel } from './budget.js';
 import { type LookupHost, runLookup, seedsFor } from './lookups.js';
 import { Maintenance, type MaintenanceHost } from './maintenance.js';
 import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
@@ -119,7 +119,7 @@ export abstract class DhtCore implements LookupHost {
 
   /** @internal Items are cached along lookup paths (node/path-cache.ts). */
   get pathCache(): boolean {
-    return this.latency.has('path-cache');
+    return this.latency.has('path-cache') && this.pressure === 0;
   }
 
   /** Resource pressure (node/budget.ts), set by setResourcePressure. */
@@ -132,7 +132,7 @@ export abstract class DhtCore implements LookupHost {
 
   /** Lookup parallelism now: alpha, one less under pressure, 1 under severe pressure. */
   get lookupAlpha(): number {
-    return this.pressure === 0 ? this.alpha : this.pressure === 1 ? Math.max(1, this.alpha - 1) : 1;
+    return alphaUnder(this.pressure, this.alpha);
   }
 
   constructor(protected readonly options: DhtOptions = {}) {

@@ -35,12 +35,10 @@ import { familyReport, type FamilyReport, v6First } from './family.js';
 import { ANNOUNCE_KEEPALIVE_MS, AnnounceKeepAlive, keepAliveWanted } from './announce-keepalive.js';
 import type { Puncher, PunchResult } from './punch.js';
 import { MAX_CONCURRENT_REFRESH, NAT_DISCOVERY_TIMEOUT_MS } from './defaults.js';
-import type { PressureLevel } from './budget.js';
-import { MAX_RTT_ENTRIES } from '../kademlia/rtt.js';
+import { type PressureLevel, pressureChanges } from './budget.js';
 
 /** RTT history kept under resource pressure (level 1) and severe pressure (level 2), addresses. */
-export const RTT_ENTRIES_UNDER_PRESSURE = 512;
-export const RTT_ENTRIES_SEVERE = 64;
+export { RTT_ENTRIES_SEVERE, RTT_ENTRIES_UNDER_PRESSURE } from './budget.js';
 import { sampleWalk, scrapeLookup } from './indexing.js';
 import type { GetResult, ItemCallOptions, ItemGetOptions, MutablePutOptions, PutResult } from './items.js';
 import { announceTargets } from './lookups.js';
@@ -366,23 +364,22 @@ export class Dht extends DhtCore {
 
   /**
    * Resource pressure from the owner's budgets (node/budget.ts `BudgetGovernor`; the daemon feeds
-   * it every tick). Level 1: lookups run one query less in parallel and the per-contact RTT
-   * history keeps RTT_ENTRIES_UNDER_PRESSURE addresses; level 2: lookups ask one contact at a
-   * time and the RTT history keeps RTT_ENTRIES_SEVERE. Level 0 restores both. Emits `budget`
-   * with what changed; returns the same list (empty when the level did not change).
+   * it every tick). Level 1: lookups run one query less in parallel, without the wide last round
+   * or path caching, and the per-contact RTT history keeps RTT_ENTRIES_UNDER_PRESSURE addresses;
+   * level 2: lookups ask one contact at a time and the RTT history keeps RTT_ENTRIES_SEVERE.
+   * Level 0 restores all. Emits `budget` with what changed; returns the same list (empty when the
+   * level did not change).
    */
   setResourcePressure(level: PressureLevel): string[] {
     if (level === this.pressure) return [];
-    const alphaBefore = this.lookupAlpha;
+    const parts = {
+      rtt: this.latency.rtt,
+      alpha: this.alpha,
+      convergedWidth: this.latency.has('converged-width'),
+      pathCache: this.latency.has('path-cache'),
+    };
+    const changes = pressureChanges(parts, this.pressure, level);
     this.pressure = level;
-    const entries =
-      level === 0 ? MAX_RTT_ENTRIES : level === 1 ? RTT_ENTRIES_UNDER_PRESSURE : RTT_ENTRIES_SEVERE;
-    const rttBefore = this.latency.rtt.size;
-    this.latency.rtt.limit(entries);
-    const changes = [
-      `lookup parallelism ${alphaBefore} -> ${this.lookupAlpha}`,
-      `RTT history capped at ${entries} addresses (${rttBefore} -> ${this.latency.rtt.size} held)`,
-    ];
     this.events.emit('budget', { level, changes });
     return changes;
   }

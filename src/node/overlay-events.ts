@@ -38,6 +38,8 @@ export interface OverlayEvents extends StreamRpcEvents {
     pushedStored: number;
   };
   'overlay:warning': { code: string; message: string };
+  /** Resource pressure changed (node/budget.ts): the level, and what shrank or grew back. */
+  'overlay:budget': { level: 0 | 1 | 2; changes: string[] };
   /** The table was empty at upkeep: the bootstrap nodes were tried again. */
   'overlay:rejoin': { ok: boolean; contacts: number };
   close: Record<string, never>;

@@ -26,7 +26,8 @@ export interface GetReply {
 
 export interface LookupParts {
   k: number;
-  alpha: number;
+  /** Lookup parallelism now (resource budgets shrink it). */
+  alpha: () => number;
   /** Disjoint paths of a value lookup (refreshes pass 1). */
   paths: number;
   table: RoutingTable;
@@ -36,8 +37,8 @@ export interface LookupParts {
   seqs: PublisherSeqs;
   clock: Clock;
   events: EventBus<OverlayEvents>;
-  /** Queries in flight once a lookup converged (kademlia/lookup.ts); undefined: alpha. */
-  convergedWidth?: number | undefined;
+  /** Queries in flight once a lookup converged (kademlia/lookup.ts) now; undefined: alpha. */
+  convergedWidth: () => number | undefined;
   /** When a query to this contact stops holding a lookup slot, ms; undefined: never. */
   slowAfterMs?: ((contact: OverlayContact) => number) | undefined;
 }
@@ -67,8 +68,8 @@ export class OverlayLookups {
       target,
       seeds,
       k: this.parts.k,
-      alpha: this.parts.alpha,
-      convergedWidth: this.parts.convergedWidth,
+      alpha: this.parts.alpha(),
+      convergedWidth: this.parts.convergedWidth(),
       paths,
       signal,
       query: async (contact, onSlow) => {

@@ -54,6 +54,7 @@ import {
   type OverlayPutResult,
 } from './overlay-options.js';
 import { PublisherSeqs } from './overlay-seq.js';
+import { alphaUnder, type PressureLevel, pressureChanges } from './budget.js';
 
 /** A reconciliation pages through a peer's whole store: it may take minutes. */
 const RECONCILE_TIMEOUT_MS = 5 * 60_000;
@@ -83,6 +84,8 @@ export class OverlayNode {
   private reconciling: Timer | undefined;
   private advertising: Timer | undefined;
   private closed = false;
+  /** Resource pressure (node/budget.ts), set by setResourcePressure. */
+  private pressure: PressureLevel = 0;
 
   constructor(private readonly options: OverlayNodeOptions) {
     this.clock = options.clock ?? systemClock;
@@ -152,7 +155,7 @@ export class OverlayNode {
     });
     this.lookups = new OverlayLookups({
       k: this.k,
-      alpha: this.alpha,
+      alpha: () => alphaUnder(this.pressure, this.alpha),
       paths: this.paths,
       table: this.table,
       client: this.client,
@@ -161,7 +164,7 @@ export class OverlayNode {
       seqs: this.seqs,
       clock: this.clock,
       events: this.events,
-      convergedWidth: this.latency.has('converged-width') ? this.k : undefined,
+      convergedWidth: () => (this.latency.has('converged-width') && this.pressure === 0 ? this.k : undefined),
       slowAfterMs: this.latency.has('adaptive-timeouts')
         ? (contact) => OVERLAY_SLOW_RTTS * this.latency.rtt.slowAfterMs(contact.address)
         : undefined,
@@ -332,6 +335,24 @@ export class OverlayNode {
       );
       return reply.stored;
     });
+  }
+
+  /**
+   * Resource pressure from the owner's budgets (node/budget.ts; the daemon feeds it every tick):
+   * lookup parallelism, the wide last round and the RTT history shrink as for the Mainline node.
+   * Emits `overlay:budget`; returns what changed (empty when the level did not).
+   */
+  setResourcePressure(level: PressureLevel): string[] {
+    if (level === this.pressure) return [];
+    const parts = {
+      rtt: this.latency.rtt,
+      alpha: this.alpha,
+      convergedWidth: this.latency.has('converged-width'),
+    };
+    const changes = pressureChanges(parts, this.pressure, level);
+    this.pressure = level;
+    this.events.emit('overlay:budget', { level, changes });
+    return changes;
   }
 
   stats(): {

@@ -4,12 +4,18 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { memoryLogger, testConfig, waitFor } from './helpers.js';
 
 describe('daemon resource budgets', () => {
-  it('a heap budget the process is far over puts the node under severe pressure and logs what shrank', async () => {
+  it('a heap budget the process is far over puts both nodes under severe pressure and logs what shrank', async () => {
     // 1 MiB: any Node.js process is past 1.25x that, so the first tick is level 2.
     const config = testConfig([], {
       'stats.tick_ms': '200',
       'budget.memory_mb': '1',
       'api.enabled': 'false',
+      'storage.backend': 'memory',
+      'overlay.enabled': 'true',
+      'overlay.host': '127.0.0.1',
+      'overlay.port': '0',
+      'overlay.difficulty': '0/0',
+      'overlay.bootstrap': 'none',
     });
     const { log, lines } = memoryLogger();
     const daemon = await Daemon.start({ config, log });
@@ -23,6 +29,16 @@ describe('daemon resource budgets', () => {
       assert.match(String(line.msg), /heap \d+ MiB of 1 MiB/);
       assert.match(String(line.msg), /lookup parallelism 3 -> 1/);
       assert.equal(daemon.dht.lookupAlpha, 1);
+      // The overlay starts after the Mainline node; the next tick applies the level in force.
+      const overlayLine = await waitFor(
+        () =>
+          lines.find(
+            (l) => String(l.msg).startsWith('resource pressure 2') && /overlay /.test(String(l.msg)),
+          ),
+        10_000,
+        'the overlay resource pressure log line',
+      );
+      assert.match(String(overlayLine.msg), /overlay lookup parallelism 3 -> 1; RTT history capped at 64/);
     } finally {
       await daemon.stop();
     }
