@@ -654,6 +654,9 @@ class NodeHost implements BootstrapHost, MaintenanceHost {
   get lookupPaths(): number {
     return this.core.lookupPaths;
   }
+  get convergedWidth(): number | undefined {
+    return this.core.convergedWidth;
+  }
   get adaptiveRefresh(): boolean {
     return this.core.latency.has('adaptive-refresh');
   }
