@@ -28,6 +28,12 @@ import { FLAG_REPLACE, PROBE_ANSWERED } from './handshake-messages.js';
 import type { Connection, StreamTransport } from './types.js';
 import type { PeerAddressBook } from './address-book.js';
 import { raceConnect } from './happy-eyeballs.js';
+import { type DialStage, raceAbort, raceStages } from './dial-stages.js';
+
+/** A direct dial with no connection after this is joined by a simultaneous open (NATs drop SYNs silently). */
+export const PUNCH_DIAL_AFTER_MS = 250;
+/** A relayed dial joins after this (after the simultaneous open started, or the direct dial). */
+export const RELAY_DIAL_AFTER_MS = 1_000;
 
 /** Close a pooled connection after this long with no record either way. */
 export const IDLE_CLOSE_MS = 120_000;
@@ -63,6 +69,11 @@ export interface TcpStreamTransportOptions extends Omit<ChannelOptions, 'remoteA
    * (node/overlay-relay.ts); the secure channel then runs over it end to end.
    */
   relayDial?: (publicKey: Uint8Array) => Promise<Socket>;
+  /**
+   * Between the two: a TCP simultaneous open with the peer, coordinated through a relay
+   * (simultaneous-open.ts); a direct path through endpoint-independent NATs.
+   */
+  punchDial?: (publicKey: Uint8Array) => Promise<Socket>;
 }
 
 export interface TcpStreamTransportStats {
@@ -85,6 +96,9 @@ export interface TcpStreamTransportStats {
   /** Connections through a splice relay: ones we dialled after a direct dial failed, ones we took. */
   relayedOpened: number;
   relayedAccepted: number;
+  /** Direct connections through a simultaneous open: ones we asked for, ones we answered. */
+  punchedOpened: number;
+  punchedAccepted: number;
   /** Pooled connections by the remote address's family: which family is in use. */
   openByFamily: { v4: number; v6: number };
 }
@@ -116,6 +130,8 @@ export class TcpStreamTransport implements StreamTransport {
     probesAnswered: 0,
     relayedOpened: 0,
     relayedAccepted: 0,
+    punchedOpened: 0,
+    punchedAccepted: 0,
   };
 
   private constructor(
@@ -182,11 +198,27 @@ export class TcpStreamTransport implements StreamTransport {
     if (pooled && !pooled.closed) return Promise.resolve(pooled);
     let dial = this.dialing.get(key);
     if (!dial) {
-      const relayDial = this.options.relayDial;
-      const direct = this.dialWithDuplicateRule(address, publicKey, key);
-      dial = relayDial
-        ? raceRelay(direct, () => this.dialRelayed(address, publicKey, relayDial), this.clock)
-        : direct;
+      const { punchDial, relayDial } = this.options;
+      const stages: DialStage[] = [
+        {
+          start: () => this.dialWithDuplicateRule(address, publicKey, key),
+          afterMs: 0,
+          fallBackOn: (error) =>
+            error instanceof DialError ||
+            (error instanceof HandshakeError && error.reason.startsWith('timed out')),
+        },
+      ];
+      if (punchDial)
+        stages.push({
+          start: () => this.dialVia(address, publicKey, punchDial, 'punchedOpened'),
+          afterMs: PUNCH_DIAL_AFTER_MS,
+        });
+      if (relayDial)
+        stages.push({
+          start: () => this.dialVia(address, publicKey, relayDial, 'relayedOpened'),
+          afterMs: RELAY_DIAL_AFTER_MS,
+        });
+      dial = stages.length > 1 ? raceStages(stages, this.clock) : (stages[0] as DialStage).start();
       this.dialing.set(key, dial);
       const done = (): void => {
         if (this.dialing.get(key) === dial) this.dialing.delete(key);
@@ -298,22 +330,27 @@ export class TcpStreamTransport implements StreamTransport {
     }
   }
 
-  /** A stream a relay spliced to us (node/overlay-relay.ts): answered like an inbound connection. */
-  acceptRelayed(socket: Socket): void {
-    this.counts.relayedAccepted++;
+  /**
+   * A stream to a caller that reached us through a relay (node/overlay-relay.ts): spliced by it,
+   * or a simultaneous open it coordinated. Answered like an inbound connection.
+   */
+  acceptRelayed(socket: Socket, how: 'spliced' | 'punched' = 'spliced'): void {
+    this.counts[how === 'spliced' ? 'relayedAccepted' : 'punchedAccepted']++;
     this.onInbound(socket);
   }
 
-  private async dialRelayed(
+  /** Our handshake over a socket a hook opened (a relay's splice, a simultaneous open). */
+  private async dialVia(
     address: Address,
     publicKey: Uint8Array,
-    relayDial: (publicKey: Uint8Array) => Promise<Socket>,
+    open: (publicKey: Uint8Array) => Promise<Socket>,
+    counter: 'relayedOpened' | 'punchedOpened',
   ): Promise<Connection> {
     if (this.handshakeSockets.size >= this.maxHandshakes) {
       this.counts.refusedHandshakeCap++;
       throw new ConnectionLimitError(`already ${this.maxHandshakes} handshakes in progress`);
     }
-    const socket = await relayDial(publicKey);
+    const socket = await open(publicKey);
     if (this.isClosed) {
       socket.destroy();
       throw new ClosedError('the stream transport is closed');
@@ -321,7 +358,7 @@ export class TcpStreamTransport implements StreamTransport {
     this.handshakeSockets.add(socket);
     try {
       const conn = await this.handshakeOut(socket, address, publicKey, 0);
-      this.counts.relayedOpened++;
+      this.counts[counter]++;
       return conn;
     } finally {
       this.handshakeSockets.delete(socket);
@@ -464,74 +501,4 @@ function socketAddress(socket: Socket): Address {
   } catch {
     return { host: '0.0.0.0', port: 0, family: 4 };
   }
-}
-
-/** A direct dial with no connection after this is joined by a relayed one (NATs drop SYNs silently). */
-export const RELAY_DIAL_AFTER_MS = 1_000;
-
-/**
- * The direct dial, and a relayed one when it fails or has not connected after
- * RELAY_DIAL_AFTER_MS: the first connection wins (a later one replaces it in the pool, which is
- * harmless: both reach the same proven key). When both fail, the direct dial's error stands.
- */
-function raceRelay(
-  direct: Promise<Connection>,
-  relayed: () => Promise<Connection>,
-  clock: Clock,
-): Promise<Connection> {
-  return new Promise<Connection>((resolve, reject) => {
-    let settled = false;
-    let relay: Promise<Connection> | undefined;
-    let directError: unknown;
-    let directDone = false;
-    let relayDone = false;
-    const win = (conn: Connection): void => {
-      if (settled) return;
-      settled = true;
-      timer.cancel();
-      resolve(conn);
-    };
-    const maybeFail = (): void => {
-      if (settled || !directDone || (relay && !relayDone)) return;
-      settled = true;
-      reject(directError);
-    };
-    const startRelay = (): void => {
-      if (relay || settled) return;
-      relay = relayed();
-      relay.then(win, () => {
-        relayDone = true;
-        maybeFail();
-      });
-    };
-    const timer = clock.setTimeout(startRelay, RELAY_DIAL_AFTER_MS);
-    direct.then(win, (error: unknown) => {
-      directDone = true;
-      directError = error;
-      timer.cancel();
-      const unreachable =
-        error instanceof DialError ||
-        (error instanceof HandshakeError && error.reason.startsWith('timed out'));
-      if (unreachable) startRelay();
-      maybeFail();
-    });
-  });
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void =>
-      reject(new AbortError('connect was aborted; the dial continues for other callers'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
