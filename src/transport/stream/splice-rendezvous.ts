@@ -185,8 +185,8 @@ export class SpliceRendezvous {
       socket.destroy();
     };
     const timer = this.clock.setTimeout(refuse, LISTEN_PROOF_TIMEOUT_MS);
-    const onData = (chunk: Buffer): void => {
-      pending = Buffer.concat([pending, chunk]);
+    const onData = (chunk?: Buffer): void => {
+      if (chunk) pending = Buffer.concat([pending, chunk]);
       if (pending.length < LISTEN_SIGNATURE_BYTES) return;
       const signature = pending.subarray(0, LISTEN_SIGNATURE_BYTES);
       if (!verify(key, listenDigest(nonce, key), signature) || !this.hasRoom(socket, hex)) return refuse();
@@ -197,6 +197,8 @@ export class SpliceRendezvous {
     socket.on('close', refuse);
     socket.write(nonce);
     socket.resume();
+    // A signature sent with the opening cannot be over this nonce; it is checked (and refused) now.
+    onData();
     return true;
   }
 
