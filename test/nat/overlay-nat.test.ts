@@ -57,7 +57,7 @@ describe('overlay streams across NAT pairs', { skip: canRun(), timeout: 120_000 
   let bed: Testbed;
   const agents = new Map<string, Agent>();
   const agent = (n: string): Agent => agents.get(n)!;
-  const rows: { a: NatType; b: NatType; technique: Technique | 'failed'; ms: number }[] = [];
+  const rows: { a: NatType; b: NatType; technique: Technique | 'failed'; ms: number; joinMs: number }[] = [];
   let relays: string[] = [];
 
   before(async () => {
@@ -108,7 +108,7 @@ describe('overlay streams across NAT pairs', { skip: canRun(), timeout: 120_000 
     assert.equal(listeners, before.listeners + 1, `${b} proved its key and waits at the relay`);
     const peer = `${started.self}@${bed.host(b).publicIp}:${OVERLAY_PORT}`;
     try {
-      const r = await agent(a).call<{ ok: boolean; joinMs: number; stats: Stats }>(
+      const r = await agent(a).call<{ ok: boolean; joinMs: number; firstAnswerMs?: number; stats: Stats }>(
         'overlay-start',
         { host: '0.0.0.0', port: OVERLAY_PORT, relays, bootstrap: [peer] },
         15_000,
@@ -121,9 +121,10 @@ describe('overlay streams across NAT pairs', { skip: canRun(), timeout: 120_000 
           : s.relayedOpened > 0
             ? 'relayed'
             : 'direct';
-      rows.push({ a: ta, b: tb, technique, ms: r.joinMs });
+      const ms = r.firstAnswerMs ?? r.joinMs;
+      rows.push({ a: ta, b: tb, technique, ms, joinMs: r.joinMs });
       assert.equal(technique, expected(ta, tb), `${a} -> ${b}: ${JSON.stringify(s)}`);
-      assert.ok(r.joinMs < CONNECT_GOAL_MS, `${a} -> ${b} took ${r.joinMs} ms`);
+      assert.ok(ms < CONNECT_GOAL_MS, `${a} -> ${b} took ${ms} ms to its first answer`);
       const bStats = await agent(b).call<Stats>('overlay-stats');
       if (technique === 'simultaneous open') {
         assert.equal(s.relayedOpened, 0, 'no relayed connection beside the direct one');
@@ -153,6 +154,9 @@ describe('overlay streams across NAT pairs', { skip: canRun(), timeout: 120_000 
     assert.ok(relay.punches >= 6 && relay.spliced >= 5, JSON.stringify(relay));
     if (process.env.KADMIUM_OVERLAY_NAT_TABLE)
       writeFileSync(process.env.KADMIUM_OVERLAY_NAT_TABLE, JSON.stringify(rows, null, 1));
-    for (const r of rows) process.stdout.write(`# ${r.a} -> ${r.b}: ${r.technique}, ${r.ms} ms\n`);
+    for (const r of rows)
+      process.stdout.write(
+        `# ${r.a} -> ${r.b}: ${r.technique}, first answer ${r.ms} ms, joined ${r.joinMs} ms\n`,
+      );
   });
 });
