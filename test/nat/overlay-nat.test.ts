@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { Agent } from './harness.js';
+import { Agent, AGENT_START_MS } from './harness.js';
 import { NAT_TYPES, type NatType, Testbed } from './testbed.js';
 
 function canRun(): string | undefined {
@@ -70,6 +70,8 @@ describe('overlay streams across NAT pairs', { skip: canRun(), timeout: 120_000 
         else bed.addNatted(name, t);
       }
     for (const h of bed.hosts.keys()) agents.set(h, Agent.spawn(bed, h));
+    // Every agent has loaded (a cheap command answered) before any pair's clock starts.
+    await Promise.all([...agents.values()].map((a) => a.call('events', {}, AGENT_START_MS)));
     await agent('relay').call('overlay-start', {
       host: '0.0.0.0',
       port: OVERLAY_PORT,
