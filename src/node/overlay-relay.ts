@@ -11,10 +11,13 @@ import {
   callViaRelay,
   registerWithRelay,
   type RelayRegistration,
-} from '../transport/stream/splice-rendezvous.js';
+} from '../transport/stream/relay-registration.js';
+import { answerPunch, punchViaRelay } from '../transport/stream/simultaneous-open.js';
 import type { TcpStreamTransport } from '../transport/stream/tcp.js';
+import type { ChannelIdentity, VerifyDigest } from '../transport/stream/types.js';
 import type { Clock } from '../util/clock.js';
 import { KadmiumError } from '../util/errors.js';
+import type { Random } from '../util/random.js';
 
 /** Relays one node registers with and calls through. */
 export const MAX_RELAYS_USED = 4;
@@ -35,20 +38,41 @@ export interface OverlayRelaying {
 
 /** The relay dial hook for the TCP pool, or undefined when no relays are configured. */
 export function relayDialer(relays: readonly Address[] | undefined) {
+  return throughRelays(relays, 'NO_RELAY', 'took the call', (relay, publicKey) =>
+    callViaRelay(relay, publicKey),
+  );
+}
+
+/**
+ * The simultaneous-open hook for the TCP pool: a direct connection to a peer registered at one
+ * of our relays, coordinated through it (works through endpoint-independent NATs).
+ */
+export function punchDialer(relays: readonly Address[] | undefined, clock: Clock) {
+  return throughRelays(relays, 'NO_PUNCH', 'opened a direct path', (relay, publicKey) =>
+    punchViaRelay(relay, publicKey, clock),
+  );
+}
+
+function throughRelays<T>(
+  relays: readonly Address[] | undefined,
+  code: string,
+  what: string,
+  attempt: (relay: Address, publicKey: Uint8Array) => Promise<T>,
+): ((publicKey: Uint8Array) => Promise<T>) | undefined {
   const list = (relays ?? []).slice(0, MAX_RELAYS_USED);
   if (list.length === 0) return undefined;
   return async (publicKey: Uint8Array) => {
     const reasons: string[] = [];
     for (const relay of list) {
       try {
-        return await callViaRelay(relay, publicKey);
+        return await attempt(relay, publicKey);
       } catch (err) {
         reasons.push(`${relay.host}:${relay.port}: ${(err as Error).message}`);
       }
     }
     throw new KadmiumError(
-      'NO_RELAY',
-      `no configured relay took the call (${reasons.join('; ')}); check the relays option`,
+      code,
+      `no configured relay ${what} (${reasons.join('; ')}); check the relays option`,
     );
   };
 }
@@ -57,24 +81,24 @@ export function relayDialer(relays: readonly Address[] | undefined) {
 export async function startRelaying(
   options: OverlayRelayOptions,
   transport: TcpStreamTransport,
-  publicKey: Uint8Array,
+  identity: ChannelIdentity,
+  verify: VerifyDigest,
   clock: Clock,
+  random: Random,
   defaultHost: string,
 ): Promise<OverlayRelaying> {
   let offered: OverlayRelaying['offered'];
   if (options.offerRelay) {
     const at = options.offerRelay === true ? {} : options.offerRelay;
-    const relay = new SpliceRelay(clock);
+    const relay = new SpliceRelay(clock, random, verify);
     offered = { relay, address: await relay.listen(at.host ?? defaultHost, at.port ?? 0) };
   }
   const registrations = (options.relays ?? []).slice(0, MAX_RELAYS_USED).map((relay) =>
-    registerWithRelay(
-      relay,
-      publicKey,
-      clock,
-      (id) => dialSplice(relay, id),
-      (s) => transport.acceptRelayed(s),
-    ),
+    registerWithRelay(relay, identity, clock, {
+      join: (id) => dialSplice(relay, id),
+      answerPunch: (id) => answerPunch(relay, id, clock),
+      onSocket: (s, how) => transport.acceptRelayed(s, how),
+    }),
   );
   return {
     offered,

@@ -17,14 +17,17 @@ import { TcpStreamTransport, type TcpStreamTransportStats } from '../transport/s
 import { PeerAddressBook } from '../transport/stream/address-book.js';
 import { fromHex, toHex } from '../util/bytes.js';
 import { systemClock } from '../util/clock.js';
+import { systemRandom } from '../util/random.js';
 import { MemoryItemBackend } from '../storage/item-store.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { orderCandidates } from '../transport/stream/happy-eyeballs.js';
 import type { SpliceRelayStats } from '../transport/stream/splice-relay.js';
+import type { RendezvousStats } from '../transport/stream/splice-rendezvous.js';
 import { type Address, makeAddress, parseHostPort } from '../transport/address.js';
 import {
   type OverlayRelaying,
   type OverlayRelayOptions,
+  punchDialer,
   relayDialer,
   startRelaying,
 } from './overlay-relay.js';
@@ -47,10 +50,13 @@ export async function listenOverlay(options: ListenOverlayOptions): Promise<Over
   const addressBook = new PeerAddressBook();
   for (const b of [...(options.bootstrap ?? []), ...(options.fullNodes ?? [])])
     addressBook.learn(b.publicKey, [b.address, ...(b.alternates ?? [])]);
+  const clock = options.clock ?? systemClock;
   const relayDial = relayDialer(options.relays);
+  const punchDial = punchDialer(options.relays, clock);
   const transport = await TcpStreamTransport.listen({
     addressBook,
     ...(relayDial ? { relayDial } : {}),
+    ...(punchDial ? { punchDial } : {}),
     identity: options.identity,
     verify: verifyDigest,
     admit: (publicKey, puzzle) => checkPuzzles(publicKey, puzzle, difficulty),
@@ -70,8 +76,10 @@ export async function listenOverlay(options: ListenOverlayOptions): Promise<Over
     relaying = await startRelaying(
       options,
       transport,
-      options.identity.publicKey,
-      options.clock ?? systemClock,
+      options.identity,
+      verifyDigest,
+      clock,
+      options.random ?? systemRandom,
       options.host ?? '127.0.0.1',
     );
   } catch (err) {
@@ -102,14 +110,10 @@ const relayings = new WeakMap<OverlayNode, OverlayRelaying | undefined>();
 /** The splice relay a node offers (`offerRelay`), with its counters; undefined when it offers none. */
 export function overlayRelay(
   node: OverlayNode,
-): { address: Address; stats: SpliceRelayStats & { listeners: number; calls: number } } | undefined {
+): { address: Address; stats: SpliceRelayStats & RendezvousStats } | undefined {
   const offered = relayings.get(node)?.offered;
   if (!offered) return undefined;
-  const { rendezvous } = offered.relay;
-  return {
-    address: offered.address,
-    stats: { ...offered.relay.stats, listeners: rendezvous.size, calls: rendezvous.calls },
-  };
+  return { address: offered.address, stats: { ...offered.relay.stats, ...offered.relay.rendezvous.stats() } };
 }
 
 /**

@@ -12,6 +12,11 @@ const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'agent.js');
 const HYPER_AGENT = join(dirname(fileURLToPath(import.meta.url)), 'hyper-agent.js');
 /** A command that has not answered within this has hung. */
 export const CALL_TIMEOUT_MS = 10_000;
+/**
+ * An agent's first command also waits for its process to load: with two beds starting twenty-odd
+ * agents at once on a loaded 2-core machine, that alone took over 10 s.
+ */
+export const AGENT_START_MS = 30_000;
 /** coturn listens within a few hundred ms; past this it failed to start. */
 const COTURN_START_MS = 5_000;
 export const TURN_USER = 'kadmium';

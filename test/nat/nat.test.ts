@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { Agent, startCoturn, TURN_PASSWORD, TURN_USER } from './harness.js';
+import { Agent, AGENT_START_MS, startCoturn, TURN_PASSWORD, TURN_USER } from './harness.js';
 import { NAT_TYPES, type NatType, Testbed } from './testbed.js';
 
 const SHORT: Record<NatType, string> = {
@@ -101,12 +101,14 @@ describe('NAT test bed', { skip, timeout: 240_000 }, () => {
     await startCoturn(bed, 'stun', ips);
     const rva = Agent.spawn(bed, 'rv');
     agents.set('rv', rva);
-    await rva.call('start', { port: 6881 });
+    await rva.call('start', { port: 6881 }, AGENT_START_MS);
     const relayAgent = Agent.spawn(bed, 'relay');
     agents.set('relay', relayAgent);
-    await relayAgent.call('start', { port: 6881, relay: true, bootstrap: [rv] });
+    await relayAgent.call('start', { port: 6881, relay: true, bootstrap: [rv] }, AGENT_START_MS);
     for (const n of names) agents.set(n, Agent.spawn(bed, n));
-    await Promise.all(names.map((n) => agents.get(n)!.call('start', { port: 6881, bootstrap: [rv] })));
+    await Promise.all(
+      names.map((n) => agents.get(n)!.call('start', { port: 6881, bootstrap: [rv] }, AGENT_START_MS)),
+    );
     names.forEach((n, i) => hashes.set(n, (i + 1).toString(16).padStart(40, 'a')));
   });
 

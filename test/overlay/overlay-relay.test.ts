@@ -11,7 +11,7 @@ import type { OverlayNode } from '../../src/node/overlay-node.js';
 import { listenOverlay, overlayRelay, overlayTransportStats } from '../../src/node/overlay-tcp.js';
 import { OverlayIdentity } from '../../src/protocols/overlay/identity.js';
 import { makeAddress, type Address } from '../../src/transport/address.js';
-import { callViaRelay } from '../../src/transport/stream/splice-rendezvous.js';
+import { callViaRelay } from '../../src/transport/stream/relay-registration.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const SECRET = 'plaintext-the-relay-must-never-see';

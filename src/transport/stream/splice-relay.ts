@@ -15,7 +15,16 @@ import { type Clock, systemClock, type Timer } from '../../util/clock.js';
 import { toHex } from '../../util/bytes.js';
 import { KadmiumError } from '../../util/errors.js';
 import { type Random, systemRandom } from '../../util/random.js';
-import { CALL_OPENING, LISTEN_OPENING, OPENING_BYTES, SpliceRendezvous } from './splice-rendezvous.js';
+import { SpliceRendezvous } from './splice-rendezvous.js';
+import {
+  CALL_OPENING,
+  ID_OPENING_BYTES,
+  LISTEN_OPENING,
+  OPENING_BYTES,
+  PUNCH_ANSWER_OPENING,
+  PUNCH_OPENING,
+} from './rendezvous-wire.js';
+import type { VerifyDigest } from './types.js';
 
 export const SPLICE_VERSION = 1;
 export const CIRCUIT_ID_BYTES = 16;
@@ -53,8 +62,12 @@ export class SpliceRelay {
   constructor(
     private readonly clock: Clock = systemClock,
     random: Random = systemRandom,
+    /** Checks listeners' proofs of their keys; without it nobody can wait here to be called. */
+    verify?: VerifyDigest,
   ) {
-    this.rendezvous = new SpliceRendezvous(random, (socket, id, rest) => this.park(socket, id, rest));
+    this.rendezvous = new SpliceRendezvous(clock, random, verify, (socket, id, rest) =>
+      this.park(socket, id, rest),
+    );
   }
 
   async listen(host = '127.0.0.1', port = 0): Promise<Address> {
@@ -95,11 +108,15 @@ export class SpliceRelay {
     const onData = (chunk: Buffer) => {
       opening = Buffer.concat([opening, chunk]);
       const kind = opening[0];
-      const rendezvous = kind === LISTEN_OPENING || kind === CALL_OPENING;
-      if (opening.length < (rendezvous ? OPENING_BYTES : 1 + CIRCUIT_ID_BYTES)) return;
+      const rendezvous = kind === LISTEN_OPENING || kind === CALL_OPENING || kind === PUNCH_OPENING;
+      if (opening.length < (rendezvous ? OPENING_BYTES : ID_OPENING_BYTES)) return;
       socket.off('data', onData);
       socket.pause();
       timer.cancel();
+      if (kind === PUNCH_ANSWER_OPENING) {
+        if (!this.rendezvous.answer(socket, opening.subarray(1, ID_OPENING_BYTES))) refuse();
+        return;
+      }
       if (rendezvous) {
         const ok = this.rendezvous.accept(
           socket,

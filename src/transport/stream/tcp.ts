@@ -15,79 +15,29 @@ import { type Address, addressKey, makeAddress } from '../address.js';
 import { AbortError, ClosedError, KadmiumError } from '../../util/errors.js';
 import { bytesEqual, compareBytes, toHex } from '../../util/bytes.js';
 import { type Clock, systemClock } from '../../util/clock.js';
-import {
-  type ChannelOptions,
-  HANDSHAKE_TIMEOUT_MS,
-  secureInitiator,
-  secureProbe,
-  secureResponder,
-} from './channel.js';
+import { HANDSHAKE_TIMEOUT_MS, secureInitiator, secureProbe, secureResponder } from './channel.js';
 import type { SecureConnection } from './connection.js';
 import { ConnectionLimitError, DialError, HandshakeError, messageOf } from './errors.js';
 import { FLAG_REPLACE, PROBE_ANSWERED } from './handshake-messages.js';
 import type { Connection, StreamTransport } from './types.js';
-import type { PeerAddressBook } from './address-book.js';
 import { raceConnect } from './happy-eyeballs.js';
+import { type DialStage, raceAbort, raceStages } from './dial-stages.js';
+import { PoolWaiters } from './pool-waiters.js';
 
-/** Close a pooled connection after this long with no record either way. */
-export const IDLE_CLOSE_MS = 120_000;
-/** Open connections per transport, inbound and outbound together (dials in progress count too). */
-export const MAX_CONNECTIONS = 1024;
-/** Handshakes in progress at once; a flood of half-open dials cannot hold more than this. */
-export const MAX_HANDSHAKES = 64;
-/** How the responder refuses the losing side of a simultaneous dial. */
-export const DUPLICATE_REFUSAL = 'duplicate: keeping the connection initiated by the smaller key';
-export const REPLACED_REASON = 'replaced by a newer connection with the same peer';
-export const TRANSPORT_CLOSING_REASON = 'the transport is closing';
-
-export type StreamTransportEvent =
-  | { type: 'open'; peer: string; address: Address; initiator: boolean }
-  | { type: 'close'; peer: string; address: Address; initiator: boolean; reason: string }
-  | { type: 'refused'; address: Address; reason: string }
-  | { type: 'handshake-failed'; address: Address; initiator: boolean; reason: string };
-
-export interface TcpStreamTransportOptions extends Omit<ChannelOptions, 'remoteAddress' | 'idleCloseMs'> {
-  /** Listen address; default 127.0.0.1 and an ephemeral port. */
-  host?: string;
-  port?: number;
-  /** Default IDLE_CLOSE_MS; 0 = never. */
-  idleCloseMs?: number;
-  maxConnections?: number;
-  maxHandshakes?: number;
-  /** Every open, close (with its reason), refusal and failed handshake. */
-  onEvent?: (event: StreamTransportEvent) => void;
-  /** Other addresses of peers (dual stack): a dial tries them IPv6 first (happy-eyeballs.ts). */
-  addressBook?: PeerAddressBook;
-  /**
-   * When a direct dial fails to connect (a NATed peer), a stream to the peer through a relay
-   * (node/overlay-relay.ts); the secure channel then runs over it end to end.
-   */
-  relayDial?: (publicKey: Uint8Array) => Promise<Socket>;
-}
-
-export interface TcpStreamTransportStats {
-  open: number;
-  handshakesInProgress: number;
-  inboundAccepted: number;
-  outboundOpened: number;
-  refusedConnectionCap: number;
-  refusedHandshakeCap: number;
-  handshakeFailures: number;
-  /** Simultaneous-dial losers, counted on both sides (the refusing responder and the refused dialer). */
-  duplicatesRefused: number;
-  replaced: number;
-  closed: number;
-  /** Our probes the peer answered by proving the expected key, and those that did not. */
-  probesProven: number;
-  probesFailed: number;
-  /** Probes from others that we answered (a signed REPLY each; nothing pooled). */
-  probesAnswered: number;
-  /** Connections through a splice relay: ones we dialled after a direct dial failed, ones we took. */
-  relayedOpened: number;
-  relayedAccepted: number;
-  /** Pooled connections by the remote address's family: which family is in use. */
-  openByFamily: { v4: number; v6: number };
-}
+export * from './tcp-options.js';
+import {
+  DUPLICATE_REFUSAL,
+  IDLE_CLOSE_MS,
+  MAX_CONNECTIONS,
+  MAX_HANDSHAKES,
+  PUNCH_DIAL_AFTER_MS,
+  RELAY_DIAL_AFTER_MS,
+  REPLACED_REASON,
+  type StreamTransportEvent,
+  type TcpStreamTransportOptions,
+  type TcpStreamTransportStats,
+  TRANSPORT_CLOSING_REASON,
+} from './tcp-options.js';
 
 export class TcpStreamTransport implements StreamTransport {
   readonly address: Address;
@@ -96,7 +46,7 @@ export class TcpStreamTransport implements StreamTransport {
   private readonly handshakeSockets = new Set<Socket>();
   private readonly listeners: Array<(conn: Connection) => void> = [];
   /** Dialers refused as duplicates, waiting for the peer's connection to arrive. */
-  private readonly poolWaiters = new Map<string, Set<(conn: SecureConnection) => void>>();
+  private readonly poolWaiters: PoolWaiters<SecureConnection>;
   private readonly clock: Clock;
   private readonly handshakeTimeoutMs: number;
   private readonly maxConnections: number;
@@ -116,6 +66,8 @@ export class TcpStreamTransport implements StreamTransport {
     probesAnswered: 0,
     relayedOpened: 0,
     relayedAccepted: 0,
+    punchedOpened: 0,
+    punchedAccepted: 0,
   };
 
   private constructor(
@@ -126,6 +78,7 @@ export class TcpStreamTransport implements StreamTransport {
     if (!bound || typeof bound === 'string') throw new Error('the TCP server has no IP address');
     this.address = makeAddress(bound.address, bound.port);
     this.clock = options.clock ?? systemClock;
+    this.poolWaiters = new PoolWaiters(this.clock);
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     this.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
     this.maxHandshakes = options.maxHandshakes ?? MAX_HANDSHAKES;
@@ -182,11 +135,27 @@ export class TcpStreamTransport implements StreamTransport {
     if (pooled && !pooled.closed) return Promise.resolve(pooled);
     let dial = this.dialing.get(key);
     if (!dial) {
-      const relayDial = this.options.relayDial;
-      const direct = this.dialWithDuplicateRule(address, publicKey, key);
-      dial = relayDial
-        ? raceRelay(direct, () => this.dialRelayed(address, publicKey, relayDial), this.clock)
-        : direct;
+      const { punchDial, relayDial } = this.options;
+      const stages: DialStage[] = [
+        {
+          start: () => this.dialWithDuplicateRule(address, publicKey, key),
+          afterMs: 0,
+          fallBackOn: (error) =>
+            error instanceof DialError ||
+            (error instanceof HandshakeError && error.reason.startsWith('timed out')),
+        },
+      ];
+      if (punchDial)
+        stages.push({
+          start: () => this.dialVia(address, publicKey, punchDial, 'punchedOpened'),
+          afterMs: PUNCH_DIAL_AFTER_MS,
+        });
+      if (relayDial)
+        stages.push({
+          start: () => this.dialVia(address, publicKey, relayDial, 'relayedOpened'),
+          afterMs: RELAY_DIAL_AFTER_MS,
+        });
+      dial = stages.length > 1 ? raceStages(stages, this.clock) : (stages[0] as DialStage).start();
       this.dialing.set(key, dial);
       const done = (): void => {
         if (this.dialing.get(key) === dial) this.dialing.delete(key);
@@ -230,7 +199,7 @@ export class TcpStreamTransport implements StreamTransport {
     this.isClosed = true;
     for (const conn of [...this.pool.values()]) conn.close(TRANSPORT_CLOSING_REASON);
     for (const socket of this.handshakeSockets) socket.destroy();
-    for (const waiters of this.poolWaiters.values()) waiters.clear();
+    this.poolWaiters.clear();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -246,7 +215,9 @@ export class TcpStreamTransport implements StreamTransport {
       this.counts.duplicatesRefused++;
     }
     // The peer keeps the connection it initiated: it is on its way into our pool.
-    const arrived = await this.waitForPool(key, this.handshakeTimeoutMs);
+    const pooled = this.pool.get(key);
+    const arrived =
+      pooled && !pooled.closed ? pooled : await this.poolWaiters.wait(key, this.handshakeTimeoutMs);
     if (arrived) return arrived;
     return this.dialOnce(address, publicKey, FLAG_REPLACE);
   }
@@ -298,22 +269,27 @@ export class TcpStreamTransport implements StreamTransport {
     }
   }
 
-  /** A stream a relay spliced to us (node/overlay-relay.ts): answered like an inbound connection. */
-  acceptRelayed(socket: Socket): void {
-    this.counts.relayedAccepted++;
+  /**
+   * A stream to a caller that reached us through a relay (node/overlay-relay.ts): spliced by it,
+   * or a simultaneous open it coordinated. Answered like an inbound connection.
+   */
+  acceptRelayed(socket: Socket, how: 'spliced' | 'punched' = 'spliced'): void {
+    this.counts[how === 'spliced' ? 'relayedAccepted' : 'punchedAccepted']++;
     this.onInbound(socket);
   }
 
-  private async dialRelayed(
+  /** Our handshake over a socket a hook opened (a relay's splice, a simultaneous open). */
+  private async dialVia(
     address: Address,
     publicKey: Uint8Array,
-    relayDial: (publicKey: Uint8Array) => Promise<Socket>,
+    open: (publicKey: Uint8Array) => Promise<Socket>,
+    counter: 'relayedOpened' | 'punchedOpened',
   ): Promise<Connection> {
     if (this.handshakeSockets.size >= this.maxHandshakes) {
       this.counts.refusedHandshakeCap++;
       throw new ConnectionLimitError(`already ${this.maxHandshakes} handshakes in progress`);
     }
-    const socket = await relayDial(publicKey);
+    const socket = await open(publicKey);
     if (this.isClosed) {
       socket.destroy();
       throw new ClosedError('the stream transport is closed');
@@ -321,7 +297,7 @@ export class TcpStreamTransport implements StreamTransport {
     this.handshakeSockets.add(socket);
     try {
       const conn = await this.handshakeOut(socket, address, publicKey, 0);
-      this.counts.relayedOpened++;
+      this.counts[counter]++;
       return conn;
     } finally {
       this.handshakeSockets.delete(socket);
@@ -428,28 +404,7 @@ export class TcpStreamTransport implements StreamTransport {
     });
     this.emit({ type: 'open', peer: key, address: conn.remoteAddress, initiator: conn.initiator });
     for (const cb of this.listeners) cb(conn);
-    const waiters = this.poolWaiters.get(key);
-    if (waiters) {
-      this.poolWaiters.delete(key);
-      for (const wake of waiters) wake(conn);
-    }
-  }
-
-  private waitForPool(key: string, timeoutMs: number): Promise<SecureConnection | undefined> {
-    const pooled = this.pool.get(key);
-    if (pooled && !pooled.closed) return Promise.resolve(pooled);
-    return new Promise((resolve) => {
-      let waiters = this.poolWaiters.get(key);
-      if (!waiters) this.poolWaiters.set(key, (waiters = new Set()));
-      const wake = (conn: SecureConnection | undefined): void => {
-        timer.cancel();
-        waiters.delete(wake);
-        if (waiters.size === 0 && this.poolWaiters.get(key) === waiters) this.poolWaiters.delete(key);
-        resolve(conn);
-      };
-      const timer = this.clock.setTimeout(() => wake(undefined), timeoutMs);
-      waiters.add(wake);
-    });
+    this.poolWaiters.arrive(key, conn);
   }
 
   private emit(event: StreamTransportEvent): void {
@@ -464,74 +419,4 @@ function socketAddress(socket: Socket): Address {
   } catch {
     return { host: '0.0.0.0', port: 0, family: 4 };
   }
-}
-
-/** A direct dial with no connection after this is joined by a relayed one (NATs drop SYNs silently). */
-export const RELAY_DIAL_AFTER_MS = 1_000;
-
-/**
- * The direct dial, and a relayed one when it fails or has not connected after
- * RELAY_DIAL_AFTER_MS: the first connection wins (a later one replaces it in the pool, which is
- * harmless: both reach the same proven key). When both fail, the direct dial's error stands.
- */
-function raceRelay(
-  direct: Promise<Connection>,
-  relayed: () => Promise<Connection>,
-  clock: Clock,
-): Promise<Connection> {
-  return new Promise<Connection>((resolve, reject) => {
-    let settled = false;
-    let relay: Promise<Connection> | undefined;
-    let directError: unknown;
-    let directDone = false;
-    let relayDone = false;
-    const win = (conn: Connection): void => {
-      if (settled) return;
-      settled = true;
-      timer.cancel();
-      resolve(conn);
-    };
-    const maybeFail = (): void => {
-      if (settled || !directDone || (relay && !relayDone)) return;
-      settled = true;
-      reject(directError);
-    };
-    const startRelay = (): void => {
-      if (relay || settled) return;
-      relay = relayed();
-      relay.then(win, () => {
-        relayDone = true;
-        maybeFail();
-      });
-    };
-    const timer = clock.setTimeout(startRelay, RELAY_DIAL_AFTER_MS);
-    direct.then(win, (error: unknown) => {
-      directDone = true;
-      directError = error;
-      timer.cancel();
-      const unreachable =
-        error instanceof DialError ||
-        (error instanceof HandshakeError && error.reason.startsWith('timed out'));
-      if (unreachable) startRelay();
-      maybeFail();
-    });
-  });
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void =>
-      reject(new AbortError('connect was aborted; the dial continues for other callers'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
