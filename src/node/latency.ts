@@ -34,8 +34,12 @@ export const LATENCY_TECHNIQUES = [
   'wide-buckets',
 ] as const;
 export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
-/** What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. */
-export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts', 'pns'];
+/**
+ * What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. Wide
+ * buckets became a default once an address answering under a new id replaced its old record
+ * (kademlia/routing-table.ts), which their buckets with room had needed.
+ */
+export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts', 'pns', 'wide-buckets'];
 
 /** Multipliers of k for the farthest buckets, farthest first, under `wide-buckets`. */
 export const WIDE_BUCKETS: readonly number[] = [16, 8, 4, 2];
