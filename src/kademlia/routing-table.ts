@@ -411,17 +411,24 @@ export class RoutingTable {
    */
   private forgetRenamed(address: Address): void {
     if (!this.parseIp(address)) return;
+    const { family, port } = address;
+    // Called for every answer from an id we do not hold: walk the chains without copying them,
+    // and act only on a match (one address holds at most one record per chain).
     for (const bucket of this.buckets) {
-      for (const r of this.chain(bucket.spare)) {
-        if (!this.sameAddress(r, address.family, address.port)) continue;
-        bucket.spare = this.unlink(bucket.spare, r);
+      let spare = END;
+      for (let r = bucket.spare; r !== END && spare === END; r = this.next(r))
+        if (this.sameAddress(r, family, port)) spare = r;
+      if (spare !== END) {
+        bucket.spare = this.unlink(bucket.spare, spare);
         bucket.spares--;
-        this.release(r);
+        this.release(spare);
       }
-      for (const r of this.chain(bucket.head)) {
-        if (!this.sameAddress(r, address.family, address.port)) continue;
-        this.removeFrom(bucket, r);
-        this.release(r);
+      let held = END;
+      for (let r = bucket.head; r !== END && held === END; r = this.next(r))
+        if (this.sameAddress(r, family, port)) held = r;
+      if (held !== END) {
+        this.removeFrom(bucket, held);
+        this.release(held);
         this.promoteSpare(bucket);
       }
     }
