@@ -345,6 +345,14 @@ export class Daemon {
       }),
     );
     dht.events.on('token:rotated', (e) => log.debug('token secret rotated', { rotations: e.rotations }));
+    dht.events.on('feature', (f) => {
+      if (f.state === 'off')
+        log.warn(
+          `optional feature ${f.feature} failed and is off for ${Math.round(((f.offUntilMs ?? 0) - dht.clock.now()) / 1000)} s; the node runs on without it`,
+          { feature: f.feature, failures: f.failures, error: f.error },
+        );
+      else log.info(`optional feature ${f.feature} runs again`, { feature: f.feature });
+    });
   }
 
   /** One snapshot per tick, computed only while a dashboard listens, shared by all of them. */

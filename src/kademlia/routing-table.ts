@@ -327,6 +327,7 @@ export class RoutingTable {
       this.touch(existing, responded, now);
       return { action: 'updated' };
     }
+    if (responded) this.forgetRenamed(address);
     for (;;) {
       const index = this.bucketIndex(id);
       const bucket = this.buckets[index] as Bucket;
@@ -396,6 +397,54 @@ export class RoutingTable {
   }
 
   /**
+   * An address answered our query under an id we do not hold: whatever we hold there under
+   * another id is stale (the node restarted, or re-derived its id after BEP 42 told it its
+   * address), so the records go, and a waiting replacement takes a vacated bucket place. Without
+   * this a bucket with room never finds out (only a full bucket pings its stale members), and the
+   * old record turns the newcomer away as a second node at one address.
+   *
+   * Only an answer counts: a reply is accepted from the address the query went to and must echo
+   * its random transaction id, so an off-path attacker cannot answer for an honest address, and a
+   * node that controls an address can only rename its own record, which it could do anyway by
+   * answering from a fresh port. A query, which anyone can send with a forged source address,
+   * never renames.
+   */
+  private forgetRenamed(address: Address): void {
+    if (!this.parseIp(address)) return;
+    const { family, port } = address;
+    // Called for every answer from an id we do not hold: walk the chains without copying them,
+    // and act only on a match (one address holds at most one record per chain).
+    for (const bucket of this.buckets) {
+      let spare = END;
+      for (let r = bucket.spare; r !== END && spare === END; r = this.next(r))
+        if (this.sameAddress(r, family, port)) spare = r;
+      if (spare !== END) {
+        bucket.spare = this.unlink(bucket.spare, spare);
+        bucket.spares--;
+        this.release(spare);
+      }
+      let held = END;
+      for (let r = bucket.head; r !== END && held === END; r = this.next(r))
+        if (this.sameAddress(r, family, port)) held = r;
+      if (held !== END) {
+        this.removeFrom(bucket, held);
+        this.release(held);
+        this.promoteSpare(bucket);
+      }
+    }
+  }
+
+  /** Move the newest replacement (it answered most recently) into the bucket; undefined if none. */
+  private promoteSpare(bucket: Bucket): number | undefined {
+    const promoted = this.chain(bucket.spare).pop();
+    if (promoted === undefined) return undefined;
+    bucket.spare = this.unlink(bucket.spare, promoted);
+    bucket.spares--;
+    this.insert(bucket, promoted, Math.max(0, this.times[this.timeIndex(promoted)] as number));
+    return promoted;
+  }
+
+  /**
    * A node failed to answer a query. Returns the node if it was removed (bad, or failing while a
    * replacement waits), along with the replacement promoted in its place.
    */
@@ -419,13 +468,8 @@ export class RoutingTable {
     const removed = this.snapshot(r);
     this.removeFrom(bucket, r);
     this.release(r);
-    // The newest replacement: it answered most recently.
-    const promoted = this.chain(bucket.spare).pop();
-    if (promoted === undefined) return { removed };
-    bucket.spare = this.unlink(bucket.spare, promoted);
-    bucket.spares--;
-    this.insert(bucket, promoted, Math.max(0, this.times[this.timeIndex(promoted)] as number));
-    return { removed, promoted: this.snapshot(promoted) };
+    const promoted = this.promoteSpare(bucket);
+    return promoted === undefined ? { removed } : { removed, promoted: this.snapshot(promoted) };
   }
 
   remove(id: Uint8Array): boolean {

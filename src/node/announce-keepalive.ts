@@ -8,7 +8,10 @@
 import type { Address } from '../transport/address.js';
 import { addressKey } from '../transport/address.js';
 import { type Clock, every, type Timer } from '../util/clock.js';
+import type { FeatureBreakers } from './feature-breakers.js';
 
+/** Its name in the feature breakers, events and status. */
+export const KEEPALIVE_FEATURE = 'announce-keepalive';
 /** Below both the 25 s introduction window and the shortest common UDP mapping timeout (30 s). */
 export const ANNOUNCE_KEEPALIVE_MS = 20_000;
 /** Storing nodes kept alive; the most recent announces' win. */
@@ -28,6 +31,8 @@ export class AnnounceKeepAlive {
     private readonly ping: (address: Address) => Promise<unknown>,
     /** Whether the node needs it now (behind a restricting NAT, or forced on). */
     private readonly active: () => boolean,
+    /** A tick that throws switches the keep-alive off for a while instead of crashing the timer. */
+    private readonly breakers?: FeatureBreakers,
   ) {}
 
   get size(): number {
@@ -45,7 +50,9 @@ export class AnnounceKeepAlive {
     while (this.targets.size > KEEPALIVE_TARGETS)
       this.targets.delete(this.targets.keys().next().value as string);
     if (!this.timer && this.targets.size > 0)
-      this.timer = every(this.clock, this.intervalMs, () => this.tick());
+      this.timer = every(this.clock, this.intervalMs, () =>
+        this.breakers ? this.breakers.run(KEEPALIVE_FEATURE, () => this.tick(), undefined) : this.tick(),
+      );
   }
 
   close(): void {

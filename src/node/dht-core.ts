@@ -8,6 +8,7 @@ import { asNodeId, idToHex, type NodeId, nodeIdFromHex, randomNodeId } from '../
 import type { LookupResult } from '../kademlia/lookup.js';
 import { Reputation } from '../kademlia/reputation.js';
 import { ContactBreakers } from '../kademlia/contact-breaker.js';
+import { FeatureBreakers } from './feature-breakers.js';
 import type { Contact, ExportedTable, RoutingTable } from '../kademlia/routing-table.js';
 import { MainlineClient, type ReplyBase } from '../protocols/mainline/client.js';
 import { type HandlerContext, METHODS } from '../protocols/mainline/handlers/index.js';
@@ -113,6 +114,8 @@ export abstract class DhtCore implements LookupHost {
   readonly contactBreakers = new ContactBreakers();
   /** Per-contact RTTs and the latency techniques in use. */
   readonly latency: LatencyRouting;
+  /** Optional features switched off for a back-off when they throw (node/feature-breakers.ts). */
+  readonly features: FeatureBreakers;
   /** @internal Notices a lost table and rejoins (node/healing.ts). */
   readonly healer = new Healer();
   private healing = false;
@@ -138,6 +141,7 @@ export abstract class DhtCore implements LookupHost {
   constructor(protected readonly options: DhtOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
+    this.features = new FeatureBreakers(this.clock, (change) => this.events.emit('feature', change));
     this.k = options.k ?? 8;
     this.alpha = options.alpha ?? defaults.DEFAULT_ALPHA;
     if (!Number.isInteger(this.k) || this.k < 1)

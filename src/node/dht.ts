@@ -33,6 +33,7 @@ import { DhtCore } from './dht-core.js';
 import { discoverNat, type NatReport } from './nat.js';
 import { familyReport, type FamilyReport, v6First } from './family.js';
 import { ANNOUNCE_KEEPALIVE_MS, AnnounceKeepAlive, keepAliveWanted } from './announce-keepalive.js';
+import type { FeatureStatus } from './feature-breakers.js';
 import type { Puncher, PunchResult } from './punch.js';
 import { MAX_CONCURRENT_REFRESH, NAT_DISCOVERY_TIMEOUT_MS } from './defaults.js';
 import { type PressureLevel, pressureChanges } from './budget.js';
@@ -76,6 +77,7 @@ export class Dht extends DhtCore {
     this.options.announceKeepAliveMs ?? ANNOUNCE_KEEPALIVE_MS,
     (address) => this.ping(address, { timeoutMs: 2_000 }),
     () => keepAliveWanted(this.options.announceKeepAlive ?? 'auto', this.lastNat),
+    this.features,
   );
 
   override async close(): Promise<void> {
@@ -419,6 +421,8 @@ export class Dht extends DhtCore {
     families: FamilyReport;
     /** Per-contact breakers (kademlia/contact-breaker.ts): addresses tracked, opened, queries skipped. */
     contactBreakers: { tracked: number; opened: number; skipped: number };
+    /** Optional features that ever threw (node/feature-breakers.ts): on again, or off until when. */
+    features: FeatureStatus[];
   } {
     const v6 = this.nodeTables.v6;
     return {
@@ -451,6 +455,7 @@ export class Dht extends DhtCore {
         opened: this.contactBreakers.opened,
         skipped: this.contactBreakers.skipped,
       },
+      features: this.features.status(),
     };
   }
 

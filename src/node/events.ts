@@ -2,6 +2,7 @@
 import type { NodeId } from '../kademlia/id.js';
 import type { RpcEvents } from '../rpc/rpc.js';
 import type { Address } from '../transport/address.js';
+import type { FeatureChange } from './feature-breakers.js';
 import type { NatReport } from './nat.js';
 import type { PunchResult } from './punch.js';
 
@@ -68,5 +69,10 @@ export interface DhtEvents extends RpcEvents {
   /** A hole punch connected (ours, or one a rendezvous introduced to us). */
   'nat:punched': PunchResult & { initiator: boolean };
   'nat:punch-failed': { target: Address; initiator: boolean; reason: string };
+  /**
+   * An optional feature threw and is switched off for a back-off (`off`), or ran cleanly again
+   * (`on`): node/feature-breakers.ts.
+   */
+  feature: FeatureChange;
   close: Record<string, never>;
 }

@@ -25,6 +25,7 @@ import { ownMap, sharedEmptyMap } from '../util/shared-empty-map.js';
 import { type BValue, decode, encode } from '../wire/bencode.js';
 import { KrpcErrorCode } from '../wire/krpc.js';
 import type { LookupKind } from './events.js';
+import type { FeatureBreakers } from './feature-breakers.js';
 import { Misses, putCopy } from './path-cache.js';
 
 /** Re-put what we published this often (BEP 44: items may expire 2 h after their last put). */
@@ -101,7 +102,12 @@ export interface ItemHost {
   readonly reputation?: Reputation | undefined;
   /** Cache found items along the lookup path (node/path-cache.ts); default off. */
   readonly pathCache?: boolean;
+  /** Switches the path cache off for a while when it throws, instead of failing the get. */
+  readonly features?: FeatureBreakers;
 }
+
+/** The path cache's name in the feature breakers, events and status. */
+export const PATH_CACHE_FEATURE = 'path-cache';
 
 export class SeqConflictError extends KadmiumError {
   constructor(message: string) {
@@ -186,7 +192,13 @@ export class ItemOperations {
     // Replies whose value verified, for the reputation's withheld-value check.
     const holders = new Set<unknown>();
     // With minSeq, holders of that seq answer without v: they are not misses.
-    const misses = this.host.pathCache && opts.minSeq === undefined ? new Misses(target) : undefined;
+    const features = this.host.features;
+    const cacheOn =
+      this.host.pathCache && opts.minSeq === undefined && (features?.allowed(PATH_CACHE_FEATURE) ?? true);
+    const misses = cacheOn ? new Misses(target) : undefined;
+    // An optional feature: a throw switches it off (node/feature-breakers.ts), the get goes on.
+    const cache = (fn: () => void): void =>
+      features ? features.run(PATH_CACHE_FEATURE, fn, undefined) : fn();
     try {
       const result = await this.host.runLookup(
         'get',
@@ -198,7 +210,7 @@ export class ItemOperations {
           const verified = verifyReply(target, reply, salt);
           if (!verified) {
             if (reply.v !== undefined) this.host.reputation?.lied(addressKey(reply.from));
-            misses?.add(reply);
+            if (misses) cache(() => misses.add(reply));
             return false;
           }
           holders.add(reply);
@@ -210,8 +222,12 @@ export class ItemOperations {
         },
         (reply) => holders.has(reply),
       );
-      const cacheOn = best && misses?.pick(result.closest.map((c) => c.contact));
-      if (best && cacheOn) void putCopy(client, cacheOn, best, salt, this.host.shutdown);
+      const found = best;
+      if (found && misses)
+        cache(() => {
+          const on = misses.pick(result.closest.map((c) => c.contact));
+          if (on) void putCopy(client, on, found, salt, this.host.shutdown);
+        });
       return best;
     } finally {
       d.dispose();

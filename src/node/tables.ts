@@ -4,6 +4,7 @@
  * decides which contacts it keeps (BEP 42 `accept`) and reports membership changes as events.
  */
 import type { NodeId } from '../kademlia/id.js';
+import { bytesEqual } from '../util/bytes.js';
 import {
   type Contact,
   type ExportedTable,
@@ -30,8 +31,11 @@ export interface TablesOptions {
 
 export interface TablesHooks {
   events: EventBus<DhtEvents>;
-  /** Ping a questionable node (BEP 5 full-bucket rule); the reply or timeout feeds back in. */
-  ping(address: Address): Promise<unknown>;
+  /**
+   * Ping a node (BEP 5 full-bucket rule, a newcomer); the reply or timeout feeds back in through
+   * the client's hooks. Resolves to the reply (its `id`), or undefined when there is no client.
+   */
+  ping(address: Address): Promise<{ id: Uint8Array } | undefined>;
 }
 
 /** Questionable nodes pinged at once; more wait for the next full-bucket event. */
@@ -109,9 +113,9 @@ export class NodeTables {
       }
       if (events.has('node:added'))
         events.emit('node:added', { id: contact.id, address: contact.address, bucket: result.bucket });
-      if (!responded) this.pingNode(contact.address);
+      if (!responded) this.pingNode(contact);
     } else if (result.action === 'cached' && result.ping) {
-      this.pingNode(result.ping.address);
+      this.pingNode(result.ping);
     }
   }
 
@@ -134,11 +138,14 @@ export class NodeTables {
       return;
     }
     if (!this.querierPings.allow('', now)) return;
-    // Another id at that address: keep the one we know, as observe would (its own failures will
-    // clear it); a ping would admit whoever answers there now. Asked after the budget: the
-    // address lookup scans the table, so a query flood must not reach it.
-    if (table.getByAddress(contact.address)) return;
-    this.pingNode(contact.address);
+    // Another id at an address we hold: the node there may have changed its id (a restart, BEP 42
+    // once it learned its address), or the query's source is forged. A query proves neither, so
+    // check what we hold: ping it as the id we know. Answered as that id, nothing changes; as
+    // another, the old record is gone (the table drops it) and whoever is there now joins like
+    // any newcomer, by answering a ping that expects its id. Asked after the budget: the address
+    // lookup scans the table, so a query flood must not reach it.
+    const held = table.getByAddress(contact.address);
+    this.pingNode(held ?? contact);
   }
 
   /**
@@ -233,12 +240,22 @@ export class NodeTables {
    * Ping a node whose state is in doubt: a newcomer that only queried us, or (BEP 5) a
    * questionable node in a full bucket, whose silence makes room for a cached replacement.
    */
-  private pingNode(address: Address): void {
+  private pingNode(expected: Contact): void {
+    const { address } = expected;
     const key = addressKey(address);
     if (this.pinging.has(key) || this.pinging.size >= MAX_PINGING) return;
     this.pinging.add(key);
     this.hooks
       .ping(address)
+      .then((reply) => {
+        if (!reply || bytesEqual(reply.id, expected.id)) return;
+        // Another node answers there than the one we pinged (a referral to a stale or made-up
+        // id, a port now used by another network): as after a lookup's query, the contact we
+        // expected is gone, and the answer, which the table took as a rename, admits nobody.
+        // A node that changed its id gets in by querying us under its new id: the ping that
+        // prompts then expects, and finds, that id.
+        this.drop(reply.id, address);
+      })
       .catch(() => undefined)
       .finally(() => this.pinging.delete(key));
   }

@@ -7,6 +7,7 @@
  */
 import { type DhtEvents, LOOKUP_KINDS, type LookupKind } from '../node/events.js';
 import type { Dht } from '../node/dht.js';
+import type { FeatureBreakers, FeatureStatus } from '../node/feature-breakers.js';
 import { subnetKey } from '../transport/address.js';
 import { toHex } from '../util/bytes.js';
 import { type Clock, every, type Timer } from '../util/clock.js';
@@ -17,7 +18,12 @@ import { RuntimeMonitor, type RuntimeSnapshot } from './runtime.js';
 
 /** What the service reads from a node. `Dht` satisfies it. */
 import type { FamilyReport } from '../node/family.js';
-export type StatisticsSource = Pick<Dht, 'id' | 'events' | 'table' | 'peers' | 'clock' | 'stats'>;
+export type StatisticsSource = Pick<Dht, 'id' | 'events' | 'table' | 'peers' | 'clock' | 'stats'> & {
+  /** The node's feature breakers: a throwing statistics listener or tick is switched off, not fatal. */
+  features?: FeatureBreakers;
+};
+/** The statistics' name in the feature breakers, events and status. */
+export const STATISTICS_FEATURE = 'statistics';
 
 export interface StatisticsOptions {
   /** Length of one tick (rates and anomaly checks), ms. */
@@ -139,42 +145,87 @@ export class Statistics {
     if (this.timer) return;
     this.runtime.start();
     this.subscribe();
-    this.timer = every(this.clock, this.tickMs, () => this.tick());
+    this.timer = every(this.clock, this.tickMs, () => {
+      const features = this.sourceNode.features;
+      if (features) features.run(STATISTICS_FEATURE, () => this.tick(), undefined);
+      else this.tick();
+    });
   }
 
   private subscribe(): void {
     const bus = this.source.events;
+    // A listener that throws would throw into the node's own code (emit runs listeners inline):
+    // statistics are optional, so a throw switches them off for a back-off instead.
+    const features = this.sourceNode.features;
+    const g = <T>(fn: (e: T) => void): ((e: T) => void) =>
+      features ? features.guard(STATISTICS_FEATURE, fn) : fn;
     const countSubnet = (host: string): void => {
       const m = this.current.bySubnet;
       const key = m.size < MAX_SUBNETS_PER_TICK || m.has(subnetKey(host)) ? subnetKey(host) : 'other';
       m.set(key, (m.get(key) ?? 0) + 1);
     };
     this.unsubscribe.push(
-      bus.on('query:in', (e) => {
-        this.current.queriesIn++;
-        countSubnet(e.from.host);
-      }),
-      bus.on('query:out', () => this.current.queriesOut++),
-      bus.on('response:in', () => this.current.responsesIn++),
-      bus.on('query:error', () => this.current.errors++),
-      bus.on('query:timeout', () => this.current.timeouts++),
-      bus.on('message:dropped', (e) => {
-        this.current.dropped++;
-        countSubnet(e.from.host);
-      }),
-      bus.on('node:added', () => this.counters.nodesAdded++),
-      bus.on('node:evicted', (e) => this.counters.evictions[e.reason]++),
-      bus.on('peer:stored', () => this.counters.peersStored++),
-      bus.on('lookup:finished', (e) => this.recordLookup(e)),
-      bus.on('bootstrap', (e) => {
-        this.counters.bootstrapAttempts++;
-        if (!e.ok) this.counters.bootstrapFailures++;
-        this.lastBootstrap = { ok: e.ok, message: e.message, at: this.clock.now() };
-      }),
-      bus.on('warning', (e) => {
-        const code = this.warnings.has(e.code) || this.warnings.size < MAX_WARNING_CODES ? e.code : 'OTHER';
-        this.warnings.set(code, (this.warnings.get(code) ?? 0) + 1);
-      }),
+      bus.on(
+        'query:in',
+        g((e) => {
+          this.current.queriesIn++;
+          countSubnet(e.from.host);
+        }),
+      ),
+      bus.on(
+        'query:out',
+        g(() => this.current.queriesOut++),
+      ),
+      bus.on(
+        'response:in',
+        g(() => this.current.responsesIn++),
+      ),
+      bus.on(
+        'query:error',
+        g(() => this.current.errors++),
+      ),
+      bus.on(
+        'query:timeout',
+        g(() => this.current.timeouts++),
+      ),
+      bus.on(
+        'message:dropped',
+        g((e) => {
+          this.current.dropped++;
+          countSubnet(e.from.host);
+        }),
+      ),
+      bus.on(
+        'node:added',
+        g(() => this.counters.nodesAdded++),
+      ),
+      bus.on(
+        'node:evicted',
+        g((e) => this.counters.evictions[e.reason]++),
+      ),
+      bus.on(
+        'peer:stored',
+        g(() => this.counters.peersStored++),
+      ),
+      bus.on(
+        'lookup:finished',
+        g((e) => this.recordLookup(e)),
+      ),
+      bus.on(
+        'bootstrap',
+        g((e) => {
+          this.counters.bootstrapAttempts++;
+          if (!e.ok) this.counters.bootstrapFailures++;
+          this.lastBootstrap = { ok: e.ok, message: e.message, at: this.clock.now() };
+        }),
+      ),
+      bus.on(
+        'warning',
+        g((e) => {
+          const code = this.warnings.has(e.code) || this.warnings.size < MAX_WARNING_CODES ? e.code : 'OTHER';
+          this.warnings.set(code, (this.warnings.get(code) ?? 0) + 1);
+        }),
+      ),
     );
   }
 
@@ -273,6 +324,7 @@ export class Statistics {
       punch: stats.punch,
       families: (stats.families as FamilyReport | undefined) ?? null,
       contactBreakers: stats.contactBreakers,
+      features: stats.features,
       counters: structuredClone(this.counters),
       warnings: Object.fromEntries(this.warnings),
       storage: await this.storageCounts(),
@@ -326,6 +378,8 @@ export interface StatisticsSnapshot {
   families: FamilyReport | null;
   /** Per-contact breakers: addresses tracked, breakers opened, lookup queries skipped. */
   contactBreakers: { tracked: number; opened: number; skipped: number };
+  /** Optional features that ever threw: on again, or off until when (node/feature-breakers.ts). */
+  features: FeatureStatus[];
   counters: Statistics['counters'];
   warnings: Record<string, number>;
   storage: { infohashes: number; peers: number; items?: number };

@@ -128,21 +128,24 @@ export function connectWorkload(policy: ConnectPolicy): Workload {
 export interface ConnectBreakdown {
   /** Connects by technique (failed ones under "failed"). */
   techniques: Record<string, number>;
-  /** Per getter>announcer NAT pair: attempts and successes. */
-  pairs: Record<string, { count: number; ok: number }>;
+  /** Per getter>announcer NAT pair: attempts, successes, and successes by technique. */
+  pairs: Record<string, { count: number; ok: number; by: Record<string, number> }>;
 }
 
 export function connectBreakdown(samples: readonly OpSample[]): ConnectBreakdown {
   const techniques: Record<string, number> = {};
-  const pairs: Record<string, { count: number; ok: number }> = {};
+  const pairs: ConnectBreakdown['pairs'] = {};
   for (const s of samples) {
     if (s.kind !== 'connect') continue;
     const t = s.technique ?? 'failed';
     techniques[t] = (techniques[t] ?? 0) + 1;
     const key = s.pair ?? '?';
-    const p = (pairs[key] ??= { count: 0, ok: 0 });
+    const p = (pairs[key] ??= { count: 0, ok: 0, by: {} });
     p.count++;
-    if (s.ok) p.ok++;
+    if (s.ok) {
+      p.ok++;
+      p.by[t] = (p.by[t] ?? 0) + 1;
+    }
   }
   return { techniques, pairs };
 }

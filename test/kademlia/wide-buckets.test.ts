@@ -5,6 +5,7 @@ import { type Contact, RoutingTable } from '../../src/kademlia/routing-table.js'
 import { seedTables } from '../../src/sim/fast-build.js';
 import type { Address } from '../../src/transport/address.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { DEEP_BUCKETS, LatencyRouting, WIDE_BUCKETS } from '../../src/node/latency.js';
 
 const random = new SeededRandom(5);
 const local = asNodeId(new Uint8Array(20));
@@ -62,5 +63,23 @@ describe('wide buckets', () => {
       2,
     );
     assert.deepEqual(sizes(table).slice(0, 4), [8, 4, 2, 2]);
+  });
+});
+
+describe('the latency techniques that set bucket widths', () => {
+  it('wide-buckets is on by default; deep-buckets widens every bucket down to depth 13', () => {
+    assert.deepEqual(new LatencyRouting().wideBuckets, WIDE_BUCKETS);
+    assert.equal(new LatencyRouting(['adaptive-timeouts']).wideBuckets, undefined);
+    const deep = new LatencyRouting(['deep-buckets']).wideBuckets!;
+    assert.deepEqual(deep, DEEP_BUCKETS);
+    assert.equal(deep.length, 14);
+    assert.ok(
+      deep.every((m, i) => m >= 2 && m >= (WIDE_BUCKETS[i] ?? 1)),
+      'never narrower than wide-buckets',
+    );
+    // The table accepts it (multipliers within MAX_WIDE_BUCKET).
+    const table = new RoutingTable(local, { wideBuckets: deep });
+    assert.equal(table.bucketLimit(13), 16);
+    assert.equal(table.bucketLimit(14), 8);
   });
 });

@@ -53,6 +53,13 @@ describe('simulator: connecting to announced peers behind NAT', () => {
       rel.allowed.count + rel.ruledOut.count,
       'relays reach the rest',
     );
-    assert.ok((relayed.connect?.techniques.relayed ?? 0) >= rel.ruledOut.count);
+    // Punching never opens a ruled-out pair; a relay does, or a mapping the announcer's NAT
+    // already holds towards the getter from their DHT traffic (wide buckets put more pairs in
+    // touch), through which a plain "direct" ping passes, as it would on a real NAT.
+    for (const [pair, p] of Object.entries(relayed.connect?.pairs ?? {}))
+      if (RULED_OUT.has(pair))
+        for (const t of Object.keys(p.by))
+          assert.ok(t === 'relayed' || t === 'direct', `${pair} reached by ${t}`);
+    assert.ok((relayed.connect?.techniques.relayed ?? 0) >= 5, 'the relays did the work');
   });
 });
