@@ -78,6 +78,13 @@ export interface ChurnPhaseReport {
   publishes: number;
   /** Reads not counted: the reader itself restarted while reading. */
   skipped: number;
+  /**
+   * The visors' own upkeep during the phase, so a reader can see it ran: puts (first publishes,
+   * restarts' publishes and the 30-minute re-announces), maintenance ticks of visors still on the
+   * node built at setup (never restarted), and bucket-refresh lookups by all visors (a busy
+   * network touches its buckets with traffic, so refreshes are few).
+   */
+  upkeep: { puts: number; setupTicks: number; refreshes: number; expired: number };
   samples: ChurnSample[];
   /** The sample with the lowest fraction of successful reads (entries and transports together). */
   worst: ChurnSample | undefined;
@@ -95,6 +102,16 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
   let failedJoins = 0;
   let publishes = 0;
   let skipped = 0;
+  const upkeep = { puts: 0, setupTicks: 0, refreshes: 0, expired: 0 };
+  const watch = (node: OverlayNode, setup: boolean): void => {
+    node.events.on('overlay:put', () => upkeep.puts++);
+    node.events.on('overlay:upkeep', (e) => {
+      if (setup) upkeep.setupTicks++;
+      upkeep.refreshes += e.refreshed;
+      upkeep.expired += e.expired;
+    });
+  };
+  for (const node of visors) watch(node, true);
 
   const publish = async (slot: number): Promise<void> => {
     const node = visors[slot] as OverlayNode;
@@ -144,6 +161,7 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
       store: new OverlayStore(new MemoryItemBackend(), { fullNode: false, trusted: input.trusted }),
     });
     visors[slot] = node;
+    watch(node, false);
     restarts++;
     const joined = await node.start({ timeoutMs: JOIN_MAX_MS }).catch(() => undefined);
     if (!joined?.ok) failedJoins++;
@@ -222,6 +240,7 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
     failedJoins,
     publishes,
     skipped,
+    upkeep,
     samples,
     worst,
     entryReads: { ...total.entries, ...quantiles(entryMs) },

@@ -117,6 +117,9 @@ export async function simulateDiscovery(
     20,
   );
   spreadRefreshPhases(nodes, clock.now(), random);
+  // Their upkeep (bucket refresh, expiry; a full node's adverts and reconciliation) runs as on a
+  // started node: with no bootstrap, start() only arms those timers (the tables are seeded).
+  for (const node of nodes) await node.start();
   const visors = nodes.slice(0, options.visors);
   const fullNodes = nodes.slice(options.visors, options.visors + options.fullNodes);
   const serverNode = nodes[total - 1] as OverlayNode;

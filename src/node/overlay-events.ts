@@ -38,6 +38,8 @@ export interface OverlayEvents extends StreamRpcEvents {
     pushedStored: number;
   };
   'overlay:warning': { code: string; message: string };
+  /** A maintenance tick ran: items dropped on expiry, buckets refreshed by a find_node lookup. */
+  'overlay:upkeep': { expired: number; refreshed: number };
   /** The table was empty at upkeep: the bootstrap nodes were tried again. */
   'overlay:rejoin': { ok: boolean; contacts: number };
   close: Record<string, never>;
