@@ -53,6 +53,8 @@ export interface ChurnPhaseInput {
   readsPerSample: number;
   sampleMs: number;
   onProgress?: (phase: string, done: number, total: number) => void;
+  /** Asked after each sample: true ends the phase there. */
+  stop?: () => boolean;
 }
 
 export interface ReadTally {
@@ -71,6 +73,8 @@ export interface ChurnSample {
 
 export interface ChurnPhaseReport {
   hours: number;
+  /** Virtual hours that ran (fewer than `hours` when `stop` ended the phase early). */
+  hoursRun: number;
   churn: number;
   restarts: number;
   failedJoins: number;
@@ -221,10 +225,14 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
     samples.push(sample);
     input.onProgress?.(
       `churn hours (this hour: ${sample.online} online, entries ${sample.entries.ok}/${sample.entries.total}, ` +
-        `transports ${sample.transports.ok}/${sample.transports.total}; ${restarts} restarts so far)`,
+        `transports ${sample.transports.ok}/${sample.transports.total}; so far ${restarts} restarts, ` +
+        `entries ${total.entries.ok}/${total.entries.total} p50/p95 ${fmtQ(entryMs)} ms, ` +
+        `transports ${total.transports.ok}/${total.transports.total} p50/p95 ${fmtQ(tpMs)} ms, ` +
+        `upkeep ${upkeep.puts} puts, ${upkeep.refreshes} refreshes)`,
       s,
       sampleCount,
     );
+    if (s < sampleCount && input.stop?.()) break;
   }
   for (const d of discs) d?.close();
   const rate = (x: ChurnSample): number =>
@@ -235,6 +243,7 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
   );
   return {
     hours: input.hours,
+    hoursRun: Math.round(((clock.now() - start) / 3_600_000) * 100) / 100,
     churn: input.churn,
     restarts,
     failedJoins,
@@ -246,6 +255,11 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
     entryReads: { ...total.entries, ...quantiles(entryMs) },
     transportReads: { ...total.transports, ...quantiles(tpMs) },
   };
+}
+
+function fmtQ(times: number[]): string {
+  const q = quantiles(times);
+  return `${q.p50Ms}/${q.p95Ms}`;
 }
 
 function tally(): ReadTally {

@@ -15,7 +15,11 @@ import { asNodeId } from '../kademlia/id.js';
 import { OverlayNode } from '../node/overlay-node.js';
 import { type DiscEntry, signEntry } from '../protocols/discovery/entry.js';
 import { newTransportEntry, signTransport } from '../protocols/discovery/transport-entry.js';
-import { OverlayIdentity } from '../protocols/overlay/identity.js';
+import {
+  OverlayIdentity,
+  SIGNATURE_CACHE_SIZE,
+  setSignatureCacheSize,
+} from '../protocols/overlay/identity.js';
 import { OverlayStore } from '../protocols/overlay/store.js';
 import { seedTables } from '../sim/fast-build.js';
 import { SimulatedOverlayNet, spreadRefreshPhases } from '../sim/overlay-world.js';
@@ -47,10 +51,12 @@ export interface DiscoverySimOptions {
   hourlyReads: number;
   seed: number;
   onProgress?: (phase: string, done: number, total: number) => void;
+  /** Asked after each virtual hour of churn: true ends the phase there (a wall-time budget). */
+  stop?: () => boolean;
 }
 
 export interface DiscoverySimReport {
-  options: Omit<DiscoverySimOptions, 'onProgress'>;
+  options: Omit<DiscoverySimOptions, 'onProgress' | 'stop'>;
   registered: { entries: number; transports: number };
   mirror: ReturnType<Mirror['stats']>;
   /** Server up: reads through the hybrid client, and what fell back to HTTP (stats() summed). */
@@ -69,7 +75,26 @@ export interface DiscoverySimReport {
   wallMs: number;
 }
 
+/**
+ * Signatures cached per visor while a simulation runs: each visor's entry and list, their items'
+ * versions within a 2-hour lifetime, and the mirror's copies, with room to spare.
+ */
+const SIGNATURES_PER_VISOR = 32;
+
 export async function simulateDiscovery(
+  input: Partial<DiscoverySimOptions> & { visors: number },
+): Promise<DiscoverySimReport> {
+  // Every node of the simulation shares this process, so a signature checked by one node need not
+  // be recovered again by the next one: the check's answer depends only on the bytes checked.
+  setSignatureCacheSize(Math.max(SIGNATURE_CACHE_SIZE, input.visors * SIGNATURES_PER_VISOR));
+  try {
+    return await runSimulation(input);
+  } finally {
+    setSignatureCacheSize(SIGNATURE_CACHE_SIZE);
+  }
+}
+
+async function runSimulation(
   input: Partial<DiscoverySimOptions> & { visors: number },
 ): Promise<DiscoverySimReport> {
   const options: DiscoverySimOptions = {
@@ -273,6 +298,7 @@ export async function simulateDiscovery(
           readsPerSample: options.hourlyReads,
           sampleMs: 3_600_000,
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          ...(options.stop ? { stop: options.stop } : {}),
         })
       : undefined;
   const report: DiscoverySimReport = {
