@@ -157,6 +157,7 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
     const others = visors.filter((_, i) => online[i]);
     const via = others[random.int(others.length)] as OverlayNode;
     const node = new OverlayNode({
+      peerJsonCacheMinPerSec: 0,
       identity,
       transport: world.net.listen(identity.publicKey, world.place(nextAddress++), { reachable: true }),
       clock,

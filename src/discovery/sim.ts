@@ -122,6 +122,7 @@ async function runSimulation(
     const full = n >= options.visors;
     nodes.push(
       new OverlayNode({
+        peerJsonCacheMinPerSec: 0,
         identity,
         transport: world.net.listen(identity.publicKey, address, { reachable: true }),
         clock,

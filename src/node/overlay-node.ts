@@ -137,6 +137,9 @@ export class OverlayNode {
           this.table.closestMapped(target, n, { answered: true }, make, memo),
         responsible: (target) => this.members.responsible(target),
         heard: (conn, port) => this.members.heard(conn, port),
+        ...(options.peerJsonCacheMinPerSec !== undefined
+          ? { peerJsonCacheMinPerSec: options.peerJsonCacheMinPerSec }
+          : {}),
       }),
     );
     this.members = new OverlayMembership({
