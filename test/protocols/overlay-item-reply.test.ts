@@ -53,11 +53,11 @@ describe('overlay GetValue hits (item and peers, split between the two decoders)
     }
   });
 
-  it('on 10,000 mutated hits, gives exactly what the total decoder gives', () => {
+  it('on 5,000 mutated hits, gives exactly what the total decoder gives', () => {
     const alphabet = te('0123456789abcdefABCDEF,:[]{}" \\.-+TZ=/');
     let accepted = 0;
     let mutantsAccepted = 0;
-    for (let i = 0; i < 10_000; i++) {
+    for (let i = 0; i < 5_000; i++) {
       const original = replies[random.int(replies.length)] as Uint8Array;
       const bytes = Array.from(original);
       for (let e = 1 + random.int(3); e > 0; e--) {
@@ -78,7 +78,7 @@ describe('overlay GetValue hits (item and peers, split between the two decoders)
       accepted++;
       if (td(json) !== td(original)) mutantsAccepted++;
     }
-    assert.ok(accepted > 250, `accepted ${accepted}`);
-    assert.ok(mutantsAccepted > 50, `mutants accepted ${mutantsAccepted}`);
+    assert.ok(accepted > 125, `accepted ${accepted}`);
+    assert.ok(mutantsAccepted > 25, `mutants accepted ${mutantsAccepted}`);
   });
 });
