@@ -28,6 +28,8 @@ import { DhtDiscovery, REANNOUNCE_MS } from './adapter.js';
  * wall time for nothing: every virtual second a read waits, every node's upkeep runs.
  */
 export const READ_BATCH = 20;
+/** Setup entries carry sequence 1; every publish of the churn phase raises it. */
+const FIRST_CHURN_SEQ = 2n;
 /** A restarted visor joins within this much virtual time or is counted as failed. */
 const JOIN_MAX_MS = 5 * 60_000;
 
@@ -92,6 +94,8 @@ export interface ChurnPhaseReport {
   samples: ChurnSample[];
   /** The sample with the lowest fraction of successful reads (entries and transports together). */
   worst: ChurnSample | undefined;
+  /** Entry reads that returned the subject's current entry (see `current` in the read loop). */
+  currentEntries: number;
   entryReads: ReadTally & { p50Ms: number; p95Ms: number };
   transportReads: ReadTally & { p50Ms: number; p95Ms: number };
 }
@@ -185,7 +189,7 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
 
   const entryMs: number[] = [];
   const tpMs: number[] = [];
-  const total = { entries: tally(), transports: tally() };
+  const total = { entries: tally(), transports: tally(), currentEntries: 0 };
   const samples: ChurnSample[] = [];
   const sampleCount = Math.max(1, Math.floor(durationMs / input.sampleMs));
   for (let s = 1; s <= sampleCount; s++) {
@@ -203,8 +207,16 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
         const subject = pickOnline(online, random);
         const readerNode = visors[reader] as OverlayNode;
         const pk = (identities[subject] as OverlayIdentity).publicKey;
+        // Current: the entry the subject published last, or the one before while a restart's
+        // publish is in flight (not the setup-time copy the server mirrored, which trusted-tier
+        // storage keeps forever).
+        let current = false;
         const e = await timedRead(clock, readerNode, fullNodes, (d) =>
-          d.entry(pk).then((x) => x !== undefined),
+          d.entry(pk).then((x) => {
+            const last = (input.entries[subject] as DiscEntry).sequence;
+            if (x) current ||= x.sequence >= last - 1n && x.sequence >= FIRST_CHURN_SEQ;
+            return x !== undefined;
+          }),
         );
         const t = await timedRead(clock, readerNode, fullNodes, (d) =>
           d.transportsByEdge(pk).then((l) => l.length >= 2),
@@ -216,6 +228,7 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
         }
         count(sample.entries, e);
         count(total.entries, e);
+        if (current) total.currentEntries++;
         count(sample.transports, t);
         count(total.transports, t);
         entryMs.push(e.ms);
@@ -253,6 +266,7 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
     upkeep,
     samples,
     worst,
+    currentEntries: total.currentEntries,
     entryReads: { ...total.entries, ...quantiles(entryMs) },
     transportReads: { ...total.transports, ...quantiles(tpMs) },
   };

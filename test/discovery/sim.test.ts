@@ -41,6 +41,8 @@ describe('discovery simulation', () => {
     assert.equal(c.entryReads.ok, c.entryReads.total);
     assert.equal(c.transportReads.ok, c.transportReads.total);
     assert.ok(c.worst);
+    // Every entry read came back as its visor's own current publish, not a setup-time mirror.
+    assert.equal(c.currentEntries, c.entryReads.ok);
     // Upkeep ran on every visor, not only on restarted ones: the visors built at setup (seeded
     // tables, never joined) ran their maintenance ticks (every 30 s; each visor still on its
     // setup node for part of the hour), and each visor put its two records at least twice in the
