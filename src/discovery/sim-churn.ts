@@ -28,6 +28,8 @@ import { DhtDiscovery, REANNOUNCE_MS } from './adapter.js';
  * wall time for nothing: every virtual second a read waits, every node's upkeep runs.
  */
 export const READ_BATCH = 20;
+/** Setup entries carry sequence 1; every publish of the churn phase raises it. */
+const FIRST_CHURN_SEQ = 2n;
 /** A restarted visor joins within this much virtual time or is counted as failed. */
 const JOIN_MAX_MS = 5 * 60_000;
 
@@ -53,6 +55,8 @@ export interface ChurnPhaseInput {
   readsPerSample: number;
   sampleMs: number;
   onProgress?: (phase: string, done: number, total: number) => void;
+  /** Asked after each sample: true ends the phase there. */
+  stop?: () => boolean;
 }
 
 export interface ReadTally {
@@ -71,6 +75,8 @@ export interface ChurnSample {
 
 export interface ChurnPhaseReport {
   hours: number;
+  /** Virtual hours that ran (fewer than `hours` when `stop` ended the phase early). */
+  hoursRun: number;
   churn: number;
   restarts: number;
   failedJoins: number;
@@ -78,9 +84,18 @@ export interface ChurnPhaseReport {
   publishes: number;
   /** Reads not counted: the reader itself restarted while reading. */
   skipped: number;
+  /**
+   * The visors' own upkeep during the phase, so a reader can see it ran: puts (first publishes,
+   * restarts' publishes and the 30-minute re-announces), maintenance ticks of visors still on the
+   * node built at setup (never restarted), and bucket-refresh lookups by all visors (a busy
+   * network touches its buckets with traffic, so refreshes are few).
+   */
+  upkeep: { puts: number; setupTicks: number; refreshes: number; expired: number };
   samples: ChurnSample[];
   /** The sample with the lowest fraction of successful reads (entries and transports together). */
   worst: ChurnSample | undefined;
+  /** Entry reads that returned the subject's current entry (see `current` in the read loop). */
+  currentEntries: number;
   entryReads: ReadTally & { p50Ms: number; p95Ms: number };
   transportReads: ReadTally & { p50Ms: number; p95Ms: number };
 }
@@ -95,6 +110,16 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
   let failedJoins = 0;
   let publishes = 0;
   let skipped = 0;
+  const upkeep = { puts: 0, setupTicks: 0, refreshes: 0, expired: 0 };
+  const watch = (node: OverlayNode, setup: boolean): void => {
+    node.events.on('overlay:put', () => upkeep.puts++);
+    node.events.on('overlay:upkeep', (e) => {
+      if (setup) upkeep.setupTicks++;
+      upkeep.refreshes += e.refreshed;
+      upkeep.expired += e.expired;
+    });
+  };
+  for (const node of visors) watch(node, true);
 
   const publish = async (slot: number): Promise<void> => {
     const node = visors[slot] as OverlayNode;
@@ -136,6 +161,7 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
     const others = visors.filter((_, i) => online[i]);
     const via = others[random.int(others.length)] as OverlayNode;
     const node = new OverlayNode({
+      peerJsonCacheMinPerSec: 0,
       identity,
       transport: world.net.listen(identity.publicKey, world.place(nextAddress++), { reachable: true }),
       clock,
@@ -144,6 +170,7 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
       store: new OverlayStore(new MemoryItemBackend(), { fullNode: false, trusted: input.trusted }),
     });
     visors[slot] = node;
+    watch(node, false);
     restarts++;
     const joined = await node.start({ timeoutMs: JOIN_MAX_MS }).catch(() => undefined);
     if (!joined?.ok) failedJoins++;
@@ -162,7 +189,7 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
 
   const entryMs: number[] = [];
   const tpMs: number[] = [];
-  const total = { entries: tally(), transports: tally() };
+  const total = { entries: tally(), transports: tally(), currentEntries: 0 };
   const samples: ChurnSample[] = [];
   const sampleCount = Math.max(1, Math.floor(durationMs / input.sampleMs));
   for (let s = 1; s <= sampleCount; s++) {
@@ -180,8 +207,16 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
         const subject = pickOnline(online, random);
         const readerNode = visors[reader] as OverlayNode;
         const pk = (identities[subject] as OverlayIdentity).publicKey;
+        // Current: the entry the subject published last, or the one before while a restart's
+        // publish is in flight (not the setup-time copy the server mirrored, which trusted-tier
+        // storage keeps forever).
+        let current = false;
         const e = await timedRead(clock, readerNode, fullNodes, (d) =>
-          d.entry(pk).then((x) => x !== undefined),
+          d.entry(pk).then((x) => {
+            const last = (input.entries[subject] as DiscEntry).sequence;
+            if (x) current ||= x.sequence >= last - 1n && x.sequence >= FIRST_CHURN_SEQ;
+            return x !== undefined;
+          }),
         );
         const t = await timedRead(clock, readerNode, fullNodes, (d) =>
           d.transportsByEdge(pk).then((l) => l.length >= 2),
@@ -193,6 +228,7 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
         }
         count(sample.entries, e);
         count(total.entries, e);
+        if (current) total.currentEntries++;
         count(sample.transports, t);
         count(total.transports, t);
         entryMs.push(e.ms);
@@ -203,10 +239,14 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
     samples.push(sample);
     input.onProgress?.(
       `churn hours (this hour: ${sample.online} online, entries ${sample.entries.ok}/${sample.entries.total}, ` +
-        `transports ${sample.transports.ok}/${sample.transports.total}; ${restarts} restarts so far)`,
+        `transports ${sample.transports.ok}/${sample.transports.total}; so far ${restarts} restarts, ` +
+        `entries ${total.entries.ok}/${total.entries.total} p50/p95 ${fmtQ(entryMs)} ms, ` +
+        `transports ${total.transports.ok}/${total.transports.total} p50/p95 ${fmtQ(tpMs)} ms, ` +
+        `upkeep ${upkeep.puts} puts, ${upkeep.refreshes} refreshes)`,
       s,
       sampleCount,
     );
+    if (s < sampleCount && input.stop?.()) break;
   }
   for (const d of discs) d?.close();
   const rate = (x: ChurnSample): number =>
@@ -217,16 +257,24 @@ export async function runChurnPhase(input: ChurnPhaseInput): Promise<ChurnPhaseR
   );
   return {
     hours: input.hours,
+    hoursRun: Math.round(((clock.now() - start) / 3_600_000) * 100) / 100,
     churn: input.churn,
     restarts,
     failedJoins,
     publishes,
     skipped,
+    upkeep,
     samples,
     worst,
+    currentEntries: total.currentEntries,
     entryReads: { ...total.entries, ...quantiles(entryMs) },
     transportReads: { ...total.transports, ...quantiles(tpMs) },
   };
+}
+
+function fmtQ(times: number[]): string {
+  const q = quantiles(times);
+  return `${q.p50Ms}/${q.p95Ms}`;
 }
 
 function tally(): ReadTally {

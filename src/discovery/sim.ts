@@ -15,7 +15,11 @@ import { asNodeId } from '../kademlia/id.js';
 import { OverlayNode } from '../node/overlay-node.js';
 import { type DiscEntry, signEntry } from '../protocols/discovery/entry.js';
 import { newTransportEntry, signTransport } from '../protocols/discovery/transport-entry.js';
-import { OverlayIdentity } from '../protocols/overlay/identity.js';
+import {
+  OverlayIdentity,
+  SIGNATURE_CACHE_SIZE,
+  setSignatureCacheSize,
+} from '../protocols/overlay/identity.js';
 import { OverlayStore } from '../protocols/overlay/store.js';
 import { seedTables } from '../sim/fast-build.js';
 import { SimulatedOverlayNet, spreadRefreshPhases } from '../sim/overlay-world.js';
@@ -47,10 +51,12 @@ export interface DiscoverySimOptions {
   hourlyReads: number;
   seed: number;
   onProgress?: (phase: string, done: number, total: number) => void;
+  /** Asked after each virtual hour of churn: true ends the phase there (a wall-time budget). */
+  stop?: () => boolean;
 }
 
 export interface DiscoverySimReport {
-  options: Omit<DiscoverySimOptions, 'onProgress'>;
+  options: Omit<DiscoverySimOptions, 'onProgress' | 'stop'>;
   registered: { entries: number; transports: number };
   mirror: ReturnType<Mirror['stats']>;
   /** Server up: reads through the hybrid client, and what fell back to HTTP (stats() summed). */
@@ -69,7 +75,26 @@ export interface DiscoverySimReport {
   wallMs: number;
 }
 
+/**
+ * Signatures cached per visor while a simulation runs: each visor's entry and list, their items'
+ * versions within a 2-hour lifetime, and the mirror's copies, with room to spare.
+ */
+const SIGNATURES_PER_VISOR = 32;
+
 export async function simulateDiscovery(
+  input: Partial<DiscoverySimOptions> & { visors: number },
+): Promise<DiscoverySimReport> {
+  // Every node of the simulation shares this process, so a signature checked by one node need not
+  // be recovered again by the next one: the check's answer depends only on the bytes checked.
+  setSignatureCacheSize(Math.max(SIGNATURE_CACHE_SIZE, input.visors * SIGNATURES_PER_VISOR));
+  try {
+    return await runSimulation(input);
+  } finally {
+    setSignatureCacheSize(SIGNATURE_CACHE_SIZE);
+  }
+}
+
+async function runSimulation(
   input: Partial<DiscoverySimOptions> & { visors: number },
 ): Promise<DiscoverySimReport> {
   const options: DiscoverySimOptions = {
@@ -97,6 +122,7 @@ export async function simulateDiscovery(
     const full = n >= options.visors;
     nodes.push(
       new OverlayNode({
+        peerJsonCacheMinPerSec: 0,
         identity,
         transport: world.net.listen(identity.publicKey, address, { reachable: true }),
         clock,
@@ -117,6 +143,9 @@ export async function simulateDiscovery(
     20,
   );
   spreadRefreshPhases(nodes, clock.now(), random);
+  // Their upkeep (bucket refresh, expiry; a full node's adverts and reconciliation) runs as on a
+  // started node: with no bootstrap, start() only arms those timers (the tables are seeded).
+  for (const node of nodes) await node.start();
   const visors = nodes.slice(0, options.visors);
   const fullNodes = nodes.slice(options.visors, options.visors + options.fullNodes);
   const serverNode = nodes[total - 1] as OverlayNode;
@@ -270,6 +299,7 @@ export async function simulateDiscovery(
           readsPerSample: options.hourlyReads,
           sampleMs: 3_600_000,
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          ...(options.stop ? { stop: options.stop } : {}),
         })
       : undefined;
   const report: DiscoverySimReport = {

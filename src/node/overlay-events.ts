@@ -40,6 +40,8 @@ export interface OverlayEvents extends StreamRpcEvents {
   'overlay:warning': { code: string; message: string };
   /** Resource pressure changed (node/budget.ts): the level, and what shrank or grew back. */
   'overlay:budget': { level: 0 | 1 | 2; changes: string[] };
+  /** A maintenance tick ran: items dropped on expiry, buckets refreshed by a find_node lookup. */
+  'overlay:upkeep': { expired: number; refreshed: number };
   /** The table was empty at upkeep: the bootstrap nodes were tried again. */
   'overlay:rejoin': { ok: boolean; contacts: number };
   close: Record<string, never>;

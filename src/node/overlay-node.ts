@@ -140,6 +140,9 @@ export class OverlayNode {
           this.table.closestMapped(target, n, { answered: true }, make, memo),
         responsible: (target) => this.members.responsible(target),
         heard: (conn, port) => this.members.heard(conn, port),
+        ...(options.peerJsonCacheMinPerSec !== undefined
+          ? { peerJsonCacheMinPerSec: options.peerJsonCacheMinPerSec }
+          : {}),
       }),
     );
     this.members = new OverlayMembership({
@@ -387,15 +390,17 @@ export class OverlayNode {
   private async upkeep(): Promise<void> {
     if (this.closed) return;
     const now = this.clock.now();
-    await this.store.expire(now).catch(() => undefined);
+    const expired = await this.store.expire(now).catch(() => 0);
     if (this.table.size === 0 && (this.options.bootstrap?.length ?? 0) > 0) {
       // Skywire's tables stayed empty when bootstrap failed once (#2390): retry every upkeep.
       const joined = await this.start({ timeoutMs: OVERLAY_REQUEST_TIMEOUT_MS * 2 }).catch(() => undefined);
       this.events.emit('overlay:rejoin', { ok: joined?.ok ?? false, contacts: this.table.size });
       return;
     }
+    let refreshed = 0;
     for (const index of this.table.staleBuckets(now, OVERLAY_REFRESH_MS)) {
       this.table.touchBucket(index, now);
+      refreshed++;
       const target = randomIdWithPrefix(this.random, this.id, index);
       // One path: a refresh only fills the bucket, and every contact it meets is admitted by a
       // fresh dial of a key-derived id, so d paths would multiply the network's steady upkeep
@@ -405,6 +410,7 @@ export class OverlayNode {
           .run(target, 'find_node', this.shutdown.signal, undefined, 1)
           .catch(() => undefined);
     }
+    this.events.emit('overlay:upkeep', { expired, refreshed });
   }
 
   /** Run `fn` under one deadline: the caller's signal, its timeout (or `defaultMs`), and close(). */

@@ -63,6 +63,12 @@ export interface OverlayBootstrap {
 
 export interface OverlayNodeOptions {
   identity: OverlayIdentity;
+  /**
+   * Replies per second from which the server reuses its contacts' encoded Peer bytes (default
+   * PEER_JSON_CACHE_MIN_PER_SEC; 0: always, for a simulator with memory to spare). The bytes sent
+   * are the same either way.
+   */
+  peerJsonCacheMinPerSec?: number;
   transport: StreamTransport;
   /** The port others should dial us on, sent with every request (default: the transport's). */
   advertisedPort?: number;

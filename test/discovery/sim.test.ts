@@ -41,6 +41,14 @@ describe('discovery simulation', () => {
     assert.equal(c.entryReads.ok, c.entryReads.total);
     assert.equal(c.transportReads.ok, c.transportReads.total);
     assert.ok(c.worst);
+    // Every entry read came back as its visor's own current publish, not a setup-time mirror.
+    assert.equal(c.currentEntries, c.entryReads.ok);
+    // Upkeep ran on every visor, not only on restarted ones: the visors built at setup (seeded
+    // tables, never joined) ran their maintenance ticks (every 30 s; each visor still on its
+    // setup node for part of the hour), and each visor put its two records at least twice in the
+    // hour (a first publish, then a re-announce or a restart's publish).
+    assert.ok(c.upkeep.setupTicks > 40 * 30, `setup visors' maintenance ticks ${c.upkeep.setupTicks}`);
+    assert.ok(c.upkeep.puts >= 3 * 40, `puts ${c.upkeep.puts}`);
     assert.ok(c.entryReads.p50Ms > 0 && c.entryReads.p95Ms >= c.entryReads.p50Ms);
   });
 });

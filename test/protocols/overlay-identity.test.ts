@@ -7,6 +7,8 @@ import {
   PuzzleError,
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
+  SIGNATURE_CACHE_SIZE,
+  setSignatureCacheSize,
   verifyDigest,
   verifyPayload,
 } from '../../src/protocols/overlay/identity.js';
@@ -182,6 +184,35 @@ describe('overlay identity', () => {
     }
     const zeros = new Uint8Array(65);
     assert.equal(verifyDigest(identity.publicKey, new Uint8Array(32), zeros), false, 'r = s = 0');
+  });
+
+  it('the cache of good signatures answers as a fresh check does, for the exact bytes only', () => {
+    const random = new SeededRandom(21);
+    const identity = OverlayIdentity.generate({ ...NO_PUZZLE, random });
+    const other = OverlayIdentity.generate({ ...NO_PUZZLE, random });
+    const digest = random.bytes(32);
+    const sig = identity.signDigest(digest);
+    // Twice: a recovery, then a cache hit; neither may differ.
+    assert.equal(verifyDigest(identity.publicKey, digest, sig), true);
+    assert.equal(verifyDigest(identity.publicKey, digest, sig), true);
+    // A cached success never lets a neighbour of its bytes through.
+    const flipped = sig.slice();
+    flipped[10] = (flipped[10] as number) ^ 1;
+    assert.equal(verifyDigest(identity.publicKey, digest, flipped), false);
+    assert.equal(verifyDigest(other.publicKey, digest, sig), false);
+    const otherDigest = digest.slice();
+    otherDigest[0] = (otherDigest[0] as number) ^ 1;
+    assert.equal(verifyDigest(identity.publicKey, otherDigest, sig), false);
+    // With the cache off, and at a size of one, answers stay the same.
+    setSignatureCacheSize(0);
+    assert.equal(verifyDigest(identity.publicKey, digest, sig), true);
+    assert.equal(verifyDigest(identity.publicKey, digest, flipped), false);
+    setSignatureCacheSize(1);
+    assert.equal(verifyDigest(identity.publicKey, digest, sig), true);
+    assert.equal(verifyDigest(identity.publicKey, otherDigest, identity.signDigest(otherDigest)), true);
+    assert.equal(verifyDigest(identity.publicKey, digest, sig), true);
+    assert.throws(() => setSignatureCacheSize(-1), /whole number/);
+    setSignatureCacheSize(SIGNATURE_CACHE_SIZE);
   });
 
   it('simulatedBatch makes valid, distinct, reproducible identities much faster than generate', () => {

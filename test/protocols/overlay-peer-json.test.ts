@@ -108,6 +108,20 @@ describe('overlay PeerJsonCache', () => {
     assert.equal(cache.counters.reused, 20);
   });
 
+  it('with a threshold of zero is always used and never emptied', () => {
+    const cache = new PeerJsonCache(0);
+    const nodes = t.closest(target, 20);
+    const expected = encodeResponse({ method: 'find_node', closest: nodes.map(overlayPeerOf) });
+    const pick = picker(t, target);
+    assert.deepEqual(u8(cache.closestReply(pick, 100)), expected);
+    assert.equal(cache.counters.encoded, 20, 'the first reply fills it');
+    // Replies minutes apart (a simulated node's pace): still served from it.
+    assert.deepEqual(u8(cache.closestReply(pick, 600_000)), expected);
+    assert.deepEqual(u8(cache.closestReply(pick, 1_200_000)), expected);
+    assert.deepEqual(cache.counters, { encoded: 20, reused: 40 });
+    assert.equal(cache.size, 20);
+  });
+
   it('holds at most one encoding per table record, and serves one table', () => {
     const small = table(40);
     const cache = new PeerJsonCache();

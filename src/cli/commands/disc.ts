@@ -41,6 +41,7 @@ const OPTIONS = {
   hours: { type: 'string' },
   churn: { type: 'string' },
   'hourly-reads': { type: 'string' },
+  'wall-limit': { type: 'string' },
   seed: { type: 'string' },
 } as const;
 
@@ -75,7 +76,9 @@ Asks the overlay DHT first and the HTTP discovery server when the DHT has no ans
                     one server that mirrors; --steady-reads S hybrid reads with the server up
                     (default 300), then the server stops: --reads R DHT-only reads (default
                     300); --hours H of re-announce under --churn F restarts per 10 min (default
-                    0 h, 0.1) with --hourly-reads N sampled each hour (default 100).
+                    0 h, 0.1) with --hourly-reads N sampled each hour (default 100);
+                    --wall-limit S ends the churn phase after the virtual hour in which S
+                    seconds of wall time have passed (the report says how many hours ran).
                     Progress on stderr; --json for the whole report
 
 Options:
@@ -109,6 +112,14 @@ Examples:
         churn: parseFraction(values.churn, 0.1, '--churn'),
         hourlyReads: parsePositiveInt(values['hourly-reads'], 100, '--hourly-reads', 100_000),
         seed: parsePositiveInt(values.seed, 1, '--seed', 2 ** 31),
+        ...(values['wall-limit'] !== undefined
+          ? {
+              stop: (
+                (limitS) => () =>
+                  performance.now() - started > limitS * 1000
+              )(parsePositiveInt(values['wall-limit'], 0, '--wall-limit', 7 * 86_400)),
+            }
+          : {}),
         onProgress: (phase, done, total) => {
           if (done === total || done % 100 === 0 || phase.startsWith('churn hours'))
             out.info(`${phase} ${done}/${total} (${Math.round((performance.now() - started) / 1000)} s)`);
@@ -259,7 +270,7 @@ function describeSim(report: DiscoverySimReport): string {
   if (c) {
     const w = c.worst;
     lines.push(
-      `${c.hours} h of re-announce, ${pct(c.churn)} of visors restarting per 10 min (${c.restarts} restarts): ` +
+      `${c.hoursRun} of ${c.hours} h of re-announce, ${pct(c.churn)} of visors restarting per 10 min (${c.restarts} restarts): ` +
         `entries ${c.entryReads.ok}/${c.entryReads.total} (${c.entryReads.byLookup} by lookup alone; p50 ${c.entryReads.p50Ms} ms, p95 ${c.entryReads.p95Ms} ms), ` +
         `transports ${c.transportReads.ok}/${c.transportReads.total} (${c.transportReads.byLookup} by lookup alone; p50 ${c.transportReads.p50Ms} ms, p95 ${c.transportReads.p95Ms} ms)` +
         (w

@@ -12,6 +12,7 @@ import type { NodeId } from '../../kademlia/id.js';
 import {
   decodeJson,
   encodeJson,
+  JSON_MAX_BYTES,
   encodePlainJson,
   type JsonEncodable,
   type JsonObject,
@@ -219,7 +220,46 @@ export function decodeResponse(tag: number, json: Uint8Array): Decoded<OverlayRe
       };
     }
   }
+  if (tag === OverlayTag.get_value) {
+    const split = decodeItemReply(tag, json);
+    if (split !== undefined) return split;
+  }
   return decodeBody(tag, json, 'BAD_RESPONSE', readResponse);
+}
+
+const ITEM_OPEN = new TextEncoder().encode('{"item":{');
+const CLOSEST_AFTER_ITEM = new TextEncoder().encode(',"closest":[');
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * A GetValue hit as the server writes it, `{"item":{...},"closest":[...]}`: the small item object
+ * through the total decoder, the 20 peers through the canonical one (a hit carries both, and the
+ * peers are most of the bytes). The item's fields are hex, base64 and numbers, so the first `}`
+ * ends it; if it does not (an escape, a nested object), the head is not a whole document and the
+ * whole reply goes to the total decoder, as does anything else this does not match.
+ */
+function decodeItemReply(tag: number, json: Uint8Array): Decoded<OverlayResponse> | undefined {
+  if (json.length > JSON_MAX_BYTES || !startsWithBytes(json, ITEM_OPEN)) return undefined;
+  const end = json.indexOf(CLOSE_BRACE, ITEM_OPEN.length);
+  if (end < 0 || !startsWithBytes(json.subarray(end + 1), CLOSEST_AFTER_ITEM)) return undefined;
+  const tail = json.slice(end + 1);
+  tail[0] = OPEN_BRACE;
+  const closest = decodeCanonicalClosest(tail, MAX_CLOSEST_PEERS);
+  if (closest === undefined) return undefined;
+  const head = new Uint8Array(end + 2);
+  head.set(json.subarray(0, end + 1));
+  head[end + 1] = CLOSE_BRACE;
+  const decoded = decodeBody(tag, head, 'BAD_RESPONSE', readResponse);
+  if (!decoded.ok || decoded.message.method !== 'get_value' || decoded.message.item === undefined)
+    return undefined;
+  return { ok: true, message: { ...decoded.message, closest } };
+}
+
+function startsWithBytes(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
 }
 
 const peer = (v: JsonValue, field: string): OverlayPeer => {

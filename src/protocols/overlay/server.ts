@@ -41,10 +41,12 @@ export interface OverlayServerContext {
   responsible(target: Uint8Array): boolean;
   /** A request came from this authenticated peer, listening on `port` when it said so. */
   heard(conn: Connection, port: number | undefined): void;
+  /** Replies per second from which contacts' Peer bytes are cached (peer-json.ts); 0: always. */
+  readonly peerJsonCacheMinPerSec?: number;
 }
 
 export function createOverlayHandler(ctx: OverlayServerContext): StreamRequestHandler {
-  const peerCache = new PeerJsonCache();
+  const peerCache = new PeerJsonCache(ctx.peerJsonCacheMinPerSec);
   // A node's Ping reply never changes: encoded once.
   let pingReply: Uint8Array | undefined;
   // Each connection's proven key and its SHA-256, computed once per connection, not per request.
