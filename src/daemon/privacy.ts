@@ -80,10 +80,10 @@ export async function privacyReport(
       why: 'BEP 44 storage: nodes near the target keep the item for readers',
     },
     {
-      what: 'querier and responder addresses in statistics: only the /24 (IPv6: /48) prefix, counted per tick',
+      what: 'querier addresses in statistics: only the /24 (IPv6: /48) prefix, counted per tick',
       held: null,
       retention: `${tickS} s per tick; the anomaly detector keeps a rolling baseline of counts per prefix, and flagged prefixes in its recent list`,
-      why: 'detecting floods from one network and lookups referred into one network (anomaly rules subnet-flood, response-subnet); full addresses are never kept',
+      why: 'detecting floods from one network (anomaly rule subnet-flood); full addresses are never kept',
     },
     {
       what: 'our own recent lookups: their targets (infohashes), timings and counts',

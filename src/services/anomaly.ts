@@ -14,25 +14,19 @@
  *   dropped-spike  malformed, unsolicited or rate-limited messages jump (garbage or reflection)
  *   subnet-flood   one /24 (IPv6: /48) sends at least `floodShare` of all inbound messages, and far
  *                  more than its own baseline (a single host or network hammering us)
- *   response-subnet  one /24 (IPv6: /48) sends at least `responseShare` of the replies to our own
- *                  queries, far more than its baseline: our lookups are being referred into one
- *                  network (a Sybil cluster answering with each other), which no count of
- *                  inbound traffic or timeouts shows
  *
  * A flagged tick still feeds the baseline, but at a quarter of the weight: a one-off burst does
  * not poison it, while a lasting change of level becomes the new normal within minutes.
  * A flag stays active until `coolDownTicks` ticks pass without the rule firing again.
  */
 
-export type AnomalyRule =
-  'inbound-spike' | 'error-spike' | 'dropped-spike' | 'subnet-flood' | 'response-subnet';
+export type AnomalyRule = 'inbound-spike' | 'error-spike' | 'dropped-spike' | 'subnet-flood';
 
 export const ANOMALY_RULES: readonly AnomalyRule[] = [
   'inbound-spike',
   'error-spike',
   'dropped-spike',
   'subnet-flood',
-  'response-subnet',
 ];
 
 /** Counts over one tick. */
@@ -47,8 +41,6 @@ export interface TickCounts {
   dropped: number;
   /** Inbound queries and dropped messages by source subnet ("1.2.3" for 1.2.3.0/24). */
   bySubnet: ReadonlyMap<string, number>;
-  /** Replies to our queries by source subnet, same keys; absent: the rule response-subnet is off. */
-  responsesBySubnet?: ReadonlyMap<string, number>;
 }
 
 export interface AnomalyOptions {
@@ -67,9 +59,6 @@ export interface AnomalyOptions {
   minFlood?: number;
   /** Share of all inbound messages one subnet must send to count as a flood (0-1). */
   floodShare?: number;
-  /** Floor and share of the replies to our queries for response-subnet (0-1). */
-  minResponseSubnet?: number;
-  responseShare?: number;
   /** Ticks a flag stays active after it last fired. */
   coolDownTicks?: number;
   /** Subnets whose baseline is tracked (the quietest are forgotten first). */
@@ -111,8 +100,6 @@ export const DEFAULT_ANOMALY_OPTIONS: Required<AnomalyOptions> = {
   minDropped: 10,
   minFlood: 30,
   floodShare: 0.5,
-  minResponseSubnet: 20,
-  responseShare: 0.25,
   coolDownTicks: 30,
   maxSubnets: 1024,
   maxHistory: 50,
@@ -123,7 +110,6 @@ export class AnomalyDetector {
   private ticks = 0;
   private readonly global = new Map<'inbound' | 'errors' | 'dropped', Baseline>();
   private readonly subnets = new Map<string, Baseline>();
-  private readonly responseSubnets = new Map<string, Baseline>();
   /** Active flags by "rule subject". */
   private readonly activeFlags = new Map<string, Anomaly & { lastTick: number }>();
   private readonly history: Anomaly[] = [];
@@ -133,7 +119,6 @@ export class AnomalyDetector {
     'error-spike': 0,
     'dropped-spike': 0,
     'subnet-flood': 0,
-    'response-subnet': 0,
   };
 
   constructor(options: AnomalyOptions = {}) {
@@ -176,30 +161,7 @@ export class AnomalyDetector {
       }
       this.global.set(key, update(base, value, hit ? o.alpha / 4 : o.alpha));
     }
-    fired.push(
-      ...this.concentration(
-        warm,
-        tick.at,
-        'subnet-flood',
-        tick.bySubnet,
-        tick.inbound + tick.dropped,
-        this.subnets,
-      ),
-    );
-    if (tick.responsesBySubnet) {
-      let replies = 0;
-      for (const n of tick.responsesBySubnet.values()) replies += n;
-      fired.push(
-        ...this.concentration(
-          warm,
-          tick.at,
-          'response-subnet',
-          tick.responsesBySubnet,
-          replies,
-          this.responseSubnets,
-        ),
-      );
-    }
+    fired.push(...this.floods(tick, warm));
     this.expire();
     return fired;
   }
@@ -224,55 +186,44 @@ export class AnomalyDetector {
     return this.history.slice().reverse();
   }
 
-  /** One subnet's share of a tick's messages, against its own baseline (subnet-flood, response-subnet). */
-  private concentration(
-    warm: boolean,
-    at: number,
-    rule: 'subnet-flood' | 'response-subnet',
-    bySubnet: ReadonlyMap<string, number>,
-    total: number,
-    baselines: Map<string, Baseline>,
-  ): Anomaly[] {
+  private floods(tick: TickCounts, warm: boolean): Anomaly[] {
     const o = this.options;
-    const [floor, shareNeeded, what] =
-      rule === 'subnet-flood'
-        ? [o.minFlood, o.floodShare, 'inbound messages']
-        : [o.minResponseSubnet, o.responseShare, 'replies to our queries'];
+    const total = tick.inbound + tick.dropped;
     const fired: Anomaly[] = [];
     const seen = new Set<string>();
-    for (const [subnet, count] of bySubnet) {
+    for (const [subnet, count] of tick.bySubnet) {
       seen.add(subnet);
-      const base = baselines.get(subnet) ?? { mean: 0, variance: 0 };
-      const threshold = Math.max(floor, base.mean * o.ratio, total * shareNeeded);
+      const base = this.subnets.get(subnet) ?? { mean: 0, variance: 0 };
+      const threshold = Math.max(o.minFlood, base.mean * o.ratio, total * o.floodShare);
       const hit = warm && count >= threshold && total > 0;
       if (hit) {
         const share = Math.round((count / total) * 100);
         const label = subnetLabel(subnet);
         fired.push(
           this.raise(
-            at,
-            rule,
+            tick.at,
+            'subnet-flood',
             label,
             count,
             base.mean,
             threshold,
             () =>
-              `${label} sent ${count} of ${total} ${what} (${share}%) in one tick against a usual ${round(base.mean)}`,
+              `${label} sent ${count} of ${total} inbound messages (${share}%) in one tick against a usual ${round(base.mean)}`,
           ),
         );
       }
-      baselines.set(subnet, update(base, count, hit ? o.alpha / 4 : o.alpha));
+      this.subnets.set(subnet, update(base, count, hit ? o.alpha / 4 : o.alpha));
     }
     // Silent subnets decay towards zero; the quietest are forgotten when over the cap.
-    for (const [subnet, base] of baselines) {
+    for (const [subnet, base] of this.subnets) {
       if (seen.has(subnet)) continue;
       const next = update(base, 0, o.alpha);
-      if (next.mean < 0.01) baselines.delete(subnet);
-      else baselines.set(subnet, next);
+      if (next.mean < 0.01) this.subnets.delete(subnet);
+      else this.subnets.set(subnet, next);
     }
-    if (baselines.size > o.maxSubnets) {
-      const quietest = [...baselines].sort((a, b) => a[1].mean - b[1].mean);
-      for (const [subnet] of quietest.slice(0, baselines.size - o.maxSubnets)) baselines.delete(subnet);
+    if (this.subnets.size > o.maxSubnets) {
+      const quietest = [...this.subnets].sort((a, b) => a[1].mean - b[1].mean);
+      for (const [subnet] of quietest.slice(0, this.subnets.size - o.maxSubnets)) this.subnets.delete(subnet);
     }
     return fired;
   }

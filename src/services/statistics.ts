@@ -67,7 +67,6 @@ interface TickCounter {
   timeouts: number;
   dropped: number;
   bySubnet: Map<string, number>;
-  responsesBySubnet: Map<string, number>;
 }
 
 export class Statistics {
@@ -145,21 +144,18 @@ export class Statistics {
 
   private subscribe(): void {
     const bus = this.source.events;
-    const count = (m: Map<string, number>, host: string): void => {
+    const countSubnet = (host: string): void => {
+      const m = this.current.bySubnet;
       const key = m.size < MAX_SUBNETS_PER_TICK || m.has(subnetKey(host)) ? subnetKey(host) : 'other';
       m.set(key, (m.get(key) ?? 0) + 1);
     };
-    const countSubnet = (host: string): void => count(this.current.bySubnet, host);
     this.unsubscribe.push(
       bus.on('query:in', (e) => {
         this.current.queriesIn++;
         countSubnet(e.from.host);
       }),
       bus.on('query:out', () => this.current.queriesOut++),
-      bus.on('response:in', (e) => {
-        this.current.responsesIn++;
-        count(this.current.responsesBySubnet, e.from.host);
-      }),
+      bus.on('response:in', () => this.current.responsesIn++),
       bus.on('query:error', () => this.current.errors++),
       bus.on('query:timeout', () => this.current.timeouts++),
       bus.on('message:dropped', (e) => {
@@ -214,7 +210,6 @@ export class Statistics {
       errors: c.errors + c.timeouts,
       dropped: c.dropped,
       bySubnet: c.bySubnet,
-      responsesBySubnet: c.responsesBySubnet,
     });
     for (const a of anomalies) if (a.ticks === 1) this.events.emit('anomaly', a);
     this.events.emit('tick', { sample, anomalies });
@@ -354,6 +349,5 @@ function emptyTick(): TickCounter {
     timeouts: 0,
     dropped: 0,
     bySubnet: new Map(),
-    responsesBySubnet: new Map(),
   };
 }
