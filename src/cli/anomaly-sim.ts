@@ -66,8 +66,8 @@ export interface AnomalySimResult {
   byRule: Partial<Record<AnomalyRule, number>>;
   /**
    * The largest share of a daemon's replies (to its own queries) that came from one /24 in one
-   * tick, mean and maximum over the daemons' ticks before and after the turn: the input of the
-   * rule response-subnet, so a row shows how far an attack moves it even when the rule stays quiet.
+   * tick, mean and maximum over the daemons' ticks before and after the turn: whether an attack
+   * moves this input is what decides if a detector rule on it could see a Sybil cluster.
    */
   topReplyShare: Record<'before' | 'after', { mean: number; max: number }>;
   lookups: number;
