@@ -39,17 +39,22 @@ if (values.markdown) {
     .filter(Boolean)
     .map((l) => JSON.parse(l));
   console.log(
-    '| adversary | fraction | seed | daemons flagged after the turn | before the turn | daemon ticks flagged after / before | median delay | rules (ticks) | replay |',
+    '| adversary | fraction | seed | daemons flagged after the turn | before the turn | daemon ticks flagged after / before | median delay | rules (ticks) | top /24 share of replies, mean (max) before / after | replay |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const rules =
       Object.entries(r.byRule)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ') || '-';
     const delay = r.medianDelayMs === null ? '-' : `${Math.round(r.medianDelayMs / 1000)} s`;
+    // Rows from before the field existed print '-'.
+    const t = r.topReplyShare;
+    const share = t
+      ? `${pct(t.before.mean)} (${pct(t.before.max)}) / ${pct(t.after.mean)} (${pct(t.after.max)})`
+      : '-';
     console.log(
-      `| ${r.adversary} | ${pct(r.fraction)} | ${r.seed} | ${r.flaggedAfter}/${r.daemons} | ${r.flaggedBefore}/${r.daemons} | ${pct(r.tickRateAfter)} / ${pct(r.tickRateBefore)} | ${delay} | ${rules} | \`${r.replay}\` |`,
+      `| ${r.adversary} | ${pct(r.fraction)} | ${r.seed} | ${r.flaggedAfter}/${r.daemons} | ${r.flaggedBefore}/${r.daemons} | ${pct(r.tickRateAfter)} / ${pct(r.tickRateBefore)} | ${delay} | ${rules} | ${share} | \`${r.replay}\` |`,
     );
   }
   process.exit(0);

@@ -13,6 +13,7 @@
  *
  * --dht overlay: the overlay's get under the same kinds (`kadmium sim --dht overlay`; no
  * reputation there, --lookups is the number of items; --targeted takes --counts 8,16,32,64;
+ * --churn 0.1 --minutes 10 replaces a tenth of the nodes between the puts and the gets;
  * --kinds none --fractions 0 is the attack-free baseline).
  */
 import { readFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     dht: { type: 'string', default: 'mainline' },
     counts: { type: 'string', default: '8,16,32,64' },
     minutes: { type: 'string', default: '1' },
+    churn: { type: 'string', default: '0' },
     markdown: { type: 'string' },
   },
 });
@@ -79,7 +81,7 @@ if (values.dht === 'overlay') {
       paths: run.paths,
       items: Number(values.lookups),
       natFraction: 0.2,
-      churn: 0,
+      churn: Number(values.churn),
       minutes: Number(values.minutes),
       build: 'fast',
       // kind none: the attack-free baseline the cost in messages is read against.
@@ -106,7 +108,7 @@ if (values.dht === 'overlay') {
         wallMs: r.wallMs,
         replay:
           `kadmium sim --dht overlay --nodes ${nodes} --seed ${options.seed} --paths ${run.paths} --lookups ${options.items} ` +
-          `--nat 0.2 --churn 0 --minutes ${options.minutes} --build fast` +
+          `--nat 0.2 --churn ${options.churn} --minutes ${options.minutes} --build fast` +
           (run.kind === 'none' ? '' : ` --adversary ${run.kind} --fraction ${run.fraction}`),
       }),
     );

@@ -10,7 +10,8 @@
  * sees both. `scripts/anomaly-rates.mjs` runs the grid and prints the table of docs/SECURITY.md.
  */
 import { AnomalyDetector, type AnomalyOptions, type AnomalyRule } from '../services/anomaly.js';
-import { Statistics } from '../services/statistics.js';
+import { MAX_SUBNETS_PER_TICK, Statistics } from '../services/statistics.js';
+import { subnetKey } from '../transport/address.js';
 import type { AdversaryKind } from '../sim/adversary.js';
 import { SimContext } from '../sim/runner.js';
 import type { SimNode } from '../sim/world.js';
@@ -63,6 +64,12 @@ export interface AnomalySimResult {
   medianDelayMs: number | null;
   /** Daemon ticks on which a rule fired after the turn, by rule. */
   byRule: Partial<Record<AnomalyRule, number>>;
+  /**
+   * The largest share of a daemon's replies (to its own queries) that came from one /24 in one
+   * tick, mean and maximum over the daemons' ticks before and after the turn: whether an attack
+   * moves this input is what decides if a detector rule on it could see a Sybil cluster.
+   */
+  topReplyShare: Record<'before' | 'after', { mean: number; max: number }>;
   lookups: number;
   /**
    * The daemons' get_peers lookups in three windows (before the turn, the first and the second
@@ -121,6 +128,7 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   const services: Statistics[] = [];
   let lookups = 0;
   let inFlight = 0;
+  const shares = { before: { sum: 0, n: 0, max: 0 }, after: { sum: 0, n: 0, max: 0 } };
   const sums = {
     before: { lookups: 0, queried: 0, failed: 0, durationMs: 0 },
     early: { lookups: 0, queried: 0, failed: 0, durationMs: 0 },
@@ -132,9 +140,30 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
     stats.start();
     stats.runtime.stop(); // real event-loop delay means nothing on virtual time
     services.push(stats);
+    // Replies by /24 over the current tick, beside the detector's own count of them.
+    let replies = new Map<string, number>();
+    node.dht.events.on('response:in', (e) => {
+      const key = subnetKey(e.from.host);
+      if (replies.has(key) || replies.size < MAX_SUBNETS_PER_TICK)
+        replies.set(key, (replies.get(key) ?? 0) + 1);
+    });
     stats.events.on('tick', ({ anomalies }) => {
+      const tickReplies = replies;
+      replies = new Map();
       if (!stats.detector.warm) return;
       const after = world.clock.now() > turnAt;
+      let total = 0;
+      let top = 0;
+      for (const n of tickReplies.values()) {
+        total += n;
+        top = Math.max(top, n);
+      }
+      if (total > 0) {
+        const w = after ? shares.after : shares.before;
+        w.sum += top / total;
+        w.n++;
+        w.max = Math.max(w.max, top / total);
+      }
       if (after) ticks.after++;
       else ticks.before++;
       // A rule that fired on this tick (not one merely still active from an earlier episode).
@@ -210,6 +239,13 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
     tickRateBefore: ticks.before > 0 ? ticks.flaggedBefore / ticks.before : 0,
     medianDelayMs: delays.length > 0 ? (delays[Math.floor(delays.length / 2)] as number) : null,
     byRule,
+    topReplyShare: {
+      before: {
+        mean: round3(shares.before.sum / Math.max(1, shares.before.n)),
+        max: round3(shares.before.max),
+      },
+      after: { mean: round3(shares.after.sum / Math.max(1, shares.after.n)), max: round3(shares.after.max) },
+    },
     lookups,
     cost: {
       before: mean(sums.before),
@@ -220,6 +256,10 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   };
   await Promise.all(world.live.map((n) => n.dht.close()));
   return result;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }
 
 function mean(w: { lookups: number; queried: number; failed: number; durationMs: number }): {
