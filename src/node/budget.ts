@@ -94,34 +94,30 @@ export function alphaUnder(level: PressureLevel, alpha: number): number {
   return level === 0 ? alpha : level === 1 ? Math.max(1, alpha - 1) : 1;
 }
 
-/** What a node with these parts does under pressure, for `pressureChanges`. */
-export interface PressureParts {
-  rtt: RttTracker;
-  /** Configured lookup parallelism. */
-  alpha: number;
-  /** The node asks the rest of the K at once once a lookup converged (`converged-width`). */
-  convergedWidth: boolean;
-  /** The node caches items along lookup paths (`path-cache`, Mainline only). */
-  pathCache?: boolean;
+/** What budgets read of a node's latency routing (node/latency.ts `LatencyRouting`). */
+export interface PressureRouting {
+  readonly rtt: RttTracker;
+  /** `converged-width` (the wide last round) and `path-cache` are what pressure turns off. */
+  has(technique: 'converged-width' | 'path-cache'): boolean;
 }
 
-/**
- * Move from level `from` to `to`: cap the RTT history (which the node cannot re-read through a
- * getter) and describe every change, including those the node's getters make by reading the level
- * (parallelism, converged width off at any pressure, path caching off at any pressure).
- */
-export function pressureChanges(parts: PressureParts, from: PressureLevel, to: PressureLevel): string[] {
+export function pressureChanges(
+  routing: PressureRouting,
+  alpha: number,
+  from: PressureLevel,
+  to: PressureLevel,
+): string[] {
   const entries = to === 0 ? MAX_RTT_ENTRIES : to === 1 ? RTT_ENTRIES_UNDER_PRESSURE : RTT_ENTRIES_SEVERE;
-  const before = parts.rtt.size;
-  parts.rtt.limit(entries);
+  const before = routing.rtt.size;
+  routing.rtt.limit(entries);
   const changes = [
-    `lookup parallelism ${alphaUnder(from, parts.alpha)} -> ${alphaUnder(to, parts.alpha)}`,
-    `RTT history capped at ${entries} addresses (${before} -> ${parts.rtt.size} held)`,
+    `lookup parallelism ${alphaUnder(from, alpha)} -> ${alphaUnder(to, alpha)}`,
+    `RTT history capped at ${entries} addresses (${before} -> ${routing.rtt.size} held)`,
   ];
   const onOff = (level: PressureLevel): string => (level === 0 ? 'on' : 'off');
   if ((from === 0) !== (to === 0)) {
-    if (parts.convergedWidth) changes.push(`wide last round ${onOff(from)} -> ${onOff(to)}`);
-    if (parts.pathCache) changes.push(`path caching ${onOff(from)} -> ${onOff(to)}`);
+    if (routing.has('converged-width')) changes.push(`wide last round ${onOff(from)} -> ${onOff(to)}`);
+    if (routing.has('path-cache')) changes.push(`path caching ${onOff(from)} -> ${onOff(to)}`);
   }
   return changes;
 }

@@ -374,13 +374,7 @@ export class Dht extends DhtCore {
    */
   setResourcePressure(level: PressureLevel): string[] {
     if (level === this.pressure) return [];
-    const parts = {
-      rtt: this.latency.rtt,
-      alpha: this.alpha,
-      convergedWidth: this.latency.has('converged-width'),
-      pathCache: this.latency.has('path-cache'),
-    };
-    const changes = pressureChanges(parts, this.pressure, level);
+    const changes = pressureChanges(this.latency, this.alpha, this.pressure, level);
     this.pressure = level;
     this.events.emit('budget', { level, changes });
     return changes;

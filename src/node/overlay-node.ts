@@ -347,12 +347,7 @@ export class OverlayNode {
    */
   setResourcePressure(level: PressureLevel): string[] {
     if (level === this.pressure) return [];
-    const parts = {
-      rtt: this.latency.rtt,
-      alpha: this.alpha,
-      convergedWidth: this.latency.has('converged-width'),
-    };
-    const changes = pressureChanges(parts, this.pressure, level);
+    const changes = pressureChanges(this.latency, this.alpha, this.pressure, level);
     this.pressure = level;
     this.events.emit('overlay:budget', { level, changes });
     return changes;
