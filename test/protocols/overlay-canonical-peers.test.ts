@@ -15,6 +15,7 @@ import {
 import { encodePeerJson, overlayPeerOf } from '../../src/protocols/overlay/peer-json.js';
 import { makeAddress } from '../../src/transport/address.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { mutateJson } from './mutate.js';
 
 const random = new SeededRandom(505);
 const te = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -106,17 +107,7 @@ describe('overlay canonical peer lists (the fast path for FindNode and GetValue 
     const base = replies.slice(0, 4);
     for (let i = 0; i < 10_000; i++) {
       const [tag, original] = base[random.int(base.length)] as [number, Uint8Array];
-      const bytes = Array.from(original);
-      for (let e = 1 + random.int(3); e > 0; e--) {
-        const at = random.int(bytes.length + 1);
-        const ch = alphabet[random.int(alphabet.length)] as number;
-        const op = random.int(4);
-        if (op === 0) bytes.splice(at, 1);
-        else if (op === 1) bytes.splice(at, 0, ch);
-        else if (op === 2) bytes[at] = ch;
-        else if (random.int(8) === 0) bytes.length = at;
-      }
-      const json = Uint8Array.from(bytes);
+      const json = mutateJson(original, random, alphabet);
       const fast = decodeCanonicalClosest(json, MAX_CLOSEST_PEERS);
       if (!fast) continue;
       matched++;

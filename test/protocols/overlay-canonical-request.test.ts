@@ -11,6 +11,7 @@ import {
 } from '../../src/protocols/overlay/messages.js';
 import { NO_PUZZLE } from '../../src/protocols/overlay/puzzle.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { mutateJson } from './mutate.js';
 
 const random = new SeededRandom(404);
 const alice = OverlayIdentity.generate({ ...NO_PUZZLE, random });
@@ -96,17 +97,7 @@ describe('overlay canonical requests (the fast path for Ping, FindNode, GetValue
     for (let i = 0; i < 20_000; i++) {
       const request = canonical[random.int(canonical.length)] as OverlayRequest;
       const tag = random.int(8) === 0 ? 1 + random.int(6) : OverlayTag[request.method];
-      const bytes = Array.from(encodeRequest(request));
-      for (let e = 1 + random.int(3); e > 0; e--) {
-        const at = random.int(bytes.length + 1);
-        const ch = alphabet[random.int(alphabet.length)] as number;
-        const op = random.int(4);
-        if (op === 0) bytes.splice(at, 1);
-        else if (op === 1) bytes.splice(at, 0, ch);
-        else if (op === 2) bytes[at] = ch;
-        else bytes.length = at;
-      }
-      const json = Uint8Array.from(bytes);
+      const json = mutateJson(encodeRequest(request), random, alphabet, 1);
       const fast = decodeCanonicalRequest(tag, json, prefix);
       if (!fast) continue;
       matched++;

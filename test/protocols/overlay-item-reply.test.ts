@@ -11,6 +11,7 @@ import {
 } from '../../src/protocols/overlay/messages.js';
 import { timestampFromMs } from '../../src/protocols/overlay/fields.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { mutateJson } from './mutate.js';
 
 const random = new SeededRandom(913);
 const te = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -59,17 +60,7 @@ describe('overlay GetValue hits (item and peers, split between the two decoders)
     let mutantsAccepted = 0;
     for (let i = 0; i < 5_000; i++) {
       const original = replies[random.int(replies.length)] as Uint8Array;
-      const bytes = Array.from(original);
-      for (let e = 1 + random.int(3); e > 0; e--) {
-        const at = random.int(bytes.length + 1);
-        const ch = alphabet[random.int(alphabet.length)] as number;
-        const op = random.int(4);
-        if (op === 0) bytes.splice(at, 1);
-        else if (op === 1) bytes.splice(at, 0, ch);
-        else if (op === 2) bytes[at] = ch;
-        else if (random.int(8) === 0) bytes.length = at;
-      }
-      const json = Uint8Array.from(bytes);
+      const json = mutateJson(original, random, alphabet);
       const fast = decodeResponse(OverlayTag.get_value, json);
       const slow = general(json);
       assert.equal(fast.ok, slow.ok, `fast ${fast.ok}, total ${slow.ok}: ${td(json).slice(0, 200)}`);
