@@ -20,6 +20,7 @@ import { type Address, type Family, isLocalAddress } from '../transport/address.
 import { bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../transport/ip.js';
 import type { Slab } from '../util/slab.js';
 import { InvalidArgumentError } from '../util/errors.js';
+import { AddressIndex, type AddressKey, ipKeyOf } from './address-index.js';
 import { asNodeId, commonPrefixLength, compareDistance, type NodeId } from './id.js';
 
 export interface Contact {
@@ -207,6 +208,7 @@ export class RoutingTable {
   private readonly latencyOf: ((address: Address) => number | undefined) | undefined;
   private readonly buckets: Bucket[];
   private count = 0;
+  private readonly addresses = new AddressIndex((r) => this.portOf(r));
 
   // Record layout, in bytes from the record's start: id | IP (16, v4 in the first 4) | port (BE) |
   // family | flags | failures | next record in its chain (BE) | padding to 8 | lastResponseAt f64 |
@@ -303,7 +305,7 @@ export class RoutingTable {
 
   getByAddress(address: Address): RoutingNode | undefined {
     if (!this.parseIp(address)) return undefined;
-    const r = this.findIp(address.family, address.port);
+    const r = this.addresses.heldAt(ipKeyOf(scratchIp, 0, address.family), address.port);
     return r < 0 ? undefined : this.snapshot(r);
   }
 
@@ -390,7 +392,10 @@ export class RoutingTable {
     if (!exempt && this.subnetCount(bucket, address.family) >= this.maxPerSubnet) {
       return { action: 'rejected', reason: 'subnet-limit' };
     }
-    if (this.findIp(address.family, this.onePerIp && !exempt ? -1 : address.port) >= 0) {
+    const ip = ipKeyOf(scratchIp, 0, address.family);
+    if (
+      this.onePerIp && !exempt ? this.addresses.holdsIp(ip) : this.addresses.heldAt(ip, address.port) >= 0
+    ) {
       return { action: 'rejected', reason: 'same-ip' };
     }
     return undefined;
@@ -410,38 +415,68 @@ export class RoutingTable {
    * never renames.
    */
   private forgetRenamed(address: Address): void {
-    if (!this.parseIp(address)) return;
+    // Called for every answer from an id we do not hold (its IP already in `scratchIp`): the
+    // index says in one look whether anything is there; only a hit walks the chains.
     const { family, port } = address;
-    // Called for every answer from an id we do not hold: walk the chains without copying them,
-    // and act only on a match (one address holds at most one record per chain).
-    for (const bucket of this.buckets) {
-      let spare = END;
-      for (let r = bucket.spare; r !== END && spare === END; r = this.next(r))
-        if (this.sameAddress(r, family, port)) spare = r;
-      if (spare !== END) {
-        bucket.spare = this.unlink(bucket.spare, spare);
-        bucket.spares--;
-        this.release(spare);
+    const ip = ipKeyOf(scratchIp, 0, family);
+    if (this.addresses.hasSpare(ip, port)) {
+      // One address holds at most one replacement per chain, but may wait in several buckets.
+      for (const bucket of this.buckets) {
+        let spare = END;
+        for (let r = bucket.spare; r !== END && spare === END; r = this.next(r))
+          if (this.sameAddress(r, family, port)) spare = r;
+        if (spare !== END) {
+          this.unlinkSpare(bucket, spare);
+          this.release(spare);
+        }
       }
-      let held = END;
-      for (let r = bucket.head; r !== END && held === END; r = this.next(r))
-        if (this.sameAddress(r, family, port)) held = r;
-      if (held !== END) {
-        this.removeFrom(bucket, held);
-        this.release(held);
-        this.promoteSpare(bucket);
-      }
+    }
+    const held = this.addresses.heldAt(ip, port);
+    if (held >= 0) {
+      const bucket = this.buckets[Math.min(this.prefixOf(held), this.buckets.length - 1)] as Bucket;
+      this.removeFrom(bucket, held);
+      this.release(held);
+      this.promoteSpare(bucket);
     }
   }
 
-  /** Move the newest replacement (it answered most recently) into the bucket; undefined if none. */
+  /**
+   * Move the newest replacement (it answered most recently) into the bucket; undefined if none.
+   * A replacement whose address (or IP, where one node per IP holds) a contact took meanwhile
+   * is dropped instead, as `refusal` would have turned it away.
+   */
   private promoteSpare(bucket: Bucket): number | undefined {
-    const promoted = this.chain(bucket.spare).pop();
-    if (promoted === undefined) return undefined;
-    bucket.spare = this.unlink(bucket.spare, promoted);
+    for (;;) {
+      const promoted = this.chain(bucket.spare).pop();
+      if (promoted === undefined) return undefined;
+      this.unlinkSpare(bucket, promoted);
+      if (this.taken(promoted)) {
+        this.release(promoted);
+        continue;
+      }
+      this.insert(bucket, promoted, Math.max(0, this.times[this.timeIndex(promoted)] as number));
+      return promoted;
+    }
+  }
+
+  /** Whether a contact already holds record r's address, or its IP where that is one per node. */
+  private taken(r: number): boolean {
+    const ip = this.ipKey(r);
+    if (this.addresses.heldAt(ip, this.portOf(r)) >= 0) return true;
+    if (!this.onePerIp || !this.addresses.holdsIp(ip)) return false;
+    return !(this.exemptLocal && isLocalAddress(this.snapshot(r).address.host));
+  }
+
+  private ipKey(r: number): AddressKey {
+    const o = r * this.recordBytes;
+    return ipKeyOf(this.bytes, o + this.ipAt, this.bytes[o + this.familyAt] as Family);
+  }
+
+  /** Take replacement r out of its bucket's chain (it must be in it); the caller releases or moves it. */
+  private unlinkSpare(bucket: Bucket, r: number): void {
+    bucket.spare = this.unlink(bucket.spare, r);
     bucket.spares--;
-    this.insert(bucket, promoted, Math.max(0, this.times[this.timeIndex(promoted)] as number));
-    return promoted;
+    this.addresses.dropSpare(this.ipKey(r), this.portOf(r));
   }
 
   /**
@@ -455,8 +490,7 @@ export class RoutingTable {
     if (r < 0) {
       const waiting = this.find(bucket.spare, id);
       if (waiting >= 0) {
-        bucket.spare = this.unlink(bucket.spare, waiting);
-        bucket.spares--;
+        this.unlinkSpare(bucket, waiting);
         this.release(waiting);
       }
       return undefined;
@@ -660,19 +694,24 @@ export class RoutingTable {
   private snapshot(r: number): RoutingNode {
     const o = r * this.recordBytes;
     const bytes = this.bytes;
-    const family = bytes[o + this.familyAt] as Family;
-    const host = family === 4 ? bytesToIpv4(bytes, o + this.ipAt) : bytesToIpv6(bytes, o + this.ipAt);
-    const port = ((bytes[o + this.portAt] as number) << 8) | (bytes[o + this.portAt + 1] as number);
     const t = this.timeIndex(r);
     return {
       id: asNodeId(bytes.slice(o, o + this.idLength)),
-      address: { host, port, family },
+      address: this.addressAt(r),
       ...(this.keyBytes > 0 ? { key: bytes.slice(o + this.keyAt, o + this.keyAt + this.keyBytes) } : {}),
       lastResponseAt: this.times[t] as number,
       lastQueryAt: this.times[t + 1] as number,
       failures: bytes[o + this.failuresAt] as number,
       reachable: ((bytes[o + this.flagsAt] as number) & FLAG_REACHABLE) !== 0,
     };
+  }
+
+  private addressAt(r: number): Address {
+    const o = r * this.recordBytes;
+    const bytes = this.bytes;
+    const family = bytes[o + this.familyAt] as Family;
+    const host = family === 4 ? bytesToIpv4(bytes, o + this.ipAt) : bytesToIpv6(bytes, o + this.ipAt);
+    return { host, port: this.portOf(r), family };
   }
 
   /** Parse the address's IP into `scratchIp`; false when it is not an IP of its stated family. */
@@ -691,16 +730,6 @@ export class RoutingTable {
       const o = r * this.recordBytes;
       for (let i = 0; i < this.idLength; i++) if (bytes[o + i] !== id[i]) continue outer;
       return r;
-    }
-    return -1;
-  }
-
-  /** The bucket record with the IP in `scratchIp` (and this port, unless port is -1), or -1. */
-  private findIp(family: Family, port: number): number {
-    for (const bucket of this.buckets) {
-      for (let r = bucket.head; r !== END; r = this.next(r)) {
-        if (this.sameIp(r, family, 16) && (port < 0 || this.portOf(r) === port)) return r;
-      }
     }
     return -1;
   }
@@ -906,6 +935,7 @@ export class RoutingTable {
     bucket.size++;
     bucket.touchedAt = Math.max(bucket.touchedAt, now);
     this.count++;
+    this.addresses.hold(this.ipKey(r), r);
   }
 
   private removeFrom(bucket: Bucket, r: number): void {
@@ -913,24 +943,27 @@ export class RoutingTable {
     bucket.head = this.unlink(bucket.head, r);
     bucket.size--;
     this.count--;
+    this.addresses.drop(this.ipKey(r), r);
   }
 
   /** Keep an answered newcomer (in its own record) to replace a failing node later. */
   private cache(bucket: Bucket, r: number): void {
     const family = this.bytes[r * this.recordBytes + this.familyAt] as Family;
     const port = this.portOf(r);
-    const same = this.chain(bucket.spare).find((w) => this.sameAddress(w, family, port));
+    const ip = this.ipKey(r);
+    const same = this.addresses.hasSpare(ip, port)
+      ? this.chain(bucket.spare).find((w) => this.sameAddress(w, family, port))
+      : undefined;
     if (same !== undefined) {
-      bucket.spare = this.unlink(bucket.spare, same);
-      bucket.spares--;
+      this.unlinkSpare(bucket, same);
       this.release(same);
     }
     bucket.spare = this.append(bucket.spare, r);
     bucket.spares++;
+    this.addresses.addSpare(ip, port);
     if (bucket.spares > this.maxReplacements) {
       const oldest = bucket.spare;
-      bucket.spare = this.next(oldest);
-      bucket.spares--;
+      this.unlinkSpare(bucket, oldest);
       this.release(oldest);
     }
   }
@@ -943,14 +976,14 @@ export class RoutingTable {
     const newcomerFavoured = !this.prefer || this.prefer(newcomer);
     let slowest: number | undefined;
     let slowestRtt = Math.max(mine * PNS_MARGIN, mine + PNS_MIN_GAIN_MS);
-    for (const r of this.chain(bucket.head)) {
-      const member = this.snapshot(r);
-      if (!newcomerFavoured && this.prefer?.(member)) continue;
-      const rtt = latencyOf(member.address);
-      if (rtt !== undefined && rtt > slowestRtt) {
-        slowest = r;
-        slowestRtt = rtt;
-      }
+    for (let r = bucket.head; r !== END; r = this.next(r)) {
+      const rtt = latencyOf(this.addressAt(r));
+      if (rtt === undefined || rtt <= slowestRtt) continue;
+      // Asked last: `prefer` checks a BEP 42 id (an IP parse and a CRC), and a full far bucket
+      // holds up to 128 members, of which only the few slower than the bar matter.
+      if (!newcomerFavoured && this.prefer?.(this.snapshot(r))) continue;
+      slowest = r;
+      slowestRtt = rtt;
     }
     return slowest;
   }
