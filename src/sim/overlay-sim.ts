@@ -59,6 +59,11 @@ export interface OverlaySimOptions {
    * dropped SYN does, instead of being refused after one round trip.
    */
   silentDials?: boolean;
+  /**
+   * How many random reachable nodes a joining node is given to bootstrap from (default 1). With
+   * one, a newcomer that happens to join through an adversary learns only colluders.
+   */
+  joinContacts?: number;
   onProgress?: (phase: string, done: number, total: number) => void;
 }
 
@@ -77,7 +82,14 @@ export interface OverlaySimReport {
   options: Omit<OverlaySimOptions, 'onProgress'>;
   puts: { ok: number; total: number; medianStored: number };
   /** lies: items that failed verification, summed over the gets (forged copies refused). */
-  gets: { ok: number; total: number; successRate: number; lies: number };
+  gets: {
+    ok: number;
+    total: number;
+    successRate: number;
+    lies: number;
+    /** The gets read by nodes that joined during the churn phase (their tables are young). */
+    byJoiners: { ok: number; total: number };
+  };
   lookups: {
     count: number;
     medianHops: number;
@@ -109,6 +121,8 @@ interface Member {
   /** Not behind NAT: others can dial it, so it can be a bootstrap node. */
   reachable: boolean;
   hostile: boolean;
+  /** Joined after the build (during churn). */
+  late: boolean;
 }
 
 /** The salt of the targeted kind's victim item (published by the first node). */
@@ -141,7 +155,7 @@ export async function simulateOverlay(
   const isHostile = (i: number): boolean =>
     kind !== undefined && i > 0 && i < options.nodes && isAdversaryIndex(i, options.adversaryFraction);
 
-  const join = async (bootstrap: Member | undefined, natOverride?: boolean): Promise<Member> => {
+  const join = async (bootstrap: Member[] | undefined, natOverride?: boolean): Promise<Member> => {
     const n = serial++;
     const hostile = isHostile(n);
     let identity: OverlayIdentity;
@@ -167,7 +181,7 @@ export async function simulateOverlay(
       random,
       paths: options.paths,
       ...(options.latency !== undefined ? { latency: options.latency } : {}),
-      bootstrap: bootstrap ? [{ publicKey: bootstrap.node.publicKey, address: bootstrap.node.address }] : [],
+      bootstrap: (bootstrap ?? []).map((b) => ({ publicKey: b.node.publicKey, address: b.node.address })),
     });
     // Only the value lookups of puts and gets: bucket refreshes (find_node) run in the background
     // and would blur what a reader waits for.
@@ -183,7 +197,7 @@ export async function simulateOverlay(
         if (e.firstMs !== undefined) firstItems.push(e.firstMs);
       });
     }
-    const member = { node, reachable: !nat, hostile };
+    const member = { node, reachable: !nat, hostile, late: n >= options.nodes };
     alive.push(member);
     await clock.run(node.start());
     return member;
@@ -193,9 +207,12 @@ export async function simulateOverlay(
   // (a NATed node cannot be anyone's bootstrap).
   const first = await join(undefined);
   if (kind === 'targeted') victimTarget = itemTarget(first.node.publicKey, VICTIM_SALT);
-  const bootstrapNode = (): Member => {
+  const bootstrapNodes = (): Member[] => {
     const reachable = alive.filter((m) => m.reachable);
-    return reachable[random.int(reachable.length)] ?? first;
+    const wanted = Math.min(options.joinContacts ?? 1, reachable.length);
+    const picked = new Set<Member>();
+    while (picked.size < wanted) picked.add(reachable[random.int(reachable.length)] as Member);
+    return picked.size > 0 ? [...picked] : [first];
   };
   if (options.build === 'fast') {
     for (let i = 1; i < options.nodes; i++) {
@@ -220,7 +237,7 @@ export async function simulateOverlay(
     );
   } else {
     for (let i = 1; i < options.nodes; i++) {
-      await join(bootstrapNode());
+      await join(bootstrapNodes());
       if (i % 100 === 0) options.onProgress?.('join', i, options.nodes);
     }
   }
@@ -275,7 +292,7 @@ export async function simulateOverlay(
       await victim.node.close();
       departed++;
     }
-    await join(bootstrapNode());
+    await join(bootstrapNodes());
     options.onProgress?.('churn', i + 1, replacements);
   }
   if (replacements === 0) await clock.advance(options.minutes * 60_000);
@@ -284,18 +301,23 @@ export async function simulateOverlay(
 
   // Read each item back from a random node.
   let getsOk = 0;
+  const byJoiners = { ok: 0, total: 0 };
   let lies = 0;
   let read = 0;
   const reads = kind === 'targeted' && published.length > 0 ? options.items : published.length;
   const readers = honest();
   await inBatches(clock, reads, async (i) => {
     const { publisher, value, index } = published[kind === 'targeted' ? 0 : i] as (typeof published)[number];
-    const reader = (readers[random.int(readers.length)] as Member).node;
+    const { node: reader, late } = readers[random.int(readers.length)] as Member;
+    if (late) byJoiners.total++;
     try {
       const got = await reader.get(publisher.publicKey, {
         salt: kind === 'targeted' ? VICTIM_SALT : salt(index),
       });
-      if (got && new TextDecoder().decode(got.item.v) === value) getsOk++;
+      if (got && new TextDecoder().decode(got.item.v) === value) {
+        getsOk++;
+        if (late) byJoiners.ok++;
+      }
       lies += got?.lies ?? 0;
     } catch {
       // counted as a miss
@@ -314,6 +336,7 @@ export async function simulateOverlay(
       build: options.build,
       ...(options.latency !== undefined ? { latency: options.latency } : {}),
       ...(options.silentDials ? { silentDials: true } : {}),
+      ...(options.joinContacts !== undefined ? { joinContacts: options.joinContacts } : {}),
       ...(kind ? { adversary: kind } : {}),
       adversaryFraction: kind ? options.adversaryFraction : 0,
     },
@@ -327,6 +350,7 @@ export async function simulateOverlay(
       total: options.items,
       successRate: options.items > 0 ? getsOk / options.items : 1,
       lies,
+      byJoiners,
     },
     lookups: {
       count: lookups.length,

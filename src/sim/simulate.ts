@@ -29,6 +29,7 @@ export function replayCommand(o: SimOptions): string {
   if (o.adversary !== undefined) parts.push(`--adversary ${o.adversary}`);
   if (o.adversaryFraction !== undefined) parts.push(`--fraction ${o.adversaryFraction}`);
   if (o.lookupPaths !== undefined) parts.push(`--paths ${o.lookupPaths}`);
+  if (o.alpha !== undefined) parts.push(`--alpha ${o.alpha}`);
   if (o.reputation) parts.push('--reputation');
   if (o.secureIds) parts.push('--secure-ids');
   return parts.join(' ');

@@ -59,6 +59,35 @@ describe('overlay adversaries', () => {
     assert.ok((many.adversaries?.grindTries ?? 0) > 30 * 2 ** 9 * 0.5);
   });
 
+  it('a node that joins through one adversary is eclipsed; three bootstrap contacts let it read', async () => {
+    // Half the network replaced while 30 % collude: the gets read by the newcomers tell.
+    const churned = {
+      ...base,
+      items: 30,
+      churn: 0.5,
+      minutes: 10,
+      paths: 4,
+      adversary: 'eclipse' as const,
+      adversaryFraction: 0.3,
+    };
+    const one = await simulateOverlay(churned);
+    const three = await simulateOverlay({ ...churned, joinContacts: 3 });
+    assert.ok(one.gets.byJoiners.total >= 5, `${one.gets.byJoiners.total} gets by newcomers`);
+    assert.ok(
+      one.gets.byJoiners.ok < one.gets.byJoiners.total,
+      `one bootstrap contact: newcomers read ${one.gets.byJoiners.ok}/${one.gets.byJoiners.total}`,
+    );
+    assert.equal(
+      three.gets.byJoiners.ok,
+      three.gets.byJoiners.total,
+      `three bootstrap contacts: newcomers read ${three.gets.byJoiners.ok}/${three.gets.byJoiners.total}`,
+    );
+    // The nodes of the build read everything either way: the loss is the newcomers'.
+    const old = (r: typeof one): number => r.gets.ok - r.gets.byJoiners.ok;
+    assert.equal(old(one), one.gets.total - one.gets.byJoiners.total);
+    assert.equal(old(three), three.gets.total - three.gets.byJoiners.total);
+  });
+
   it('a ground key shares the asked prefix with the target', () => {
     const target = itemTarget(new Uint8Array(33).fill(2), new TextEncoder().encode('x'));
     const { identity, tries } = grindNear(target, 8, new SeededRandom(5));

@@ -37,12 +37,14 @@ const OPTIONS = {
   report: { type: 'string' },
   dht: { type: 'string' },
   paths: { type: 'string' },
+  alpha: { type: 'string' },
   adversary: { type: 'string' },
   fraction: { type: 'string' },
   reputation: { type: 'boolean' },
   'secure-ids': { type: 'boolean' },
   latency: { type: 'string' },
   'silent-dials': { type: 'boolean' },
+  'join-contacts': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   json: COMMON_OPTIONS.json,
   help: COMMON_OPTIONS.help,
@@ -106,6 +108,9 @@ measures lookups. The same options and seed replay the run exactly.
       --silent-dials   overlay: dials to departed or NATed nodes get no answer and fail at the
                        handshake timeout (5 s), as a dropped SYN does (default: refused in one
                        round trip)
+      --join-contacts N  overlay: a joining node bootstraps from N random reachable nodes
+                       (default 1; with one, joining through an adversary learns only colluders)
+      --alpha N        mainline: queries a lookup keeps in flight (default 3, BEP 5's)
       --paths D        disjoint lookup paths (mainline: get_peers, announce and BEP 44 get /
                        put, default 1; overlay: default 3)
       --adversary KIND adversaries among the nodes, real nodes with a hostile policy:
@@ -213,6 +218,7 @@ Examples:
     const adversaryFraction = fraction(values.fraction, '--fraction');
     if (adversaryFraction !== undefined) options.adversaryFraction = adversaryFraction;
     if (values.paths !== undefined) options.lookupPaths = parsePositiveInt(values.paths, 1, '--paths', 16);
+    if (values.alpha !== undefined) options.alpha = parsePositiveInt(values.alpha, 3, '--alpha', 16);
     if (values.reputation) options.reputation = true;
     if (values['secure-ids']) options.secureIds = true;
     if (values.latency !== undefined) {
@@ -265,6 +271,8 @@ async function runOverlay(
     adversaryFraction: fraction(values.fraction, '--fraction') ?? OVERLAY_SIM_DEFAULTS.adversaryFraction,
   };
   if (values['silent-dials']) options.silentDials = true;
+  if (values['join-contacts'] !== undefined)
+    options.joinContacts = parsePositiveInt(values['join-contacts'], 1, '--join-contacts', 64);
   if (values.latency !== undefined) {
     const list = values.latency === 'none' ? [] : values.latency.split(',').filter((t) => t !== '');
     const wrong = list.find((t) => !(OVERLAY_LATENCY_TECHNIQUES as readonly string[]).includes(t));
@@ -304,7 +312,10 @@ async function runOverlay(
         `${pct(report.options.natFraction)} behind NAT, churn ${pct(report.options.churn)} per 10 min over ${report.options.minutes} min`,
       `puts:    ${report.puts.ok}/${report.puts.total} stored (median ${report.puts.medianStored} replicas)`,
       `gets:    ${report.gets.ok}/${report.gets.total} found the latest value (${pct(report.gets.successRate)})` +
-        (report.gets.lies > 0 ? `; ${report.gets.lies} forged or misplaced items refused` : ''),
+        (report.gets.lies > 0 ? `; ${report.gets.lies} forged or misplaced items refused` : '') +
+        (report.gets.byJoiners.total > 0
+          ? `; read by nodes that joined during churn: ${report.gets.byJoiners.ok}/${report.gets.byJoiners.total}`
+          : ''),
       `lookups: ${report.lookups.count}; median ${report.lookups.medianHops} hops, ${report.lookups.medianMessages} messages, ` +
         `${report.lookups.medianMs.toFixed(0)} ms (p95 ${report.lookups.p95Ms.toFixed(0)} ms); ` +
         `first item ${report.lookups.firstItemMedianMs.toFixed(0)} ms (p95 ${report.lookups.firstItemP95Ms.toFixed(0)} ms)`,
@@ -324,6 +335,7 @@ async function runOverlay(
           ? ` --latency ${report.options.latency.length > 0 ? report.options.latency.join(',') : 'none'}`
           : '') +
         (report.options.silentDials ? ' --silent-dials' : '') +
+        (report.options.joinContacts !== undefined ? ` --join-contacts ${report.options.joinContacts}` : '') +
         (report.options.adversary
           ? ` --adversary ${report.options.adversary} --fraction ${report.options.adversaryFraction}`
           : ''),
