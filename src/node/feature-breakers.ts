@@ -12,6 +12,7 @@
  * throws that mean the feature's own code or state is broken.
  */
 import type { Clock } from '../util/clock.js';
+import { KadmiumError } from '../util/errors.js';
 
 /** How long a feature stays off after its first failure... */
 export const FEATURE_BACKOFF_MS = 60_000;
@@ -21,6 +22,23 @@ export const FEATURE_MAX_BACKOFF_MS = 30 * 60_000;
 export const MAX_FEATURES = 64;
 /** Error messages are cut to this many characters in reports. */
 const MAX_ERROR_CHARS = 200;
+
+/** An explicit call to a feature that is switched off (discoverNat while STUN is off, say). */
+export class FeatureOffError extends KadmiumError {
+  constructor(
+    readonly feature: string,
+    /** How long until it is tried again. */
+    readonly offForMs: number,
+    cause?: unknown,
+  ) {
+    super(
+      'FEATURE_OFF',
+      `${feature} failed and is off for another ${Math.ceil(offForMs / 1000)} s; ` +
+        'dht.stats().features shows its error; try again after that',
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
 
 export interface FeatureChange {
   feature: string;
@@ -61,6 +79,38 @@ export class FeatureBreakers {
   allowed(feature: string): boolean {
     const r = this.features.get(feature);
     return r === undefined || r.offUntilMs <= this.clock.now();
+  }
+
+  /** How long until an off feature is tried again (0 when it is on). */
+  offFor(feature: string): number {
+    const r = this.features.get(feature);
+    return r ? Math.max(0, r.offUntilMs - this.clock.now()) : 0;
+  }
+
+  /**
+   * An explicit call (not a background task): throws FeatureOffError while the feature is off.
+   * Expected failures (a KadmiumError: a timeout, an abort) reach the caller as they are; any
+   * other throw is a fault: it switches the feature off and reaches the caller as FEATURE_OFF.
+   */
+  async call<T>(feature: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.allowed(feature)) throw new FeatureOffError(feature, this.offFor(feature));
+    let failure: unknown;
+    const out = await this.runAsync<{ value: T } | undefined>(
+      feature,
+      async () => {
+        try {
+          return { value: await fn() };
+        } catch (err) {
+          failure = err;
+          if (err instanceof KadmiumError) return undefined;
+          throw err;
+        }
+      },
+      undefined,
+    );
+    if (out) return out.value;
+    if (failure instanceof KadmiumError) throw failure;
+    throw new FeatureOffError(feature, this.offFor(feature), failure);
   }
 
   /** Run `fn` unless the feature is off; a throw switches it off and returns `fallback`. */
