@@ -177,7 +177,7 @@ export class FeatureBreakers {
     }
     r.failures++;
     r.trips++;
-    const backoff = Math.min(FEATURE_MAX_BACKOFF_MS, FEATURE_BACKOFF_MS * 2 ** (r.failures - 1));
+    const backoff = featureBackoffMs(r.failures);
     r.offUntilMs = this.clock.now() + backoff;
     const error = describe(err);
     r.lastError = error;
@@ -199,6 +199,11 @@ export class FeatureBreakers {
       // Nothing left to tell.
     }
   }
+}
+
+/** How long a feature stays off after its `failures`-th failure in a row. */
+export function featureBackoffMs(failures: number): number {
+  return Math.min(FEATURE_MAX_BACKOFF_MS, FEATURE_BACKOFF_MS * 2 ** Math.max(0, failures - 1));
 }
 
 function describe(err: unknown): string {
