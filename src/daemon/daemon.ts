@@ -362,10 +362,9 @@ export class Daemon {
       JSON.stringify(
         await liveSnapshot(this.dht, this.stats, this.storage.description, this.version, this.overlay),
       );
-    // The feed is optional (node/feature-breakers.ts): it runs inside the statistics tick, so a
-    // throw here would switch the statistics off (and token pressure with them), and a throw
-    // while sending would be an unhandled rejection. Off, dashboards keep their last snapshot
-    // (and /api/stats still answers); the breaker's log line says so.
+    // The feed is optional (node/feature-breakers.ts): it runs inside the statistics tick, which
+    // must not fail with it, and a throw while sending was an unhandled rejection. Off, dashboards
+    // keep their last snapshot (and /api/stats still answers); the breaker's log line says so.
     this.stats.events.on('tick', () => {
       if (listeners.size === 0) return;
       void this.dht.features.runAsync(
