@@ -348,7 +348,7 @@ export class Daemon {
     dht.events.on('feature', (f) => {
       if (f.state === 'off')
         log.warn(
-          `optional feature ${f.feature} failed and is off for ${Math.round(((f.offUntilMs ?? 0) - dht.clock.now()) / 1000)} s; the node runs on without it`,
+          `optional feature ${f.feature} failed and is off for ${Math.round(((f.offUntilMs ?? 0) - dht.clock.now()) / 1000)} s${f.degraded ? ` (${f.degraded})` : ''}; the node runs on without it`,
           { feature: f.feature, failures: f.failures, error: f.error },
         );
       else log.info(`optional feature ${f.feature} runs again`, { feature: f.feature });

@@ -134,7 +134,7 @@ export async function startDaemonOverlay(config: DaemonConfig, log: Logger): Pro
       log.info(`overlay: optional feature ${f.feature} runs again`, { feature: f.feature });
     else
       log.warn(
-        `overlay: optional feature ${f.feature} failed and is off for ${featureBackoffMs(f.failures) / 1000} s; the overlay node runs on without it`,
+        `overlay: optional feature ${f.feature} failed and is off for ${featureBackoffMs(f.failures) / 1000} s${f.degraded ? ` (${f.degraded})` : ''}; the overlay node runs on without it`,
         { feature: f.feature, failures: f.failures, error: f.error },
       );
   });

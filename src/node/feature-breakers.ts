@@ -40,6 +40,23 @@ export class FeatureOffError extends KadmiumError {
   }
 }
 
+/**
+ * What each feature's fallback gives up, for the event, the status snapshot and the log line.
+ * The names are the constants beside each feature's code (STUN_FEATURE in nat.ts, ...).
+ */
+export const FEATURE_DEGRADES: Readonly<Record<string, string>> = {
+  'announce-keepalive': 'no keep-alive pings to the nodes holding our announces',
+  statistics: 'statistics stopped',
+  'path-cache': 'no copies cached along lookup paths',
+  stun: 'STUN and TURN datagrams dropped, NAT discovery refused',
+  'external-ip': 'external-address votes ignored: id and external address kept',
+  'relay-client': 'datagrams go direct and relay offers are refused',
+  'relay-server': 'frames for relayed peers dropped',
+  'dashboard-feed': 'dashboards get no new snapshots',
+  'overlay-reconcile': 'no reconciling with other full nodes',
+  'overlay-advert': 'the full-node advert is not published',
+};
+
 export interface FeatureChange {
   feature: string;
   /** `off`: it threw and is switched off until `offUntilMs`; `on`: it ran again without throwing. */
@@ -48,6 +65,8 @@ export interface FeatureChange {
   failures: number;
   error?: string;
   offUntilMs?: number;
+  /** What the node does without it (FEATURE_DEGRADES), when switched off. */
+  degraded?: string;
 }
 
 export interface FeatureStatus {
@@ -58,9 +77,11 @@ export interface FeatureStatus {
   trips: number;
   lastError?: string;
   offUntilMs?: number;
+  /** What the node does without it, while it is off. */
+  degraded?: string;
 }
 
-interface Record {
+interface FeatureRecord {
   failures: number;
   trips: number;
   offUntilMs: number;
@@ -68,7 +89,7 @@ interface Record {
 }
 
 export class FeatureBreakers {
-  private readonly features = new Map<string, Record>();
+  private readonly features = new Map<string, FeatureRecord>();
 
   constructor(
     private readonly clock: Clock,
@@ -156,6 +177,9 @@ export class FeatureBreakers {
       trips: r.trips,
       ...(r.lastError !== undefined ? { lastError: r.lastError } : {}),
       ...(r.offUntilMs > now ? { offUntilMs: r.offUntilMs } : {}),
+      ...(r.offUntilMs > now && FEATURE_DEGRADES[feature] !== undefined
+        ? { degraded: FEATURE_DEGRADES[feature] }
+        : {}),
     }));
   }
 
@@ -181,7 +205,15 @@ export class FeatureBreakers {
     r.offUntilMs = this.clock.now() + backoff;
     const error = describe(err);
     r.lastError = error;
-    this.report({ feature, state: 'off', failures: r.failures, error, offUntilMs: r.offUntilMs });
+    const degraded = FEATURE_DEGRADES[feature];
+    this.report({
+      feature,
+      state: 'off',
+      failures: r.failures,
+      error,
+      offUntilMs: r.offUntilMs,
+      ...(degraded !== undefined ? { degraded } : {}),
+    });
   }
 
   private succeeded(feature: string): void {

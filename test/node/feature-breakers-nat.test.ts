@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Dht } from '../../src/node/dht.js';
 import { EXTERNAL_IP_FEATURE, ExternalIpVoter } from '../../src/node/external-ip.js';
-import { FEATURE_BACKOFF_MS, type FeatureChange } from '../../src/node/feature-breakers.js';
+import { FEATURE_BACKOFF_MS, FEATURE_DEGRADES, type FeatureChange } from '../../src/node/feature-breakers.js';
 import { STUN_FEATURE } from '../../src/node/nat.js';
 import { RELAY_CLIENT_FEATURE, RelayClient } from '../../src/node/relay-client.js';
 import { RELAY_SERVER_FEATURE, RelayServer } from '../../src/node/relay-server.js';
@@ -85,6 +85,7 @@ describe('feature breakers over NAT work', () => {
       t.raw.send(stunDatagram(), node.address);
       await t.clock.advance(100);
       assert.equal(seen[0]?.feature, STUN_FEATURE);
+      assert.equal(seen[0]?.degraded, FEATURE_DEGRADES[STUN_FEATURE], 'it says what it degraded');
       assert.equal(featureState(node, STUN_FEATURE), 'off');
       await stillAnswers(t, node, t.nodes[4]!);
       await assert.rejects(
