@@ -10,8 +10,9 @@ import { Dht } from '../src/node/dht.js';
 import { createTestnet } from '../src/node/testnet.js';
 import { SeededRandom } from '../src/util/random.js';
 
-const [kind, nodesText, opsText] = process.argv.slice(2);
+const [kind, nodesText, opsText, latencyText] = process.argv.slice(2);
 const NODES = Number(nodesText ?? 500);
+const LATENCY = latencyText === undefined ? undefined : latencyText.split(',').filter((t) => t !== 'none');
 const OPS = Number(opsText ?? 100);
 const OP_TIMEOUT_MS = 20_000;
 const SETTLE_MS = 3_000;
@@ -48,7 +49,12 @@ function bounded<T>(p: Promise<T>, what: string): Promise<T> {
 
 async function kadmium(): Promise<Impl> {
   // IPv4 only, like bittorrent-dht: a dual-stack node would also keep an IPv6 socket and table.
-  const net = await createTestnet(NODES, { concurrency: 16, node: { ipv6: false } });
+  // LATENCY (the optional 4th argument, comma-separated): the nodes' latency techniques instead of
+  // the default, to measure what one default (wide buckets, say) does to datagrams per lookup.
+  const net = await createTestnet(NODES, {
+    concurrency: 16,
+    node: { ipv6: false, ...(LATENCY !== undefined ? { latency: LATENCY } : {}) },
+  });
   return {
     size: net.nodes.length,
     async announce(i, infoHash, port) {

@@ -41,9 +41,10 @@ export interface LookupRow {
   rssPerNode: number;
 }
 
-async function child(kind: string, nodes: number, ops: number): Promise<ChildResult> {
+async function child(kind: string, nodes: number, ops: number, latency?: string): Promise<ChildResult> {
   const script = fileURLToPath(new URL('./lookups-child.js', import.meta.url));
-  const proc = spawn(process.execPath, ['--expose-gc', script, kind, String(nodes), String(ops)], {
+  const args = ['--expose-gc', script, kind, String(nodes), String(ops), ...(latency ? [latency] : [])];
+  const proc = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -56,10 +57,12 @@ async function child(kind: string, nodes: number, ops: number): Promise<ChildRes
 export async function runLookups(
   nodes = 500,
   ops = 100,
+  /** kadmium's latency techniques (comma-separated, `none` for none); the default when absent. */
+  latency?: string,
 ): Promise<{ rows: LookupRow[]; lookupText: string; memoryText: string }> {
   const rows: LookupRow[] = [];
   for (const kind of ['kadmium', 'bittorrent-dht']) {
-    const r = await child(kind, nodes, ops);
+    const r = await child(kind, nodes, ops, kind === 'kadmium' ? latency : undefined);
     rows.push({
       kind,
       getMedianMs: median(r.ops.map((o) => o.getMs)),

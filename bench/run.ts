@@ -3,7 +3,8 @@
  * dgram echo server, all on this machine and loopback only. Every section is bounded in count and
  * time. Options: --only codec,serving,router,lookups,items,storage,storage-cap,overlay-crypto,
  * channel,overlay-rpc,discovery,multi  --json FILE (write the raw numbers); --install-size (with
- * multi: npm ci in temp copies, needs the registry).
+ * multi: npm ci in temp copies, needs the registry); --latency LIST (lookups: kadmium's latency
+ * techniques instead of the default, `none` for none).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -23,7 +24,12 @@ import { benchStorageCap, capTable } from './storage-cap.js';
 import { num, table } from './format.js';
 
 const { values } = parseArgs({
-  options: { only: { type: 'string' }, json: { type: 'string' }, 'install-size': { type: 'boolean' } },
+  options: {
+    only: { type: 'string' },
+    json: { type: 'string' },
+    'install-size': { type: 'boolean' },
+    latency: { type: 'string' },
+  },
 });
 const only = values.only?.split(',') ?? [
   'codec',
@@ -72,7 +78,7 @@ if (only.includes('router')) {
   );
 }
 if (only.includes('lookups')) {
-  const lookups = await runLookups();
+  const lookups = await runLookups(500, 100, values.latency);
   results.lookups = lookups.rows;
   section(
     'Lookups: 500-node loopback testnet, one operation at a time (targets: median <= bittorrent-dht, datagrams <= 0.5x)',

@@ -20,7 +20,7 @@ import { createApp, type DaemonState } from './http/app.js';
 import { privacyReport } from './privacy.js';
 import { watchBudget } from './budget.js';
 import { createHttpServer, type Feed, type HttpServer } from './http/server.js';
-import { liveSnapshot } from './live.js';
+import { DASHBOARD_FEED_FEATURE, liveSnapshot } from './live.js';
 import { createLogger, type Logger } from './logger.js';
 import { type DaemonOverlay, startDaemonOverlay } from './overlay.js';
 import type { DaemonEvents } from './rotation.js';
@@ -348,7 +348,7 @@ export class Daemon {
     dht.events.on('feature', (f) => {
       if (f.state === 'off')
         log.warn(
-          `optional feature ${f.feature} failed and is off for ${Math.round(((f.offUntilMs ?? 0) - dht.clock.now()) / 1000)} s; the node runs on without it`,
+          `optional feature ${f.feature} failed and is off for ${Math.round(((f.offUntilMs ?? 0) - dht.clock.now()) / 1000)} s${f.degraded ? ` (${f.degraded})` : ''}; the node runs on without it`,
           { feature: f.feature, failures: f.failures, error: f.error },
         );
       else log.info(`optional feature ${f.feature} runs again`, { feature: f.feature });
@@ -362,13 +362,18 @@ export class Daemon {
       JSON.stringify(
         await liveSnapshot(this.dht, this.stats, this.storage.description, this.version, this.overlay),
       );
+    // The feed is optional (node/feature-breakers.ts): it runs inside the statistics tick, which
+    // must not fail with it, and a throw while sending was an unhandled rejection. Off, dashboards
+    // keep their last snapshot (and /api/stats still answers); the breaker's log line says so.
     this.stats.events.on('tick', () => {
       if (listeners.size === 0) return;
-      make().then(
-        (data) => {
+      void this.dht.features.runAsync(
+        DASHBOARD_FEED_FEATURE,
+        async () => {
+          const data = await make();
           for (const send of listeners) send('snapshot', data);
         },
-        (err: unknown) => this.log.warn(`dashboard snapshot failed: ${(err as Error).message}`),
+        undefined,
       );
     });
     return {
@@ -376,7 +381,13 @@ export class Daemon {
         listeners.add(send);
         return () => listeners.delete(send);
       },
-      latest: async () => ({ event: 'snapshot', data: await make() }),
+      // A dashboard connecting while the feed is off gets the stream, without a first snapshot.
+      latest: () =>
+        this.dht.features.runAsync(
+          DASHBOARD_FEED_FEATURE,
+          async () => ({ event: 'snapshot', data: await make() }),
+          undefined,
+        ),
     };
   }
 

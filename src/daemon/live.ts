@@ -4,6 +4,9 @@ import type { Statistics, StatisticsSnapshot } from '../services/statistics.js';
 import { type MapNode, xorMap } from '../services/xor-map.js';
 import type { DaemonOverlay } from './overlay.js';
 
+/** The feature breaker (node/feature-breakers.ts) over the dashboard's live feed (SSE /events). */
+export const DASHBOARD_FEED_FEATURE = 'dashboard-feed';
+
 export interface LiveSnapshot extends StatisticsSnapshot {
   k: number;
   storageBackend: string;

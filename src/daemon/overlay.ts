@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { featureBackoffMs } from '../node/feature-breakers.js';
 import type { OverlayNode } from '../node/overlay-node.js';
 import {
   formatOverlayBootstrap,
@@ -128,6 +129,15 @@ export async function startDaemonOverlay(config: DaemonConfig, log: Logger): Pro
     config.privacy.profile === 'private' ? 0 : Math.min(config.privacy.recentLookups, 1000),
   );
   node.events.on('overlay:warning', (w) => log.warn(`overlay: ${w.message}`, { code: w.code }));
+  node.events.on('overlay:feature', (f) => {
+    if (f.state === 'on')
+      log.info(`overlay: optional feature ${f.feature} runs again`, { feature: f.feature });
+    else
+      log.warn(
+        `overlay: optional feature ${f.feature} failed and is off for ${featureBackoffMs(f.failures) / 1000} s${f.degraded ? ` (${f.degraded})` : ''}; the overlay node runs on without it`,
+        { feature: f.feature, failures: f.failures, error: f.error },
+      );
+  });
   node.events.on('rpc:dropped-peer', (e) => log.debug('overlay connection dropped', { reason: e.reason }));
   const address = formatOverlayBootstrap({
     publicKey: node.publicKey,

@@ -36,7 +36,7 @@ import { type Random, systemRandom } from '../util/random.js';
 import { type BootstrapHost, bootstrapRound, retryWithBackoff } from './bootstrap.js';
 import * as defaults from './defaults.js';
 import type { DhtEvents, LookupKind } from './events.js';
-import { ExternalIpVoter, rederivedId } from './external-ip.js';
+import { EXTERNAL_IP_FEATURE, ExternalIpVoter, rederivedId } from './external-ip.js';
 import { ItemOperations } from './items.js';
 import { Healer } from './healing.js';
 import { LatencyRouting } from './latency.js';
@@ -46,11 +46,11 @@ import { Maintenance, type MaintenanceHost } from './maintenance.js';
 import type { BootstrapResult, CallOptions, DhtOptions } from './options.js';
 import { bindTransports, givenTransports } from './sockets.js';
 import type { Resolver } from './resolve.js';
-import type { NatReport } from './nat.js';
+import { type NatReport, STUN_FEATURE } from './nat.js';
 import { Puncher } from './punch.js';
 import { NodeRelay } from './relay.js';
-import { RelayClient } from './relay-client.js';
-import { RelayServer } from './relay-server.js';
+import { RELAY_CLIENT_FEATURE, RelayClient } from './relay-client.js';
+import { RELAY_SERVER_FEATURE, RelayServer } from './relay-server.js';
 import { looksLikeRelayFrame } from '../wire/relay-frame.js';
 import { NodeTables } from './tables.js';
 
@@ -244,7 +244,8 @@ export abstract class DhtCore implements LookupHost {
     const frames = new SplitTransport(transport, looksLikeRelayFrame);
     const split = new SplitTransport(frames, looksLikeStun);
     const stun = new StunClient((data, to) => transport.send(data, to), this.clock, this.random);
-    split.onSide((data, from) => stun.receive(data, from));
+    // STUN and TURN replies run on the socket's receive path: a throw there would end the process.
+    split.onSide(this.features.guard(STUN_FEATURE, (data, from) => stun.receive(data, from)));
     this.stun = stun;
     this.relay = new NodeRelay(split, stun, this.clock, this.shutdown, (m) => this.warn('TURN', m));
     const rpc = new Rpc({
@@ -278,8 +279,15 @@ export abstract class DhtCore implements LookupHost {
     );
     this.relayClient = relayClient;
     frames.onSide((data, from) => {
-      if (!relayClient.receive(data, from)) this.relayServer?.forward(data, from);
+      if (this.features.run(RELAY_CLIENT_FEATURE, () => relayClient.receive(data, from), false)) return;
+      const server = this.relayServer;
+      if (server) this.features.run(RELAY_SERVER_FEATURE, () => server.forward(data, from), undefined);
     });
+    // Every datagram the node sends asks the relays (TURN, then relaying nodes) first: a throw
+    // there would fail every send. Off, datagrams go direct, as on a node that never used a relay.
+    const routed = split.route;
+    split.route = (data, to) =>
+      this.features.run(RELAY_CLIENT_FEATURE, () => routed?.(data, to) ?? false, false);
     this.puncher = new Puncher(
       () => rpc,
       () => this.requireClient(),
@@ -489,7 +497,12 @@ export abstract class DhtCore implements LookupHost {
           this.relayServer
             ? this.relayServer.open(requester, target)
             : Promise.resolve('this node does not offer relaying (start it with relay: true)'),
-        offered: (peer: Address, relay: Address) => this.relayClient?.offered(peer, relay) ?? false,
+        offered: (peer: Address, relay: Address) =>
+          this.features.run(
+            RELAY_CLIENT_FEATURE,
+            () => this.relayClient?.offered(peer, relay) ?? false,
+            false,
+          ),
       },
       onItemStored: (item, from) => {
         if (this.events.has('item:stored'))
@@ -560,7 +573,9 @@ export abstract class DhtCore implements LookupHost {
     this.contactBreakers.succeeded(addressKey(contact.address));
     // A source the rate limit is dropping stays out of the table even when it answers us.
     if (!this.rpc?.limited(contact.address.host)) this.observe(contact, true);
-    if (reply.ip) this.learnExternalIp(reply.from, reply.ip);
+    // Runs inside every query's reply path: a throw here would fail the lookup that got the reply.
+    const ip = reply.ip;
+    if (ip) this.features.run(EXTERNAL_IP_FEATURE, () => this.learnExternalIp(reply.from, ip), undefined);
   }
 
   /** BEP 42: count the responder's view of our address; on a new consensus, re-derive our id. */

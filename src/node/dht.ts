@@ -30,7 +30,7 @@ import type { Allocation, TurnCredentials } from '../protocols/stun/turn.js';
 import type { NodeRelay } from './relay.js';
 import type { RelayServerStats } from './relay-server.js';
 import { DhtCore } from './dht-core.js';
-import { discoverNat, type NatReport } from './nat.js';
+import { discoverNat, type NatReport, STUN_FEATURE } from './nat.js';
 import { familyReport, type FamilyReport, v6First } from './family.js';
 import { ANNOUNCE_KEEPALIVE_MS, AnnounceKeepAlive, keepAliveWanted } from './announce-keepalive.js';
 import type { FeatureStatus } from './feature-breakers.js';
@@ -158,13 +158,16 @@ export class Dht extends DhtCore {
     );
     try {
       const local = this.address;
-      const report = await discoverNat(
-        this.stun as StunClient,
-        stunServer,
-        local,
-        this.externalIp(local.family),
-        this.clock.now(),
-        d.signal,
+      // Optional: a fault here switches STUN off (FEATURE_OFF until the back-off ends), never the node.
+      const report = await this.features.call(STUN_FEATURE, () =>
+        discoverNat(
+          this.stun as StunClient,
+          stunServer,
+          local,
+          this.externalIp(local.family),
+          this.clock.now(),
+          d.signal,
+        ),
       );
       this.lastNat = report;
       this.events.emit('nat', report);

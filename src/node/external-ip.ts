@@ -14,6 +14,12 @@ import {
 import { type Address, type Family, isLocalAddress } from '../transport/address.js';
 import type { Random } from '../util/random.js';
 
+/**
+ * The feature breaker over BEP 42 voting and what a new consensus sets off (a re-derived id,
+ * re-announcing). Off, replies' `ip` fields are ignored: the node keeps the id and external
+ * address it has.
+ */
+export const EXTERNAL_IP_FEATURE = 'external-ip';
 /** Distinct responders that must agree before we believe an address. */
 export const MIN_IP_VOTES = 3;
 /** Most responders remembered per family (the oldest report is overwritten first). */

@@ -12,6 +12,7 @@
  * throws that mean the feature's own code or state is broken.
  */
 import type { Clock } from '../util/clock.js';
+import { KadmiumError } from '../util/errors.js';
 
 /** How long a feature stays off after its first failure... */
 export const FEATURE_BACKOFF_MS = 60_000;
@@ -22,6 +23,40 @@ export const MAX_FEATURES = 64;
 /** Error messages are cut to this many characters in reports. */
 const MAX_ERROR_CHARS = 200;
 
+/** An explicit call to a feature that is switched off (discoverNat while STUN is off, say). */
+export class FeatureOffError extends KadmiumError {
+  constructor(
+    readonly feature: string,
+    /** How long until it is tried again. */
+    readonly offForMs: number,
+    cause?: unknown,
+  ) {
+    super(
+      'FEATURE_OFF',
+      `${feature} failed and is off for another ${Math.ceil(offForMs / 1000)} s; ` +
+        'dht.stats().features shows its error; try again after that',
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+/**
+ * What each feature's fallback gives up, for the event, the status snapshot and the log line.
+ * The names are the constants beside each feature's code (STUN_FEATURE in nat.ts, ...).
+ */
+export const FEATURE_DEGRADES: Readonly<Record<string, string>> = {
+  'announce-keepalive': 'no keep-alive pings to the nodes holding our announces',
+  statistics: 'statistics stopped',
+  'path-cache': 'no copies cached along lookup paths',
+  stun: 'STUN and TURN datagrams dropped, NAT discovery refused',
+  'external-ip': 'external-address votes ignored: id and external address kept',
+  'relay-client': 'datagrams go direct and relay offers are refused',
+  'relay-server': 'frames for relayed peers dropped',
+  'dashboard-feed': 'dashboards get no new snapshots',
+  'overlay-reconcile': 'no reconciling with other full nodes',
+  'overlay-advert': 'the full-node advert is not published',
+};
+
 export interface FeatureChange {
   feature: string;
   /** `off`: it threw and is switched off until `offUntilMs`; `on`: it ran again without throwing. */
@@ -30,6 +65,8 @@ export interface FeatureChange {
   failures: number;
   error?: string;
   offUntilMs?: number;
+  /** What the node does without it (FEATURE_DEGRADES), when switched off. */
+  degraded?: string;
 }
 
 export interface FeatureStatus {
@@ -40,9 +77,11 @@ export interface FeatureStatus {
   trips: number;
   lastError?: string;
   offUntilMs?: number;
+  /** What the node does without it, while it is off. */
+  degraded?: string;
 }
 
-interface Record {
+interface FeatureRecord {
   failures: number;
   trips: number;
   offUntilMs: number;
@@ -50,7 +89,7 @@ interface Record {
 }
 
 export class FeatureBreakers {
-  private readonly features = new Map<string, Record>();
+  private readonly features = new Map<string, FeatureRecord>();
 
   constructor(
     private readonly clock: Clock,
@@ -61,6 +100,38 @@ export class FeatureBreakers {
   allowed(feature: string): boolean {
     const r = this.features.get(feature);
     return r === undefined || r.offUntilMs <= this.clock.now();
+  }
+
+  /** How long until an off feature is tried again (0 when it is on). */
+  offFor(feature: string): number {
+    const r = this.features.get(feature);
+    return r ? Math.max(0, r.offUntilMs - this.clock.now()) : 0;
+  }
+
+  /**
+   * An explicit call (not a background task): throws FeatureOffError while the feature is off.
+   * Expected failures (a KadmiumError: a timeout, an abort) reach the caller as they are; any
+   * other throw is a fault: it switches the feature off and reaches the caller as FEATURE_OFF.
+   */
+  async call<T>(feature: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.allowed(feature)) throw new FeatureOffError(feature, this.offFor(feature));
+    let failure: unknown;
+    const out = await this.runAsync<{ value: T } | undefined>(
+      feature,
+      async () => {
+        try {
+          return { value: await fn() };
+        } catch (err) {
+          failure = err;
+          if (err instanceof KadmiumError) return undefined;
+          throw err;
+        }
+      },
+      undefined,
+    );
+    if (out) return out.value;
+    if (failure instanceof KadmiumError) throw failure;
+    throw new FeatureOffError(feature, this.offFor(feature), failure);
   }
 
   /** Run `fn` unless the feature is off; a throw switches it off and returns `fallback`. */
@@ -106,6 +177,9 @@ export class FeatureBreakers {
       trips: r.trips,
       ...(r.lastError !== undefined ? { lastError: r.lastError } : {}),
       ...(r.offUntilMs > now ? { offUntilMs: r.offUntilMs } : {}),
+      ...(r.offUntilMs > now && FEATURE_DEGRADES[feature] !== undefined
+        ? { degraded: FEATURE_DEGRADES[feature] }
+        : {}),
     }));
   }
 
@@ -127,11 +201,19 @@ export class FeatureBreakers {
     }
     r.failures++;
     r.trips++;
-    const backoff = Math.min(FEATURE_MAX_BACKOFF_MS, FEATURE_BACKOFF_MS * 2 ** (r.failures - 1));
+    const backoff = featureBackoffMs(r.failures);
     r.offUntilMs = this.clock.now() + backoff;
     const error = describe(err);
     r.lastError = error;
-    this.report({ feature, state: 'off', failures: r.failures, error, offUntilMs: r.offUntilMs });
+    const degraded = FEATURE_DEGRADES[feature];
+    this.report({
+      feature,
+      state: 'off',
+      failures: r.failures,
+      error,
+      offUntilMs: r.offUntilMs,
+      ...(degraded !== undefined ? { degraded } : {}),
+    });
   }
 
   private succeeded(feature: string): void {
@@ -149,6 +231,11 @@ export class FeatureBreakers {
       // Nothing left to tell.
     }
   }
+}
+
+/** How long a feature stays off after its `failures`-th failure in a row. */
+export function featureBackoffMs(failures: number): number {
+  return Math.min(FEATURE_MAX_BACKOFF_MS, FEATURE_BACKOFF_MS * 2 ** Math.max(0, failures - 1));
 }
 
 function describe(err: unknown): string {

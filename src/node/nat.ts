@@ -13,6 +13,13 @@ import {
 } from '../protocols/stun/classify.js';
 import type { Address } from '../transport/address.js';
 
+/**
+ * The feature breaker (node/feature-breakers.ts) over STUN and TURN: the replies and indications
+ * arriving on the DHT's socket, and NAT discovery. Off, STUN datagrams are dropped (a TURN
+ * allocation then lapses) and discoverNat() refuses with FEATURE_OFF; the DHT runs on.
+ */
+export const STUN_FEATURE = 'stun';
+
 export interface NatReport {
   kind: NatKind;
   mapping: MappingBehaviour;

@@ -14,6 +14,13 @@ import type { MutableItem } from '../protocols/overlay/item.js';
 import type { OverlayStore } from '../protocols/overlay/store.js';
 import type { OverlayBootstrap, OverlayNode } from './overlay-node.js';
 
+/**
+ * Feature breakers (node/feature-breakers.ts) over a full node's timed extras: reconciling with
+ * the other full nodes, and publishing its own advert. Off, the node still stores and serves
+ * everything; it only stops pulling what others hold, or stops saying it is a full node.
+ */
+export const OVERLAY_RECONCILE_FEATURE = 'overlay-reconcile';
+export const OVERLAY_ADVERT_FEATURE = 'overlay-advert';
 export const FULL_NODE_SALT = new TextEncoder().encode('fullnode');
 export const ADVERT_INTERVAL_MS = 5 * 60_000;
 /** An advert older than this is stale (Skywire's fullNodeAdvertFreshness). */

@@ -2,6 +2,7 @@
 import type { NodeId } from '../kademlia/id.js';
 import type { StreamRpcEvents } from '../rpc/stream-rpc.js';
 import type { Address } from '../transport/address.js';
+import type { FeatureChange } from './feature-breakers.js';
 
 export interface OverlayEvents extends StreamRpcEvents {
   'overlay:added': { id: NodeId; address: Address; bucket: number };
@@ -44,5 +45,7 @@ export interface OverlayEvents extends StreamRpcEvents {
   'overlay:upkeep': { expired: number; refreshed: number };
   /** The table was empty at upkeep: the bootstrap nodes were tried again. */
   'overlay:rejoin': { ok: boolean; contacts: number };
+  /** An optional feature threw and is off for a back-off, or runs again (node/feature-breakers.ts). */
+  'overlay:feature': FeatureChange;
   close: Record<string, never>;
 }

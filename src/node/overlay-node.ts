@@ -29,9 +29,16 @@ import { type Clock, every, systemClock, type Timer } from '../util/clock.js';
 import { ClosedError, InvalidArgumentError } from '../util/errors.js';
 import { EventBus } from '../util/events.js';
 import { type Random, systemRandom } from '../util/random.js';
+import { FeatureBreakers, type FeatureStatus } from './feature-breakers.js';
 import type { LatencyRouting } from './latency.js';
 import type { OverlayEvents } from './overlay-events.js';
-import { ADVERT_INTERVAL_MS, advertiseFullNode, reconcileWithAll } from './overlay-adverts.js';
+import {
+  ADVERT_INTERVAL_MS,
+  advertiseFullNode,
+  OVERLAY_ADVERT_FEATURE,
+  OVERLAY_RECONCILE_FEATURE,
+  reconcileWithAll,
+} from './overlay-adverts.js';
 import { findItem, publishItem } from './overlay-items.js';
 import { reconcile, type ReconcileResult } from './overlay-reconcile.js';
 import { OverlayLookups } from './overlay-lookups.js';
@@ -70,6 +77,8 @@ export class OverlayNode {
   readonly k: number;
   /** Per-contact RTTs and the latency techniques in use. */
   readonly latency: LatencyRouting;
+  /** Optional work switched off for a back-off when it throws (node/feature-breakers.ts). */
+  readonly features: FeatureBreakers;
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly alpha: number;
@@ -90,6 +99,7 @@ export class OverlayNode {
   constructor(private readonly options: OverlayNodeOptions) {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
+    this.features = new FeatureBreakers(this.clock, (change) => this.events.emit('overlay:feature', change));
     this.k = options.k ?? OVERLAY_K;
     this.alpha = options.alpha ?? OVERLAY_ALPHA;
     this.paths = options.paths ?? OVERLAY_PATHS;
@@ -197,9 +207,17 @@ export class OverlayNode {
       this.maintenance = every(this.clock, OVERLAY_MAINTENANCE_MS, () => void this.upkeep());
     }
     if (!this.reconciling && this.store.options.fullNode) {
-      this.reconciling = every(this.clock, OVERLAY_RECONCILE_MS, () => void this.reconcileAll());
-      this.advertising = every(this.clock, ADVERT_INTERVAL_MS, () => void this.advertise());
-      if ((this.options.fullNodes?.length ?? 0) > 0) void this.reconcileAll();
+      // A full node's extras: on timers, so a throw would be an unhandled rejection (the process
+      // ends). Behind breakers, a broken one is off for a back-off and the node serves on.
+      const reconcile = (): void =>
+        void this.features.runAsync(OVERLAY_RECONCILE_FEATURE, () => this.reconcileAll(), undefined);
+      this.reconciling = every(this.clock, OVERLAY_RECONCILE_MS, reconcile);
+      this.advertising = every(
+        this.clock,
+        ADVERT_INTERVAL_MS,
+        () => void this.features.runAsync(OVERLAY_ADVERT_FEATURE, () => this.advertise(), undefined),
+      );
+      if ((this.options.fullNodes?.length ?? 0) > 0) reconcile();
     }
     const bootstrap = this.options.bootstrap ?? [];
     if (bootstrap.length === 0)
@@ -359,6 +377,8 @@ export class OverlayNode {
     items: ReturnType<OverlayStore['counts']>;
     connectionsHandling: number;
     rpc: ReturnType<StreamRpc['stats']['snapshot']>;
+    /** Optional features that ever threw: on again, or off until when. */
+    features: FeatureStatus[];
   } {
     return {
       id: toHex(this.id),
@@ -366,6 +386,7 @@ export class OverlayNode {
       items: this.store.counts(),
       connectionsHandling: this.rpc.inFlight,
       rpc: this.rpc.stats.snapshot(),
+      features: this.features.status(),
     };
   }
 

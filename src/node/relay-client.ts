@@ -14,6 +14,12 @@ import type { Clock } from '../util/clock.js';
 import { encodeCompactAddress } from '../wire/compact.js';
 import { decodeRelayFrame, encodeRelayFrame } from '../wire/relay-frame.js';
 
+/**
+ * The feature breaker over using relays: frames relays bring us, routing our datagrams through a
+ * relay (TURN or a relaying node), accepting relay offers. Off, datagrams go direct and offers
+ * are refused: peers that need a relay are out of reach until it is on again.
+ */
+export const RELAY_CLIENT_FEATURE = 'relay-client';
 /** Peers reached through relays, remembered for routing (the oldest is forgotten). */
 export const MAX_RELAY_ROUTES = 256;
 /** Introductions remembered, to accept the relay offers that follow them. */

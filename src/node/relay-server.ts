@@ -15,6 +15,8 @@ import type { Clock } from '../util/clock.js';
 import { encodeCompactAddress } from '../wire/compact.js';
 import { decodeRelayFrame, encodeRelayFrame } from '../wire/relay-frame.js';
 
+/** The feature breaker over carrying frames for others (`relay: true`); off, frames are dropped. */
+export const RELAY_SERVER_FEATURE = 'relay-server';
 /** Circuits carried at once. */
 export const MAX_RELAY_CIRCUITS = 64;
 /** Circuits one requester IP may hold at once. */

@@ -7,6 +7,7 @@ import {
   FEATURE_MAX_BACKOFF_MS,
   type FeatureChange,
   FeatureBreakers,
+  FeatureOffError,
 } from '../../src/node/feature-breakers.js';
 import { PATH_CACHE_FEATURE } from '../../src/node/items.js';
 import { Misses } from '../../src/node/path-cache.js';
@@ -14,6 +15,7 @@ import { STATISTICS_FEATURE, Statistics } from '../../src/services/statistics.js
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 import type { Clock } from '../../src/util/clock.js';
+import { TimeoutError } from '../../src/util/errors.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 /** Only `now` matters to the breakers. */
@@ -105,6 +107,34 @@ describe('feature breakers', () => {
     guarded(1);
     guarded(2);
     assert.equal(breakers.allowed('b'), false);
+  });
+
+  it('an explicit call: expected failures pass through, a fault trips the feature, an off feature refuses', async () => {
+    const clock = manualClock();
+    const breakers = new FeatureBreakers(clock);
+    const timeout = new TimeoutError('no answer');
+    await assert.rejects(
+      breakers.call('stun', () => Promise.reject(timeout)),
+      (err) => err === timeout,
+    );
+    assert.equal(breakers.allowed('stun'), true, 'a timeout is an outcome, not a fault');
+    const fault = new TypeError('undefined is not a function');
+    await assert.rejects(
+      breakers.call('stun', () => Promise.reject(fault)),
+      (err: unknown) => err instanceof FeatureOffError && err.code === 'FEATURE_OFF' && err.cause === fault,
+    );
+    assert.equal(breakers.allowed('stun'), false);
+    let ran = false;
+    await assert.rejects(
+      breakers.call('stun', async () => {
+        ran = true;
+        return 1;
+      }),
+      (err: unknown) => err instanceof FeatureOffError && err.offForMs === FEATURE_BACKOFF_MS,
+    );
+    assert.equal(ran, false, 'not run while off');
+    clock.t = FEATURE_BACKOFF_MS;
+    assert.equal(await breakers.call('stun', () => Promise.resolve(2)), 2);
   });
 
   it('announce keep-alive: a tick that throws is switched off, then tried again, never crashing the timer', async () => {
