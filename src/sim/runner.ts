@@ -79,7 +79,7 @@ export interface OpStats {
   successRate: number;
   hops: Summary;
   queries: Summary;
-  /** Failed queries per lookup (timeouts, nonsense replies), over the samples that counted them. */
+  /** Queries per lookup unanswered past their short timeout, over the samples that counted them. */
   timeouts: Summary;
   latencyMs: Summary;
   /** Time to the first correct result, over the operations that had one (get_peers, get). */

@@ -23,7 +23,7 @@ export interface OpSample {
   hops: number;
   /** Queries the lookup sent. */
   queries: number;
-  /** Queries of the lookup that failed (timed out, or a nonsense reply); undefined when not a lookup. */
+  /** Queries of the lookup unanswered past their short timeout when it ended; undefined when not a lookup. */
   timeouts?: number;
   /** Virtual time the operation took, ms. */
   latencyMs: number;
@@ -67,7 +67,7 @@ async function measured<T>(
     if (e.kind === eventKind && (target === undefined || e.target === target)) {
       hops = e.hops;
       queries = e.queried;
-      timeouts = e.failed;
+      timeouts = e.unanswered ?? e.failed;
       firstMs = e.firstResultMs;
     }
   });
