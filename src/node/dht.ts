@@ -300,6 +300,7 @@ export class Dht extends DhtCore {
         queried: result.queried + targets.length,
         responded: result.responded,
         failed: result.failed,
+        unanswered: result.unanswered,
         hops: result.hops,
         found: announcedTo,
         ok: announcedTo > 0,
