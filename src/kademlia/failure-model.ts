@@ -49,7 +49,7 @@ export const FEATURE_COUNT = 11;
 
 /**
  * Starting weights: what a node believes before it has seen anything. A contact that answered a
- * minute ago fails about 2% of the time, one last heard a quarter of an hour ago about 8% (it may
+ * few times, last a minute ago, fails about 2% of the time (once: about 4%), one last heard a quarter of an hour ago about 8% (it may
  * have left), a stranger about one in five, a contact that just timed out a third of the time
  * and one that timed out twice in a row most of the time. A node learns from few outcomes (in
  * the simulator, about 75 per node in 14 minutes, one in a hundred a failure), so this prior
