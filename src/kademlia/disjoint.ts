@@ -55,6 +55,7 @@ export async function disjointLookup<R>(options: DisjointLookupOptions<R>): Prom
     queried: sum(paths, (p) => p.queried),
     responded: sum(paths, (p) => p.responded),
     failed: sum(paths, (p) => p.failed),
+    unanswered: sum(paths, (p) => p.unanswered),
     hops: Math.max(0, ...paths.map((p) => p.hops)),
   };
 }

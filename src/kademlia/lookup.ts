@@ -63,6 +63,13 @@ export interface LookupResult<R> {
   queried: number;
   responded: number;
   failed: number;
+  /**
+   * Queries that passed their short timeout and had not answered when the lookup ended: the
+   * waits a lookup pays for contacts that are gone (or slow). `failed` misses most of them, since
+   * a query's full timeout usually ends after the lookup has, and counts refusals (an open
+   * breaker, an error reply) that cost no wait.
+   */
+  unanswered: number;
   /** Longest chain of referrals from a seed to a contact in `closest`. */
   hops: number;
 }
@@ -93,6 +100,7 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
   let queried = 0;
   let responded = 0;
   let failed = 0;
+  let unanswered = 0;
   let finished = false;
 
   return new Promise((resolve, reject) => {
@@ -129,7 +137,7 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
         closest.push({ contact: c.contact, result: c.result as R });
         hops = Math.max(hops, c.depth + 1);
       }
-      resolve({ closest, queried, responded, failed, hops });
+      resolve({ closest, queried, responded, failed, unanswered, hops });
     };
 
     const step = (): void => {
@@ -199,6 +207,7 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
       const onSlow = (): void => {
         if (c.state !== 'pending') return;
         c.state = 'slow';
+        if (!finished) unanswered++;
         release();
         step();
       };
@@ -207,6 +216,7 @@ export function lookup<R>(options: LookupOptions<R>): Promise<LookupResult<R>> {
           release();
           inFlight--;
           if (finished) return;
+          if (c.state === 'slow') unanswered--;
           c.state = 'done';
           c.result = reply.result;
           responded++;

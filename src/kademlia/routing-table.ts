@@ -21,6 +21,7 @@ import { bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../transport
 import type { Slab } from '../util/slab.js';
 import { InvalidArgumentError } from '../util/errors.js';
 import { AddressIndex, type AddressKey, ipKeyOf } from './address-index.js';
+import { EVICT_FAILURE_P, HANDOUT_FAILURE_P, likeliestToFail, preferring } from './failure-model.js';
 import { asNodeId, commonPrefixLength, compareDistance, type NodeId } from './id.js';
 
 export interface Contact {
@@ -90,6 +91,12 @@ export interface RoutingTableOptions {
    * unfavoured newcomer).
    */
   latencyOf?: (address: Address) => number | undefined;
+  /**
+   * Predictive replacement (failure-model.ts): the probability that a contact fails its next
+   * query, when known. A full bucket evicts its likeliest-to-fail member for an answered newcomer
+   * and pings that one instead of the stalest; answers put likely-alive contacts first.
+   */
+  failureOf?: (address: Address) => number | undefined;
   /**
    * Bytes of public key kept with each contact (0, the default, keeps none). When set, every
    * contact observed must carry a `key` of exactly this length; the protocol checks that the id
@@ -206,6 +213,7 @@ export class RoutingTable {
   private readonly exemptLocal: boolean;
   private readonly prefer: ((node: Contact) => boolean) | undefined;
   private readonly latencyOf: ((address: Address) => number | undefined) | undefined;
+  private readonly failureOf: ((address: Address) => number | undefined) | undefined;
   private readonly buckets: Bucket[];
   private count = 0;
   private readonly addresses = new AddressIndex((r) => this.portOf(r));
@@ -257,6 +265,7 @@ export class RoutingTable {
     this.exemptLocal = options.exemptLocal ?? true;
     this.prefer = options.prefer;
     this.latencyOf = options.latencyOf;
+    this.failureOf = options.failureOf;
     this.buckets = [emptyBucket(now)];
 
     this.idLength = localId.length;
@@ -354,7 +363,11 @@ export class RoutingTable {
       }
       const unfavoured =
         bad ??
-        (responded ? (this.unfavouredIn(bucket, contact) ?? this.slowerIn(bucket, contact)) : undefined);
+        (responded
+          ? (this.unfavouredIn(bucket, contact) ??
+            this.slowerIn(bucket, contact) ??
+            this.riskiestIn(this.chain(bucket.head), EVICT_FAILURE_P))
+          : undefined);
       if (unfavoured !== undefined) {
         const refused = this.refusal(bucket, address);
         if (refused) return refused;
@@ -374,6 +387,12 @@ export class RoutingTable {
         if (this.stateAt(r, now) !== 'questionable') continue;
         if (stalest < 0 || this.lastSeen(r) < this.lastSeen(stalest)) stalest = r;
       }
+      if (this.failureOf && stalest >= 0)
+        stalest =
+          this.riskiestIn(
+            this.chain(bucket.head).filter((r) => this.stateAt(r, now) === 'questionable'),
+            0,
+          ) ?? stalest;
       return stalest >= 0
         ? { action: 'cached', bucket: index, ping: this.snapshot(stalest) }
         : { action: 'cached', bucket: index };
@@ -852,14 +871,19 @@ export class RoutingTable {
    */
   private pick(target: Uint8Array, n: number, options: ClosestOptions): number[] {
     const nearest = this.nearest(target, n, options);
-    if (!options.reachableFirst || nearest.every((r) => this.reachableAt(r))) return nearest;
-    const window = this.nearest(target, n * 2, options);
-    const chosen = window.filter((r) => this.reachableAt(r)).slice(0, n);
-    for (const r of window) {
-      if (chosen.length >= n) break;
-      if (!this.reachableAt(r)) chosen.push(r);
-    }
-    return chosen;
+    const failureOf = this.failureOf;
+    if (!options.reachableFirst && failureOf === undefined) return nearest;
+    const ok = (r: number): boolean =>
+      (!options.reachableFirst || this.reachableAt(r)) &&
+      (failureOf === undefined || (failureOf(this.snapshot(r).address) ?? 0) < HANDOUT_FAILURE_P);
+    if (nearest.every(ok)) return nearest;
+    return preferring(this.nearest(target, n * 2, options), n, ok);
+  }
+
+  /** With `failureOf`: the record likeliest to fail, at least `atLeast`. */
+  private riskiestIn(records: readonly number[], atLeast: number): number | undefined {
+    const failureOf = this.failureOf;
+    return failureOf && likeliestToFail(records, (r) => failureOf(this.snapshot(r).address), atLeast);
   }
 
   private reachableAt(r: number): boolean {

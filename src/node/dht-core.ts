@@ -261,7 +261,10 @@ export abstract class DhtCore implements LookupHost {
       rateLimitLoopback: this.options.rateLimitLoopback ?? false,
       knownMethods: METHODS,
       shortTimeoutFor: this.latency.shortTimeoutFor,
-      onRtt: (from, rttMs) => this.latency.rtt.observe(from, rttMs),
+      onRtt: (from, rttMs) => {
+        this.latency.rtt.observe(from, rttMs);
+        this.latency.failures?.rtt(from, rttMs, this.clock.now());
+      },
       onLimited: (key) => {
         // A flooding source is not one to hand out to others. Only the rare case (it had
         // contacts here) is worth a warning: a wide flood would otherwise flood the log too.
@@ -429,6 +432,7 @@ export abstract class DhtCore implements LookupHost {
           ...this.options.routing,
           ...(this.latency.latencyOf ? { latencyOf: this.latency.latencyOf } : {}),
           ...(this.latency.wideBuckets ? { wideBuckets: this.latency.wideBuckets } : {}),
+          ...(this.latency.failures ? { failureOf: this.latency.failureOf(this.clock) } : {}),
         },
         v6,
         prefer: this.prefer,
@@ -571,6 +575,7 @@ export abstract class DhtCore implements LookupHost {
   protected onReplied(contact: Contact, reply: ReplyBase): void {
     this.healer.noteReply();
     this.contactBreakers.succeeded(addressKey(contact.address));
+    this.latency.failures?.answered(contact.address, this.clock.now());
     // A source the rate limit is dropping stays out of the table even when it answers us.
     if (!this.rpc?.limited(contact.address.host)) this.observe(contact, true);
     // Runs inside every query's reply path: a throw here would fail the lookup that got the reply.
@@ -612,6 +617,7 @@ export abstract class DhtCore implements LookupHost {
     if (err instanceof TimeoutError) {
       this.healer.noteTimeout();
       this.contactBreakers.failed(addressKey(to), this.clock.now());
+      this.latency.failures?.timedOut(to, this.clock.now());
     }
     this.nodeTables.failed(to);
   }

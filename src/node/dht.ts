@@ -303,6 +303,7 @@ export class Dht extends DhtCore {
         queried: result.queried + targets.length,
         responded: result.responded,
         failed: result.failed,
+        unanswered: result.unanswered,
         hops: result.hops,
         found: announcedTo,
         ok: announcedTo > 0,

@@ -34,6 +34,8 @@ export interface DhtEvents extends RpcEvents {
     queried: number;
     responded: number;
     failed: number;
+    /** Queries unanswered past their short timeout when the lookup ended (kademlia/lookup.ts). */
+    unanswered?: number;
     hops: number;
     /** Peers found (get_peers, announce) or contacts (find_node). */
     found: number;

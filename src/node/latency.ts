@@ -18,10 +18,16 @@
  *   from more contacts.
  * - `adaptive-refresh`: the bucket refresh interval follows the observed churn
  *   (node/refresh-pacer.ts) instead of BEP 5's fixed 15 minutes.
+ * - `predict-failures`: an online model of which contact fails its next query
+ *   (kademlia/failure-model.ts) picks whom a full bucket evicts and pings, instead of
+ *   least-recently-seen, and puts likely-alive contacts first in what we hand out.
  * - `converged-width`: once the alpha nearest candidates have answered, a lookup asks the rest of
  *   the K closest at once (kademlia/lookup.ts `convergedWidth`, the Kademlia paper's last round).
  */
+import { FailureModel } from '../kademlia/failure-model.js';
 import { RttTracker } from '../kademlia/rtt.js';
+import type { Address } from '../transport/address.js';
+import type { Clock } from '../util/clock.js';
 import { SHORT_TIMEOUT_MS } from '../rpc/rpc.js';
 import { InvalidArgumentError } from '../util/errors.js';
 
@@ -35,6 +41,7 @@ export const LATENCY_TECHNIQUES = [
   'converged-width',
   'wide-buckets',
   'deep-buckets',
+  'predict-failures',
 ] as const;
 export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
 /**
@@ -67,11 +74,20 @@ export function checkTechniques(list: readonly string[]): LatencyTechnique[] {
 /** One node's latency state and the hooks it gives the RPC layer and the lookups. */
 export class LatencyRouting {
   readonly rtt: RttTracker;
+  /** The failure model, under `predict-failures`: the node feeds it every answer and timeout. */
+  readonly failures: FailureModel | undefined;
   private readonly on: ReadonlySet<LatencyTechnique>;
 
   constructor(techniques: readonly string[] = DEFAULT_LATENCY, shortTimeoutMs = SHORT_TIMEOUT_MS) {
     this.on = new Set(checkTechniques(techniques));
     this.rtt = new RttTracker(shortTimeoutMs);
+    this.failures = this.has('predict-failures') ? new FailureModel() : undefined;
+  }
+
+  /** For the routing tables: the predicted failure probability of a contact (when on). */
+  failureOf(clock: Clock): ((address: Address) => number | undefined) | undefined {
+    const model = this.failures;
+    return model ? (address) => model.failureOf(address, clock.now()) : undefined;
   }
 
   has(t: LatencyTechnique): boolean {

@@ -141,6 +141,7 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
       queried: result.queried,
       responded: result.responded,
       failed: result.failed,
+      unanswered: result.unanswered,
       hops: result.hops,
       found: result.closest.length,
       ok: result.closest.length > 0,
@@ -160,6 +161,7 @@ function mergeResults<R>(target: Uint8Array, results: LookupResult<R>[]): Lookup
     queried: results.reduce((n, r) => n + r.queried, 0),
     responded: results.reduce((n, r) => n + r.responded, 0),
     failed: results.reduce((n, r) => n + r.failed, 0),
+    unanswered: results.reduce((n, r) => n + r.unanswered, 0),
     hops: Math.max(...results.map((r) => r.hops)),
   };
 }

@@ -17,6 +17,7 @@ function row(name: string, kind: string, s: OpStats, datagrams?: number): string
     pct(s.successRate),
     s.hops.mean.toFixed(2),
     s.queries.mean.toFixed(1),
+    Number.isNaN(s.timeouts.mean) ? '-' : s.timeouts.mean.toFixed(2),
     datagrams === undefined ? '' : datagrams.toFixed(1),
     ms(s.latencyMs.median),
     ms(s.latencyMs.p95),
@@ -42,6 +43,7 @@ export function formatSummary(r: SimResult): string {
       'success',
       'hops',
       'queries',
+      'timeouts',
       'dgrams/lookup',
       'median',
       'p95',
@@ -83,6 +85,11 @@ export function formatSummary(r: SimResult): string {
       .join(', ');
     lines.push(`connects by technique: ${t}`, `connects by getter>announcer NAT: ${pairs}`);
   }
+  if (r.failureModel)
+    lines.push(
+      `failure model: ${r.failureModel.outcomes} outcomes (${pct(r.failureModel.failures / r.failureModel.outcomes)} failed), ` +
+        `log loss ${r.failureModel.logLoss.toFixed(3)} against ${r.failureModel.baseLogLoss.toFixed(3)} for the running failure rate`,
+    );
   if (hits.length > 0)
     lines.push(`path-cache hits (item first from outside its K closest): ${hits.join(', ')}`);
   if (r.churn)

@@ -79,6 +79,8 @@ export interface OpStats {
   successRate: number;
   hops: Summary;
   queries: Summary;
+  /** Queries per lookup unanswered past their short timeout, over the samples that counted them. */
+  timeouts: Summary;
   latencyMs: Summary;
   /** Time to the first correct result, over the operations that had one (get_peers, get). */
   firstMs: Summary;
@@ -130,6 +132,8 @@ export interface SimResult {
   /** The run's adversaries, and how many of them honest nodes came to distrust (reputation on). */
   adversaries?: { kind: AdversaryKind; fraction: number; count: number; distrusted: number };
   virtualMs: number;
+  /** The failure models' predictions over the live nodes (`predict-failures`), summed. */
+  failureModel?: { outcomes: number; failures: number; logLoss: number; baseLogLoss: number };
   /** How to replay this run exactly. */
   replay: string;
   /** Wall-clock and memory measurements: not deterministic, excluded from replay checks. */
@@ -148,6 +152,7 @@ export function opStats(samples: readonly OpSample[]): OpStats {
     successRate: samples.length > 0 ? ok / samples.length : Number.NaN,
     hops: summarize(samples.map((s) => s.hops)),
     queries: summarize(samples.map((s) => s.queries)),
+    timeouts: summarize(samples.flatMap((s) => (s.timeouts === undefined ? [] : [s.timeouts]))),
     latencyMs: summarize(samples.map((s) => s.latencyMs)),
     firstMs: summarize(samples.flatMap((s) => (s.firstMs === undefined ? [] : [s.firstMs]))),
     hitRate: hitRate(samples),

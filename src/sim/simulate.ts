@@ -102,8 +102,31 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       distrusted: countDistrusted(ctx),
     };
   if (ctx.rotation) result.rotation = ctx.rotation;
+  const model = failureModelStats(ctx);
+  if (model) result.failureModel = model;
   await ctx.world.close();
   return result;
+}
+
+/**
+ * How well the live nodes' failure models (`predict-failures`) predicted their queries' outcomes:
+ * mean log loss against always predicting the failure rate seen so far. Undefined when off.
+ */
+function failureModelStats(ctx: SimContext): SimResult['failureModel'] {
+  let outcomes = 0;
+  let failures = 0;
+  let loss = 0;
+  let base = 0;
+  for (const node of ctx.world.live) {
+    const s = node.dht.latency.failures?.stats();
+    if (!s) continue;
+    outcomes += s.outcomes;
+    failures += s.failures;
+    loss += s.logLoss * s.outcomes;
+    base += s.baseLogLoss * s.outcomes;
+  }
+  if (outcomes === 0) return undefined;
+  return { outcomes, failures, logLoss: loss / outcomes, baseLogLoss: base / outcomes };
 }
 
 /** Contacts honest nodes came to distrust (reputation on), summed over the live honest nodes. */

@@ -23,6 +23,8 @@ export interface OpSample {
   hops: number;
   /** Queries the lookup sent. */
   queries: number;
+  /** Queries of the lookup unanswered past their short timeout when it ended; undefined when not a lookup. */
+  timeouts?: number;
   /** Virtual time the operation took, ms. */
   latencyMs: number;
   /**
@@ -58,12 +60,14 @@ async function measured<T>(
   const at = world.clock.now();
   let hops = 0;
   let queries = 0;
+  let timeouts = 0;
   let firstMs: number | undefined;
   const eventKind: LookupKind = kind;
   const off = node.dht.events.on('lookup:finished', (e) => {
     if (e.kind === eventKind && (target === undefined || e.target === target)) {
       hops = e.hops;
       queries = e.queried;
+      timeouts = e.unanswered ?? e.failed;
       firstMs = e.firstResultMs;
     }
   });
@@ -75,7 +79,7 @@ async function measured<T>(
   } finally {
     off();
   }
-  const sample: OpSample = { kind, at, ok, hops, queries, latencyMs: world.clock.now() - at };
+  const sample: OpSample = { kind, at, ok, hops, queries, timeouts, latencyMs: world.clock.now() - at };
   if (ok && firstMs !== undefined && !STORE_KINDS.includes(kind)) sample.firstMs = firstMs;
   return sample;
 }

@@ -154,6 +154,51 @@ describe('iterative lookup', () => {
     );
   });
 
+  it('counts as unanswered the queries past their short timeout, not late answers nor refusals', async () => {
+    const { contacts, tables, random } = network(200, 14);
+    const target = random.bytes(20);
+    let silent = 0;
+    let late = 0;
+    let refused = 0;
+    let lateInTime = 0;
+    const result = await lookup({
+      target,
+      seeds: contacts.slice(0, 8),
+      k: 8,
+      alpha: 3,
+      // Told only of replies before the lookup ended: a late one after that still counts.
+      onReply: (c) => {
+        if (c.id[1]! % 5 === 2) lateInTime++;
+      },
+      query: async (c, onSlow) => {
+        const kind = c.id[1]! % 5;
+        if (kind === 0) {
+          // Gone: passes the short timeout, then its full timeout ends after the lookup.
+          silent++;
+          onSlow();
+          return new Promise<never>(() => undefined);
+        }
+        if (kind === 1) {
+          refused++;
+          throw new Error('refused before sending');
+        }
+        if (kind === 2) {
+          late++;
+          onSlow();
+          await Promise.resolve();
+        }
+        return { nodes: (tables.get(c) as RoutingTable).closest(target, 8), result: null };
+      },
+    });
+    assert.ok(silent > 0 && lateInTime > 0 && refused > 0, `${silent} ${lateInTime} ${refused}`);
+    assert.equal(
+      result.unanswered,
+      silent + late - lateInTime,
+      `the silent ones and the late ones that answered after the end, not refusals: ${result.unanswered}`,
+    );
+    assert.equal(result.failed, refused);
+  });
+
   it('rejects when aborted', async () => {
     const { contacts, tables } = network(50, 13);
     const controller = new AbortController();
