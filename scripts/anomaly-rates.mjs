@@ -27,6 +27,7 @@ const { values } = parseArgs({
     after: { type: 'string', default: '10' },
     every: { type: 'string', default: '2' },
     reputation: { type: 'boolean', default: false },
+    join: { type: 'string', default: 'start' },
     markdown: { type: 'string' },
   },
 });
@@ -74,13 +75,15 @@ for (const seed of list(values.seeds).map(Number)) {
         afterMs: Number(values.after) * 60_000,
         lookupEveryMs: Number(values.every) * 1000,
         ...(values.reputation ? { reputation: true } : {}),
+        join: values.join === 'turn' ? 'turn' : 'start',
       };
       const r = await simulateAnomalies(opts);
       const replay =
         `node scripts/anomaly-rates.mjs --nodes ${values.nodes} --seeds ${seed} --kinds ${kind}` +
         (kind === 'none' ? '' : ` --fractions ${fraction}`) +
         ` --daemons ${values.daemons} --tick ${values.tick} --before ${values.before} --after ${values.after} --every ${values.every}` +
-        (values.reputation ? ' --reputation' : '');
+        (values.reputation ? ' --reputation' : '') +
+        (values.join === 'turn' && kind !== 'none' ? ' --join turn' : '');
       console.log(JSON.stringify({ ...r, replay }));
     }
   }

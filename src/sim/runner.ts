@@ -11,6 +11,7 @@ import type { NetworkCounters } from './network.js';
 import { type OpKind, type OpSample, STORE_KINDS, type Workload } from './workloads.js';
 import { type SimNode, SimWorld } from './world.js';
 import { type AdversaryKind, AdversaryPlan, victimItem } from './adversary.js';
+import { popularInfohashes, startFlooder } from './flood.js';
 import { SeededRandom } from '../util/random.js';
 import type { RotationStats } from './rotate.js';
 import type { ConnectBreakdown } from './nat-sim.js';
@@ -207,19 +208,31 @@ export class SimContext {
         options.secureIds ?? false,
       );
       this.world.victim = victim;
+      if (options.adversary === 'announce-flood') {
+        const popular = popularInfohashes(options.seed);
+        this.world.popular = popular;
+        this.adversaries.floodTargets.pin(popular);
+      }
     }
   }
 
-  /** Add one (non-router) node: honest, or the adversary plan's next one. */
-  addPeer(bootstrap?: readonly string[]): SimNode {
-    const hostile = this.adversaries?.next();
+  /**
+   * Add one (non-router) node: honest, or the adversary plan's next one (`forceHostile`: an
+   * adversary whatever the plan's spread, for a cluster that joins later).
+   */
+  addPeer(bootstrap?: readonly string[], forceHostile = false): SimNode {
+    const hostile = this.adversaries?.next(forceHostile);
     const node = this.world.addNode({
       ...(bootstrap ? { bootstrap } : {}),
       ...(hostile
         ? { hostile, nat: false, readOnly: false, ...(hostile.idFor ? { idFor: hostile.idFor } : {}) }
         : {}),
     });
-    if (hostile) this.adversaries?.joined(node.dht.id, node.endpoint.address);
+    const plan = this.adversaries;
+    if (hostile && plan) {
+      plan.joined(node.dht.id, node.endpoint.address);
+      if (hostile.flood) startFlooder(node.dht, plan.floodTargets, plan.flood, () => plan.hostile);
+    }
     return node;
   }
 

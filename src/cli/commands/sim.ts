@@ -109,8 +109,9 @@ measures lookups. The same options and seed replay the run exactly.
       --paths D        disjoint lookup paths (mainline: get_peers, announce and BEP 44 get /
                        put, default 1; overlay: default 3)
       --adversary KIND adversaries among the nodes, real nodes with a hostile policy:
-                       ${ADVERSARY_KINDS.join(', ')} (docs/SECURITY.md; the same kinds on
-                       --dht overlay, where targeted grinds keys near one item)
+                       ${ADVERSARY_KINDS.join(', ')} (docs/SECURITY.md; the same kinds
+                       but announce-flood on --dht overlay, where targeted grinds keys near
+                       one item)
       --fraction F     fraction of the nodes that are adversaries (default 0.2)
       --reputation     honest nodes keep a per-contact reputation and skip liars
       --secure-ids     BEP 42 enforced: ids derive from IPs, honest nodes require it
