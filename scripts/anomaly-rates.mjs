@@ -9,7 +9,8 @@
  *
  * Options: --kinds none,eclipse,fake  --fractions 0.2  --seeds 1,2  --daemons 20  --tick 10
  *          (seconds)  --before 10 --after 10 (virtual minutes)  --every 2 (seconds between a
- *          daemon's lookups)  --reputation.
+ *          daemon's lookups)  --reputation  --join turn (adversaries join at the turn, not
+ *          before it)  --warmup T (detector warm-up, ticks; default the daemon's 30).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     every: { type: 'string', default: '2' },
     reputation: { type: 'boolean', default: false },
     join: { type: 'string', default: 'start' },
+    warmup: { type: 'string' },
     markdown: { type: 'string' },
   },
 });
@@ -76,6 +78,7 @@ for (const seed of list(values.seeds).map(Number)) {
         lookupEveryMs: Number(values.every) * 1000,
         ...(values.reputation ? { reputation: true } : {}),
         join: values.join === 'turn' ? 'turn' : 'start',
+        ...(values.warmup ? { detector: { warmupTicks: Number(values.warmup) } } : {}),
       };
       const r = await simulateAnomalies(opts);
       const replay =
@@ -83,6 +86,7 @@ for (const seed of list(values.seeds).map(Number)) {
         (kind === 'none' ? '' : ` --fractions ${fraction}`) +
         ` --daemons ${values.daemons} --tick ${values.tick} --before ${values.before} --after ${values.after} --every ${values.every}` +
         (values.reputation ? ' --reputation' : '') +
+        (values.warmup ? ` --warmup ${values.warmup}` : '') +
         (values.join === 'turn' && kind !== 'none' ? ' --join turn' : '');
       console.log(JSON.stringify({ ...r, replay }));
     }

@@ -102,6 +102,9 @@ export const ANOMALY_SIM_DEFAULTS = {
   join: 'start',
 } as const;
 
+/** The subnet-replies window in time, as the daemon has it (30 one-second ticks), whatever the tick here. */
+const REPLY_WINDOW_MS = 30_000;
+
 /** A targeted run's daemons look up the victim's target one lookup in this many (the rest are random). */
 const VICTIM_LOOKUP_EVERY = 4;
 
@@ -113,7 +116,11 @@ const DRAIN_MS = 60_000;
 export async function simulateAnomalies(options: AnomalySimOptions): Promise<AnomalySimResult> {
   const started = performance.now();
   const o = { ...ANOMALY_SIM_DEFAULTS, ...options };
-  const warmupTicks = { ...new AnomalyDetector(o.detector).options }.warmupTicks;
+  const detector: AnomalyOptions = {
+    replyWindowTicks: Math.max(1, Math.round(REPLY_WINDOW_MS / o.tickMs)),
+    ...o.detector,
+  };
+  const warmupTicks = { ...new AnomalyDetector(detector).options }.warmupTicks;
   if (o.beforeMs < (warmupTicks + 1) * o.tickMs)
     throw new RangeError(
       `beforeMs must exceed the detector's warm-up (${warmupTicks} ticks of ${o.tickMs} ms)`,
@@ -155,7 +162,7 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   };
   daemons.forEach((node, i) => {
     const outcome = outcomes[i] as DaemonOutcome;
-    const stats = new Statistics(node.dht, { tickMs: o.tickMs, detector: new AnomalyDetector(o.detector) });
+    const stats = new Statistics(node.dht, { tickMs: o.tickMs, detector: new AnomalyDetector(detector) });
     stats.start();
     stats.runtime.stop(); // real event-loop delay means nothing on virtual time
     services.push(stats);

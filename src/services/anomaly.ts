@@ -118,7 +118,8 @@ export const DEFAULT_ANOMALY_OPTIONS: Required<AnomalyOptions> = {
   floodShare: 0.5,
   replyShare: 0.2,
   minReplies: 100,
-  replyWindowTicks: 3,
+  // 30 s at the daemon's 1-second tick: one tick holds too few of a node's own replies.
+  replyWindowTicks: 30,
   coolDownTicks: 30,
   maxSubnets: 1024,
   maxHistory: 50,

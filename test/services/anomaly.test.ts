@@ -102,7 +102,7 @@ describe('subnet-replies: one /24 answering our lookups', () => {
   }
 
   it('stays quiet while replies are spread, and fires when one /24 reaches the share', () => {
-    const d = new AnomalyDetector({ warmupTicks: 10 });
+    const d = new AnomalyDetector({ warmupTicks: 10, replyWindowTicks: 3 });
     // 40 replies a tick from 30 networks; the largest share is 2/40 = 5 %.
     for (let t = 0; t < 60; t++) assert.deepEqual(d.observe(replies(t, 20, 2, 0)), [], `tick ${t}`);
     // The cluster arrives: 40 of 80 replies a tick; over the 3-tick window, 40 of 160 (25 %).
