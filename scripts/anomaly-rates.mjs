@@ -31,10 +31,62 @@ const { values } = parseArgs({
     join: { type: 'string', default: 'start' },
     warmup: { type: 'string' },
     markdown: { type: 'string' },
+    summary: { type: 'string' },
   },
 });
 
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
+
+// One line per attack and fraction: detection over its runs beside the false positives of the
+// attack-free runs (kind none) with the same settings. A daemon counts as flagged when any rule
+// fired on it after the turn; a run counts when at least half its daemons were.
+if (values.summary) {
+  const rows = readFileSync(values.summary, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const groups = new Map();
+  for (const r of rows) {
+    const key = `${r.adversary} ${r.fraction} ${r.join ?? 'start'}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(r);
+  }
+  const rate = (rs) => {
+    const daemons = rs.reduce((a, r) => a + r.daemons, 0);
+    const flagged = rs.reduce((a, r) => a + r.flaggedAfter, 0);
+    const runs = rs.filter((r) => r.flaggedAfter * 2 >= r.daemons).length;
+    return { daemons, flagged, runs, n: rs.length };
+  };
+  const free = [...groups.entries()].filter(([k]) => k.startsWith('none ')).flatMap(([, rs]) => rs);
+  const fp = rate(free);
+  const seedList = (rs) => rs.map((r) => r.seed).join(',');
+  console.log(
+    '| attack | fraction | runs (seeds) | detection: daemons flagged after the turn | runs with half the daemons flagged | rules that fired (daemon ticks) | median delay | false positives: daemons flagged after the turn, attack-free | attack-free runs flagged | replay (attack runs; the attack-free runs: --kinds none) |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const [key, rs] of groups) {
+    if (key.startsWith('none ')) continue;
+    const r0 = rs[0];
+    const d = rate(rs);
+    const rules = {};
+    for (const r of rs) for (const [k, v] of Object.entries(r.byRule)) rules[k] = (rules[k] ?? 0) + v;
+    const delays = rs
+      .map((r) => r.medianDelayMs)
+      .filter((x) => x !== null)
+      .sort((a, b) => a - b);
+    const delay = delays.length ? `${Math.round(delays[Math.floor(delays.length / 2)] / 1000)} s` : '-';
+    const replay = r0.replay.replace(/--seeds \S+/, `--seeds ${seedList(rs)}`);
+    const name = r0.join === 'turn' ? `${r0.adversary} (joins at the turn)` : r0.adversary;
+    console.log(
+      `| ${name} | ${pct(r0.fraction)} | ${d.n} (${seedList(rs)}) | ${d.flagged}/${d.daemons} (${pct(d.flagged / d.daemons)}) | ${d.runs}/${d.n} | ${
+        Object.entries(rules)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || '-'
+      } | ${delay} | ${fp.flagged}/${fp.daemons} (${fp.daemons ? pct(fp.flagged / fp.daemons) : '-'}) | ${fp.runs}/${fp.n} (seeds ${seedList(free)}) | \`${replay}\` |`,
+    );
+  }
+  process.exit(0);
+}
 
 if (values.markdown) {
   const rows = readFileSync(values.markdown, 'utf8')
