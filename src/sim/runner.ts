@@ -11,7 +11,7 @@ import type { NetworkCounters } from './network.js';
 import { type OpKind, type OpSample, STORE_KINDS, type Workload } from './workloads.js';
 import { type SimNode, SimWorld } from './world.js';
 import { type AdversaryKind, AdversaryPlan, victimItem } from './adversary.js';
-import { popularInfohashes, startFlooder } from './flood.js';
+import { type FloodCounters, popularInfohashes, startFlooder } from './flood.js';
 import { SeededRandom } from '../util/random.js';
 import type { RotationStats } from './rotate.js';
 import type { ConnectBreakdown } from './nat-sim.js';
@@ -63,6 +63,8 @@ export interface SimOptions {
   /** Defences on every honest node: disjoint lookup paths (default 1) and reputation (default off). */
   lookupPaths?: number;
   reputation?: boolean;
+  /** The token replay guard on every node (default on; off to show what it stops). */
+  tokenReplay?: boolean;
   /** BEP 42 enforced: every node's id derives from its IP and honest nodes `require` it (default off). */
   secureIds?: boolean;
   onProgress?: (progress: SimProgress) => void;
@@ -129,7 +131,17 @@ export interface SimResult {
   /** nat scenario: connects by technique and by NAT pair. */
   connect?: ConnectBreakdown;
   /** The run's adversaries, and how many of them honest nodes came to distrust (reputation on). */
-  adversaries?: { kind: AdversaryKind; fraction: number; count: number; distrusted: number };
+  adversaries?: {
+    kind: AdversaryKind;
+    fraction: number;
+    count: number;
+    distrusted: number;
+    /**
+     * announce-flood: what the flooders sent, and at the end of the run the popular swarms as the
+     * 8 honest nodes closest to each hold them: the largest swarm, and the share of fake peers.
+     */
+    flood?: FloodCounters & { swarmMax: number; fakeShare: number };
+  };
   virtualMs: number;
   /** How to replay this run exactly. */
   replay: string;
@@ -194,6 +206,7 @@ export class SimContext {
         latency: options.latency,
         ...(options.lookupPaths !== undefined ? { lookupPaths: options.lookupPaths } : {}),
         ...(options.reputation ? { reputation: true } : {}),
+        ...(options.tokenReplay === false ? { tokenReplay: false } : {}),
         ...(options.secureIds ? { secureIds: 'require' as const } : {}),
       },
     });
