@@ -9,7 +9,8 @@
  *
  * Options: --kinds none,eclipse,fake  --fractions 0.2  --seeds 1,2  --daemons 20  --tick 10
  *          (seconds)  --before 10 --after 10 (virtual minutes)  --every 2 (seconds between a
- *          daemon's lookups)  --reputation.
+ *          daemon's lookups)  --reputation  --join turn (adversaries join at the turn, not
+ *          before it)  --warmup T (detector warm-up, ticks; default the daemon's 30).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -27,11 +28,65 @@ const { values } = parseArgs({
     after: { type: 'string', default: '10' },
     every: { type: 'string', default: '2' },
     reputation: { type: 'boolean', default: false },
+    join: { type: 'string', default: 'start' },
+    warmup: { type: 'string' },
     markdown: { type: 'string' },
+    summary: { type: 'string' },
   },
 });
 
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
+
+// One line per attack and fraction: detection over its runs beside the false positives of the
+// attack-free runs (kind none) with the same settings. A daemon counts as flagged when any rule
+// fired on it after the turn; a run counts when at least half its daemons were.
+if (values.summary) {
+  const rows = readFileSync(values.summary, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const groups = new Map();
+  for (const r of rows) {
+    const key = `${r.adversary} ${r.fraction} ${r.join ?? 'start'}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(r);
+  }
+  const rate = (rs) => {
+    const daemons = rs.reduce((a, r) => a + r.daemons, 0);
+    const flagged = rs.reduce((a, r) => a + r.flaggedAfter, 0);
+    const runs = rs.filter((r) => r.flaggedAfter * 2 >= r.daemons).length;
+    return { daemons, flagged, runs, n: rs.length };
+  };
+  const free = [...groups.entries()].filter(([k]) => k.startsWith('none ')).flatMap(([, rs]) => rs);
+  const fp = rate(free);
+  const seedList = (rs) => rs.map((r) => r.seed).join(',');
+  console.log(
+    '| attack | fraction | runs (seeds) | detection: daemons flagged after the turn | runs with half the daemons flagged | rules that fired (daemon ticks) | median delay | false positives: daemons flagged after the turn, attack-free | attack-free runs flagged | replay (attack runs; the attack-free runs: --kinds none) |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const [key, rs] of groups) {
+    if (key.startsWith('none ')) continue;
+    const r0 = rs[0];
+    const d = rate(rs);
+    const rules = {};
+    for (const r of rs) for (const [k, v] of Object.entries(r.byRule)) rules[k] = (rules[k] ?? 0) + v;
+    const delays = rs
+      .map((r) => r.medianDelayMs)
+      .filter((x) => x !== null)
+      .sort((a, b) => a - b);
+    const delay = delays.length ? `${Math.round(delays[Math.floor(delays.length / 2)] / 1000)} s` : '-';
+    const replay = r0.replay.replace(/--seeds \S+/, `--seeds ${seedList(rs)}`);
+    const name = r0.join === 'turn' ? `${r0.adversary} (joins at the turn)` : r0.adversary;
+    console.log(
+      `| ${name} | ${pct(r0.fraction)} | ${d.n} (${seedList(rs)}) | ${d.flagged}/${d.daemons} (${pct(d.flagged / d.daemons)}) | ${d.runs}/${d.n} | ${
+        Object.entries(rules)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || '-'
+      } | ${delay} | ${fp.flagged}/${fp.daemons} (${fp.daemons ? pct(fp.flagged / fp.daemons) : '-'}) | ${fp.runs}/${fp.n} (seeds ${seedList(free)}) | \`${replay}\` |`,
+    );
+  }
+  process.exit(0);
+}
 
 if (values.markdown) {
   const rows = readFileSync(values.markdown, 'utf8')
@@ -74,13 +129,17 @@ for (const seed of list(values.seeds).map(Number)) {
         afterMs: Number(values.after) * 60_000,
         lookupEveryMs: Number(values.every) * 1000,
         ...(values.reputation ? { reputation: true } : {}),
+        join: values.join === 'turn' ? 'turn' : 'start',
+        ...(values.warmup ? { detector: { warmupTicks: Number(values.warmup) } } : {}),
       };
       const r = await simulateAnomalies(opts);
       const replay =
         `node scripts/anomaly-rates.mjs --nodes ${values.nodes} --seeds ${seed} --kinds ${kind}` +
         (kind === 'none' ? '' : ` --fractions ${fraction}`) +
         ` --daemons ${values.daemons} --tick ${values.tick} --before ${values.before} --after ${values.after} --every ${values.every}` +
-        (values.reputation ? ' --reputation' : '');
+        (values.reputation ? ' --reputation' : '') +
+        (values.warmup ? ` --warmup ${values.warmup}` : '') +
+        (values.join === 'turn' && kind !== 'none' ? ' --join turn' : '');
       console.log(JSON.stringify({ ...r, replay }));
     }
   }

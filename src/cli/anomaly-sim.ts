@@ -37,6 +37,12 @@ export interface AnomalySimOptions {
   detector?: AnomalyOptions;
   reputation?: boolean;
   paths?: number;
+  /**
+   * When the adversaries arrive: 'start' (built in, honest until the turn) or 'turn' (absent,
+   * then all join at the turn through the routers and lie at once; the rest of the run is built
+   * with the honest nodes only, so the total stays `nodes`).
+   */
+  join?: 'start' | 'turn';
 }
 
 export interface DaemonOutcome {
@@ -49,6 +55,7 @@ export interface DaemonOutcome {
 export interface AnomalySimResult {
   adversary: AdversaryKind | 'none';
   fraction: number;
+  join: 'start' | 'turn';
   nodes: number;
   seed: number;
   daemons: number;
@@ -71,6 +78,8 @@ export interface AnomalySimResult {
    */
   topReplyShare: Record<'before' | 'after', { mean: number; max: number }>;
   lookups: number;
+  /** The announce flood: what the flooders sent, and how much of it the daemons' nodes took. */
+  flood?: { sent: number; accepted: number; refused: number; tokenQueries: number };
   /**
    * The daemons' get_peers lookups in three windows (before the turn, the first and the second
    * half after it): mean queries sent and mean queries that failed (timeouts, errors). With
@@ -90,7 +99,14 @@ export const ANOMALY_SIM_DEFAULTS = {
   lookupEveryMs: 2_000,
   tickMs: 10_000,
   fraction: 0.2,
+  join: 'start',
 } as const;
+
+/** The subnet-replies window in time, as the daemon has it (30 one-second ticks), whatever the tick here. */
+const REPLY_WINDOW_MS = 30_000;
+
+/** A targeted run's daemons look up the victim's target one lookup in this many (the rest are random). */
+const VICTIM_LOOKUP_EVERY = 4;
 
 /** Lookups a daemon may have in flight: a slow (attacked) lookup never piles up more than this. */
 const MAX_IN_FLIGHT_PER_DAEMON = 4;
@@ -100,17 +116,22 @@ const DRAIN_MS = 60_000;
 export async function simulateAnomalies(options: AnomalySimOptions): Promise<AnomalySimResult> {
   const started = performance.now();
   const o = { ...ANOMALY_SIM_DEFAULTS, ...options };
-  const warmupTicks = { ...new AnomalyDetector(o.detector).options }.warmupTicks;
+  const detector: AnomalyOptions = {
+    replyWindowTicks: Math.max(1, Math.round(REPLY_WINDOW_MS / o.tickMs)),
+    ...o.detector,
+  };
+  const warmupTicks = { ...new AnomalyDetector(detector).options }.warmupTicks;
   if (o.beforeMs < (warmupTicks + 1) * o.tickMs)
     throw new RangeError(
       `beforeMs must exceed the detector's warm-up (${warmupTicks} ticks of ${o.tickMs} ms)`,
     );
+  const late = o.adversary !== undefined && o.join === 'turn' ? Math.round(o.nodes * o.fraction) : 0;
   const ctx = new SimContext({
-    nodes: o.nodes,
+    nodes: o.nodes - late,
     seed: o.seed,
     scenario: 'lookup',
     build: 'fast',
-    ...(o.adversary ? { adversary: o.adversary, adversaryFraction: o.fraction } : {}),
+    ...(o.adversary ? { adversary: o.adversary, adversaryFraction: late > 0 ? 0 : o.fraction } : {}),
     ...(o.reputation ? { reputation: true } : {}),
     ...(o.paths !== undefined ? { lookupPaths: o.paths } : {}),
   });
@@ -119,6 +140,11 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   const { world } = ctx;
   const daemons: SimNode[] = [];
   for (let i = 0; i < o.daemons; i++) daemons.push(world.randomLive((n) => !daemons.includes(n)));
+  // A flood goes after popular swarms; here the daemons are what is watched, so theirs are the
+  // popular ones: each daemon is the closest node to one flooded infohash (its own id).
+  if (ctx.adversaries?.kind === 'announce-flood')
+    ctx.adversaries.floodTargets.pin(daemons.map((d) => d.dht.id));
+  const victim = ctx.adversaries?.kind === 'targeted' ? world.victim?.target : undefined;
 
   const turnAt = world.clock.now() + o.beforeMs;
   const outcomes: DaemonOutcome[] = daemons.map(() => ({ rules: [] }));
@@ -136,7 +162,7 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   };
   daemons.forEach((node, i) => {
     const outcome = outcomes[i] as DaemonOutcome;
-    const stats = new Statistics(node.dht, { tickMs: o.tickMs, detector: new AnomalyDetector(o.detector) });
+    const stats = new Statistics(node.dht, { tickMs: o.tickMs, detector: new AnomalyDetector(detector) });
     stats.start();
     stats.runtime.stop(); // real event-loop delay means nothing on virtual time
     services.push(stats);
@@ -202,7 +228,8 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
             lookups++;
             void (async () => {
               try {
-                for await (const _peer of node.dht.getPeers(world.randomId())) void _peer;
+                const target = victim && world.int(VICTIM_LOOKUP_EVERY) === 0 ? victim : world.randomId();
+                for await (const _peer of node.dht.getPeers(target)) void _peer;
               } catch {
                 // A failed lookup is part of what the detector sees (timeouts), not an error here.
               } finally {
@@ -218,6 +245,11 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
 
   await world.clock.advance(o.beforeMs);
   if (ctx.adversaries) ctx.adversaries.hostile = true;
+  for (let i = 0; i < late; i++)
+    void ctx
+      .addPeer(ctx.bootstrap, true)
+      .dht.start()
+      .catch(() => undefined);
   await world.clock.advance(o.afterMs);
   for (const t of timers) t.cancel();
   for (const s of services) s.stop();
@@ -229,6 +261,7 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   const result: AnomalySimResult = {
     adversary: o.adversary ?? 'none',
     fraction: o.adversary ? o.fraction : 0,
+    join: o.join,
     nodes: o.nodes,
     seed: o.seed,
     daemons: daemons.length,
@@ -247,6 +280,7 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
       after: { mean: round3(shares.after.sum / Math.max(1, shares.after.n)), max: round3(shares.after.max) },
     },
     lookups,
+    ...(ctx.adversaries?.kind === 'announce-flood' ? { flood: { ...ctx.adversaries.flood } } : {}),
     cost: {
       before: mean(sums.before),
       early: mean(sums.early),

@@ -14,19 +14,27 @@
  *   dropped-spike  malformed, unsolicited or rate-limited messages jump (garbage or reflection)
  *   subnet-flood   one /24 (IPv6: /48) sends at least `floodShare` of all inbound messages, and far
  *                  more than its own baseline (a single host or network hammering us)
+ *   subnet-replies one /24 sent at least `replyShare` of the replies to our own queries over the
+ *                  last `replyWindowTicks` ticks (at least `minReplies` of them): a Sybil cluster
+ *                  answering our lookups. A fixed level, not a jump over a baseline: measured in
+ *                  the simulator (docs/SECURITY.md), a cluster already present is queried as often
+ *                  while honest as after it turns, so only its share gives it away; the top /24 of
+ *                  an attack-free run stayed near 6 % (at most 12 % in one tick).
  *
  * A flagged tick still feeds the baseline, but at a quarter of the weight: a one-off burst does
  * not poison it, while a lasting change of level becomes the new normal within minutes.
  * A flag stays active until `coolDownTicks` ticks pass without the rule firing again.
  */
 
-export type AnomalyRule = 'inbound-spike' | 'error-spike' | 'dropped-spike' | 'subnet-flood';
+export type AnomalyRule =
+  'inbound-spike' | 'error-spike' | 'dropped-spike' | 'subnet-flood' | 'subnet-replies';
 
 export const ANOMALY_RULES: readonly AnomalyRule[] = [
   'inbound-spike',
   'error-spike',
   'dropped-spike',
   'subnet-flood',
+  'subnet-replies',
 ];
 
 /** Counts over one tick. */
@@ -41,6 +49,8 @@ export interface TickCounts {
   dropped: number;
   /** Inbound queries and dropped messages by source subnet ("1.2.3" for 1.2.3.0/24). */
   bySubnet: ReadonlyMap<string, number>;
+  /** Replies to our own queries by source subnet (the subnet-replies rule; absent: never fires). */
+  repliesBySubnet?: ReadonlyMap<string, number>;
 }
 
 export interface AnomalyOptions {
@@ -59,6 +69,12 @@ export interface AnomalyOptions {
   minFlood?: number;
   /** Share of all inbound messages one subnet must send to count as a flood (0-1). */
   floodShare?: number;
+  /** Share of our replies one subnet must send, over the window, to count as a cluster (0-1). */
+  replyShare?: number;
+  /** Replies the window must hold before subnet-replies may fire. */
+  minReplies?: number;
+  /** Ticks the subnet-replies window spans. */
+  replyWindowTicks?: number;
   /** Ticks a flag stays active after it last fired. */
   coolDownTicks?: number;
   /** Subnets whose baseline is tracked (the quietest are forgotten first). */
@@ -100,6 +116,10 @@ export const DEFAULT_ANOMALY_OPTIONS: Required<AnomalyOptions> = {
   minDropped: 10,
   minFlood: 30,
   floodShare: 0.5,
+  replyShare: 0.2,
+  minReplies: 100,
+  // 30 s at the daemon's 1-second tick: one tick holds too few of a node's own replies.
+  replyWindowTicks: 30,
   coolDownTicks: 30,
   maxSubnets: 1024,
   maxHistory: 50,
@@ -110,6 +130,8 @@ export class AnomalyDetector {
   private ticks = 0;
   private readonly global = new Map<'inbound' | 'errors' | 'dropped', Baseline>();
   private readonly subnets = new Map<string, Baseline>();
+  /** Replies by subnet over the last replyWindowTicks ticks, oldest first (each map bounded by its producer). */
+  private readonly replyWindow: ReadonlyMap<string, number>[] = [];
   /** Active flags by "rule subject". */
   private readonly activeFlags = new Map<string, Anomaly & { lastTick: number }>();
   private readonly history: Anomaly[] = [];
@@ -119,6 +141,7 @@ export class AnomalyDetector {
     'error-spike': 0,
     'dropped-spike': 0,
     'subnet-flood': 0,
+    'subnet-replies': 0,
   };
 
   constructor(options: AnomalyOptions = {}) {
@@ -162,6 +185,7 @@ export class AnomalyDetector {
       this.global.set(key, update(base, value, hit ? o.alpha / 4 : o.alpha));
     }
     fired.push(...this.floods(tick, warm));
+    fired.push(...this.replyConcentration(tick, warm));
     this.expire();
     return fired;
   }
@@ -226,6 +250,45 @@ export class AnomalyDetector {
       for (const [subnet] of quietest.slice(0, this.subnets.size - o.maxSubnets)) this.subnets.delete(subnet);
     }
     return fired;
+  }
+
+  private replyConcentration(tick: TickCounts, warm: boolean): Anomaly[] {
+    const o = this.options;
+    if (!tick.repliesBySubnet) return [];
+    this.replyWindow.push(tick.repliesBySubnet);
+    while (this.replyWindow.length > Math.max(1, o.replyWindowTicks)) this.replyWindow.shift();
+    if (!warm) return [];
+    const sums = new Map<string, number>();
+    let total = 0;
+    for (const m of this.replyWindow) {
+      for (const [subnet, n] of m) {
+        total += n;
+        sums.set(subnet, (sums.get(subnet) ?? 0) + n);
+      }
+    }
+    if (total < o.minReplies) return [];
+    let top = '';
+    let count = 0;
+    for (const [subnet, n] of sums) {
+      // The producer's overflow bucket is many subnets, not one.
+      if (subnet !== 'other' && n > count) [top, count] = [subnet, n];
+    }
+    const threshold = total * o.replyShare;
+    if (count < threshold || count === 0) return [];
+    const label = subnetLabel(top);
+    const ticks = this.replyWindow.length;
+    return [
+      this.raise(
+        tick.at,
+        'subnet-replies',
+        label,
+        count,
+        total,
+        threshold,
+        () =>
+          `${label} sent ${count} of our ${total} replies (${Math.round((count / total) * 100)}%) over ${ticks} ticks: many contacts from one network answering our lookups (a Sybil cluster?)`,
+      ),
+    ];
   }
 
   private raise(

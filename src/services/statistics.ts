@@ -73,6 +73,8 @@ interface TickCounter {
   timeouts: number;
   dropped: number;
   bySubnet: Map<string, number>;
+  /** Replies to our queries by source subnet. */
+  repliesBySubnet: Map<string, number>;
 }
 
 export class Statistics {
@@ -159,8 +161,7 @@ export class Statistics {
     const features = this.sourceNode.features;
     const g = <T>(fn: (e: T) => void): ((e: T) => void) =>
       features ? features.guard(STATISTICS_FEATURE, fn) : fn;
-    const countSubnet = (host: string): void => {
-      const m = this.current.bySubnet;
+    const countSubnet = (host: string, m = this.current.bySubnet): void => {
       const key = m.size < MAX_SUBNETS_PER_TICK || m.has(subnetKey(host)) ? subnetKey(host) : 'other';
       m.set(key, (m.get(key) ?? 0) + 1);
     };
@@ -178,7 +179,10 @@ export class Statistics {
       ),
       bus.on(
         'response:in',
-        g(() => this.current.responsesIn++),
+        g((e) => {
+          this.current.responsesIn++;
+          countSubnet(e.from.host, this.current.repliesBySubnet);
+        }),
       ),
       bus.on(
         'query:error',
@@ -261,6 +265,7 @@ export class Statistics {
       errors: c.errors + c.timeouts,
       dropped: c.dropped,
       bySubnet: c.bySubnet,
+      repliesBySubnet: c.repliesBySubnet,
     });
     for (const a of anomalies) if (a.ticks === 1) this.events.emit('anomaly', a);
     this.events.emit('tick', { sample, anomalies });
@@ -403,5 +408,6 @@ function emptyTick(): TickCounter {
     timeouts: 0,
     dropped: 0,
     bySubnet: new Map(),
+    repliesBySubnet: new Map(),
   };
 }

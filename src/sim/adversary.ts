@@ -12,6 +12,11 @@
  * - sybil:    the eclipse policy from many ids on one /24 (one IP per 254 ids: ports differ),
  *             so the routing table's per-/24 diversity limit is what stands against it.
  * - targeted: the eclipse policy with ids chosen around one victim target (see `victimTarget`).
+ * - announce-flood: routes honestly, but floods announce_peer with valid tokens and fake ports at
+ *             the nodes closest to popular infohashes (sim/flood.ts).
+ *
+ * A run may also hold its adversaries back and let them join at once later (`next(true)`): the
+ * anomaly harness's Sybils that arrive at the turn.
  */
 import { compareDistance, randomIdWithPrefix } from '../kademlia/id.js';
 import { immutableTargetOfEncoded } from '../protocols/mainline/bep44.js';
@@ -22,8 +27,9 @@ import type { Address } from '../transport/address.js';
 import type { Random } from '../util/random.js';
 import { encode } from '../wire/bencode.js';
 import { encodeNodes, encodePeers } from '../wire/compact.js';
+import { type FloodCounters, FloodTargets } from './flood.js';
 
-export const ADVERSARY_KINDS = ['eclipse', 'fake', 'storage', 'sybil', 'targeted'] as const;
+export const ADVERSARY_KINDS = ['eclipse', 'fake', 'storage', 'sybil', 'targeted', 'announce-flood'] as const;
 export type AdversaryKind = (typeof ADVERSARY_KINDS)[number];
 
 /** No honest endpoint listens on this port: datagrams to a fake contact vanish. */
@@ -106,10 +112,21 @@ function fakeContacts(ctx: HandlerContext, target: Uint8Array): Member[] {
 }
 
 /** The method table of an adversary of `kind`; `colluders` is read at answer time. */
-export function hostileHandlers(kind: AdversaryKind, colluders: Colluders): Handlers {
+export function hostileHandlers(kind: AdversaryKind, colluders: Colluders, flood?: FloodTargets): Handlers {
   const referrals = (ctx: HandlerContext, target: Uint8Array): Uint8Array =>
     encodeNodes(kind === 'fake' ? fakeContacts(ctx, target) : colluders.closest(target, ctx.k), 4);
   const accept = (ctx: HandlerContext): { id: Uint8Array } => ({ id: ctx.localId });
+  if (kind === 'announce-flood') {
+    // Honest answers (the flood is what it sends, sim/flood.ts); what honest lookups ask about
+    // is what the colluders take to be popular.
+    return {
+      ...nodeHandlers,
+      get_peers: (ctx, query, from) => {
+        flood?.learn(query.infoHash);
+        return nodeHandlers.get_peers(ctx, query, from);
+      },
+    };
+  }
   if (kind === 'storage') {
     return {
       ...nodeHandlers,
@@ -163,6 +180,8 @@ export function gated(hostile: Handlers, on: () => boolean): Handlers {
 
 export interface HostileNode {
   handlers: Handlers;
+  /** An announce flooder: the runner starts its flood loop once the node exists. */
+  flood?: boolean;
   host?: string;
   port?: number;
   idFor?: (host: string) => Uint8Array;
@@ -187,6 +206,9 @@ function nearestSecureId(host: string, target: Uint8Array, random: Random): Uint
 /** How a world gets its adversaries: which node of the build is one, and how it is made. */
 export class AdversaryPlan {
   readonly colluders = new Colluders();
+  /** The announce flooders' popular infohashes, and what they sent. */
+  readonly floodTargets = new FloodTargets();
+  readonly flood: FloodCounters = { sent: 0, accepted: 0, refused: 0, tokenQueries: 0 };
   /** Adversaries created so far. */
   count = 0;
   /**
@@ -209,19 +231,21 @@ export class AdversaryPlan {
     /** BEP 42 enforced by honest nodes: an adversary's id must be valid for its IP. */
     private readonly secureIds = false,
   ) {
-    this.handlers = gated(hostileHandlers(kind, this.colluders), () => this.hostile);
+    this.handlers = gated(hostileHandlers(kind, this.colluders, this.floodTargets), () => this.hostile);
     this.victimBits = Math.ceil(Math.log2(Math.max(2, nodes))) + 1;
   }
 
   /**
    * Called once per node the build creates, in order: the hostile options when this one is an
    * adversary (spread evenly: node i is one when floor((i+1)F) passes floor(iF)), else undefined.
+   * `force`: an adversary whatever the index (a cluster that joins later, all at once).
    */
-  next(): HostileNode | undefined {
+  next(force = false): HostileNode | undefined {
     const i = this.seen++;
-    if (!isAdversaryIndex(i, this.fraction)) return undefined;
+    if (!force && !isAdversaryIndex(i, this.fraction)) return undefined;
     const n = this.count++;
     const out: HostileNode = { handlers: this.handlers };
+    if (this.kind === 'announce-flood') out.flood = true;
     if (this.kind === 'sybil') Object.assign(out, sybilAddress(n));
     const victim = this.victim;
     if (this.kind === 'targeted' && victim) {

@@ -11,6 +11,7 @@ import type { NetworkCounters } from './network.js';
 import { type OpKind, type OpSample, STORE_KINDS, type Workload } from './workloads.js';
 import { type SimNode, SimWorld } from './world.js';
 import { type AdversaryKind, AdversaryPlan, victimItem } from './adversary.js';
+import { type FloodCounters, popularInfohashes, startFlooder } from './flood.js';
 import { SeededRandom } from '../util/random.js';
 import type { RotationStats } from './rotate.js';
 import type { ConnectBreakdown } from './nat-sim.js';
@@ -62,6 +63,8 @@ export interface SimOptions {
   /** Defences on every honest node: disjoint lookup paths (default 1) and reputation (default off). */
   lookupPaths?: number;
   reputation?: boolean;
+  /** The token replay guard on every node (default on; off to show what it stops). */
+  tokenReplay?: boolean;
   /** BEP 42 enforced: every node's id derives from its IP and honest nodes `require` it (default off). */
   secureIds?: boolean;
   onProgress?: (progress: SimProgress) => void;
@@ -130,7 +133,17 @@ export interface SimResult {
   /** nat scenario: connects by technique and by NAT pair. */
   connect?: ConnectBreakdown;
   /** The run's adversaries, and how many of them honest nodes came to distrust (reputation on). */
-  adversaries?: { kind: AdversaryKind; fraction: number; count: number; distrusted: number };
+  adversaries?: {
+    kind: AdversaryKind;
+    fraction: number;
+    count: number;
+    distrusted: number;
+    /**
+     * announce-flood: what the flooders sent, and at the end of the run the popular swarms as the
+     * 8 honest nodes closest to each hold them: the largest swarm, and the share of fake peers.
+     */
+    flood?: FloodCounters & { swarmMax: number; fakeShare: number };
+  };
   virtualMs: number;
   /** The failure models' predictions over the live nodes (`predict-failures`), summed. */
   failureModel?: { outcomes: number; failures: number; logLoss: number; baseLogLoss: number };
@@ -198,6 +211,7 @@ export class SimContext {
         latency: options.latency,
         ...(options.lookupPaths !== undefined ? { lookupPaths: options.lookupPaths } : {}),
         ...(options.reputation ? { reputation: true } : {}),
+        ...(options.tokenReplay === false ? { tokenReplay: false } : {}),
         ...(options.secureIds ? { secureIds: 'require' as const } : {}),
       },
     });
@@ -212,19 +226,31 @@ export class SimContext {
         options.secureIds ?? false,
       );
       this.world.victim = victim;
+      if (options.adversary === 'announce-flood') {
+        const popular = popularInfohashes(options.seed);
+        this.world.popular = popular;
+        this.adversaries.floodTargets.pin(popular);
+      }
     }
   }
 
-  /** Add one (non-router) node: honest, or the adversary plan's next one. */
-  addPeer(bootstrap?: readonly string[]): SimNode {
-    const hostile = this.adversaries?.next();
+  /**
+   * Add one (non-router) node: honest, or the adversary plan's next one (`forceHostile`: an
+   * adversary whatever the plan's spread, for a cluster that joins later).
+   */
+  addPeer(bootstrap?: readonly string[], forceHostile = false): SimNode {
+    const hostile = this.adversaries?.next(forceHostile);
     const node = this.world.addNode({
       ...(bootstrap ? { bootstrap } : {}),
       ...(hostile
         ? { hostile, nat: false, readOnly: false, ...(hostile.idFor ? { idFor: hostile.idFor } : {}) }
         : {}),
     });
-    if (hostile) this.adversaries?.joined(node.dht.id, node.endpoint.address);
+    const plan = this.adversaries;
+    if (hostile && plan) {
+      plan.joined(node.dht.id, node.endpoint.address);
+      if (hostile.flood) startFlooder(node.dht, plan.floodTargets, plan.flood, () => plan.hostile);
+    }
     return node;
   }
 

@@ -6,6 +6,7 @@
  * A failure (thrown error) carries the seed in its message; rerunning with the same options
  * replays the run exactly.
  */
+import type { FloodCounters } from './flood.js';
 import { opStats, type SimOptions, type SimResult, SimContext } from './runner.js';
 import { SCENARIOS } from './scenarios.js';
 import { connectBreakdown } from './nat-sim.js';
@@ -31,6 +32,7 @@ export function replayCommand(o: SimOptions): string {
   if (o.lookupPaths !== undefined) parts.push(`--paths ${o.lookupPaths}`);
   if (o.alpha !== undefined) parts.push(`--alpha ${o.alpha}`);
   if (o.reputation) parts.push('--reputation');
+  if (o.tokenReplay === false) parts.push('--no-token-replay');
   if (o.secureIds) parts.push('--secure-ids');
   return parts.join(' ');
 }
@@ -100,6 +102,9 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       fraction: ctx.adversaries.fraction,
       count: ctx.adversaries.count,
       distrusted: countDistrusted(ctx),
+      ...(ctx.adversaries.kind === 'announce-flood'
+        ? { flood: await floodOutcome(ctx, ctx.adversaries.flood) }
+        : {}),
     };
   if (ctx.rotation) result.rotation = ctx.rotation;
   const model = failureModelStats(ctx);
@@ -127,6 +132,27 @@ function failureModelStats(ctx: SimContext): SimResult['failureModel'] {
   }
   if (outcomes === 0) return undefined;
   return { outcomes, failures, logLoss: loss / outcomes, baseLogLoss: base / outcomes };
+}
+
+/** The flood's counters, and the popular swarms at the 8 honest nodes closest to each. */
+async function floodOutcome(
+  ctx: SimContext,
+  counters: FloodCounters,
+): Promise<FloodCounters & { swarmMax: number; fakeShare: number }> {
+  const { world } = ctx;
+  const hostileHosts = new Set(world.live.filter((n) => n.hostile).map((n) => n.endpoint.address.host));
+  let swarmMax = 0;
+  let peers = 0;
+  let fake = 0;
+  for (const hash of world.popular ?? []) {
+    for (const node of world.closestLive(hash, 8, (n) => !n.hostile)) {
+      const held = await node.dht.peers.peers(hash, 10_000, 4, world.clock.now());
+      swarmMax = Math.max(swarmMax, held.length);
+      peers += held.length;
+      fake += held.filter((p) => hostileHosts.has(p.address.host)).length;
+    }
+  }
+  return { ...counters, swarmMax, fakeShare: peers > 0 ? Math.round((fake / peers) * 1000) / 1000 : 0 };
 }
 
 /** Contacts honest nodes came to distrust (reputation on), summed over the live honest nodes. */

@@ -114,7 +114,10 @@ export const getPeersWorkload: Workload = {
   name: 'get_peers',
   lookupKind: 'get_peers',
   async run(world, out) {
-    const infoHash = world.victim?.target ?? world.randomId();
+    const popular = world.popular;
+    const infoHash =
+      world.victim?.target ??
+      (popular && popular.length > 0 ? (popular[world.int(popular.length)] as Uint8Array) : world.randomId());
     const announcer = world.randomLive();
     const host = announcer.endpoint.address.host;
     out.push(

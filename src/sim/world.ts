@@ -169,6 +169,12 @@ export class SimWorld {
   /** The targeted adversary's victim: the one item (and infohash) every operation uses. */
   victim: { target: Uint8Array; value: Uint8Array } | undefined;
 
+  /**
+   * Popular infohashes (the announce flood's run): get_peers operations announce and look up one
+   * of these instead of a fresh random one, so the flooded swarms are the ones measured.
+   */
+  popular: readonly Uint8Array[] | undefined;
+
   /** A uniformly random live honest node (not on standby), optionally one that passes `accept` (bounded tries). */
   randomLive(accept?: (n: SimNode) => boolean): SimNode {
     if (this.live.length === 0) throw new Error('no live nodes');

@@ -54,3 +54,40 @@ describe('anomaly detection in the simulator', () => {
     await assert.rejects(simulateAnomalies({ nodes: 50, seed: 1, beforeMs: 60_000 }), RangeError);
   });
 });
+
+describe('anomaly detection of the new attacks in the simulator', () => {
+  it('Sybils that join at the turn from one /24 trip subnet-replies after it, nothing before', async () => {
+    const r = await simulateAnomalies({
+      nodes: 200,
+      seed: 2,
+      adversary: 'sybil',
+      fraction: 0.2,
+      join: 'turn',
+      daemons: 4,
+      beforeMs: 6 * 60_000,
+      afterMs: 2 * 60_000,
+    });
+    assert.equal(r.flaggedBefore, 0, `no flag while every node is honest: ${JSON.stringify(r)}`);
+    assert.ok(r.flaggedAfter >= 3, `most daemons flag the cluster: ${JSON.stringify(r)}`);
+    assert.ok((r.byRule['subnet-replies'] ?? 0) >= 3, `through subnet-replies: ${JSON.stringify(r.byRule)}`);
+    assert.ok(r.topReplyShare.after.mean > 2 * r.topReplyShare.before.mean, JSON.stringify(r.topReplyShare));
+  });
+
+  it("an announce flood at the daemons' swarms trips inbound-spike after the turn, nothing before", async () => {
+    const r = await simulateAnomalies({
+      nodes: 200,
+      seed: 2,
+      adversary: 'announce-flood',
+      fraction: 0.2,
+      daemons: 4,
+      beforeMs: 6 * 60_000,
+      afterMs: 2 * 60_000,
+    });
+    assert.equal(r.flaggedBefore, 0, `no flag while every node is honest: ${JSON.stringify(r)}`);
+    assert.ok(r.flaggedAfter >= 3, `most daemons flag the flood: ${JSON.stringify(r)}`);
+    assert.ok((r.byRule['inbound-spike'] ?? 0) >= 3, `through inbound-spike: ${JSON.stringify(r.byRule)}`);
+    const flood = r.flood;
+    assert.ok(flood && flood.sent > 1000, `the flooders flooded: ${JSON.stringify(flood)}`);
+    assert.ok(flood.refused > 0, `the replay guard refused some: ${JSON.stringify(flood)}`);
+  });
+});

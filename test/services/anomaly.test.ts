@@ -91,3 +91,40 @@ describe('anomaly detector', () => {
     assert.throws(() => new AnomalyDetector({ z: -1 }), /z must be/);
   });
 });
+
+describe('subnet-replies: one /24 answering our lookups', () => {
+  /** Replies from `spread` /24s, `each` apiece, plus `cluster` from 66.66.66.0/24. */
+  function replies(at: number, spread: number, each: number, cluster: number): TickCounts {
+    const m = new Map<string, number>();
+    for (let i = 0; i < spread; i++) m.set(`10.1.${i}`, each);
+    if (cluster > 0) m.set('66.66.66', cluster);
+    return tick(at, { repliesBySubnet: m });
+  }
+
+  it('stays quiet while replies are spread, and fires when one /24 reaches the share', () => {
+    const d = new AnomalyDetector({ warmupTicks: 10, replyWindowTicks: 3 });
+    // 40 replies a tick from 30 networks; the largest share is 2/40 = 5 %.
+    for (let t = 0; t < 60; t++) assert.deepEqual(d.observe(replies(t, 20, 2, 0)), [], `tick ${t}`);
+    // The cluster arrives: 40 of 80 replies a tick; over the 3-tick window, 40 of 160 (25 %).
+    const fired = d.observe(replies(60, 20, 2, 40));
+    const f = fired.find((a) => a.rule === 'subnet-replies');
+    assert.ok(f, `expected subnet-replies, got ${JSON.stringify(fired)}`);
+    assert.equal(f.subject, '66.66.66.0/24');
+    assert.match(f.message, /66\.66\.66\.0\/24 sent 40 of our 160 replies/);
+    assert.equal(d.raised['subnet-replies'], 1);
+  });
+
+  it('needs minReplies in the window: a quiet node with two replies is no cluster', () => {
+    const d = new AnomalyDetector({ warmupTicks: 10 });
+    for (let t = 0; t < 60; t++) assert.deepEqual(d.observe(replies(t, 0, 0, 2)), [], `tick ${t}`);
+  });
+
+  it('never names the overflow bucket "other" (many subnets, not one)', () => {
+    const d = new AnomalyDetector({ warmupTicks: 10 });
+    const m = new Map([
+      ['other', 500],
+      ['10.2.0', 10],
+    ]);
+    for (let t = 0; t < 60; t++) assert.deepEqual(d.observe(tick(t, { repliesBySubnet: m })), []);
+  });
+});

@@ -88,4 +88,32 @@ describe('adversaries in the simulator', () => {
     assert.ok(open.success <= 0.05, `ids chosen at will capture the item: ${open.success}; ${open.r.replay}`);
     assert.ok(bep42.success >= 0.99, `ids tied to IPs cannot crowd it: ${bep42.success}; ${bep42.r.replay}`);
   });
+  it('an announce flood fills popular swarms with fake peers, but not past their bound, and honest get_peers keep working', async () => {
+    const o = {
+      scenario: 'lookup',
+      nodes: 200,
+      lookups: 300,
+      adversary: 'announce-flood',
+      adversaryFraction: 0.2,
+    } as const;
+    const guarded = await run(o);
+    const open = await run({ ...o, tokenReplay: false });
+    const g = guarded.r.adversaries?.flood;
+    const u = open.r.adversaries?.flood;
+    assert.ok(g && u, 'flood outcome reported');
+    assert.ok(g.sent > 1000 && g.accepted > 0, `the flooders flooded: ${JSON.stringify(g)}`);
+    // The replay guard: a token announces 4 ports per infohash, then the target refuses it.
+    assert.ok(
+      g.refused > 0 && u.refused === 0,
+      `refused with / without the guard: ${g.refused} / ${u.refused}`,
+    );
+    assert.ok(u.accepted > 2 * g.accepted, `the guard cut what got in: ${u.accepted} vs ${g.accepted}`);
+    // The per-infohash bound (200 peers, stalest first out) holds either way.
+    assert.ok(u.swarmMax <= 200 && g.swarmMax <= 200, `swarms ${g.swarmMax} / ${u.swarmMax}`);
+    assert.ok(g.fakeShare > 0.2, `fake peers did get in: ${g.fakeShare}`);
+    assert.ok(
+      guarded.success >= 0.98,
+      `honest get_peers under the flood: ${guarded.success}; ${guarded.r.replay}`,
+    );
+  });
 });

@@ -41,6 +41,7 @@ const OPTIONS = {
   adversary: { type: 'string' },
   fraction: { type: 'string' },
   reputation: { type: 'boolean' },
+  'no-token-replay': { type: 'boolean' },
   'secure-ids': { type: 'boolean' },
   latency: { type: 'string' },
   'silent-dials': { type: 'boolean' },
@@ -114,10 +115,13 @@ measures lookups. The same options and seed replay the run exactly.
       --paths D        disjoint lookup paths (mainline: get_peers, announce and BEP 44 get /
                        put, default 1; overlay: default 3)
       --adversary KIND adversaries among the nodes, real nodes with a hostile policy:
-                       ${ADVERSARY_KINDS.join(', ')} (docs/SECURITY.md; the same kinds on
-                       --dht overlay, where targeted grinds keys near one item)
+                       ${ADVERSARY_KINDS.join(', ')} (docs/SECURITY.md; the same kinds
+                       but announce-flood on --dht overlay, where targeted grinds keys near
+                       one item)
       --fraction F     fraction of the nodes that are adversaries (default 0.2)
       --reputation     honest nodes keep a per-contact reputation and skip liars
+      --no-token-replay  honest nodes accept any number of ports per announce token (the
+                       replay guard off: what an announce flood does without it)
       --secure-ids     BEP 42 enforced: ids derive from IPs, honest nodes require it
   -q, --quiet          no progress bar
       --json           print the result as JSON
@@ -220,6 +224,7 @@ Examples:
     if (values.paths !== undefined) options.lookupPaths = parsePositiveInt(values.paths, 1, '--paths', 16);
     if (values.alpha !== undefined) options.alpha = parsePositiveInt(values.alpha, 3, '--alpha', 16);
     if (values.reputation) options.reputation = true;
+    if (values['no-token-replay']) options.tokenReplay = false;
     if (values['secure-ids']) options.secureIds = true;
     if (values.latency !== undefined) {
       const list = values.latency === 'none' ? [] : values.latency.split(',').filter((t) => t !== '');
