@@ -20,6 +20,7 @@ import { MemoryNetwork } from '../../src/transport/memory.js';
 import { KadmiumError } from '../../src/util/errors.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { encodeRelayFrame } from '../../src/wire/relay-frame.js';
+import { breakMethod, repairLast, restoreMethods } from './break-method.js';
 
 /** N nodes on an in-memory network, joined, on virtual time; node 2 relays when `relay`. */
 async function network(size: number, seed: number, relay = false) {
@@ -53,19 +54,7 @@ function featureState(node: Dht, feature: string): string | undefined {
   return node.stats().features.find((f) => f.feature === feature)?.state;
 }
 
-/** Patch a prototype method for one test; undone in afterEach. */
-const undo: (() => void)[] = [];
-function breakMethod(proto: object, name: string, message: string): void {
-  const target = proto as Record<string, unknown>;
-  const original = target[name];
-  target[name] = () => {
-    throw new Error(message);
-  };
-  undo.push(() => (target[name] = original));
-}
-afterEach(() => {
-  while (undo.length > 0) undo.pop()?.();
-});
+afterEach(restoreMethods);
 
 describe('feature breakers over NAT work', () => {
   it('stun: a receive path that throws drops STUN, keeps KRPC, refuses discoverNat, then comes back', async () => {
@@ -92,7 +81,7 @@ describe('feature breakers over NAT work', () => {
         t.clock.run(node.discoverNat(t.raw.address)),
         (err: unknown) => err instanceof KadmiumError && err.code === 'FEATURE_OFF',
       );
-      undo.pop()?.();
+      repairLast();
       await t.clock.advance(FEATURE_BACKOFF_MS);
       t.raw.send(stunDatagram(), node.address);
       await t.clock.advance(100);
@@ -112,7 +101,7 @@ describe('feature breakers over NAT work', () => {
       assert.ok(found.length > 0, 'the lookup still finds nodes');
       assert.equal(featureState(node, EXTERNAL_IP_FEATURE), 'off');
       await stillAnswers(t, node, t.nodes[1]!);
-      undo.pop()?.();
+      repairLast();
       await t.clock.advance(FEATURE_BACKOFF_MS);
       await t.clock.run(node.findNode(t.nodes[3]!.id));
       assert.equal(featureState(node, EXTERNAL_IP_FEATURE), 'on');
@@ -129,7 +118,7 @@ describe('feature breakers over NAT work', () => {
       breakMethod(RelayClient.prototype, 'live', 'route table corrupted');
       await stillAnswers(t, node, t.nodes[1]!);
       assert.equal(featureState(node, RELAY_CLIENT_FEATURE), 'off');
-      undo.pop()?.();
+      repairLast();
       await t.clock.advance(FEATURE_BACKOFF_MS);
       await stillAnswers(t, node, t.nodes[4]!);
       assert.equal(featureState(node, RELAY_CLIENT_FEATURE), 'on');
@@ -149,7 +138,7 @@ describe('feature breakers over NAT work', () => {
       await t.clock.advance(100);
       assert.equal(featureState(relay, RELAY_SERVER_FEATURE), 'off');
       await stillAnswers(t, relay, t.nodes[5]!);
-      undo.pop()?.();
+      repairLast();
       await t.clock.advance(FEATURE_BACKOFF_MS);
       t.raw.send(frame(), relay.address);
       await t.clock.advance(100);

@@ -21,6 +21,7 @@ import { OverlayStore } from '../../src/protocols/overlay/store.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { MemoryStreamNetwork } from '../../src/transport/stream/memory.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { breakMethod, repairLast, restoreMethods } from '../node/break-method.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -56,18 +57,7 @@ async function stillAnswers(clock: VirtualClock, node: OverlayNode, asker: Overl
   assert.equal(got, undefined, 'answered: it holds nothing there');
 }
 
-const undo: (() => void)[] = [];
-function breakMethod(proto: object, name: string, message: string): void {
-  const target = proto as Record<string, unknown>;
-  const original = target[name];
-  target[name] = () => {
-    throw new Error(message);
-  };
-  undo.push(() => (target[name] = original));
-}
-afterEach(() => {
-  while (undo.length > 0) undo.pop()?.();
-});
+afterEach(restoreMethods);
 
 describe('overlay feature breakers', () => {
   it('reconcile: a loop that throws is switched off, the full node serves on, and it reconciles again later', async () => {
@@ -84,7 +74,7 @@ describe('overlay feature breakers', () => {
       assert.equal(seen[0]?.state, 'off');
       assert.equal(full.stats().features[0]?.state, 'off');
       await stillAnswers(t.clock, full, t.nodes[1]!);
-      undo.pop()?.();
+      repairLast();
       await t.clock.advance(Math.max(FEATURE_BACKOFF_MS, OVERLAY_RECONCILE_MS));
       assert.equal(seen.at(-1)?.state, 'on', 'the next round ran cleanly');
       assert.equal(full.stats().features[0]?.state, 'on');
@@ -105,7 +95,7 @@ describe('overlay feature breakers', () => {
       assert.equal(off?.state, 'off');
       assert.match(off?.lastError ?? '', /signer unavailable/);
       await stillAnswers(t.clock, full, t.nodes[2]!);
-      undo.pop()?.();
+      repairLast();
       await t.clock.advance(Math.max(FEATURE_BACKOFF_MS, ADVERT_INTERVAL_MS));
       assert.equal(full.stats().features.find((f) => f.feature === OVERLAY_ADVERT_FEATURE)?.state, 'on');
       const advert = await t.clock.run(t.nodes[1]!.get(full.publicKey, { salt: text('fullnode') }));
