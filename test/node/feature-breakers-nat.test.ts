@@ -15,27 +15,14 @@ import { RELAY_CLIENT_FEATURE, RelayClient } from '../../src/node/relay-client.j
 import { RELAY_SERVER_FEATURE, RelayServer } from '../../src/node/relay-server.js';
 import { StunClient } from '../../src/protocols/stun/client.js';
 import { encodeStun, Method } from '../../src/protocols/stun/message.js';
-import { VirtualClock } from '../../src/sim/virtual-clock.js';
-import { MemoryNetwork } from '../../src/transport/memory.js';
 import { KadmiumError } from '../../src/util/errors.js';
-import { SeededRandom } from '../../src/util/random.js';
 import { encodeRelayFrame } from '../../src/wire/relay-frame.js';
 import { breakMethod, repairLast, restoreMethods } from './break-method.js';
+import { joinedNetwork } from './memory-net.js';
 
 /** N nodes on an in-memory network, joined, on virtual time; node 2 relays when `relay`. */
 async function network(size: number, seed: number, relay = false) {
-  const clock = new VirtualClock();
-  const random = new SeededRandom(seed);
-  const net = new MemoryNetwork({ clock, random, latencyMs: () => 5 + random.float() * 20 });
-  const nodes: Dht[] = [];
-  for (let i = 0; i < size; i++) {
-    const transport = net.createTransport();
-    const bootstrap = i === 0 ? false : [`${nodes[0]!.address.host}:${nodes[0]!.address.port}`];
-    const dht = new Dht({ transport, clock, random: random.fork(), bootstrap, relay: relay && i === 2 });
-    nodes.push(dht);
-    if (i === 0) await dht.listen();
-    else await clock.run(dht.start());
-  }
+  const { clock, net, nodes } = await joinedNetwork(size, seed, (i) => ({ relay: relay && i === 2 }));
   const raw = net.createTransport();
   return { clock, nodes, raw, close: () => Promise.all([...nodes.map((n) => n.close()), raw.close()]) };
 }

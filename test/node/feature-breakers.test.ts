@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AnnounceKeepAlive, KEEPALIVE_FEATURE } from '../../src/node/announce-keepalive.js';
-import { Dht } from '../../src/node/dht.js';
 import {
   FEATURE_BACKOFF_MS,
   FEATURE_MAX_BACKOFF_MS,
@@ -13,10 +12,9 @@ import { PATH_CACHE_FEATURE } from '../../src/node/items.js';
 import { Misses } from '../../src/node/path-cache.js';
 import { STATISTICS_FEATURE, Statistics } from '../../src/services/statistics.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
-import { MemoryNetwork } from '../../src/transport/memory.js';
 import type { Clock } from '../../src/util/clock.js';
 import { TimeoutError } from '../../src/util/errors.js';
-import { SeededRandom } from '../../src/util/random.js';
+import { joinedNetwork } from './memory-net.js';
 
 /** Only `now` matters to the breakers. */
 function manualClock(): Clock & { t: number } {
@@ -28,18 +26,7 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** N nodes on an in-memory network, joined, on virtual time. */
 async function network(size: number, seed: number, latency: string[] = ['adaptive-timeouts']) {
-  const clock = new VirtualClock();
-  const random = new SeededRandom(seed);
-  const net = new MemoryNetwork({ clock, random, latencyMs: () => 5 + random.float() * 20 });
-  const nodes: Dht[] = [];
-  for (let i = 0; i < size; i++) {
-    const transport = net.createTransport();
-    const bootstrap = i === 0 ? false : [`${nodes[0]!.address.host}:${nodes[0]!.address.port}`];
-    const dht = new Dht({ transport, clock, random: random.fork(), bootstrap, latency });
-    nodes.push(dht);
-    if (i === 0) await dht.listen();
-    else await clock.run(dht.start());
-  }
+  const { clock, nodes } = await joinedNetwork(size, seed, () => ({ latency }));
   for (const n of nodes) await clock.run(n.findNode(n.id));
   return { clock, nodes, close: () => Promise.all(nodes.map((n) => n.close())) };
 }

@@ -55,3 +55,27 @@ export class MemoryDhtNet {
     await Promise.all(this.nodes.map((n) => n.close()));
   }
 }
+
+/**
+ * `size` nodes on an in-memory network with 5-25 ms links, on virtual time, each joined through
+ * the first; `optionsFor(i)` adds node i's options. For tests of one node's behaviour among peers.
+ */
+export async function joinedNetwork(
+  size: number,
+  seed: number,
+  optionsFor: (i: number) => Partial<DhtOptions> = () => ({}),
+): Promise<{ clock: VirtualClock; net: MemoryNetwork; nodes: Dht[] }> {
+  const clock = new VirtualClock();
+  const random = new SeededRandom(seed);
+  const net = new MemoryNetwork({ clock, random, latencyMs: () => 5 + random.float() * 20 });
+  const nodes: Dht[] = [];
+  for (let i = 0; i < size; i++) {
+    const transport = net.createTransport();
+    const bootstrap = i === 0 ? false : [`${nodes[0]!.address.host}:${nodes[0]!.address.port}`];
+    const dht = new Dht({ transport, clock, random: random.fork(), bootstrap, ...optionsFor(i) });
+    nodes.push(dht);
+    if (i === 0) await dht.listen();
+    else await clock.run(dht.start());
+  }
+  return { clock, net, nodes };
+}
