@@ -103,6 +103,13 @@ export interface OverlayNodeOptions {
   release?: () => Promise<void>;
   /** Let loopback and private addresses share buckets (testnets); default true. */
   exemptLocal?: boolean;
+  /**
+   * Keep a per-contact reputation (kademlia/reputation.ts; default off, as on Mainline): lies are
+   * referrals that cannot be dialled while none of the referrer's answer, items failing
+   * verification, stale or withheld items; a distrusted contact is not queried, not admitted to
+   * the table, and dropped from it.
+   */
+  reputation?: boolean;
 }
 
 export interface OverlayCallOptions {

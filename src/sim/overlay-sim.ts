@@ -64,6 +64,8 @@ export interface OverlaySimOptions {
    * one, a newcomer that happens to join through an adversary learns only colluders.
    */
   joinContacts?: number;
+  /** Every node keeps a per-contact reputation (OverlayNodeOptions.reputation). */
+  reputation?: boolean;
   onProgress?: (phase: string, done: number, total: number) => void;
 }
 
@@ -111,6 +113,8 @@ export interface OverlaySimReport {
     grindBits: number;
     grindTries: number;
     grindMs: number;
+    /** With reputation: contacts the honest nodes came to distrust, summed over them. */
+    distrusted?: number;
   };
   connections: number;
   wallMs: number;
@@ -181,6 +185,7 @@ export async function simulateOverlay(
       random,
       paths: options.paths,
       ...(options.latency !== undefined ? { latency: options.latency } : {}),
+      ...(options.reputation ? { reputation: true } : {}),
       bootstrap: (bootstrap ?? []).map((b) => ({ publicKey: b.node.publicKey, address: b.node.address })),
     });
     // Only the value lookups of puts and gets: bucket refreshes (find_node) run in the background
@@ -337,6 +342,7 @@ export async function simulateOverlay(
       ...(options.latency !== undefined ? { latency: options.latency } : {}),
       ...(options.silentDials ? { silentDials: true } : {}),
       ...(options.joinContacts !== undefined ? { joinContacts: options.joinContacts } : {}),
+      ...(options.reputation ? { reputation: true } : {}),
       ...(kind ? { adversary: kind } : {}),
       adversaryFraction: kind ? options.adversaryFraction : 0,
     },
@@ -384,6 +390,13 @@ export async function simulateOverlay(
             grindBits: kind === 'targeted' ? grind.bits : 0,
             grindTries: grind.tries,
             grindMs: Math.round(grind.ms),
+            ...(options.reputation
+              ? {
+                  distrusted: alive
+                    .filter((m) => !m.hostile)
+                    .reduce((n, m) => n + (m.node.reputation?.distrusted ?? 0), 0),
+                }
+              : {}),
           },
         }
       : {}),
