@@ -153,6 +153,8 @@ export class OverlayLookups {
       durationMs: this.parts.clock.now() - started,
       queried: result.queried,
       responded: result.responded,
+      failed: result.failed,
+      unanswered: result.unanswered,
       hops: result.hops,
     });
     return result;

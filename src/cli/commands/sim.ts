@@ -324,6 +324,7 @@ async function runOverlay(
           : ''),
       `lookups: ${report.lookups.count}; median ${report.lookups.medianHops} hops, ${report.lookups.medianMessages} messages, ` +
         `${report.lookups.medianMs.toFixed(0)} ms (p95 ${report.lookups.p95Ms.toFixed(0)} ms); ` +
+        `${report.lookups.meanFailed.toFixed(2)} failed and ${report.lookups.meanUnanswered.toFixed(2)} slow queries a get; ` +
         `first item ${report.lookups.firstItemMedianMs.toFixed(0)} ms (p95 ${report.lookups.firstItemP95Ms.toFixed(0)} ms)`,
       `churn:   ${report.departed} left, ${report.joined} joined in all; ${report.connections} connections opened`,
       ...(report.adversaries
