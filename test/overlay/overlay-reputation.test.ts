@@ -24,6 +24,10 @@ const read = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 /** Honest nodes in the network: fewer than k, so every lookup asks every node, the liar included. */
 const HONEST = 8;
+/** The attack-free network: nodes, items, and nodes that leave before the gets. */
+const CLEAN_NODES = 30;
+const CLEAN_ITEMS = 10;
+const CLEAN_GONE = 5;
 /** Gets after the liar had its chance to be caught. */
 const LATER_GETS = 5;
 
@@ -127,6 +131,44 @@ function forger(node: OverlayNode): StreamRequestHandler {
 const addressKeyOfTarget = (t: Uint8Array): string => Buffer.from(t).toString('hex');
 
 describe('overlay reputation', () => {
+  it('distrusts nobody in an attack-free network with churn (no false positives)', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const random = new SeededRandom(11);
+    const net = new MemoryStreamNetwork({ clock, latencyMs: () => 10 + random.int(40) });
+    const nodes: OverlayNode[] = [];
+    try {
+      for (let i = 0; i < CLEAN_NODES; i++) {
+        const identity = OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random });
+        const first = nodes[0];
+        const node = new OverlayNode({
+          identity,
+          transport: net.listen(identity.publicKey, { host: `10.0.2.${i + 1}`, port: 7000, family: 4 }),
+          clock,
+          random,
+          reputation: true,
+          bootstrap: first ? [{ publicKey: first.publicKey, address: first.address }] : [],
+        });
+        nodes.push(node);
+        await clock.run(node.start());
+      }
+      const publisher = nodes[1] as OverlayNode;
+      for (let i = 0; i < CLEAN_ITEMS; i++)
+        await clock.run(publisher.put(text(`v${i}`), { salt: text(`c${i}`) }));
+      // A few nodes leave: dials to them are refused, which is churn, not a lie.
+      for (const gone of nodes.splice(CLEAN_NODES - CLEAN_GONE, CLEAN_GONE)) await gone.close();
+      let found = 0;
+      for (const [n, reader] of nodes.entries()) {
+        const got = await clock.run(reader.get(publisher.publicKey, { salt: text(`c${n % CLEAN_ITEMS}`) }));
+        if (got && read(got.item.v) === `v${n % CLEAN_ITEMS}`) found++;
+      }
+      assert.equal(found, nodes.length);
+      const distrusted = nodes.reduce((sum, node) => sum + (node.reputation?.distrusted ?? 0), 0);
+      assert.equal(distrusted, 0, 'an honest contact was distrusted');
+    } finally {
+      await Promise.all(nodes.map((n) => n.close()));
+    }
+  });
+
   for (const reputation of [true, false]) {
     it(`a contact referring contacts that do not exist is ${reputation ? 'distrusted and no longer queried' : 'still queried with reputation off'}`, async () => {
       const world = await network(reputation, fakeReferrals(new SeededRandom(9)));
