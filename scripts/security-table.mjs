@@ -11,8 +11,8 @@
  * Options: --kinds eclipse,fake  --fractions 0.1,0.2  --paths 1,4,8  --scenarios lookup,items
  *          --reputation off,on  --targeted (the targeted-eclipse table instead).
  *
- * --dht overlay: the overlay's get under the same kinds (`kadmium sim --dht overlay`; no
- * reputation there, --lookups is the number of items; --targeted takes --counts 8,16,32,64;
+ * --dht overlay: the overlay's get under the same kinds (`kadmium sim --dht overlay`; --reputation
+ * off,on as on Mainline, default off only; --lookups is the number of items; --targeted takes --counts 8,16,32,64;
  * --churn 0.1 --minutes 10 replaces a tenth of the nodes between the puts and the gets;
  * --kinds none --fractions 0 is the attack-free baseline).
  */
@@ -64,15 +64,19 @@ if (values.markdown) {
 EventEmitter.defaultMaxListeners = 256;
 const nodes = Number(values.nodes);
 if (values.dht === 'overlay') {
+  // Earlier overlay tables had no reputation: without the flag, the runs stay what they were.
+  const overlayReputation = process.argv.includes('--reputation') ? list(values.reputation) : ['off'];
   const runs = [];
   if (values.targeted) {
     for (const count of list(values.counts).map(Number))
       for (const paths of list(values.paths).map(Number))
-        runs.push({ kind: 'targeted', fraction: count / nodes, paths });
+        for (const rep of overlayReputation)
+          runs.push({ kind: 'targeted', fraction: count / nodes, paths, reputation: rep === 'on' });
   } else {
     for (const kind of list(values.kinds))
       for (const fraction of list(values.fractions).map(Number))
-        for (const paths of list(values.paths).map(Number)) runs.push({ kind, fraction, paths });
+        for (const paths of list(values.paths).map(Number))
+          for (const rep of overlayReputation) runs.push({ kind, fraction, paths, reputation: rep === 'on' });
   }
   for (const run of runs) {
     const options = {
@@ -84,6 +88,7 @@ if (values.dht === 'overlay') {
       churn: Number(values.churn),
       minutes: Number(values.minutes),
       build: 'fast',
+      reputation: run.reputation,
       // kind none: the attack-free baseline the cost in messages is read against.
       ...(run.kind === 'none' ? {} : { adversary: run.kind, adversaryFraction: run.fraction }),
     };
@@ -95,12 +100,13 @@ if (values.dht === 'overlay') {
         fraction: run.fraction,
         adversaries: r.adversaries?.count,
         paths: run.paths,
-        reputation: false,
+        reputation: run.reputation,
         secureIds: false,
         nodes,
         success: r.gets.successRate,
         queries: r.lookups.meanMessages,
         lies: r.gets.lies,
+        distrusted: r.adversaries?.distrusted,
         latencyMedianMs: r.lookups.medianMs,
         grind: r.adversaries?.grindBits
           ? { bits: r.adversaries.grindBits, tries: r.adversaries.grindTries, ms: r.adversaries.grindMs }
@@ -109,6 +115,7 @@ if (values.dht === 'overlay') {
         replay:
           `kadmium sim --dht overlay --nodes ${nodes} --seed ${options.seed} --paths ${run.paths} --lookups ${options.items} ` +
           `--nat 0.2 --churn ${options.churn} --minutes ${options.minutes} --build fast` +
+          (run.reputation ? ' --reputation' : '') +
           (run.kind === 'none' ? '' : ` --adversary ${run.kind} --fraction ${run.fraction}`),
       }),
     );

@@ -7,7 +7,8 @@
 import { compareDistance } from '../kademlia/id.js';
 import { disjointLookup } from '../kademlia/disjoint.js';
 import { type LookupOptions, type LookupReply, type LookupResult, lookup } from '../kademlia/lookup.js';
-import { type Reputation, WITHHELD_WEIGHT } from '../kademlia/reputation.js';
+import { LookupJudge } from '../kademlia/lookup-judge.js';
+import type { Reputation } from '../kademlia/reputation.js';
 import type { ContactBreakers } from '../kademlia/contact-breaker.js';
 import type { Contact } from '../kademlia/routing-table.js';
 import { BadReplyError, type PeersReply } from '../protocols/mainline/client.js';
@@ -15,7 +16,7 @@ import { addressKey } from '../transport/address.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import type { Family } from '../transport/address.js';
 import type { Clock } from '../util/clock.js';
-import { KadmiumError, TimeoutError } from '../util/errors.js';
+import { KadmiumError } from '../util/errors.js';
 import type { EventBus } from '../util/events.js';
 import type { DhtEvents, LookupKind } from './events.js';
 import type { NodeTables } from './tables.js';
@@ -43,8 +44,6 @@ export interface LookupHost {
 
 /** The lookups that run over disjoint paths when the node asks for more than one. */
 const DISJOINT_KINDS: ReadonlySet<LookupKind> = new Set<LookupKind>(['get_peers', 'get', 'put', 'announce']);
-/** A referrer whose referrals time out this many times, none answering, referred contacts that do not exist. */
-const DEAD_REFERRALS_LIE = 3;
 
 export type Ask<R> = (contact: Contact, onSlow: () => void) => Promise<R>;
 
@@ -71,7 +70,9 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
 ): Promise<LookupResult<R>> {
   const started = host.clock.now();
   const paths = DISJOINT_KINDS.has(kind) ? Math.max(1, host.lookupPaths ?? 1) : 1;
-  const judge = host.reputation ? new LookupJudge(host, host.reputation) : undefined;
+  const judge = host.reputation
+    ? new LookupJudge(host.reputation, (c) => host.tables().drop(c.id, c.address))
+    : undefined;
   // What a user waits for: the first reply with a result, long before the lookup converges.
   let firstResultMs: number | undefined;
   const told = onReply
@@ -188,13 +189,6 @@ export function announceTargets(
   return out;
 }
 
-/** Refused before sending: the contact's reputation says it lies. Counted as a failed query. */
-class DistrustedError extends KadmiumError {
-  constructor(contact: Contact) {
-    super('DISTRUSTED', `${addressKey(contact.address)} is distrusted (it lied before); not queried`);
-  }
-}
-
 /** Refused before sending: the contact's breaker is open (it timed out repeatedly). A failed query. */
 export class BackingOffError extends KadmiumError {
   constructor(contact: Contact) {
@@ -202,93 +196,5 @@ export class BackingOffError extends KadmiumError {
       'CONTACT_BACKING_OFF',
       `${addressKey(contact.address)} timed out repeatedly; not queried until its back-off ends (it is probed again then)`,
     );
-  }
-}
-
-/**
- * One lookup's view for the reputation: who referred whom (to blame referrals that do not
- * exist on the referrer), answers and timeouts, and values withheld by the closest nodes.
- */
-class LookupJudge {
-  /** Referred contact -> the contact that referred it first. Bounded by the lookup's own candidates. */
-  private readonly referredBy = new Map<string, Contact>();
-  /** What became of each queried contact: it answered, or it was still silent at the short timeout. */
-  private readonly outcomes = new Map<string, 'alive' | 'slow'>();
-
-  constructor(
-    private readonly host: LookupHost,
-    private readonly reputation: Reputation,
-  ) {}
-
-  /** Throws for a distrusted contact: it is not queried, its referrals never enter the lookup. */
-  admit(contact: Contact): void {
-    if (!this.reputation.trusted(addressKey(contact.address))) throw new DistrustedError(contact);
-  }
-
-  answered(contact: Contact, nodes: readonly Contact[]): void {
-    const key = addressKey(contact.address);
-    this.reputation.answered(key);
-    this.outcomes.set(key, 'alive');
-    for (const n of nodes) {
-      const k = addressKey(n.address);
-      if (!this.referredBy.has(k)) this.referredBy.set(k, contact);
-    }
-  }
-
-  /**
-   * A query past the short timeout is noted as silent at once: the lookup may end before the full
-   * timeout, and a dead referral must still be seen. A late answer clears it (see settle).
-   */
-  slow(contact: Contact, onSlow: () => void): () => void {
-    return () => {
-      const key = addressKey(contact.address);
-      if (this.outcomes.get(key) !== 'alive') this.outcomes.set(key, 'slow');
-      onSlow();
-    };
-  }
-
-  failed(contact: Contact, err: unknown): void {
-    if (!(err instanceof TimeoutError)) return;
-    this.reputation.timedOut(addressKey(contact.address));
-  }
-
-  /**
-   * At the end of the lookup: a referrer none of whose queried referrals answered, and at least
-   * DEAD_REFERRALS_LIE of which stayed silent, invented them. Judged only now, because a slow
-   * honest contact often answers before the lookup ends (adaptive short timeouts fire early).
-   */
-  settle(): void {
-    const tally = new Map<string, { referrer: Contact; dead: number; alive: number }>();
-    for (const [key, outcome] of this.outcomes) {
-      const referrer = this.referredBy.get(key);
-      if (!referrer) continue;
-      const rk = addressKey(referrer.address);
-      const t = tally.get(rk) ?? { referrer, dead: 0, alive: 0 };
-      if (outcome === 'alive') t.alive++;
-      else t.dead++;
-      tally.set(rk, t);
-    }
-    for (const t of tally.values()) {
-      if (t.alive === 0 && t.dead >= DEAD_REFERRALS_LIE) this.lie(t.referrer, 1);
-    }
-  }
-
-  /** Nodes closer to the target than the farthest one that had the value, yet answered without it. */
-  withheld<R>(target: Uint8Array, result: LookupResult<R>, hasValue: (reply: R) => boolean): void {
-    const closest = [...result.closest].sort((a, b) => compareDistance(target, a.contact.id, b.contact.id));
-    let farthest: Contact | undefined;
-    for (const entry of closest) if (hasValue(entry.result)) farthest = entry.contact;
-    if (!farthest) return;
-    for (const entry of closest) {
-      if (entry.contact === farthest) break;
-      if (compareDistance(target, entry.contact.id, farthest.id) >= 0) break;
-      if (!hasValue(entry.result)) this.lie(entry.contact, WITHHELD_WEIGHT);
-    }
-  }
-
-  private lie(contact: Contact, weight: number): void {
-    // A contact we no longer trust is not one to keep or to hand out to others.
-    if (this.reputation.lied(addressKey(contact.address), weight))
-      this.host.tables().drop(contact.id, contact.address);
   }
 }

@@ -13,6 +13,10 @@ export interface OverlayEvents extends StreamRpcEvents {
     durationMs: number;
     queried: number;
     responded: number;
+    /** Queries that failed (refused or silent dials, timeouts, refused by reputation). */
+    failed?: number;
+    /** Queries still unanswered at their short timeout (adaptive-timeouts), answered or not later. */
+    unanswered?: number;
     hops: number;
   };
   'overlay:put': { target: Uint8Array; seq: bigint; stored: number; asked: number };

@@ -4,11 +4,16 @@
  * that verify against the target asked for and returns the highest seq (Skywire never checked the
  * target, spec §3).
  */
+import { WITHHELD_WEIGHT } from '../kademlia/reputation.js';
+import type { OverlayContact } from '../protocols/overlay/client.js';
 import type { OverlayIdentity } from '../protocols/overlay/identity.js';
 import { isTombstone, MAX_SEQ, type MutableItem, signItem, verifyItem } from '../protocols/overlay/item.js';
 import { KadmiumError } from '../util/errors.js';
 import type { OverlayLookups } from './overlay-lookups.js';
 import type { OverlayGetResult, OverlayPutResult } from './overlay-options.js';
+
+/** Valid items one get remembers the senders of, for the stale check (a lookup asks far fewer). */
+const MAX_SERVED = 256;
 
 /** Sign `value` under `salt` with a seq that never repeats and store it on the closest nodes. */
 export async function publishItem(
@@ -33,8 +38,9 @@ export async function publishItem(
   // push our seq to the top of the range.
   let remoteSeq = -1n;
   const found = await lookups.run(target, 'get_value', signal, (_contact, reply) => {
-    if (reply.item && reply.item.seq > remoteSeq && verifyItem(reply.item, store.options.limits, target).ok)
-      remoteSeq = reply.item.seq;
+    if (!reply.item || !verifyItem(reply.item, store.options.limits, target).ok) return false;
+    if (reply.item.seq > remoteSeq) remoteSeq = reply.item.seq;
+    return true;
   });
   if (remoteSeq >= MAX_SEQ) {
     throw new KadmiumError(
@@ -67,24 +73,44 @@ export async function findItem(
   let firstMs: number | undefined;
   let sources = 0;
   let lies = 0;
-  const found = await lookups.run(target, 'get_value', signal, (contact, reply) => {
-    if (!reply.item) return;
-    let check = verifyItem(reply.item, store.options.limits, target);
-    if (!check.ok && check.code === 'TARGET_MISMATCH' && acceptMirror) {
-      check = verifyItem(reply.item, store.options.limits);
-      if (check.ok && !acceptMirror(reply.item)) {
-        check = { ok: false, code: 'TARGET_MISMATCH', message: 'a mirror the caller did not accept' };
+  const judge = lookups.judge();
+  // Who served which valid seq: once the highest is known, the lower ones were stale.
+  const served: { contact: OverlayContact; seq: bigint }[] = [];
+  const found = await lookups.run(
+    target,
+    'get_value',
+    signal,
+    (contact, reply) => {
+      if (!reply.item) return false;
+      let check = verifyItem(reply.item, store.options.limits, target);
+      // A mirror the caller turns down verified on its own: no lie, just not wanted.
+      let declined = false;
+      if (!check.ok && check.code === 'TARGET_MISMATCH' && acceptMirror) {
+        check = verifyItem(reply.item, store.options.limits);
+        if (check.ok && !acceptMirror(reply.item)) {
+          declined = true;
+          check = { ok: false, code: 'TARGET_MISMATCH', message: 'a mirror the caller did not accept' };
+        }
       }
-    }
-    if (!check.ok) {
-      lies++;
-      events.emit('overlay:lie', { from: contact.address, reason: check.message });
-      return;
-    }
-    sources++;
-    firstMs ??= clock.now() - started;
-    if (!best || reply.item.seq > best.seq) best = reply.item;
-  });
+      if (!check.ok) {
+        lies++;
+        if (!declined) judge?.lie(contact, 1);
+        events.emit('overlay:lie', { from: contact.address, reason: check.message });
+        return false;
+      }
+      sources++;
+      firstMs ??= clock.now() - started;
+      if (served.length < MAX_SERVED) served.push({ contact, seq: reply.item.seq });
+      if (!best || reply.item.seq > best.seq) best = reply.item;
+      return true;
+    },
+    undefined,
+    judge,
+  );
+  // Weak evidence, like a withheld value: an honest node may have missed the update.
+  const top = best?.seq;
+  if (judge && top !== undefined)
+    for (const s of served) if (s.seq < top) judge.lie(s.contact, WITHHELD_WEIGHT);
   events.emit('overlay:get', {
     target,
     found: best !== undefined,

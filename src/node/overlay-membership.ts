@@ -2,7 +2,7 @@
  * Who is in an overlay node's routing table, and how they get there: a contact enters when it
  * answers us, or when it queried us and a fresh dial to the port it named proves its key; a full
  * bucket pings its stalest contact before a newcomer may replace it; a failure counts against a
- * contact. Skywire admitted queriers unchecked and evicted without asking.
+ * contact; with a reputation, a contact that lied is never admitted. Skywire admitted queriers unchecked and evicted without asking.
  */
 import { compareDistance, type NodeId } from '../kademlia/id.js';
 import type { RoutingTable } from '../kademlia/routing-table.js';
@@ -29,6 +29,10 @@ export interface MembershipParts {
   shutdown: AbortSignal;
   /** Full nodes hold every item, whatever the table says. */
   fullNode: () => boolean;
+  /** Told each query's outcome (an answer, or a failure that was not our abort): the failure model's input. */
+  outcome?: ((contact: OverlayContact, answered: boolean) => void) | undefined;
+  /** False for a contact whose reputation says it lies: it is neither admitted nor kept. */
+  trusted?: ((contact: OverlayContact) => boolean) | undefined;
 }
 
 export class OverlayMembership {
@@ -45,10 +49,12 @@ export class OverlayMembership {
   ) {
     try {
       const reply = await this.parts.client.request(contact, method, body as never, signal);
+      this.parts.outcome?.(contact, true);
       this.observe(contact);
       return reply;
     } catch (err) {
       if (!signal.aborted) {
+        this.parts.outcome?.(contact, false);
         const gone = this.parts.table.failed(contact.id);
         if (gone)
           this.parts.events.emit('overlay:evicted', { id: gone.removed.id, address: gone.removed.address });
@@ -82,6 +88,7 @@ export class OverlayMembership {
       return;
     }
     const key = addressKey(address);
+    if (this.parts.trusted?.(contact) === false) return;
     if (this.admitting.has(key) || this.admitting.size >= MAX_ADMITTING) return;
     this.admitting.add(key);
     void this.parts.transport
@@ -104,6 +111,7 @@ export class OverlayMembership {
   }
 
   private observe(contact: OverlayContact): void {
+    if (this.parts.trusted?.(contact) === false) return;
     const result = this.parts.table.observe(contact, true, this.parts.clock.now());
     if (result.action === 'added') {
       this.parts.events.emit('overlay:added', {

@@ -12,6 +12,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { type NodeId, randomIdWithPrefix } from '../kademlia/id.js';
+import { Reputation } from '../kademlia/reputation.js';
 import { RoutingTable } from '../kademlia/routing-table.js';
 import { OverlayClient, type OverlayContact } from '../protocols/overlay/client.js';
 import { overlayIdOf } from '../protocols/overlay/identity.js';
@@ -22,7 +23,7 @@ import { createOverlayHandler } from '../protocols/overlay/server.js';
 import { OverlayStore } from '../protocols/overlay/store.js';
 import { StreamRpc } from '../rpc/stream-rpc.js';
 import { MemoryItemBackend } from '../storage/item-store.js';
-import type { Address } from '../transport/address.js';
+import { type Address, addressKey } from '../transport/address.js';
 import { deadline } from '../util/abort.js';
 import { toHex } from '../util/bytes.js';
 import { type Clock, every, systemClock, type Timer } from '../util/clock.js';
@@ -79,6 +80,8 @@ export class OverlayNode {
   readonly latency: LatencyRouting;
   /** Optional work switched off for a back-off when it throws (node/feature-breakers.ts). */
   readonly features: FeatureBreakers;
+  /** Per-contact answers, timeouts and lies (OverlayNodeOptions.reputation), or undefined when off. */
+  readonly reputation: Reputation | undefined;
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly alpha: number;
@@ -107,6 +110,7 @@ export class OverlayNode {
       throw new InvalidArgumentError(`paths must be an integer from 1 to 16, got ${this.paths}`);
     }
     this.difficulty = options.difficulty ?? NO_PUZZLE;
+    this.reputation = options.reputation ? new Reputation() : undefined;
     this.seqs = new PublisherSeqs(this.clock, options.state);
     this.latency = overlayLatency(options.latency);
     this.table = new RoutingTable(
@@ -116,6 +120,7 @@ export class OverlayNode {
         keyBytes: 33,
         exemptLocal: options.exemptLocal ?? true,
         ...(this.latency.latencyOf ? { latencyOf: this.latency.latencyOf } : {}),
+        ...(this.latency.failures ? { failureOf: this.latency.failureOf(this.clock) } : {}),
       },
       this.clock.now(),
     );
@@ -136,7 +141,10 @@ export class OverlayNode {
         options.advertise === false ? undefined : (options.advertisedPort ?? options.transport.address.port),
       staticBits: this.difficulty.staticBits,
       clock: this.clock,
-      onRtt: (contact, rttMs) => this.latency.rtt.observe(contact.address, rttMs),
+      onRtt: (contact, rttMs) => {
+        this.latency.rtt.observe(contact.address, rttMs);
+        this.latency.failures?.rtt(contact.address, rttMs, this.clock.now());
+      },
     });
     this.rpc.onRequest(
       createOverlayHandler({
@@ -165,6 +173,13 @@ export class OverlayNode {
       events: this.events,
       shutdown: this.shutdown.signal,
       fullNode: () => this.store.options.fullNode,
+      outcome: this.latency.failures
+        ? (c, answered) =>
+            answered
+              ? this.latency.failures?.answered(c.address, this.clock.now())
+              : this.latency.failures?.timedOut(c.address, this.clock.now())
+        : undefined,
+      trusted: this.reputation ? (c) => this.reputation?.trusted(addressKey(c.address)) !== false : undefined,
     });
     this.lookups = new OverlayLookups({
       k: this.k,
@@ -181,6 +196,7 @@ export class OverlayNode {
       slowAfterMs: this.latency.has('adaptive-timeouts')
         ? (contact) => OVERLAY_SLOW_RTTS * this.latency.rtt.slowAfterMs(contact.address)
         : undefined,
+      reputation: this.reputation,
     });
     options.transport.onConnection((conn) => this.rpc.attach(conn));
     setMaxListeners(0, this.shutdown.signal);

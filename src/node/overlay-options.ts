@@ -32,6 +32,7 @@ export const OVERLAY_LATENCY_TECHNIQUES: readonly LatencyTechnique[] = [
   'converged-width',
   'adaptive-timeouts',
   'pns',
+  'predict-failures',
 ];
 export const OVERLAY_DEFAULT_LATENCY: readonly LatencyTechnique[] = ['converged-width', 'adaptive-timeouts'];
 /**
@@ -103,6 +104,13 @@ export interface OverlayNodeOptions {
   release?: () => Promise<void>;
   /** Let loopback and private addresses share buckets (testnets); default true. */
   exemptLocal?: boolean;
+  /**
+   * Keep a per-contact reputation (kademlia/reputation.ts; default off, as on Mainline): lies are
+   * referrals that cannot be dialled while none of the referrer's answer, items failing
+   * verification, stale or withheld items; a distrusted contact is not queried, not admitted to
+   * the table, and dropped from it.
+   */
+  reputation?: boolean;
 }
 
 export interface OverlayCallOptions {

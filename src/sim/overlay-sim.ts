@@ -64,6 +64,8 @@ export interface OverlaySimOptions {
    * one, a newcomer that happens to join through an adversary learns only colluders.
    */
   joinContacts?: number;
+  /** Every node keeps a per-contact reputation (OverlayNodeOptions.reputation). */
+  reputation?: boolean;
   onProgress?: (phase: string, done: number, total: number) => void;
 }
 
@@ -96,6 +98,10 @@ export interface OverlaySimReport {
     medianMessages: number;
     /** Mean queries per value lookup (the cost the attack tables compare). */
     meanMessages: number;
+    /** Mean failed queries per value lookup (dials refused or unanswered, timeouts). */
+    meanFailed: number;
+    /** Mean queries per value lookup still unanswered at their short timeout. */
+    meanUnanswered: number;
     medianMs: number;
     p95Ms: number;
     /** Gets that found an item: time to the first verified one (what a reader waits for). */
@@ -111,6 +117,8 @@ export interface OverlaySimReport {
     grindBits: number;
     grindTries: number;
     grindMs: number;
+    /** With reputation: contacts the honest nodes came to distrust, summed over them. */
+    distrusted?: number;
   };
   connections: number;
   wallMs: number;
@@ -141,7 +149,7 @@ export async function simulateOverlay(
     options.silentDials ? HANDSHAKE_TIMEOUT_MS : undefined,
   );
   const net = world.net;
-  const lookups: { hops: number; messages: number; ms: number }[] = [];
+  const lookups: { hops: number; messages: number; failed: number; unanswered: number; ms: number }[] = [];
   const firstItems: number[] = [];
   let serial = 0;
   const alive: Member[] = [];
@@ -181,6 +189,7 @@ export async function simulateOverlay(
       random,
       paths: options.paths,
       ...(options.latency !== undefined ? { latency: options.latency } : {}),
+      ...(options.reputation ? { reputation: true } : {}),
       bootstrap: (bootstrap ?? []).map((b) => ({ publicKey: b.node.publicKey, address: b.node.address })),
     });
     // Only the value lookups of puts and gets: bucket refreshes (find_node) run in the background
@@ -191,7 +200,14 @@ export async function simulateOverlay(
       hostileCount++;
     } else {
       node.events.on('overlay:lookup', (e) => {
-        if (e.kind === 'get_value') lookups.push({ hops: e.hops, messages: e.queried, ms: e.durationMs });
+        if (e.kind === 'get_value')
+          lookups.push({
+            hops: e.hops,
+            messages: e.queried,
+            failed: e.failed ?? 0,
+            unanswered: e.unanswered ?? 0,
+            ms: e.durationMs,
+          });
       });
       node.events.on('overlay:get', (e) => {
         if (e.firstMs !== undefined) firstItems.push(e.firstMs);
@@ -337,6 +353,7 @@ export async function simulateOverlay(
       ...(options.latency !== undefined ? { latency: options.latency } : {}),
       ...(options.silentDials ? { silentDials: true } : {}),
       ...(options.joinContacts !== undefined ? { joinContacts: options.joinContacts } : {}),
+      ...(options.reputation ? { reputation: true } : {}),
       ...(kind ? { adversary: kind } : {}),
       adversaryFraction: kind ? options.adversaryFraction : 0,
     },
@@ -362,7 +379,9 @@ export async function simulateOverlay(
         lookups.map((l) => l.messages),
         0.5,
       ),
-      meanMessages: lookups.length > 0 ? lookups.reduce((a, l) => a + l.messages, 0) / lookups.length : 0,
+      meanMessages: mean(lookups.map((l) => l.messages)),
+      meanFailed: mean(lookups.map((l) => l.failed)),
+      meanUnanswered: mean(lookups.map((l) => l.unanswered)),
       medianMs: quantile(
         lookups.map((l) => l.ms),
         0.5,
@@ -384,6 +403,13 @@ export async function simulateOverlay(
             grindBits: kind === 'targeted' ? grind.bits : 0,
             grindTries: grind.tries,
             grindMs: Math.round(grind.ms),
+            ...(options.reputation
+              ? {
+                  distrusted: alive
+                    .filter((m) => !m.hostile)
+                    .reduce((n, m) => n + (m.node.reputation?.distrusted ?? 0), 0),
+                }
+              : {}),
           },
         }
       : {}),
@@ -413,6 +439,10 @@ async function inBatches(
 
 function salt(i: number): Uint8Array {
   return new TextEncoder().encode(`sim-${i}`);
+}
+
+function mean(values: number[]): number {
+  return values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : 0;
 }
 
 function quantile(values: number[], q: number): number {

@@ -119,7 +119,7 @@ measures lookups. The same options and seed replay the run exactly.
                        but announce-flood on --dht overlay, where targeted grinds keys near
                        one item)
       --fraction F     fraction of the nodes that are adversaries (default 0.2)
-      --reputation     honest nodes keep a per-contact reputation and skip liars
+      --reputation     honest nodes keep a per-contact reputation and skip liars (both DHTs)
       --no-token-replay  honest nodes accept any number of ports per announce token (the
                        replay guard off: what an announce flood does without it)
       --secure-ids     BEP 42 enforced: ids derive from IPs, honest nodes require it
@@ -276,6 +276,7 @@ async function runOverlay(
     adversaryFraction: fraction(values.fraction, '--fraction') ?? OVERLAY_SIM_DEFAULTS.adversaryFraction,
   };
   if (values['silent-dials']) options.silentDials = true;
+  if (values.reputation) options.reputation = true;
   if (values['join-contacts'] !== undefined)
     options.joinContacts = parsePositiveInt(values['join-contacts'], 1, '--join-contacts', 64);
   if (values.latency !== undefined) {
@@ -323,11 +324,15 @@ async function runOverlay(
           : ''),
       `lookups: ${report.lookups.count}; median ${report.lookups.medianHops} hops, ${report.lookups.medianMessages} messages, ` +
         `${report.lookups.medianMs.toFixed(0)} ms (p95 ${report.lookups.p95Ms.toFixed(0)} ms); ` +
+        `${report.lookups.meanFailed.toFixed(2)} failed and ${report.lookups.meanUnanswered.toFixed(2)} slow queries a get; ` +
         `first item ${report.lookups.firstItemMedianMs.toFixed(0)} ms (p95 ${report.lookups.firstItemP95Ms.toFixed(0)} ms)`,
       `churn:   ${report.departed} left, ${report.joined} joined in all; ${report.connections} connections opened`,
       ...(report.adversaries
         ? [
             `attack:  ${report.adversaries.count} ${report.adversaries.kind} adversaries` +
+              (report.adversaries.distrusted !== undefined
+                ? `; ${report.adversaries.distrusted} contacts distrusted by honest nodes`
+                : '') +
               (report.adversaries.grindBits > 0
                 ? `; ids ground to ${report.adversaries.grindBits} bits of the victim: ${report.adversaries.grindTries} keys in ${(report.adversaries.grindMs / 1000).toFixed(1)} s`
                 : ''),
@@ -340,6 +345,7 @@ async function runOverlay(
           ? ` --latency ${report.options.latency.length > 0 ? report.options.latency.join(',') : 'none'}`
           : '') +
         (report.options.silentDials ? ' --silent-dials' : '') +
+        (report.options.reputation ? ' --reputation' : '') +
         (report.options.joinContacts !== undefined ? ` --join-contacts ${report.options.joinContacts}` : '') +
         (report.options.adversary
           ? ` --adversary ${report.options.adversary} --fraction ${report.options.adversaryFraction}`
