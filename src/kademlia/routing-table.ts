@@ -312,6 +312,19 @@ export class RoutingTable {
     return r < 0 ? undefined : this.snapshot(r);
   }
 
+  /**
+   * Whether a new contact `id` would find a place in its bucket without displacing anyone: the
+   * bucket has room, or is the one covering our own id and would split. A full bucket holds no
+   * bad contact to replace either: `failed` removes a contact the moment it turns bad. Constant
+   * time, so it may be asked for every inbound query.
+   */
+  hasRoomFor(id: Uint8Array): boolean {
+    if (id.length !== this.idLength) return false;
+    const index = this.bucketIndex(id);
+    if (index === this.buckets.length - 1 && this.buckets.length < this.idLength * 8) return true;
+    return (this.buckets[index] as Bucket).size < this.bucketLimit(index);
+  }
+
   getByAddress(address: Address): RoutingNode | undefined {
     if (!this.parseIp(address)) return undefined;
     const r = this.addresses.heldAt(ipKeyOf(scratchIp, 0, address.family), address.port);
