@@ -313,16 +313,17 @@ export class RoutingTable {
   }
 
   /**
-   * Whether a new contact `id` would find a place in its bucket without displacing anyone: the
-   * bucket has room, or is the one covering our own id and would split. A full bucket holds no
-   * bad contact to replace either: `failed` removes a contact the moment it turns bad. Constant
-   * time, so it may be asked for every inbound query.
+   * Whether the bucket a new contact `id` falls in is short of contacts: it holds fewer than k,
+   * or it is the bucket covering our own id, which splits. A wide bucket's places beyond k do not
+   * count: they fill from the answers to our own lookups, which verify a contact for nothing,
+   * whereas admitting a querier costs a ping and its reply. Constant time, so it may be asked for
+   * every inbound query.
    */
-  hasRoomFor(id: Uint8Array): boolean {
+  shortOf(id: Uint8Array): boolean {
     if (id.length !== this.idLength) return false;
     const index = this.bucketIndex(id);
     if (index === this.buckets.length - 1 && this.buckets.length < this.idLength * 8) return true;
-    return (this.buckets[index] as Bucket).size < this.bucketLimit(index);
+    return (this.buckets[index] as Bucket).size < this.k;
   }
 
   getByAddress(address: Address): RoutingNode | undefined {

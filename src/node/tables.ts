@@ -122,8 +122,9 @@ export class NodeTables {
   /**
    * A contact sent us a query. A query proves nothing (the sender need not even receive what we
    * send back), so it never puts a new contact in the table: a known contact at the same address
-   * is marked as having queried us, an unknown one at most gets a ping (when its bucket has room,
-   * within QUERIER_PINGS_PER_S), and only its reply, through `observe(contact, true)`, admits it.
+   * is marked as having queried us, an unknown one at most gets a ping (when its bucket holds
+   * fewer than k, within QUERIER_PINGS_PER_S), and only its reply, through `observe(contact,
+   * true)`, admits it.
    * `flooding` senders (the rate limit drops their queries) get nothing.
    */
   queried(contact: Contact, flooding: boolean, now: number): void {
@@ -144,12 +145,13 @@ export class NodeTables {
     // any newcomer, by answering a ping that expects its id. (The address index answers in one
     // look where one node per IP holds; only exempt local addresses share an IP.)
     const held = table.getByAddress(contact.address);
-    // A newcomer whose bucket is full is not pinged: its reply would at most wait as a replacement
-    // or displace a contact we verified already (BEP 5 turns such a querier away), and in a
-    // settled network most queriers meet a full bucket, so
-    // each of our lookups would cost every node it asks a ping and a reply, and each of those
-    // nodes a ping back from us when we do not hold it (issue 15: 22 -> 52 datagrams a lookup).
-    if (!held && !table.hasRoomFor(contact.id)) return;
+    // A newcomer is pinged only when its bucket is short of k contacts. In a full bucket its
+    // reply would at most wait as a replacement or displace a contact we verified already (BEP 5
+    // turns such a querier away); a wide bucket's places beyond k fill from our own lookups'
+    // answers, which cost no ping. Most queriers meet such a bucket, and pinging them made each
+    // of our lookups cost every node it asked a ping and a reply (issue 15: 22 -> 52 datagrams a
+    // get_peers on the 500-node bench).
+    if (!held && !table.shortOf(contact.id)) return;
     if (!this.querierPings.allow('', now)) return;
     this.pingNode(held ?? contact);
   }
