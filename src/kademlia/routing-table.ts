@@ -312,6 +312,20 @@ export class RoutingTable {
     return r < 0 ? undefined : this.snapshot(r);
   }
 
+  /**
+   * Whether the bucket a new contact `id` falls in is short of contacts: it holds fewer than k,
+   * or it is the bucket covering our own id, which splits. A wide bucket's places beyond k do not
+   * count: they fill from the answers to our own lookups, which verify a contact for nothing,
+   * whereas admitting a querier costs a ping and its reply. Constant time, so it may be asked for
+   * every inbound query.
+   */
+  shortOf(id: Uint8Array): boolean {
+    if (id.length !== this.idLength) return false;
+    const index = this.bucketIndex(id);
+    if (index === this.buckets.length - 1 && this.buckets.length < this.idLength * 8) return true;
+    return (this.buckets[index] as Bucket).size < this.k;
+  }
+
   getByAddress(address: Address): RoutingNode | undefined {
     if (!this.parseIp(address)) return undefined;
     const r = this.addresses.heldAt(ipKeyOf(scratchIp, 0, address.family), address.port);

@@ -122,8 +122,9 @@ export class NodeTables {
   /**
    * A contact sent us a query. A query proves nothing (the sender need not even receive what we
    * send back), so it never puts a new contact in the table: a known contact at the same address
-   * is marked as having queried us, an unknown one at most gets a ping (within
-   * QUERIER_PINGS_PER_S), and only its reply, through `observe(contact, true)`, admits it.
+   * is marked as having queried us, an unknown one at most gets a ping (when its bucket holds
+   * fewer than k, within QUERIER_PINGS_PER_S), and only its reply, through `observe(contact,
+   * true)`, admits it.
    * `flooding` senders (the rate limit drops their queries) get nothing.
    */
   queried(contact: Contact, flooding: boolean, now: number): void {
@@ -137,14 +138,21 @@ export class NodeTables {
       table.observe(contact, false, now);
       return;
     }
-    if (!this.querierPings.allow('', now)) return;
     // Another id at an address we hold: the node there may have changed its id (a restart, BEP 42
     // once it learned its address), or the query's source is forged. A query proves neither, so
     // check what we hold: ping it as the id we know. Answered as that id, nothing changes; as
     // another, the old record is gone (the table drops it) and whoever is there now joins like
-    // any newcomer, by answering a ping that expects its id. Asked after the budget: the address
-    // lookup scans the table, so a query flood must not reach it.
+    // any newcomer, by answering a ping that expects its id. (The address index answers in one
+    // look where one node per IP holds; only exempt local addresses share an IP.)
     const held = table.getByAddress(contact.address);
+    // A newcomer is pinged only when its bucket is short of k contacts. In a full bucket its
+    // reply would at most wait as a replacement or displace a contact we verified already (BEP 5
+    // turns such a querier away); a wide bucket's places beyond k fill from our own lookups'
+    // answers, which cost no ping. Most queriers meet such a bucket, and pinging them made each
+    // of our lookups cost every node it asked a ping and a reply (issue 15: 22 -> 52 datagrams a
+    // get_peers on the 500-node bench).
+    if (!held && !table.shortOf(contact.id)) return;
+    if (!this.querierPings.allow('', now)) return;
     this.pingNode(held ?? contact);
   }
 

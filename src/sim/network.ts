@@ -16,6 +16,7 @@ import { type Address, addressKey } from '../transport/address.js';
 import type { DatagramHandler, Transport } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
+import { DatagramCounts } from './datagram-kinds.js';
 import { internetLatency, type LatencyModel, type Site } from './latency.js';
 import { NatState, type PortAlias, type SimNatType } from './nat-model.js';
 
@@ -67,6 +68,8 @@ export class SimNetwork {
     natDropped: 0,
     unreachable: 0,
   };
+  /** Datagrams sent, by kind (query method, reply, error): what a run's traffic is made of. */
+  readonly kinds = new DatagramCounts();
   /** Extra drop rule (return false to drop), checked after partitions. */
   filter: ((from: SimEndpoint, to: SimEndpoint) => boolean) | undefined;
   private readonly endpoints = new Map<string, SimEndpoint>();
@@ -138,6 +141,7 @@ export class SimNetwork {
     const c = this.counters;
     const { clock, random } = this.options;
     c.sent++;
+    this.kinds.add(data);
     from.sent++;
     const seen = from.natState ? from.natState.outbound(to, clock.now(), this.natMappingMs) : from.address;
     const target = this.endpoint(to);

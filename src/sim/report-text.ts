@@ -75,6 +75,15 @@ export function formatSummary(r: SimResult): string {
     `network: ${r.network.sent} datagrams sent, ${r.network.lost} lost, ${r.network.duplicated} duplicated, ` +
       `${r.network.partitioned} partitioned, ${r.network.natDropped} dropped by NAT, ${r.network.unreachable} to departed nodes`,
   ];
+  for (const p of r.phases) {
+    const kinds = Object.entries(p.datagramsByKind ?? {});
+    const per = p.lookups.count > 0 ? p.lookups.count : 1;
+    if (kinds.length > 0)
+      lines.push(
+        `${p.name} datagrams per lookup by kind: ` +
+          kinds.map(([k, n]) => `${k} ${(n / per).toFixed(1)}`).join(', '),
+      );
+  }
   if (r.connect) {
     const t = Object.entries(r.connect.techniques)
       .map(([k, n]) => `${k} ${n}`)

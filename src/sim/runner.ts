@@ -8,6 +8,7 @@ import { seedRoutingTables } from './fast-build.js';
 import { warmUp, type WarmUpResult } from './warm-up.js';
 import { internetLatency } from './latency.js';
 import type { NetworkCounters } from './network.js';
+import { DatagramCounts } from './datagram-kinds.js';
 import { type OpKind, type OpSample, STORE_KINDS, type Workload } from './workloads.js';
 import { type SimNode, SimWorld } from './world.js';
 import { type AdversaryKind, AdversaryPlan, victimItem } from './adversary.js';
@@ -107,6 +108,8 @@ export interface PhaseResult {
   /** Datagrams sent network-wide during the phase, and per lookup. */
   datagrams: number;
   datagramsPerLookup: number;
+  /** The phase's datagrams by kind (`q:get_peers`, `r`, ...: sim/datagram-kinds.ts), kinds sent only. */
+  datagramsByKind?: Record<string, number>;
 }
 
 export interface SimResult {
@@ -340,6 +343,7 @@ export class SimContext {
     const { world } = this;
     const startMs = world.clock.now();
     const sentBefore = world.network.counters.sent;
+    const kindsBefore = world.network.kinds.snapshot();
     const firstSample = this.samples.length;
     const times: number[] = [];
     for (let i = 0; i < count; i++) times.push(world.int(Math.max(1, windowMs)));
@@ -376,6 +380,7 @@ export class SimContext {
       lookups: opStats(lookups),
       datagrams,
       datagramsPerLookup: lookups.length > 0 ? datagrams / lookups.length : 0,
+      datagramsByKind: DatagramCounts.minus(world.network.kinds.snapshot(), kindsBefore),
     };
     const otherKinds = [
       ...new Set(

@@ -1,6 +1,6 @@
 /**
- * Serving Mainline queries: parse, reject with 203/204, let the node observe the querier, run the
- * method's handler, and reply with the querier's address in `ip` (BEP 42). A handler that throws
+ * Serving Mainline queries: parse, reject with 203/204, run the method's handler, reply with the
+ * querier's address in `ip` (BEP 42), then let the node observe the querier. A handler that throws
  * becomes a 202 reply; nothing escapes into the socket loop.
  */
 import type { NodeId } from '../../kademlia/id.js';
@@ -38,25 +38,30 @@ export function createServer(
       return;
     }
     const query = parsed.query;
-    // BEP 43: read-only nodes never enter our table.
-    if (!q.ro) hooks.queried(query.id, from);
+    // The node hears of the querier after our answer is on its way: a node we do not hold may get
+    // a verification ping, and that ping must not overtake the answer. The querier is often in the
+    // middle of a lookup through us; answered first, it has us in its table by the time our ping
+    // arrives, instead of pinging us back to verify what our answer is about to prove (issue 15).
+    const observe = (): void => {
+      // BEP 43: read-only nodes never enter our table.
+      if (!q.ro) hooks.queried(query.id, from);
+    };
     const reply = (result: HandlerResult): void => {
       if (result instanceof HandlerFailure) rpc.error(from, q.t, result.code, result.message, q.q);
       else rpc.respond(from, q, result, encodeCompactAddress(from));
+      observe();
+    };
+    const failed = (err: unknown): void => {
+      hooks.fault(err, query);
+      rpc.error(from, q.t, KrpcErrorCode.Server, 'server error', q.q);
+      observe();
     };
     try {
       const result = handle(context(), query, from, handlers);
-      if (result instanceof Promise) {
-        result.then(reply, (err: unknown) => {
-          hooks.fault(err, query);
-          rpc.error(from, q.t, KrpcErrorCode.Server, 'server error', q.q);
-        });
-      } else {
-        reply(result);
-      }
+      if (result instanceof Promise) result.then(reply, failed);
+      else reply(result);
     } catch (err) {
-      hooks.fault(err, query);
-      rpc.error(from, q.t, KrpcErrorCode.Server, 'server error', q.q);
+      failed(err);
     }
   };
 }
