@@ -29,8 +29,6 @@ export interface MembershipParts {
   shutdown: AbortSignal;
   /** Full nodes hold every item, whatever the table says. */
   fullNode: () => boolean;
-  /** Told each query's outcome (an answer, or a failure that was not our abort): the failure model's input. */
-  outcome?: ((contact: OverlayContact, answered: boolean) => void) | undefined;
   /** False for a contact whose reputation says it lies: it is neither admitted nor kept. */
   trusted?: ((contact: OverlayContact) => boolean) | undefined;
 }
@@ -49,12 +47,10 @@ export class OverlayMembership {
   ) {
     try {
       const reply = await this.parts.client.request(contact, method, body as never, signal);
-      this.parts.outcome?.(contact, true);
       this.observe(contact);
       return reply;
     } catch (err) {
       if (!signal.aborted) {
-        this.parts.outcome?.(contact, false);
         const gone = this.parts.table.failed(contact.id);
         if (gone)
           this.parts.events.emit('overlay:evicted', { id: gone.removed.id, address: gone.removed.address });

@@ -120,7 +120,6 @@ export class OverlayNode {
         keyBytes: 33,
         exemptLocal: options.exemptLocal ?? true,
         ...(this.latency.latencyOf ? { latencyOf: this.latency.latencyOf } : {}),
-        ...(this.latency.failures ? { failureOf: this.latency.failureOf(this.clock) } : {}),
       },
       this.clock.now(),
     );
@@ -141,10 +140,7 @@ export class OverlayNode {
         options.advertise === false ? undefined : (options.advertisedPort ?? options.transport.address.port),
       staticBits: this.difficulty.staticBits,
       clock: this.clock,
-      onRtt: (contact, rttMs) => {
-        this.latency.rtt.observe(contact.address, rttMs);
-        this.latency.failures?.rtt(contact.address, rttMs, this.clock.now());
-      },
+      onRtt: (contact, rttMs) => this.latency.rtt.observe(contact.address, rttMs),
     });
     this.rpc.onRequest(
       createOverlayHandler({
@@ -173,12 +169,6 @@ export class OverlayNode {
       events: this.events,
       shutdown: this.shutdown.signal,
       fullNode: () => this.store.options.fullNode,
-      outcome: this.latency.failures
-        ? (c, answered) =>
-            answered
-              ? this.latency.failures?.answered(c.address, this.clock.now())
-              : this.latency.failures?.timedOut(c.address, this.clock.now())
-        : undefined,
       trusted: this.reputation ? (c) => this.reputation?.trusted(addressKey(c.address)) !== false : undefined,
     });
     this.lookups = new OverlayLookups({

@@ -32,7 +32,6 @@ export const OVERLAY_LATENCY_TECHNIQUES: readonly LatencyTechnique[] = [
   'converged-width',
   'adaptive-timeouts',
   'pns',
-  'predict-failures',
 ];
 export const OVERLAY_DEFAULT_LATENCY: readonly LatencyTechnique[] = ['converged-width', 'adaptive-timeouts'];
 /**
