@@ -37,6 +37,12 @@ export const ANOMALY_RULES: readonly AnomalyRule[] = [
   'subnet-replies',
 ];
 
+/**
+ * The rules that read per-prefix counts (/24, IPv6 /48): the reason the statistics service counts
+ * addresses by prefix at all, named in the daemon's privacy report (daemon/privacy.ts).
+ */
+export const PREFIX_RULES: readonly AnomalyRule[] = ['subnet-flood', 'subnet-replies'];
+
 /** Counts over one tick. */
 export interface TickCounts {
   /** Clock time at the end of the tick, ms. */
