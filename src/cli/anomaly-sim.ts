@@ -77,6 +77,13 @@ export interface AnomalySimResult {
    * moves this input is what decides if a detector rule on it could see a Sybil cluster.
    */
   topReplyShare: Record<'before' | 'after', { mean: number; max: number }>;
+  /**
+   * Per daemon, the largest share of its replies that one /24 sent over the subnet-replies window
+   * (30 s, windows holding at least the rule's minimum of replies), before and after the turn:
+   * what the rule compares with its threshold, so the detection and false positives of any
+   * threshold can be read off one run (`scripts/anomaly-rates.mjs --share-sweep`).
+   */
+  windowReplyShare: Record<'before' | 'after', number[]>;
   lookups: number;
   /** The announce flood: what the flooders sent, and how much of it the daemons' nodes took. */
   flood?: { sent: number; accepted: number; refused: number; tokenQueries: number };
@@ -120,7 +127,7 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
     replyWindowTicks: Math.max(1, Math.round(REPLY_WINDOW_MS / o.tickMs)),
     ...o.detector,
   };
-  const warmupTicks = { ...new AnomalyDetector(detector).options }.warmupTicks;
+  const { warmupTicks, replyWindowTicks, minReplies } = new AnomalyDetector(detector).options;
   if (o.beforeMs < (warmupTicks + 1) * o.tickMs)
     throw new RangeError(
       `beforeMs must exceed the detector's warm-up (${warmupTicks} ticks of ${o.tickMs} ms)`,
@@ -154,6 +161,7 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   const services: Statistics[] = [];
   let lookups = 0;
   let inFlight = 0;
+  const windowPeaks: { before: number; after: number }[] = [];
   const shares = { before: { sum: 0, n: 0, max: 0 }, after: { sum: 0, n: 0, max: 0 } };
   const sums = {
     before: { lookups: 0, queried: 0, failed: 0, durationMs: 0 },
@@ -168,6 +176,9 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
     services.push(stats);
     // Replies by /24 over the current tick, beside the detector's own count of them.
     let replies = new Map<string, number>();
+    const window: Map<string, number>[] = [];
+    const peak = { before: 0, after: 0 };
+    windowPeaks.push(peak);
     node.dht.events.on('response:in', (e) => {
       const key = subnetKey(e.from.host);
       if (replies.has(key) || replies.size < MAX_SUBNETS_PER_TICK)
@@ -176,8 +187,13 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
     stats.events.on('tick', ({ anomalies }) => {
       const tickReplies = replies;
       replies = new Map();
+      window.push(tickReplies);
+      while (window.length > replyWindowTicks) window.shift();
       if (!stats.detector.warm) return;
       const after = world.clock.now() > turnAt;
+      const share = windowTopShare(window, minReplies);
+      if (after) peak.after = Math.max(peak.after, share);
+      else peak.before = Math.max(peak.before, share);
       let total = 0;
       let top = 0;
       for (const n of tickReplies.values()) {
@@ -279,6 +295,10 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
       },
       after: { mean: round3(shares.after.sum / Math.max(1, shares.after.n)), max: round3(shares.after.max) },
     },
+    windowReplyShare: {
+      before: windowPeaks.map((p) => round3(p.before)),
+      after: windowPeaks.map((p) => round3(p.after)),
+    },
     lookups,
     ...(ctx.adversaries?.kind === 'announce-flood' ? { flood: { ...ctx.adversaries.flood } } : {}),
     cost: {
@@ -290,6 +310,22 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   };
   await Promise.all(world.live.map((n) => n.dht.close()));
   return result;
+}
+
+/** The top /24's share of the replies summed over the window (0 under `minReplies`), as subnet-replies reads it. */
+export function windowTopShare(window: readonly ReadonlyMap<string, number>[], minReplies: number): number {
+  const sums = new Map<string, number>();
+  let total = 0;
+  for (const m of window) {
+    for (const [subnet, n] of m) {
+      total += n;
+      sums.set(subnet, (sums.get(subnet) ?? 0) + n);
+    }
+  }
+  if (total === 0 || total < minReplies) return 0;
+  let top = 0;
+  for (const n of sums.values()) top = Math.max(top, n);
+  return top / total;
 }
 
 function round3(x: number): number {
