@@ -127,6 +127,35 @@ if (values['share-sweep']) {
       `| ${key}${free ? ' (whole run)' : ' (after the turn)'} | ${rs.map((r) => r.seed).join(',')} | ${pct(med)}; ${pct(sorted[sorted.length - 1])} | ${cells.join(' | ')} |`,
     );
   }
+  // The targeted-eclipse candidate: bits by which the victim target's 8th closest contact is
+  // closer than the daemon's usual level (attack-free runs: the same target, and the honest
+  // spread over random targets). Runs from before the probe existed are left out.
+  const probed = rows.filter((r) => r.targetDensity);
+  if (probed.length > 0) {
+    const bits = [1, 2, 3, 4, 5];
+    console.log('');
+    console.log(
+      `| runs | seeds | what | median; max bits denser | ${bits.map((b) => `>= ${b} bits`).join(' | ')} |`,
+    );
+    console.log(`|---|---|---|---|${bits.map(() => '---').join('|')}|`);
+    const byKind = new Map();
+    for (const r of probed) {
+      const key = r.adversary === 'none' ? 'attack-free' : `${r.adversary} ${pct(r.fraction)}`;
+      if (!byKind.has(key)) byKind.set(key, []);
+      byKind.get(key).push(r);
+    }
+    for (const [key, rs] of byKind) {
+      const lines = [['victim target', rs.flatMap((r) => r.targetDensity.victim)]];
+      if (key === 'attack-free')
+        lines.push(['most of 8 random targets', rs.flatMap((r) => r.targetDensity.random)]);
+      for (const [what, xs] of lines) {
+        const sorted = [...xs].sort((a, b) => a - b);
+        console.log(
+          `| ${key} | ${rs.map((r) => r.seed).join(',')} | ${what} | ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}; ${sorted[sorted.length - 1].toFixed(2)} | ${bits.map((b) => `${xs.filter((x) => x >= b).length}/${xs.length}`).join(' | ')} |`,
+        );
+      }
+    }
+  }
   process.exit(0);
 }
 

@@ -12,7 +12,8 @@
 import { AnomalyDetector, type AnomalyOptions, type AnomalyRule } from '../services/anomaly.js';
 import { MAX_SUBNETS_PER_TICK, Statistics } from '../services/statistics.js';
 import { subnetKey } from '../transport/address.js';
-import type { AdversaryKind } from '../sim/adversary.js';
+import { type AdversaryKind, victimItem } from '../sim/adversary.js';
+import { median, rankDistance } from './target-density.js';
 import { SimContext } from '../sim/runner.js';
 import type { SimNode } from '../sim/world.js';
 import { every, type Timer } from '../util/clock.js';
@@ -84,6 +85,14 @@ export interface AnomalySimResult {
    * threshold can be read off one run (`scripts/anomaly-rates.mjs --share-sweep`).
    */
   windowReplyShare: Record<'before' | 'after', number[]>;
+  /**
+   * The targeted-eclipse candidate (cli/target-density.ts), probed per daemon at the end of the
+   * run: how many bits closer than its usual level (the median over DENSITY_PROBES random
+   * targets) the 8th closest contact a find_node returns for the victim's target lies (`victim`;
+   * the attack-free runs probe the same seed's target), and the most any of the random targets
+   * did (`random`: honest spread).
+   */
+  targetDensity: { victim: number[]; random: number[] };
   lookups: number;
   /** The announce flood: what the flooders sent, and how much of it the daemons' nodes took. */
   flood?: { sent: number; accepted: number; refused: number; tokenQueries: number };
@@ -270,6 +279,12 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   for (const t of timers) t.cancel();
   for (const s of services) s.stop();
   await world.clock.runUntil(() => inFlight === 0, DRAIN_MS, 100);
+  const density = await probeDensity(
+    daemons,
+    victim ?? victimItem(o.seed).target,
+    () => world.randomId(),
+    world.clock,
+  );
 
   const delays = outcomes
     .flatMap((d) => (d.firstAfterMs === undefined ? [] : [d.firstAfterMs]))
@@ -299,6 +314,7 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
       before: windowPeaks.map((p) => round3(p.before)),
       after: windowPeaks.map((p) => round3(p.after)),
     },
+    targetDensity: density,
     lookups,
     ...(ctx.adversaries?.kind === 'announce-flood' ? { flood: { ...ctx.adversaries.flood } } : {}),
     cost: {
@@ -310,6 +326,47 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   };
   await Promise.all(world.live.map((n) => n.dht.close()));
   return result;
+}
+
+/** Random targets a daemon looks up to learn its usual 8th-closest distance. */
+const DENSITY_PROBES = 8;
+
+/** Each daemon's find_node of the victim target and of random targets, run concurrently on virtual time. */
+async function probeDensity(
+  daemons: readonly SimNode[],
+  victim: Uint8Array,
+  randomId: () => Uint8Array,
+  clock: { runUntil(done: () => boolean, maxMs: number, stepMs?: number): Promise<boolean> },
+): Promise<{ victim: number[]; random: number[] }> {
+  let pending = daemons.length;
+  const out = { victim: daemons.map(() => 0), random: daemons.map(() => 0) };
+  const closest = async (node: SimNode, t: Uint8Array): Promise<number | null> => {
+    try {
+      return rankDistance(
+        t,
+        (await node.dht.findNode(t)).map((c) => c.id),
+      );
+    } catch {
+      return null;
+    }
+  };
+  daemons.forEach((node, i) => {
+    void (async () => {
+      const randoms: number[] = [];
+      for (let j = 0; j < DENSITY_PROBES; j++) {
+        const d = await closest(node, randomId());
+        if (d !== null) randoms.push(d);
+      }
+      const v = await closest(node, victim);
+      if (randoms.length > 0) {
+        const usual = median(randoms);
+        out.victim[i] = v === null ? 0 : round3(usual - v);
+        out.random[i] = round3(Math.max(...randoms.map((d) => usual - d)));
+      }
+    })().finally(() => pending--);
+  });
+  await clock.runUntil(() => pending === 0, DRAIN_MS * 4, 100);
+  return out;
 }
 
 /** The top /24's share of the replies summed over the window (0 under `minReplies`), as subnet-replies reads it. */

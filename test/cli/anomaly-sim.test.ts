@@ -114,3 +114,25 @@ describe('anomaly detection of the new attacks in the simulator', () => {
     assert.ok(flood.refused > 0, `the replay guard refused some: ${JSON.stringify(flood)}`);
   });
 });
+
+describe('the targeted-eclipse density probe in the simulator', () => {
+  it("the victim target's closest contacts are bits denser than usual under a targeted attack, not without", async () => {
+    const run = (adversary?: 'targeted') =>
+      simulateAnomalies({
+        nodes: 300,
+        seed: 1,
+        ...(adversary ? { adversary, fraction: 0.1 } : {}),
+        daemons: 4,
+        beforeMs: 6 * 60_000,
+        afterMs: 60_000,
+      });
+    const free = await run();
+    const attacked = await run('targeted');
+    assert.ok(Math.max(...free.targetDensity.victim) < 3, JSON.stringify(free.targetDensity));
+    assert.ok(Math.max(...free.targetDensity.random) < 3, JSON.stringify(free.targetDensity));
+    assert.ok(
+      attacked.targetDensity.victim.every((b) => b >= 3),
+      JSON.stringify(attacked.targetDensity),
+    );
+  });
+});
