@@ -412,7 +412,7 @@ export const SCHEMA = [
   },
   {
     key: 'anomaly.reply_share',
-    default: 0.2,
+    default: 0.15,
     doc: 'subnet-replies: share of the replies to our own queries one /24 (IPv6 /48) must send over the window',
     parse: num(0.01, 1),
   },
