@@ -10,7 +10,10 @@
  * Options: --kinds none,eclipse,fake  --fractions 0.2  --seeds 1,2  --daemons 20  --tick 10
  *          (seconds)  --before 10 --after 10 (virtual minutes)  --every 2 (seconds between a
  *          daemon's lookups)  --reputation  --join turn (adversaries join at the turn, not
- *          before it)  --warmup T (detector warm-up, ticks; default the daemon's 30).
+ *          before it)  --warmup T (detector warm-up, ticks; default the daemon's 30)
+ *          --reply-share S (the subnet-replies threshold, 0-1; default the daemon's)
+ *          --share-sweep FILE (from the runs' windowed top-/24 reply shares: the daemons the
+ *          subnet-replies rule alone would flag at each threshold, attack runs and attack-free).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -32,6 +35,9 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     markdown: { type: 'string' },
     summary: { type: 'string' },
+    'reply-share': { type: 'string' },
+    'share-sweep': { type: 'string' },
+    thresholds: { type: 'string', default: '0.08,0.1,0.12,0.14,0.16,0.18,0.2' },
   },
 });
 
@@ -88,6 +94,80 @@ if (values.summary) {
   process.exit(0);
 }
 
+// The subnet-replies rule compares one number with its threshold: the top /24's share of a
+// daemon's replies over the 30 s window. Each run records its maximum per daemon before and after
+// the turn, so any threshold's detection (attack runs, after the turn) and false positives
+// (attack-free runs, before or after the turn: all of it is attack-free) follow from the same runs.
+if (values['share-sweep']) {
+  const rows = readFileSync(values['share-sweep'], 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .filter((r) => r.windowReplyShare);
+  const groups = new Map();
+  for (const r of rows) {
+    const key = r.adversary === 'none' ? 'attack-free' : `${r.adversary} ${pct(r.fraction)} (join ${r.join})`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(r);
+  }
+  const thresholds = values.thresholds.split(',').map(Number);
+  console.log(
+    `| runs | seeds | max windowed top-/24 share (daemon median; max) | ${thresholds.map((t) => `>= ${pct(t)}`).join(' | ')} |`,
+  );
+  console.log(`|---|---|---|${thresholds.map(() => '---').join('|')}|`);
+  for (const [key, rs] of groups) {
+    const free = key === 'attack-free';
+    const peaks = rs.flatMap((r) =>
+      r.windowReplyShare.after.map((a, i) => (free ? Math.max(a, r.windowReplyShare.before[i]) : a)),
+    );
+    const row = (label, xs) => {
+      const ys = [...xs].sort((a, b) => a - b);
+      const cells = thresholds.map((t) => `${xs.filter((p) => p >= t).length}/${xs.length}`);
+      console.log(
+        `| ${label} | ${rs.map((r) => r.seed).join(',')} | ${pct(ys[Math.floor(ys.length / 2)])}; ${pct(ys[ys.length - 1])} | ${cells.join(' | ')} |`,
+      );
+    };
+    row(`${key}${free ? ' (whole run)' : ' (after the turn)'}`, peaks);
+    // An attack run's before-phase is honest traffic too (with its own workload: a targeted run's
+    // daemons look up the victim target one lookup in four).
+    if (!free)
+      row(
+        `${key} (before the turn: every node honest)`,
+        rs.flatMap((r) => r.windowReplyShare.before),
+      );
+  }
+  // The targeted-eclipse candidate: bits by which the victim target's 8th closest contact is
+  // closer than the daemon's usual level (attack-free runs: the same target, and the honest
+  // spread over random targets). Runs from before the probe existed are left out.
+  const probed = rows.filter((r) => r.targetDensity);
+  if (probed.length > 0) {
+    const bits = [1, 2, 3, 4, 5];
+    console.log('');
+    console.log(
+      `| runs | seeds | what | median; max bits denser | ${bits.map((b) => `>= ${b} bits`).join(' | ')} |`,
+    );
+    console.log(`|---|---|---|---|${bits.map(() => '---').join('|')}|`);
+    const byKind = new Map();
+    for (const r of probed) {
+      const key = r.adversary === 'none' ? 'attack-free' : `${r.adversary} ${pct(r.fraction)}`;
+      if (!byKind.has(key)) byKind.set(key, []);
+      byKind.get(key).push(r);
+    }
+    for (const [key, rs] of byKind) {
+      const lines = [['victim target', rs.flatMap((r) => r.targetDensity.victim)]];
+      if (key === 'attack-free')
+        lines.push(['most of 8 random targets', rs.flatMap((r) => r.targetDensity.random)]);
+      for (const [what, xs] of lines) {
+        const sorted = [...xs].sort((a, b) => a - b);
+        console.log(
+          `| ${key} | ${rs.map((r) => r.seed).join(',')} | ${what} | ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}; ${sorted[sorted.length - 1].toFixed(2)} | ${bits.map((b) => `${xs.filter((x) => x >= b).length}/${xs.length}`).join(' | ')} |`,
+        );
+      }
+    }
+  }
+  process.exit(0);
+}
+
 if (values.markdown) {
   const rows = readFileSync(values.markdown, 'utf8')
     .split('\n')
@@ -130,7 +210,10 @@ for (const seed of list(values.seeds).map(Number)) {
         lookupEveryMs: Number(values.every) * 1000,
         ...(values.reputation ? { reputation: true } : {}),
         join: values.join === 'turn' ? 'turn' : 'start',
-        ...(values.warmup ? { detector: { warmupTicks: Number(values.warmup) } } : {}),
+        detector: {
+          ...(values.warmup ? { warmupTicks: Number(values.warmup) } : {}),
+          ...(values['reply-share'] ? { replyShare: Number(values['reply-share']) } : {}),
+        },
       };
       const r = await simulateAnomalies(opts);
       const replay =
@@ -139,6 +222,7 @@ for (const seed of list(values.seeds).map(Number)) {
         ` --daemons ${values.daemons} --tick ${values.tick} --before ${values.before} --after ${values.after} --every ${values.every}` +
         (values.reputation ? ' --reputation' : '') +
         (values.warmup ? ` --warmup ${values.warmup}` : '') +
+        (values['reply-share'] ? ` --reply-share ${values['reply-share']}` : '') +
         (values.join === 'turn' && kind !== 'none' ? ' --join turn' : '');
       console.log(JSON.stringify({ ...r, replay }));
     }

@@ -12,7 +12,8 @@
 import { AnomalyDetector, type AnomalyOptions, type AnomalyRule } from '../services/anomaly.js';
 import { MAX_SUBNETS_PER_TICK, Statistics } from '../services/statistics.js';
 import { subnetKey } from '../transport/address.js';
-import type { AdversaryKind } from '../sim/adversary.js';
+import { type AdversaryKind, victimItem } from '../sim/adversary.js';
+import { median, rankDistance } from './target-density.js';
 import { SimContext } from '../sim/runner.js';
 import type { SimNode } from '../sim/world.js';
 import { every, type Timer } from '../util/clock.js';
@@ -77,6 +78,21 @@ export interface AnomalySimResult {
    * moves this input is what decides if a detector rule on it could see a Sybil cluster.
    */
   topReplyShare: Record<'before' | 'after', { mean: number; max: number }>;
+  /**
+   * Per daemon, the largest share of its replies that one /24 sent over the subnet-replies window
+   * (30 s, windows holding at least the rule's minimum of replies), before and after the turn:
+   * what the rule compares with its threshold, so the detection and false positives of any
+   * threshold can be read off one run (`scripts/anomaly-rates.mjs --share-sweep`).
+   */
+  windowReplyShare: Record<'before' | 'after', number[]>;
+  /**
+   * The targeted-eclipse candidate (cli/target-density.ts), probed per daemon at the end of the
+   * run: how many bits closer than its usual level (the median over DENSITY_PROBES random
+   * targets) the 8th closest contact a find_node returns for the victim's target lies (`victim`;
+   * the attack-free runs probe the same seed's target), and the most any of the random targets
+   * did (`random`: honest spread).
+   */
+  targetDensity: { victim: number[]; random: number[] };
   lookups: number;
   /** The announce flood: what the flooders sent, and how much of it the daemons' nodes took. */
   flood?: { sent: number; accepted: number; refused: number; tokenQueries: number };
@@ -120,7 +136,7 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
     replyWindowTicks: Math.max(1, Math.round(REPLY_WINDOW_MS / o.tickMs)),
     ...o.detector,
   };
-  const warmupTicks = { ...new AnomalyDetector(detector).options }.warmupTicks;
+  const { warmupTicks, replyWindowTicks, minReplies } = new AnomalyDetector(detector).options;
   if (o.beforeMs < (warmupTicks + 1) * o.tickMs)
     throw new RangeError(
       `beforeMs must exceed the detector's warm-up (${warmupTicks} ticks of ${o.tickMs} ms)`,
@@ -154,6 +170,7 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   const services: Statistics[] = [];
   let lookups = 0;
   let inFlight = 0;
+  const windowPeaks: { before: number; after: number }[] = [];
   const shares = { before: { sum: 0, n: 0, max: 0 }, after: { sum: 0, n: 0, max: 0 } };
   const sums = {
     before: { lookups: 0, queried: 0, failed: 0, durationMs: 0 },
@@ -168,6 +185,9 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
     services.push(stats);
     // Replies by /24 over the current tick, beside the detector's own count of them.
     let replies = new Map<string, number>();
+    const window: Map<string, number>[] = [];
+    const peak = { before: 0, after: 0 };
+    windowPeaks.push(peak);
     node.dht.events.on('response:in', (e) => {
       const key = subnetKey(e.from.host);
       if (replies.has(key) || replies.size < MAX_SUBNETS_PER_TICK)
@@ -176,8 +196,13 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
     stats.events.on('tick', ({ anomalies }) => {
       const tickReplies = replies;
       replies = new Map();
+      window.push(tickReplies);
+      while (window.length > replyWindowTicks) window.shift();
       if (!stats.detector.warm) return;
       const after = world.clock.now() > turnAt;
+      const share = windowTopShare(window, minReplies);
+      if (after) peak.after = Math.max(peak.after, share);
+      else peak.before = Math.max(peak.before, share);
       let total = 0;
       let top = 0;
       for (const n of tickReplies.values()) {
@@ -254,6 +279,12 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   for (const t of timers) t.cancel();
   for (const s of services) s.stop();
   await world.clock.runUntil(() => inFlight === 0, DRAIN_MS, 100);
+  const density = await probeDensity(
+    daemons,
+    victim ?? victimItem(o.seed).target,
+    () => world.randomId(),
+    world.clock,
+  );
 
   const delays = outcomes
     .flatMap((d) => (d.firstAfterMs === undefined ? [] : [d.firstAfterMs]))
@@ -279,6 +310,11 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
       },
       after: { mean: round3(shares.after.sum / Math.max(1, shares.after.n)), max: round3(shares.after.max) },
     },
+    windowReplyShare: {
+      before: windowPeaks.map((p) => round3(p.before)),
+      after: windowPeaks.map((p) => round3(p.after)),
+    },
+    targetDensity: density,
     lookups,
     ...(ctx.adversaries?.kind === 'announce-flood' ? { flood: { ...ctx.adversaries.flood } } : {}),
     cost: {
@@ -290,6 +326,63 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   };
   await Promise.all(world.live.map((n) => n.dht.close()));
   return result;
+}
+
+/** Random targets a daemon looks up to learn its usual 8th-closest distance. */
+const DENSITY_PROBES = 8;
+
+/** Each daemon's find_node of the victim target and of random targets, run concurrently on virtual time. */
+async function probeDensity(
+  daemons: readonly SimNode[],
+  victim: Uint8Array,
+  randomId: () => Uint8Array,
+  clock: { runUntil(done: () => boolean, maxMs: number, stepMs?: number): Promise<boolean> },
+): Promise<{ victim: number[]; random: number[] }> {
+  let pending = daemons.length;
+  const out = { victim: daemons.map(() => 0), random: daemons.map(() => 0) };
+  const closest = async (node: SimNode, t: Uint8Array): Promise<number | null> => {
+    try {
+      return rankDistance(
+        t,
+        (await node.dht.findNode(t)).map((c) => c.id),
+      );
+    } catch {
+      return null;
+    }
+  };
+  daemons.forEach((node, i) => {
+    void (async () => {
+      const randoms: number[] = [];
+      for (let j = 0; j < DENSITY_PROBES; j++) {
+        const d = await closest(node, randomId());
+        if (d !== null) randoms.push(d);
+      }
+      const v = await closest(node, victim);
+      if (randoms.length > 0) {
+        const usual = median(randoms);
+        out.victim[i] = v === null ? 0 : round3(usual - v);
+        out.random[i] = round3(Math.max(...randoms.map((d) => usual - d)));
+      }
+    })().finally(() => pending--);
+  });
+  await clock.runUntil(() => pending === 0, DRAIN_MS * 4, 100);
+  return out;
+}
+
+/** The top /24's share of the replies summed over the window (0 under `minReplies`), as subnet-replies reads it. */
+export function windowTopShare(window: readonly ReadonlyMap<string, number>[], minReplies: number): number {
+  const sums = new Map<string, number>();
+  let total = 0;
+  for (const m of window) {
+    for (const [subnet, n] of m) {
+      total += n;
+      sums.set(subnet, (sums.get(subnet) ?? 0) + n);
+    }
+  }
+  if (total === 0 || total < minReplies) return 0;
+  let top = 0;
+  for (const n of sums.values()) top = Math.max(top, n);
+  return top / total;
 }
 
 function round3(x: number): number {

@@ -410,6 +410,24 @@ export const SCHEMA = [
     doc: 'share of inbound one subnet must send',
     parse: num(0, 1),
   },
+  {
+    key: 'anomaly.reply_share',
+    default: 0.15,
+    doc: 'subnet-replies: share of the replies to our own queries one /24 (IPv6 /48) must send over the window',
+    parse: num(0.01, 1),
+  },
+  {
+    key: 'anomaly.reply_window_ticks',
+    default: 30,
+    doc: 'subnet-replies: ticks the window spans (30 one-second ticks: 30 s)',
+    parse: int(1, 3600),
+  },
+  {
+    key: 'anomaly.min_replies',
+    default: 100,
+    doc: 'subnet-replies: replies the window must hold before the rule may fire',
+    parse: int(1, 1e9),
+  },
 ] as const satisfies readonly KeySpec<unknown>[];
 
 export type ConfigKey = (typeof SCHEMA)[number]['key'];

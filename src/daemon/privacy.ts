@@ -5,6 +5,7 @@
  */
 import type { Dht } from '../node/dht.js';
 import { DEFAULT_BOOTSTRAP } from '../node/defaults.js';
+import { DEFAULT_ANOMALY_OPTIONS, PREFIX_RULES } from '../services/anomaly.js';
 import type { Statistics } from '../services/statistics.js';
 import type { DaemonConfig } from './config.js';
 
@@ -80,10 +81,10 @@ export async function privacyReport(
       why: 'BEP 44 storage: nodes near the target keep the item for readers',
     },
     {
-      what: 'querier addresses in statistics: only the /24 (IPv6: /48) prefix, counted per tick',
+      what: 'querier and responder addresses in statistics: only the /24 (IPv6: /48) prefix, counted per tick',
       held: null,
-      retention: `${tickS} s per tick; the anomaly detector keeps a rolling baseline of counts per prefix, and flagged prefixes in its recent list`,
-      why: 'detecting floods from one network (anomaly rule subnet-flood); full addresses are never kept',
+      retention: `${tickS} s per tick; the anomaly detector keeps a rolling baseline of counts per prefix, the replies per prefix of its last ${config.anomaly.replyWindowTicks ?? DEFAULT_ANOMALY_OPTIONS.replyWindowTicks} ticks, and flagged prefixes in its recent list`,
+      why: `detecting one network that floods us or answers too many of our lookups (anomaly rules ${PREFIX_RULES.join(', ')}); full addresses are never kept`,
     },
     {
       what: 'our own recent lookups: their targets (infohashes), timings and counts',

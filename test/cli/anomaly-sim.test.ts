@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
-import { simulateAnomalies } from '../../src/cli/anomaly-sim.js';
+import { simulateAnomalies, windowTopShare } from '../../src/cli/anomaly-sim.js';
 import { Colluders, gated, hostileHandlers } from '../../src/sim/adversary.js';
 import { nodeHandlers } from '../../src/protocols/mainline/handlers/index.js';
 import type { HandlerContext } from '../../src/protocols/mainline/handlers/context.js';
@@ -27,6 +27,25 @@ describe('adversaries that turn hostile mid-run', () => {
     on = true;
     const reply = table.find_node(ctx, query, from) as { nodes: Uint8Array };
     assert.equal(reply.nodes.length, 26, 'one colluder, compact: the hostile answer');
+  });
+});
+
+describe('the windowed top-/24 reply share', () => {
+  it('sums the window before taking the top /24, and reads 0 under the minimum of replies', () => {
+    const window = [
+      new Map([
+        ['1.2.3', 30],
+        ['4.5.6', 10],
+      ]),
+      new Map([
+        ['4.5.6', 40],
+        ['7.8.9', 20],
+      ]),
+    ];
+    // Per tick the top /24 is 75 % then 67 %; over the window 4.5.6 holds 50 of 100.
+    assert.equal(windowTopShare(window, 100), 0.5);
+    assert.equal(windowTopShare(window, 101), 0, 'under the minimum the rule never reads it');
+    assert.equal(windowTopShare([], 0), 0);
   });
 });
 
@@ -71,6 +90,10 @@ describe('anomaly detection of the new attacks in the simulator', () => {
     assert.ok(r.flaggedAfter >= 3, `most daemons flag the cluster: ${JSON.stringify(r)}`);
     assert.ok((r.byRule['subnet-replies'] ?? 0) >= 3, `through subnet-replies: ${JSON.stringify(r.byRule)}`);
     assert.ok(r.topReplyShare.after.mean > 2 * r.topReplyShare.before.mean, JSON.stringify(r.topReplyShare));
+    // The windowed share is what subnet-replies compares: every daemon it flagged read >= 20 %.
+    const over = r.windowReplyShare.after.filter((x) => x >= 0.2).length;
+    assert.ok(over >= 3, JSON.stringify(r.windowReplyShare));
+    assert.ok(Math.max(...r.windowReplyShare.before) < 0.2, JSON.stringify(r.windowReplyShare));
   });
 
   it("an announce flood at the daemons' swarms trips inbound-spike after the turn, nothing before", async () => {
@@ -89,5 +112,27 @@ describe('anomaly detection of the new attacks in the simulator', () => {
     const flood = r.flood;
     assert.ok(flood && flood.sent > 1000, `the flooders flooded: ${JSON.stringify(flood)}`);
     assert.ok(flood.refused > 0, `the replay guard refused some: ${JSON.stringify(flood)}`);
+  });
+});
+
+describe('the targeted-eclipse density probe in the simulator', () => {
+  it("the victim target's closest contacts are bits denser than usual under a targeted attack, not without", async () => {
+    const run = (adversary?: 'targeted') =>
+      simulateAnomalies({
+        nodes: 300,
+        seed: 1,
+        ...(adversary ? { adversary, fraction: 0.1 } : {}),
+        daemons: 4,
+        beforeMs: 6 * 60_000,
+        afterMs: 60_000,
+      });
+    const free = await run();
+    const attacked = await run('targeted');
+    assert.ok(Math.max(...free.targetDensity.victim) < 3, JSON.stringify(free.targetDensity));
+    assert.ok(Math.max(...free.targetDensity.random) < 3, JSON.stringify(free.targetDensity));
+    assert.ok(
+      attacked.targetDensity.victim.every((b) => b >= 3),
+      JSON.stringify(attacked.targetDensity),
+    );
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/daemon/config.js';
 import { createLogger } from '../../src/daemon/logger.js';
+import { DEFAULT_ANOMALY_OPTIONS } from '../../src/services/anomaly.js';
 
 function dir(): string {
   return mkdtempSync(join(tmpdir(), 'kadmium-config-'));
@@ -59,6 +60,41 @@ describe('daemon config', () => {
     assert.equal(c.sources['node.port'], `file ${join(d, 'kadmium.toml')}`);
     assert.equal(c.sources['api.port'], 'env KADMIUM_API_PORT');
     assert.equal(c.sources['log.level'], 'flag');
+  });
+
+  it('the subnet-replies settings are config keys, defaulting to the detector, with clear errors', () => {
+    const d = dir();
+    const c = loadConfig({ env: {}, flags: { data_dir: d } });
+    assert.equal(c.anomaly.replyShare, DEFAULT_ANOMALY_OPTIONS.replyShare);
+    assert.equal(c.anomaly.replyWindowTicks, DEFAULT_ANOMALY_OPTIONS.replyWindowTicks);
+    assert.equal(c.anomaly.minReplies, DEFAULT_ANOMALY_OPTIONS.minReplies);
+    const set = loadConfig({
+      env: { KADMIUM_ANOMALY_REPLY_SHARE: '0.15' },
+      flags: { data_dir: d, 'anomaly.reply_window_ticks': '60', 'anomaly.min_replies': '200' },
+    });
+    assert.deepEqual(
+      [set.anomaly.replyShare, set.anomaly.replyWindowTicks, set.anomaly.minReplies],
+      [0.15, 60, 200],
+    );
+    const found = problems(() =>
+      loadConfig({
+        env: { KADMIUM_ANOMALY_REPLY_SHARE: '20%' },
+        flags: { data_dir: d, 'anomaly.reply_window_ticks': '0', 'anomaly.min_replies': '1.5' },
+      }),
+    );
+    assert.equal(found.length, 3, found.join('\n'));
+    assert.match(
+      found.join('\n'),
+      /anomaly\.reply_share \(env KADMIUM_ANOMALY_REPLY_SHARE\): must be a number 0\.01-1, got "20%"/,
+    );
+    assert.match(
+      found.join('\n'),
+      /anomaly\.reply_window_ticks \(flag\): must be a whole number 1-3600, got "0"/,
+    );
+    assert.match(
+      found.join('\n'),
+      /anomaly\.min_replies \(flag\): must be a whole number 1-1000000000, got "1.5"/,
+    );
   });
 
   it('names the bad key, its source and the reason', () => {

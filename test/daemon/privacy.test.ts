@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/daemon/config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { STORAGE_BACKENDS } from '../../src/daemon/storage.js';
 import type { PrivacyReport } from '../../src/daemon/privacy.js';
+import { PREFIX_RULES } from '../../src/services/anomaly.js';
 import { createTestnet, type Testnet } from '../../src/node/testnet.js';
 import { memoryLogger, testConfig, waitFor } from './helpers.js';
 
@@ -43,10 +44,11 @@ describe('privacy', { timeout: 60_000 }, () => {
     const peers = r.categories.find((c) => c.key === 'privacy.peer_ttl_s');
     assert.match(peers?.retention ?? '', /^600 s after the last announce/);
     assert.match(r.categories.find((c) => c.key === 'privacy.recent_lookups')?.retention ?? '', /last 7/);
-    assert.ok(
-      r.categories.some((c) => /\/24/.test(c.what)),
-      'statistics keep only prefixes, and say so',
-    );
+    const prefixes = r.categories.find((c) => /\/24/.test(c.what));
+    assert.ok(prefixes, 'statistics keep only prefixes, and say so');
+    for (const rule of PREFIX_RULES)
+      assert.match(prefixes.why, new RegExp(rule), `names ${rule} as a reason`);
+    assert.ok(PREFIX_RULES.includes('subnet-replies'), 'subnet-replies counts reply prefixes');
     assert.deepEqual(
       r.bootstrap.map((b) => b.operator),
       net.bootstrap.map(() => 'chosen by you (node.bootstrap)'),

@@ -114,6 +114,19 @@ describe('subnet-replies: one /24 answering our lookups', () => {
     assert.equal(d.raised['subnet-replies'], 1);
   });
 
+  it('fires by default at a 15 % share (a 10 % Sybil cluster), not at 13 % (honest repeated lookups)', () => {
+    const run = (cluster: number): boolean => {
+      const d = new AnomalyDetector({ warmupTicks: 10 });
+      let fired = false;
+      // 40 spread replies a tick plus the cluster's; the window holds 30 ticks, over minReplies.
+      for (let t = 0; t < 60; t++)
+        fired ||= d.observe(replies(t, 20, 2, cluster)).some((a) => a.rule === 'subnet-replies');
+      return fired;
+    };
+    assert.equal(run(8), true, '8 of 48 replies: 16.7 %');
+    assert.equal(run(6), false, '6 of 46 replies: 13.0 %');
+  });
+
   it('needs minReplies in the window: a quiet node with two replies is no cluster', () => {
     const d = new AnomalyDetector({ warmupTicks: 10 });
     for (let t = 0; t < 60; t++) assert.deepEqual(d.observe(replies(t, 0, 0, 2)), [], `tick ${t}`);
