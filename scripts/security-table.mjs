@@ -7,6 +7,8 @@
  *
  *   nice -n 10 node scripts/security-table.mjs --nodes 2000 --lookups 200 > table.jsonl
  *   node scripts/security-table.mjs --markdown table.jsonl     # the tables, from the JSON lines
+ *   node scripts/security-table.mjs --grid table.jsonl         # one row per op, kind and fraction;
+ *                                                               # a column per d and reputation
  *
  * Options: --kinds eclipse,fake  --fractions 0.1,0.2  --paths 1,4,8  --scenarios lookup,items
  *          --reputation off,on  --targeted (the targeted-eclipse table instead).
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '1' },
     churn: { type: 'string', default: '0' },
     markdown: { type: 'string' },
+    grid: { type: 'string' },
   },
 });
 
@@ -58,6 +61,38 @@ if (values.markdown) {
       `| ${r.op} | ${r.kind} | ${pct(r.fraction)} | ${r.paths} | ${r.reputation ? 'on' : 'off'} | ${r.secureIds ? 'on' : 'off'} | ` +
         `${pct(r.success)} | ${r.queries.toFixed(1)} | \`${r.replay}\` |`,
     );
+  process.exit(0);
+}
+
+if (values.grid) {
+  const rows = readFileSync(values.grid, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim().length > 0)
+    .map((l) => JSON.parse(l));
+  const key = (r) => `${r.op}|${r.kind}|${r.fraction}|${r.paths}|${r.reputation}`;
+  const byKey = new Map(rows.map((r) => [key(r), r]));
+  const uniq = (xs) => [...new Set(xs)];
+  const columns = uniq(rows.map((r) => r.paths))
+    .sort((a, b) => a - b)
+    .flatMap((paths) =>
+      uniq(rows.map((r) => r.reputation))
+        .sort()
+        .map((reputation) => ({ paths, reputation })),
+    );
+  console.log(
+    `| op | adversary | fraction | ${columns.map((c) => `d = ${c.paths}, reputation ${c.reputation ? 'on' : 'off'}`).join(' | ')} |`,
+  );
+  console.log(`|---|---|---|${columns.map(() => '---|').join('')}`);
+  for (const op of uniq(rows.map((r) => r.op)))
+    for (const kind of uniq(rows.map((r) => r.kind)).sort())
+      for (const fraction of uniq(rows.map((r) => r.fraction)).sort((a, b) => a - b)) {
+        const cells = columns.map((c) => byKey.get(key({ op, kind, fraction, ...c })));
+        if (cells.every((r) => r === undefined)) continue;
+        const text = cells.map((r) =>
+          r ? `${(100 * r.success).toFixed(0)} % / ${r.queries.toFixed(0)}` : '-',
+        );
+        console.log(`| ${op} | ${kind} | ${(100 * fraction).toFixed(0)} % | ${text.join(' | ')} |`);
+      }
   process.exit(0);
 }
 
