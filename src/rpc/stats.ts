@@ -8,7 +8,7 @@
  */
 
 /** The KRPC methods counted by name: BEP 5, BEP 44 and BEP 51. */
-export const KNOWN_METHODS: readonly string[] = [
+export const KNOWN_METHODS = [
   'ping',
   'find_node',
   'get_peers',
@@ -16,7 +16,9 @@ export const KNOWN_METHODS: readonly string[] = [
   'get',
   'put',
   'sample_infohashes',
-];
+] as const;
+
+export type KnownMethod = (typeof KNOWN_METHODS)[number];
 
 /** The bucket every inbound method name outside the known set is counted in. */
 export const OTHER_METHOD = 'other';

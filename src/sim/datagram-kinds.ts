@@ -4,19 +4,10 @@
  * datagram of a 100,000-node run): kadmium's encoder writes a dict's keys in order, so `y` is the
  * last key, and a query's `q` (after its `a` dict) is followed by the next key or the end.
  */
+import { KNOWN_METHODS as METHODS, type KnownMethod } from '../rpc/stats.js';
 
-/** The methods counted by name; any other query counts as `q:other`. */
-const METHODS = [
-  'ping',
-  'find_node',
-  'get_peers',
-  'announce_peer',
-  'get',
-  'put',
-  'sample_infohashes',
-] as const;
-
-export type DatagramKind = `q:${(typeof METHODS)[number] | 'other'}` | 'r' | 'e' | 'other';
+/** Queries are counted by method as the RPC's statistics count them; any other as `q:other`. */
+export type DatagramKind = `q:${KnownMethod | 'other'}` | 'r' | 'e' | 'other';
 
 /** Every kind, in report order (a fixed set: the counts keep no key a sender makes up). */
 export const DATAGRAM_KINDS: readonly DatagramKind[] = [
