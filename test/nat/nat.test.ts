@@ -208,13 +208,13 @@ describe('NAT test bed', { skip, timeout: 240_000 }, () => {
     assert.ok(a.relay.viaNodes.sent > 0 && a.relay.viaNodes.received > 0);
     const status = await agents.get('relay')!.call<{ metrics: string }>('status');
     assert.match(status.metrics, /kadmium_relay_circuits_total\{outcome="opened"\} [1-9]/);
-    // The rendezvous does not relay (relay is opt-in): asked, it says so and the punch fails.
+    // The rendezvous does not relay (relay is opt-in): asked, it says so. The pair may still meet
+    // by a probe that rides stray traffic left from the lookup (punched-reflexive, seen in CI),
+    // so the check is what this is about: nothing was relayed, and the rendezvous runs no relay.
     const refused = await pair('symmetric', 'symmetric');
-    assert.equal(
-      refused.ok,
-      false,
-      `a node without relay: true relayed, or symmetric -> symmetric punched (${refused.technique}, ${refused.ms} ms)`,
-    );
+    assert.notEqual(refused.technique, 'relayed', 'a node without relay: true relayed');
+    const rvStats = await agents.get('rv')!.call<{ relay: { serving?: { opened: number } } }>('stats');
+    assert.equal(rvStats.relay.serving, undefined, 'the rendezvous runs a relay server without relay: true');
   });
 
   it('reaches the pairs punching cannot through a TURN relay on coturn', async () => {
