@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareDistance } from '../../src/kademlia/id.js';
-import { Dht } from '../../src/node/dht.js';
+import type { Dht } from '../../src/node/dht.js';
 import { encode } from '../../src/wire/bencode.js';
 import { ITEM_TTL_MS, keypairFromSeed, mutableTarget } from '../../src/protocols/mainline/bep44.js';
-import { VirtualClock } from '../../src/sim/virtual-clock.js';
-import { MemoryNetwork } from '../../src/transport/memory.js';
-import { SeededRandom } from '../../src/util/random.js';
+import { joinedNetwork } from './memory-net.js';
 
-/** N kadmium nodes on an in-memory network, joined, on virtual time. */
+/** N kadmium nodes on an in-memory network, joined, each having looked itself up, on virtual time. */
 async function network(size: number, seed: number, nodeOptions: { fullNode?: boolean } = {}) {
-  const clock = new VirtualClock();
-  const random = new SeededRandom(seed);
-  const net = new MemoryNetwork({ clock, random, latencyMs: () => 5 + random.float() * 20 });
-  const nodes: Dht[] = [];
-  for (let i = 0; i < size; i++) {
-    const transport = net.createTransport();
-    const bootstrap = i === 0 ? false : [`${nodes[0]!.address.host}:${nodes[0]!.address.port}`];
-    const dht = new Dht({ transport, clock, random: random.fork(), bootstrap, ...nodeOptions });
-    nodes.push(dht);
-    if (i === 0) await dht.listen();
-    else await clock.run(dht.start());
-  }
+  const { clock, nodes } = await joinedNetwork(size, seed, () => nodeOptions);
   for (const n of nodes) await clock.run(n.findNode(n.id));
   return { clock, nodes, close: () => Promise.all(nodes.map((n) => n.close())) };
 }
