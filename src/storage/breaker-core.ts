@@ -16,6 +16,7 @@
  */
 import type { Clock, Timer } from '../util/clock.js';
 import { KadmiumError } from '../util/errors.js';
+import { STORAGE_CONFLICT } from './item-store.js';
 
 /** A backend call slower than this counts as a failure, ms. */
 export const BREAKER_CALL_TIMEOUT_MS = 1_000;
@@ -80,13 +81,16 @@ export class StorageBreaker<Ref, Rec> {
 
   /**
    * The backend's answer within BREAKER_CALL_TIMEOUT_MS while the breaker is closed; `ok: false`
-   * (serve from the mirror) while it is not, or when this call fails and opens it.
+   * (serve from the mirror) while it is not, or when this call fails and opens it. A
+   * STORAGE_CONFLICT error is the caller's to handle and passes through.
    */
   async attempt<T>(fn: () => Promise<T>): Promise<Attempt<T>> {
     if (this.stateNow !== 'closed') return { ok: false };
     try {
       return { ok: true, value: await this.within(fn(), BREAKER_CALL_TIMEOUT_MS) };
     } catch (err) {
+      // A conditional store that lost its race too often got answers: the backend is up.
+      if (err instanceof KadmiumError && err.code === STORAGE_CONFLICT) throw err;
       this.open(err);
       return { ok: false };
     }

@@ -4,9 +4,10 @@
  *
  * Several nodes may share one Redis dataset (full nodes of the overlay, sibling Mainline nodes).
  * While this node was cut off, another may have stored a newer version of a record, so the resync
- * loads what the backend holds first and writes the mirror's record back only when it
- * `supersedes` the backend's: by default a higher `seq`, or at the same seq a later expiry. A
- * policy whose sequence lives inside the value (the overlay) passes its own rule.
+ * writes the mirror's record back with the backend's conditional store (`storeIf`, atomic in
+ * Redis), and only when it `supersedes` what the backend holds at that moment: by default a
+ * higher `seq`, or at the same seq a later expiry. A policy whose sequence lives inside the value
+ * (the overlay) passes its own rule.
  *
  * For the same reason the mirror also keeps what this node read from the backend (a store opening
  * lists every record): a node serves, during an outage, what the others wrote before it as well as
@@ -15,7 +16,13 @@
 import type { Clock } from '../util/clock.js';
 import { toHex } from '../util/bytes.js';
 import { type BreakerChange, type BreakerState, StorageBreaker } from './breaker-core.js';
-import { type ItemBackend, MemoryItemBackend, type StoredItem } from './item-store.js';
+import {
+  type ItemBackend,
+  MemoryItemBackend,
+  type StoreDecider,
+  type StoredItem,
+  type StoreIfOutcome,
+} from './item-store.js';
 
 export {
   BREAKER_CALL_TIMEOUT_MS,
@@ -58,12 +65,12 @@ export class BreakerItemBackend implements ItemBackend {
           return (await this.mirror.list(Number.MAX_SAFE_INTEGER)).filter((i) => i.expiresAt > now);
         },
         fromMirror: (target) => this.mirror.load(target),
-        writeBack: async (item) => {
-          const theirs = await primary.load(item.target);
-          if (theirs && !supersedes(item, theirs)) return false;
-          await primary.store(item);
-          return true;
-        },
+        // The comparison and the write are one conditional store: a sibling's newer put that
+        // lands while we resync is seen, never overwritten.
+        writeBack: async (item) =>
+          (await primary.storeIf(item.target, (theirs) =>
+            theirs && !supersedes(item, theirs) ? undefined : item,
+          )) !== 'kept',
         deleteBack: (target) => primary.delete(target),
       },
       clock,
@@ -86,6 +93,30 @@ export class BreakerItemBackend implements ItemBackend {
     if (r.ok) return r.value;
     this.breaker.written(toHex(item.target), item.target);
     return fresh;
+  }
+
+  /**
+   * The backend's conditional store while it answers, the mirror then keeping what the backend
+   * holds; the mirror's when the breaker is (or this call makes it) open, and the resync writes
+   * the result back under the `supersedes` rule. `decide` may thus run on both: it is pure.
+   */
+  async storeIf(target: Uint8Array, decide: StoreDecider): Promise<StoreIfOutcome> {
+    const seen: { held?: StoredItem | undefined; next?: StoredItem | undefined } = {};
+    const r = await this.breaker.attempt(() =>
+      this.primary.storeIf(target, (held) => {
+        seen.held = held;
+        seen.next = decide(held);
+        return seen.next;
+      }),
+    );
+    if (r.ok) {
+      const kept = r.value === 'kept' ? seen.held : seen.next;
+      if (kept) await this.mirror.store(kept);
+      return r.value;
+    }
+    const outcome = await this.mirror.storeIf(target, decide);
+    if (outcome !== 'kept') this.breaker.written(toHex(target), target);
+    return outcome;
   }
 
   async load(target: Uint8Array): Promise<StoredItem | undefined> {

@@ -17,6 +17,7 @@ import {
 } from '../protocols/mainline/bep44.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { ownMap, sharedEmptyMap } from '../util/shared-empty-map.js';
+import { KadmiumError } from '../util/errors.js';
 import { decode } from '../wire/bencode.js';
 import { KrpcErrorCode } from '../wire/krpc.js';
 import { Capacity } from './capacity.js';
@@ -38,6 +39,15 @@ export interface StoredItem {
   readonly expiresAt: number;
 }
 
+/** What `ItemBackend.storeIf` stores, given the record held now: undefined keeps that one. */
+export type StoreDecider = (held: StoredItem | undefined) => StoredItem | undefined;
+
+/** `storeIf`'s outcome: a new record, one that replaced the held one, or the held one kept. */
+export type StoreIfOutcome = 'added' | 'replaced' | 'kept';
+
+/** The error code of a conditional store that lost to other writers too many times in a row. */
+export const STORAGE_CONFLICT = 'STORAGE_CONFLICT';
+
 /**
  * Where item records live. No policy: a backend keeps what it is given and answers queries about
  * it; validation, TTL, capacity and eviction belong to the policy above it (`ItemStore`, or any
@@ -51,6 +61,16 @@ export interface ItemBackend {
    * false when it replaced one, so a policy keeps its count without asking.
    */
   store(item: StoredItem): Promise<boolean>;
+  /**
+   * A conditional store, atomic against every writer of the dataset (other processes sharing a
+   * Redis or SQLite file included): `decide` is given the record held for `target` now
+   * (undefined when none) and returns the record to store in its place, or undefined to keep it.
+   * Nothing can be written to the target between what `decide` saw and the store. `decide` must
+   * be synchronous and may run more than once (a shared backend retries it when another writer
+   * changed the record in between), so it may only compute, never act. Fails with code
+   * STORAGE_CONFLICT when other writers keep winning (Redis: STORE_IF_ATTEMPTS times in a row).
+   */
+  storeIf(target: Uint8Array, decide: StoreDecider): Promise<StoreIfOutcome>;
   load(target: Uint8Array): Promise<StoredItem | undefined>;
   /** Up to `limit` records, stalest first. */
   list(limit: number): Promise<StoredItem[]>;
@@ -106,10 +126,12 @@ export type ItemPutResult =
     };
 
 /**
- * The one BEP 44 item policy, over any backend. Puts to one target are serialized, so concurrent
- * puts from this process cannot interleave their seq checks. At capacity (`Capacity`,
- * capacity.ts) expired items are swept if the stalest has expired, else the stalest item makes room
- * unless it would outlive the incoming one, so a put at the cap costs what one below it does.
+ * The one BEP 44 item policy, over any backend. Each put's seq/CAS check and its write are one
+ * `storeIf`, so no writer of a shared backend (another node on the same Redis dataset) can slip
+ * between them; puts to one target are also serialized in this process, so they do not make
+ * each other retry. At capacity (`Capacity`, capacity.ts) expired items are swept if the stalest
+ * has expired, else the stalest item makes room unless it would outlive the incoming one, so a
+ * put at the cap costs what one below it does.
  */
 export class ItemStore {
   /** Made on the first put (util/shared-empty-map.ts). */
@@ -191,6 +213,13 @@ export class ItemStore {
     return this.backend.close();
   }
 
+  /**
+   * The seq/CAS check and the store as one `storeIf`, so a sibling node sharing the backend (one
+   * Redis dataset) cannot store a newer version between our check and our write: the check runs
+   * on the record held at the moment of the write. Puts to one target are serialized in this
+   * process, not across processes. A put that would add a record first makes room at the cap,
+   * outside the atomic step (eviction touches other targets), then decides again.
+   */
   private async putChecked(
     put: ItemPut,
     target: Uint8Array,
@@ -198,36 +227,48 @@ export class ItemStore {
     now: number,
     ttlMs = this.limits.ttlMs,
   ): Promise<ItemPutResult> {
-    const stored = await this.backend.load(target);
-    const current = stored && stored.expiresAt > now ? stored : undefined;
-    if (mutable && current && current.seq !== undefined) {
-      const check = checkSequence({ seq: current.seq, v: current.v }, put.seq as number, put.v, put.cas);
-      if (!check.ok) return check;
+    try {
+      // At most twice: a decider told the room is made never asks for it again.
+      for (let admitted = false; ; admitted = true) {
+        const step = await this.decideAndStore(put, target, mutable, now, ttlMs, admitted);
+        if (step.kind === 'done') return step.result;
+        if (!(await this.capacity.admit(step.item, now))) {
+          return {
+            ok: false,
+            code: KrpcErrorCode.Server,
+            message: `item store full (${this.limits.maxItems} items) of items fresher than this one; put it on another node`,
+          };
+        }
+      }
+    } catch (err) {
+      // Other nodes sharing the backend kept winning the race for this target: a busy server.
+      if (!(err instanceof KadmiumError && err.code === STORAGE_CONFLICT)) throw err;
+      return { ok: false, code: KrpcErrorCode.Server, message: err.message };
     }
-    const item: StoredItem = {
-      target,
-      v: copy(put.v),
-      ...(mutable
-        ? {
-            k: copy(put.k as Uint8Array),
-            sig: copy(put.sig as Uint8Array),
-            ...(put.salt && put.salt.length > 0 ? { salt: copy(put.salt) } : {}),
-            seq: put.seq as number,
-          }
-        : {}),
-      storedAt: now,
-      // A re-put with an older clock time never shortens the item's life.
-      expiresAt: Math.max(now + ttlMs, current?.expiresAt ?? 0),
-    };
-    if (!stored && !(await this.capacity.admit(item, now))) {
-      return {
-        ok: false,
-        code: KrpcErrorCode.Server,
-        message: `item store full (${this.limits.maxItems} items) of items fresher than this one; put it on another node`,
-      };
-    }
-    if (await this.backend.store(item)) this.capacity.added();
-    return { ok: true, item };
+  }
+
+  /** One `storeIf`; `admitted` says the capacity already made room for a new record. */
+  private async decideAndStore(
+    put: ItemPut,
+    target: Uint8Array,
+    mutable: boolean,
+    now: number,
+    ttlMs: number,
+    admitted: boolean,
+  ): Promise<{ kind: 'done'; result: ItemPutResult } | { kind: 'room'; item: StoredItem }> {
+    // Written by the decider: the decision on the record held at the store (the last call wins).
+    const last: { decision?: PutDecision } = {};
+    const outcome = await this.backend.storeIf(target, (held) => {
+      const decision = decidePut(put, target, mutable, now, ttlMs, held, admitted);
+      last.decision = decision;
+      return decision.kind === 'store' ? decision.item : undefined;
+    });
+    const decision = last.decision;
+    if (!decision) throw new KadmiumError('STORAGE_ERROR', 'the item backend stored without deciding');
+    if (decision.kind === 'refuse') return { kind: 'done', result: decision.result };
+    if (decision.kind === 'room') return { kind: 'room', item: decision.item };
+    if (outcome === 'added') this.capacity.added();
+    return { kind: 'done', result: { ok: true, item: decision.item } };
   }
 
   private serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -241,6 +282,45 @@ export class ItemStore {
     });
     return run;
   }
+}
+
+type PutDecision =
+  | { kind: 'refuse'; result: ItemPutResult }
+  /** A new record, and the capacity has not made room for it yet. */
+  | { kind: 'room'; item: StoredItem }
+  | { kind: 'store'; item: StoredItem };
+
+/** BEP 44's seq/CAS rule against the record `held` now; pure, for `ItemBackend.storeIf`. */
+function decidePut(
+  put: ItemPut,
+  target: Uint8Array,
+  mutable: boolean,
+  now: number,
+  ttlMs: number,
+  held: StoredItem | undefined,
+  admitted: boolean,
+): PutDecision {
+  const current = held && held.expiresAt > now ? held : undefined;
+  if (mutable && current && current.seq !== undefined) {
+    const check = checkSequence({ seq: current.seq, v: current.v }, put.seq as number, put.v, put.cas);
+    if (!check.ok) return { kind: 'refuse', result: check };
+  }
+  const item: StoredItem = {
+    target,
+    v: copy(put.v),
+    ...(mutable
+      ? {
+          k: copy(put.k as Uint8Array),
+          sig: copy(put.sig as Uint8Array),
+          ...(put.salt && put.salt.length > 0 ? { salt: copy(put.salt) } : {}),
+          seq: put.seq as number,
+        }
+      : {}),
+    storedAt: now,
+    // A re-put with an older clock time never shortens the item's life.
+    expiresAt: Math.max(now + ttlMs, current?.expiresAt ?? 0),
+  };
+  return { kind: !held && !admitted ? 'room' : 'store', item };
 }
 
 /** A plain Uint8Array copy (callers may hand in Buffers or views into datagrams). */
@@ -263,6 +343,13 @@ export class MemoryItemBackend implements ItemBackend {
     this.byExpiry ??= new ExpiryHeap();
     this.byExpiry.add(this.items, key, item);
     return !replaced;
+  }
+
+  async storeIf(target: Uint8Array, decide: StoreDecider): Promise<StoreIfOutcome> {
+    // Atomic in-process: decide and store run with no await between the read and the write.
+    const next = decide(this.items.get(toHex(target)));
+    if (!next) return 'kept';
+    return (await this.store(next)) ? 'added' : 'replaced';
   }
 
   async load(target: Uint8Array): Promise<StoredItem | undefined> {

@@ -16,6 +16,7 @@
  * namespace no node sweeps any more vanish by themselves; reads tolerate index entries whose key
  * Redis already dropped, and the next sweep removes them.
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Address } from '../transport/address.js';
 import { addressKey } from '../transport/address.js';
@@ -23,7 +24,13 @@ import { fromHex, toHex } from '../util/bytes.js';
 import { KadmiumError } from '../util/errors.js';
 import { connectRedis } from './redis-connect.js';
 import { decodeItemRecord, decodePeerRecord, encodeItemRecord, encodePeerRecord } from './codec.js';
-import type { ItemBackend, StoredItem } from './item-store.js';
+import {
+  type ItemBackend,
+  STORAGE_CONFLICT,
+  type StoreDecider,
+  type StoredItem,
+  type StoreIfOutcome,
+} from './item-store.js';
 import type { PeerBackend, PeerRecord } from './peer-store.js';
 import type { StateStore } from './state-store.js';
 
@@ -40,6 +47,32 @@ export interface RedisOptions {
 const SWEEP_BATCH = 500;
 /** Upper bound on sweep rounds in one expire() call; the next call continues. */
 const SWEEP_ROUNDS = 10_000;
+
+/** Conditional stores tried before storeIf gives up with STORAGE_CONFLICT (each: GET, EVALSHA). */
+export const STORE_IF_ATTEMPTS = 8;
+
+/**
+ * storeIf's write, as one script so Redis runs it atomically: SET the record (with its key TTL)
+ * and index it, only if the key still holds the exact bytes the decision was made on (ARGV[1]
+ * '1' and ARGV[2] those bytes, or ARGV[1] '0': no key). Returns -1 when another writer got there
+ * first, else ZADD's answer (1: a new record, 0: a replaced one).
+ * KEYS: item key, index. ARGV: held?, held bytes, new bytes, key TTL ms, expiresAt, target hex.
+ *
+ * Why a compare-and-set on the bytes and not the version rule in Lua: the rule is the policy's
+ * (BEP 44's seq and CAS, or the overlay's seq packed inside the value) and stays in TypeScript;
+ * the script only makes "nothing changed since I read it" atomic with the write. Same bytes means
+ * the same record, so a value that changed and changed back still decides the same way. Unlike
+ * WATCH/MULTI/EXEC it needs no dedicated connection: the shared one keeps pipelining.
+ */
+const STORE_IF_LUA = `local held = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if held ~= ARGV[2] then return -1 end
+elseif held then
+  return -1
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+return redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])`;
+const STORE_IF_SHA = createHash('sha1').update(STORE_IF_LUA).digest('hex');
 
 /** A plain Uint8Array copy of a reply Buffer (reply buffers may share memory with the socket's). */
 function bytes(b: Buffer): Uint8Array {
@@ -126,6 +159,36 @@ export class RedisItemBackend implements ItemBackend {
         .exec(),
     );
     return Number(added) > 0;
+  }
+
+  async storeIf(target: Uint8Array, decide: StoreDecider): Promise<StoreIfOutcome> {
+    const hex = toHex(target);
+    for (let attempt = 0; attempt < STORE_IF_ATTEMPTS; attempt++) {
+      const raw = await this.redis.getBuffer(this.key(hex));
+      const next = decide(raw ? decodeItemRecord(new Uint8Array(target), bytes(raw)) : undefined);
+      if (!next) return 'kept';
+      const ttl = Math.max(1, next.expiresAt - next.storedAt) + this.graceMs;
+      const reply = await this.evalStoreIf(
+        [this.key(hex), this.index],
+        [raw ? '1' : '0', raw ?? '', Buffer.from(encodeItemRecord(next)), ttl, next.expiresAt, hex],
+      );
+      if (reply === 1) return 'added';
+      if (reply === 0) return 'replaced';
+    }
+    throw new KadmiumError(
+      STORAGE_CONFLICT,
+      `item ${hex} changed ${STORE_IF_ATTEMPTS} times while this node was storing it (other nodes sharing the Redis dataset write it too); put it again`,
+    );
+  }
+
+  /** EVALSHA, sending the script itself once per server (a restarted Redis has forgotten it). */
+  private async evalStoreIf(keys: string[], args: (string | Buffer | number)[]): Promise<number> {
+    try {
+      return Number(await this.redis.evalsha(STORE_IF_SHA, keys.length, ...keys, ...args));
+    } catch (err) {
+      if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err;
+      return Number(await this.redis.eval(STORE_IF_LUA, keys.length, ...keys, ...args));
+    }
   }
 
   async load(target: Uint8Array): Promise<StoredItem | undefined> {

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import type { Address, Family } from '../transport/address.js';
 import { KadmiumError } from '../util/errors.js';
-import type { ItemBackend, StoredItem } from './item-store.js';
+import type { ItemBackend, StoreDecider, StoredItem, StoreIfOutcome } from './item-store.js';
 import type { PeerBackend, PeerRecord } from './peer-store.js';
 import type { StateStore } from './state-store.js';
 
@@ -86,6 +86,20 @@ function rowToItem(row: ItemRow): StoredItem {
   };
 }
 
+/** The upsert statement's named parameters for an item. */
+function itemParams(item: StoredItem): Record<string, Uint8Array | number | null> {
+  return {
+    target: item.target,
+    v: item.v,
+    k: item.k ?? null,
+    sig: item.sig ?? null,
+    salt: item.salt ?? null,
+    seq: item.seq ?? null,
+    storedAt: item.storedAt,
+    expiresAt: item.expiresAt,
+  };
+}
+
 function rowToPeer(row: PeerRow): PeerRecord {
   const address: Address = { host: row.host, port: row.port, family: row.family as Family };
   return {
@@ -157,6 +171,10 @@ export class SqliteItemBackend implements ItemBackend {
   private readonly deleteExpiredUpTo: Database.Statement;
   private readonly deleteOne: Database.Statement;
   private readonly countAll: Database.Statement;
+  /** load, decide, store in one BEGIN IMMEDIATE transaction (see storeIf). */
+  private readonly conditional: Database.Transaction<
+    (target: Uint8Array, decide: StoreDecider) => StoreIfOutcome
+  >;
 
   constructor(
     db: Database.Database,
@@ -177,22 +195,26 @@ export class SqliteItemBackend implements ItemBackend {
     );
     this.deleteOne = db.prepare('DELETE FROM items WHERE target = ?');
     this.countAll = db.prepare('SELECT COUNT(*) AS n FROM items');
+    this.conditional = db.transaction((target: Uint8Array, decide: StoreDecider): StoreIfOutcome => {
+      const row = this.selectOne.get(target) as ItemRow | undefined;
+      const next = decide(row ? rowToItem(row) : undefined);
+      if (!next) return 'kept';
+      this.upsert.run(itemParams(next));
+      return row ? 'replaced' : 'added';
+    });
   }
 
   async store(item: StoredItem): Promise<boolean> {
     // Synchronous, so nothing of this process runs between the two statements.
     const added = this.exists.get(item.target) === undefined;
-    this.upsert.run({
-      target: item.target,
-      v: item.v,
-      k: item.k ?? null,
-      sig: item.sig ?? null,
-      salt: item.salt ?? null,
-      seq: item.seq ?? null,
-      storedAt: item.storedAt,
-      expiresAt: item.expiresAt,
-    });
+    this.upsert.run(itemParams(item));
     return added;
+  }
+
+  async storeIf(target: Uint8Array, decide: StoreDecider): Promise<StoreIfOutcome> {
+    // Synchronous in this process; IMMEDIATE takes the write lock before the read, so another
+    // process on the same file cannot write between them either (it waits, busy_timeout).
+    return this.conditional.immediate(target, decide);
   }
 
   async load(target: Uint8Array): Promise<StoredItem | undefined> {

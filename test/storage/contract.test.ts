@@ -141,6 +141,24 @@ export function storageContract(backend: () => BackendUnderTest): void {
         assert.equal(await items.count(), 2);
       }));
 
+    it('items: storeIf() decides on the record held and stores what the decider returns', () =>
+      openBackends(async ({ items }) => {
+        const seen: (number | undefined)[] = [];
+        // Keep the held record unless the new one outlives it: a version rule in miniature.
+        const outliving = (expiresAt: number) => (held: StoredItem | undefined) => {
+          seen.push(held?.expiresAt);
+          return held && held.expiresAt >= expiresAt ? undefined : item(1, expiresAt);
+        };
+        assert.equal(await items.storeIf(ih(101), outliving(5_000)), 'added');
+        assert.equal(await items.storeIf(ih(101), outliving(6_000)), 'replaced');
+        assert.equal(await items.storeIf(ih(101), outliving(4_000)), 'kept');
+        assert.deepEqual(seen, [undefined, 5_000, 6_000], 'each decider saw the record held then');
+        assert.equal((await items.load(ih(101)))?.expiresAt, 6_000);
+        assert.equal(await items.count(), 1);
+        assert.equal(await items.expire(5_500), 0, 'the expiry index follows the replacement');
+        assert.equal(await items.expire(6_000), 1);
+      }));
+
     it('items: list() and expire(now, max) go stalest first whatever the order stored', () =>
       openBackends(async ({ items }) => {
         for (const [n, at] of [

@@ -16,7 +16,8 @@
  * The backend keeps one record per target; the item is packed into the record's `v`. An index in
  * memory (rebuilt by `open`) answers counts, quotas, eviction and GetItems without a scan.
  */
-import type { ItemBackend, StoredItem } from '../../storage/item-store.js';
+import { type ItemBackend, STORAGE_CONFLICT, type StoredItem } from '../../storage/item-store.js';
+import { KadmiumError } from '../../util/errors.js';
 import { bytesEqual, bytesToBinaryString, compareBytes, toHex } from '../../util/bytes.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './constants.js';
 import { DEFAULT_ITEM_LIMITS, type ItemLimits, itemTarget, type MutableItem, verifyItem } from './item.js';
@@ -65,7 +66,9 @@ export type StorePutFailure =
   | 'QUOTA'
   | 'FULL'
   | 'NOT_RESPONSIBLE'
-  | 'MIRROR_NOT_ALLOWED';
+  | 'MIRROR_NOT_ALLOWED'
+  /** Other nodes sharing the backend kept writing the target while this put tried: put again. */
+  | 'BUSY';
 
 export type StorePutResult =
   | { ok: true; target: Uint8Array; replaced: boolean }
@@ -218,8 +221,65 @@ export class OverlayStore {
       );
     }
     const key = bytesToBinaryString(target);
-    const stored = await this.backend.load(target);
-    const current = stored && stored.expiresAt > now ? unpackItem(stored.v) : undefined;
+    try {
+      // At most twice: quota and room are checked once, then the put decides again.
+      for (let roomMade = false; ; roomMade = true) {
+        const step = await this.decideAndStore(item, target, now, options, tier, roomMade);
+        if (step.kind === 'done') {
+          if (step.result.ok) {
+            const known = this.index.get(key);
+            if (known) this.forget(key, known);
+            this.remember(target, item, step.expiresAt);
+          }
+          return step.result;
+        }
+        const refused = await this.makeRoomFor(item, now);
+        if (refused) return refused;
+      }
+    } catch (err) {
+      if (!(err instanceof KadmiumError && err.code === STORAGE_CONFLICT)) throw err;
+      return fail('BUSY', `dht: ${err.message}`);
+    }
+  }
+
+  /**
+   * The seq/CAS checks and the store as one `storeIf`: a full node sharing the backend (one Redis
+   * dataset) cannot store a newer version between our check and our write. A public item this
+   * node does not know yet first passes the quota and makes room (outside the atomic step:
+   * eviction touches other targets), then decides again.
+   */
+  private async decideAndStore(
+    item: MutableItem,
+    target: Uint8Array,
+    now: number,
+    options: StorePutOptions,
+    tier: TrustTier,
+    roomMade: boolean,
+  ): Promise<{ kind: 'done'; result: StorePutResult; expiresAt: number } | { kind: 'room' }> {
+    const needsRoom = tier === 'public' && !roomMade && !this.index.has(bytesToBinaryString(target));
+    const expiresAt = tier === 'public' ? now + this.options.ttlMs : FOREVER;
+    const record: StoredItem = { target, v: packItem(item), storedAt: now, expiresAt };
+    // Written by the decider: its verdict on the record held at the store (the last call wins).
+    const last: { verdict?: StorePutResult | 'room' } = {};
+    await this.backend.storeIf(target, (held) => {
+      const current = held && held.expiresAt > now ? unpackItem(held.v) : undefined;
+      const refusal = this.refusal(item, target, current, options);
+      last.verdict = refusal ?? (needsRoom ? 'room' : { ok: true, target, replaced: current !== undefined });
+      return last.verdict === 'room' || !last.verdict.ok ? undefined : record;
+    });
+    const verdict = last.verdict;
+    if (verdict === undefined)
+      throw new KadmiumError('STORAGE_ERROR', 'the item backend stored without deciding');
+    return verdict === 'room' ? { kind: 'room' } : { kind: 'done', result: verdict, expiresAt };
+  }
+
+  /** Why a put may not replace `current` (the live item held now), if it may not. Pure. */
+  private refusal(
+    item: MutableItem,
+    target: Uint8Array,
+    current: MutableItem | undefined,
+    options: StorePutOptions,
+  ): StorePutResult | undefined {
     if (!this.options.fullNode && !current && options.responsible && !options.responsible(target)) {
       return fail(
         'NOT_RESPONSIBLE',
@@ -244,25 +304,22 @@ export class OverlayStore {
         currentSeq: current.seq,
       };
     }
-    const known = this.index.get(key);
-    if (tier === 'public' && !known) {
-      const signer = bytesToBinaryString(item.k);
-      if ((this.perSigner.get(signer) ?? 0) >= this.options.perSignerQuota) {
-        return fail(
-          'QUOTA',
-          `dht: rate limit exceeded for public key: ${this.options.perSignerQuota} items per signer`,
-        );
-      }
-      if (!(await this.makeRoom(now))) {
-        return fail('FULL', `dht: store full of items that may not be evicted; put it on another node`);
-      }
+    return undefined;
+  }
+
+  /** A new public item: the signer's quota, then room in the pool; the refusal when neither. */
+  private async makeRoomFor(item: MutableItem, now: number): Promise<StorePutResult | undefined> {
+    const signer = bytesToBinaryString(item.k);
+    if ((this.perSigner.get(signer) ?? 0) >= this.options.perSignerQuota) {
+      return fail(
+        'QUOTA',
+        `dht: rate limit exceeded for public key: ${this.options.perSignerQuota} items per signer`,
+      );
     }
-    const expiresAt = tier === 'public' ? now + this.options.ttlMs : FOREVER;
-    const record: StoredItem = { target, v: packItem(item), storedAt: now, expiresAt };
-    await this.backend.store(record);
-    if (known) this.forget(key, known);
-    this.remember(target, item, expiresAt);
-    return { ok: true, target, replaced: current !== undefined };
+    if (!(await this.makeRoom(now))) {
+      return fail('FULL', `dht: store full of items that may not be evicted; put it on another node`);
+    }
+    return undefined;
   }
 
   /** Make room for one more public item: evict the oldest public ones over the pool or the cap. */
