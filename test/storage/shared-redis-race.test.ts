@@ -16,7 +16,12 @@ import { OverlayIdentity } from '../../src/protocols/overlay/identity.js';
 import { itemTarget, signItem } from '../../src/protocols/overlay/item.js';
 import { OverlayStore, overlayRecordSupersedes, unpackItem } from '../../src/protocols/overlay/store.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
-import { BREAKER_PROBE_MS, type BreakerChange, BreakerItemBackend } from '../../src/storage/breaker.js';
+import {
+  BREAKER_PROBE_MS,
+  type BreakerChange,
+  BreakerItemBackend,
+  type Supersedes,
+} from '../../src/storage/breaker.js';
 import { ItemStore } from '../../src/storage/item-store.js';
 import { connectRedis } from '../../src/storage/redis-connect.js';
 import { RedisItemBackend, RedisStorage } from '../../src/storage/redis.js';
@@ -36,6 +41,8 @@ interface Gate {
   down: boolean;
   /** Runs after Redis answered a GET of `key`, before node A sees the answer. */
   afterGet?: ((key: string) => Promise<void>) | undefined;
+  /** Every command node A sent, by method name. */
+  sent: string[];
 }
 
 /** A Redis connection whose GET replies the test can hold back, and which the test can cut. */
@@ -48,6 +55,7 @@ function gated(redis: Redis, gate: Gate): Redis {
       if (name === 'quit' || name === 'disconnect') return fn;
       return (...args: unknown[]) => {
         if (gate.down) return Promise.reject(new Error('connection cut by the test'));
+        gate.sent.push(String(name));
         const reply = fn(...args);
         const hook = gate.afterGet;
         if (name !== 'getBuffer' || !hook) return reply;
@@ -76,7 +84,7 @@ describe('conditional stores on a shared Redis dataset', () => {
   /** Node A's item backend, behind a gate, and node B's plain one, on one namespace. */
   async function pair(): Promise<{ a: RedisItemBackend; b: RedisItemBackend; gate: Gate; ns: string }> {
     const ns = `kadmium:race-${process.pid}-${++n}:`;
-    const gate: Gate = { down: false };
+    const gate: Gate = { down: false, sent: [] };
     const redis = await connectRedis({ url: server.url });
     const a = new RedisItemBackend(gated(redis, gate), ns, 60_000, async () => {
       await redis.quit();
@@ -87,6 +95,30 @@ describe('conditional stores on a shared Redis dataset', () => {
       () => storage.close(),
     );
     return { a, b: storage.items, gate, ns };
+  }
+
+  /**
+   * Node A's backend behind a breaker, on a clock the test advances. Puts use that clock too: the
+   * resync writes back what is live on it.
+   */
+  function behindBreaker(
+    a: RedisItemBackend,
+    supersedes?: Supersedes,
+  ): { breakerA: BreakerItemBackend; clock: VirtualClock; changes: BreakerChange[] } {
+    const clock = new VirtualClock(Date.now());
+    const changes: BreakerChange[] = [];
+    const breakerA = new BreakerItemBackend(a, clock, (c) => changes.push(c), supersedes);
+    closers.push(() => breakerA.close());
+    return { breakerA, clock, changes };
+  }
+
+  /** Let the breaker probe Redis and wait until its resync has closed it. */
+  async function resynced(clock: VirtualClock, changes: BreakerChange[]): Promise<void> {
+    await clock.advance(BREAKER_PROBE_MS);
+    assert.ok(
+      await until(() => changes.some((c) => c.state === 'closed'), RESYNC_LIMIT_MS),
+      `A did not resync: ${JSON.stringify(changes)}`,
+    );
   }
 
   /** Hold A's next GET of `target` until `meanwhile` (node B's write) has run. */
@@ -182,11 +214,7 @@ describe('conditional stores on a shared Redis dataset', () => {
    */
   it("the breaker's resync write-back racing a sibling's newer put keeps the newer (BEP 44 seq)", async () => {
     const { a, b, gate, ns } = await pair();
-    // The resync writes back what is live on this clock, so the puts use it too.
-    const clock = new VirtualClock(Date.now());
-    const changes: BreakerChange[] = [];
-    const breakerA = new BreakerItemBackend(a, clock, (c) => changes.push(c));
-    closers.push(() => breakerA.close());
+    const { breakerA, clock, changes } = behindBreaker(a);
     const storeA = new ItemStore(breakerA);
     const storeB = new ItemStore(b);
     const keys = keypairFromSeed(new Uint8Array(32).fill(16));
@@ -199,11 +227,7 @@ describe('conditional stores on a shared Redis dataset', () => {
     assert.equal(changes[0]?.state, 'open', JSON.stringify(changes));
     gate.down = false;
     interleave(gate, ns, target, async () => assert.ok((await put(storeB, 3)).ok));
-    await clock.advance(BREAKER_PROBE_MS);
-    assert.ok(
-      await until(() => changes.some((c) => c.state === 'closed'), RESYNC_LIMIT_MS),
-      `A did not resync: ${JSON.stringify(changes)}`,
-    );
+    await resynced(clock, changes);
     assert.equal(gate.afterGet, undefined, 'the resync met the forced interleaving');
     assert.equal((await b.load(target))?.seq, 3, changes.at(-1)?.detail);
     assert.match(changes.at(-1)?.detail ?? '', /kept 1 newer item/);
@@ -211,27 +235,19 @@ describe('conditional stores on a shared Redis dataset', () => {
 
   it("the overlay breaker's resync keeps a sibling's newer put (overlayRecordSupersedes)", async () => {
     const { a, b, gate, ns } = await pair();
-    // The resync writes back what is live on this clock, so the puts use it too.
-    const clock = new VirtualClock(Date.now());
-    const changes: BreakerChange[] = [];
-    const breakerA = new BreakerItemBackend(a, clock, (c) => changes.push(c), overlayRecordSupersedes);
-    closers.push(() => breakerA.close());
+    const { breakerA, clock, changes } = behindBreaker(a, overlayRecordSupersedes);
     const storeA = new OverlayStore(breakerA, { fullNode: true });
     const storeB = new OverlayStore(b, { fullNode: true });
     const alice = OverlayIdentity.generate({ staticBits: 0, dynamicBits: 0, random: new SeededRandom(16) });
     const target = itemTarget(alice.publicKey);
     const put = (store: OverlayStore, seq: bigint) =>
-      store.put(signItem(alice, text(`seq ${seq}`), seq), Date.now());
+      store.put(signItem(alice, text(`seq ${seq}`), seq), clock.now());
     assert.ok((await put(storeA, 1n)).ok);
     gate.down = true;
     assert.ok((await put(storeA, 2n)).ok, 'A takes seq 2 in memory');
     gate.down = false;
     interleave(gate, ns, target, async () => assert.ok((await put(storeB, 3n)).ok));
-    await clock.advance(BREAKER_PROBE_MS);
-    assert.ok(
-      await until(() => changes.some((c) => c.state === 'closed'), RESYNC_LIMIT_MS),
-      `A did not resync: ${JSON.stringify(changes)}`,
-    );
+    await resynced(clock, changes);
     assert.equal(gate.afterGet, undefined, 'the resync met the forced interleaving');
     const record = await b.load(target);
     assert.equal(record ? unpackItem(record.v)?.seq : undefined, 3n, changes.at(-1)?.detail);
@@ -240,11 +256,7 @@ describe('conditional stores on a shared Redis dataset', () => {
 
   it('Redis dropping between the load and the store: the put is served from memory and resynced', async () => {
     const { a, b, gate, ns } = await pair();
-    // The resync writes back what is live on this clock, so the puts use it too.
-    const clock = new VirtualClock(Date.now());
-    const changes: BreakerChange[] = [];
-    const breakerA = new BreakerItemBackend(a, clock, (c) => changes.push(c));
-    closers.push(() => breakerA.close());
+    const { breakerA, clock, changes } = behindBreaker(a);
     const storeA = new ItemStore(breakerA);
     const keys = keypairFromSeed(new Uint8Array(32).fill(17));
     const target = mutableTarget(keys.publicKey);
@@ -256,9 +268,23 @@ describe('conditional stores on a shared Redis dataset', () => {
     assert.equal(changes[0]?.state, 'open', JSON.stringify(changes));
     assert.equal((await storeA.get(target, clock.now()))?.seq, 4, 'served from memory meanwhile');
     gate.down = false;
-    await clock.advance(BREAKER_PROBE_MS);
-    assert.ok(await until(() => changes.some((c) => c.state === 'closed'), RESYNC_LIMIT_MS));
+    await resynced(clock, changes);
     assert.equal((await b.load(target))?.seq, 4, 'the resync wrote it to Redis');
+  });
+
+  it('a put costs 2 Redis round trips, 3 when it adds an item (below the cap)', async () => {
+    const { a, gate } = await pair();
+    const store = new ItemStore(a);
+    const keys = keypairFromSeed(new Uint8Array(32).fill(18));
+    const put = (seq: number, salt: string) =>
+      store.put(signMutable(keys, seq, text(`seq ${seq}`), text(salt)), 1_000);
+    assert.ok((await put(1, 'first')).ok, 'the first put also counts the store, once');
+    gate.sent.length = 0;
+    assert.ok((await put(1, 'second')).ok);
+    assert.deepEqual(gate.sent, ['getBuffer', 'getBuffer', 'evalsha'], 'a new item: decide, room, decide');
+    gate.sent.length = 0;
+    assert.ok((await put(2, 'second')).ok);
+    assert.deepEqual(gate.sent, ['getBuffer', 'evalsha'], 'a replaced item');
   });
 
   it('a put that keeps losing its race gives up with a clear error instead of retrying forever', async () => {
