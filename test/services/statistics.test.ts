@@ -4,7 +4,7 @@ import { Dht } from '../../src/node/dht.js';
 import { createTestnet, type Testnet } from '../../src/node/testnet.js';
 import { metricsText } from '../../src/services/metrics.js';
 import { Statistics } from '../../src/services/statistics.js';
-import { log2Distance, xorMap } from '../../src/services/xor-map.js';
+import { xorMap } from '../../src/services/xor-map.js';
 import { parseMetrics, total } from './prom-parse.js';
 
 describe('statistics service on a loopback testnet', () => {
@@ -93,19 +93,5 @@ describe('statistics service on a loopback testnet', () => {
       // The ring follows the shared prefix: 160 - prefix - 1 is the top bit of the distance.
       assert.equal(Math.floor(n.radius * 160), 159 - n.prefix);
     }
-  });
-});
-
-describe('log2 distance', () => {
-  it('is exact on powers of two and monotonic', () => {
-    const d = new Uint8Array(20);
-    assert.equal(log2Distance(d), 0);
-    d[19] = 1;
-    assert.equal(log2Distance(d), 0);
-    d[19] = 0;
-    d[0] = 0x80;
-    assert.equal(log2Distance(d), 159);
-    d[0] = 0xc0;
-    assert.ok(Math.abs(log2Distance(d) - (159 + Math.log2(1.5))) < 1e-9);
   });
 });
