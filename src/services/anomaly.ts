@@ -150,8 +150,8 @@ export const DEFAULT_ANOMALY_OPTIONS: Required<AnomalyOptions> = {
   minReplies: 100,
   // 30 s at the daemon's 1-second tick: one tick holds too few of a node's own replies.
   replyWindowTicks: 30,
-  // Honest targets spread at most 2.4 bits below the usual level, targeted-eclipse ones at least
-  // 3.3 (docs/SECURITY.md, the density probe).
+  // Measured by the end-of-run probe (docs/SECURITY.md): honest targets at most 2.4 bits below
+  // the usual level, the targeted eclipse's victim at least 4 bits below it.
   densityBits: 3,
   densityWindow: 64,
   densityMinTargets: 16,
