@@ -61,15 +61,16 @@ if (values.summary) {
     const daemons = rs.reduce((a, r) => a + r.daemons, 0);
     const flagged = rs.reduce((a, r) => a + r.flaggedAfter, 0);
     const runs = rs.filter((r) => r.flaggedAfter * 2 >= r.daemons).length;
-    return { daemons, flagged, runs, n: rs.length };
+    const before = rs.reduce((a, r) => a + r.flaggedBefore, 0);
+    return { daemons, flagged, runs, n: rs.length, before };
   };
   const free = [...groups.entries()].filter(([k]) => k.startsWith('none ')).flatMap(([, rs]) => rs);
   const fp = rate(free);
   const seedList = (rs) => rs.map((r) => r.seed).join(',');
   console.log(
-    '| attack | fraction | runs (seeds) | detection: daemons flagged after the turn | runs with half the daemons flagged | rules that fired (daemon ticks) | median delay | false positives: daemons flagged after the turn, attack-free | attack-free runs flagged | replay (attack runs; the attack-free runs: --kinds none) |',
+    '| attack | fraction | runs (seeds) | detection: daemons flagged after the turn | runs with half the daemons flagged | rules that fired (daemon ticks) | median delay | false positives: daemons flagged after the turn, attack-free | attack-free runs flagged | daemons flagged before the turn: attack runs; attack-free | replay (attack runs; the attack-free runs: --kinds none) |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const [key, rs] of groups) {
     if (key.startsWith('none ')) continue;
     const r0 = rs[0];
@@ -88,7 +89,7 @@ if (values.summary) {
         Object.entries(rules)
           .map(([k, v]) => `${k} ${v}`)
           .join(', ') || '-'
-      } | ${delay} | ${fp.flagged}/${fp.daemons} (${fp.daemons ? pct(fp.flagged / fp.daemons) : '-'}) | ${fp.runs}/${fp.n} (seeds ${seedList(free)}) | \`${replay}\` |`,
+      } | ${delay} | ${fp.flagged}/${fp.daemons} (${fp.daemons ? pct(fp.flagged / fp.daemons) : '-'}) | ${fp.runs}/${fp.n} (seeds ${seedList(free)}) | ${d.before}/${d.daemons}; ${fp.before}/${fp.daemons} | \`${replay}\` |`,
     );
   }
   process.exit(0);

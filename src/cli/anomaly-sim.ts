@@ -9,11 +9,11 @@
  * It lives here because sim/ may not import services/ (test/architecture.test.ts): the CLI layer
  * sees both. `scripts/anomaly-rates.mjs` runs the grid and prints the table of docs/SECURITY.md.
  */
-import { AnomalyDetector, type AnomalyOptions, type AnomalyRule } from '../services/anomaly.js';
+import { AnomalyDetector, type AnomalyOptions, type AnomalyRule, median } from '../services/anomaly.js';
 import { MAX_SUBNETS_PER_TICK, Statistics } from '../services/statistics.js';
+import { rankLog2Distance } from '../kademlia/id.js';
 import { subnetKey } from '../transport/address.js';
 import { type AdversaryKind, victimItem } from '../sim/adversary.js';
-import { median, rankDistance } from './target-density.js';
 import { SimContext } from '../sim/runner.js';
 import type { SimNode } from '../sim/world.js';
 import { every, type Timer } from '../util/clock.js';
@@ -72,6 +72,10 @@ export interface AnomalySimResult {
   medianDelayMs: number | null;
   /** Daemon ticks on which a rule fired after the turn, by rule. */
   byRule: Partial<Record<AnomalyRule, number>>;
+  /** The same before the turn (warm-up over, every node honest or, targeted, honest but placed). */
+  byRuleBefore: Partial<Record<AnomalyRule, number>>;
+  /** Daemons each rule fired on after / before the turn. */
+  daemonsByRule: Partial<Record<AnomalyRule, { after: number; before: number }>>;
   /**
    * The largest share of a daemon's replies (to its own queries) that came from one /24 in one
    * tick, mean and maximum over the daemons' ticks before and after the turn: whether an attack
@@ -86,8 +90,8 @@ export interface AnomalySimResult {
    */
   windowReplyShare: Record<'before' | 'after', number[]>;
   /**
-   * The targeted-eclipse candidate (cli/target-density.ts), probed per daemon at the end of the
-   * run: how many bits closer than its usual level (the median over DENSITY_PROBES random
+   * The targeted-eclipse signal of the target-density rule, probed per daemon at the end of the
+   * run (independent of the daemon's own lookups): how many bits closer than its usual level (the median over DENSITY_PROBES random
    * targets) the 8th closest contact a find_node returns for the victim's target lies (`victim`;
    * the attack-free runs probe the same seed's target), and the most any of the random targets
    * did (`random`: honest spread).
@@ -166,6 +170,9 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
   const outcomes: DaemonOutcome[] = daemons.map(() => ({ rules: [] }));
   const ticks = { before: 0, after: 0, flaggedBefore: 0, flaggedAfter: 0 };
   const byRule: Partial<Record<AnomalyRule, number>> = {};
+  const byRuleBefore: Partial<Record<AnomalyRule, number>> = {};
+  const rulesAfter: Set<AnomalyRule>[] = daemons.map(() => new Set());
+  const rulesBefore: Set<AnomalyRule>[] = daemons.map(() => new Set());
   const timers: Timer[] = [];
   const services: Statistics[] = [];
   let lookups = 0;
@@ -224,10 +231,17 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
       if (after) {
         ticks.flaggedAfter++;
         outcome.firstAfterMs ??= since;
-        for (const a of fired) byRule[a.rule] = (byRule[a.rule] ?? 0) + 1;
+        for (const a of fired) {
+          byRule[a.rule] = (byRule[a.rule] ?? 0) + 1;
+          rulesAfter[i]?.add(a.rule);
+        }
       } else {
         ticks.flaggedBefore++;
         outcome.firstBeforeMs ??= since;
+        for (const a of fired) {
+          byRuleBefore[a.rule] = (byRuleBefore[a.rule] ?? 0) + 1;
+          rulesBefore[i]?.add(a.rule);
+        }
       }
       for (const a of fired) if (!outcome.rules.includes(a.rule)) outcome.rules.push(a.rule);
     });
@@ -303,6 +317,8 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
     tickRateBefore: ticks.before > 0 ? ticks.flaggedBefore / ticks.before : 0,
     medianDelayMs: delays.length > 0 ? (delays[Math.floor(delays.length / 2)] as number) : null,
     byRule,
+    byRuleBefore,
+    daemonsByRule: daemonsByRule(rulesAfter, rulesBefore),
     topReplyShare: {
       before: {
         mean: round3(shares.before.sum / Math.max(1, shares.before.n)),
@@ -330,6 +346,20 @@ export async function simulateAnomalies(options: AnomalySimOptions): Promise<Ano
 
 /** Random targets a daemon looks up to learn its usual 8th-closest distance. */
 const DENSITY_PROBES = 8;
+/** The probe reads the 8th closest (Mainline's k), as the node's lookup:finished event does. */
+const DENSITY_RANK = 8;
+
+function daemonsByRule(
+  after: readonly Set<AnomalyRule>[],
+  before: readonly Set<AnomalyRule>[],
+): Partial<Record<AnomalyRule, { after: number; before: number }>> {
+  const out: Partial<Record<AnomalyRule, { after: number; before: number }>> = {};
+  const count = (sets: readonly Set<AnomalyRule>[], rule: AnomalyRule): number =>
+    sets.filter((s) => s.has(rule)).length;
+  for (const rule of new Set([...after, ...before].flatMap((s) => [...s])))
+    out[rule] = { after: count(after, rule), before: count(before, rule) };
+  return out;
+}
 
 /** Each daemon's find_node of the victim target and of random targets, run concurrently on virtual time. */
 async function probeDensity(
@@ -342,9 +372,12 @@ async function probeDensity(
   const out = { victim: daemons.map(() => 0), random: daemons.map(() => 0) };
   const closest = async (node: SimNode, t: Uint8Array): Promise<number | null> => {
     try {
-      return rankDistance(
-        t,
-        (await node.dht.findNode(t)).map((c) => c.id),
+      return (
+        rankLog2Distance(
+          t,
+          (await node.dht.findNode(t)).map((c) => c.id),
+          DENSITY_RANK,
+        ) ?? null
       );
     } catch {
       return null;

@@ -428,6 +428,12 @@ export const SCHEMA = [
     doc: 'subnet-replies: replies the window must hold before the rule may fire',
     parse: int(1, 1e9),
   },
+  {
+    key: 'anomaly.density_bits',
+    default: 3,
+    doc: "target-density: bits (log2 XOR distance) a lookup's k-th closest node must sit closer to its target than this node's usual level",
+    parse: num(0.5, 64),
+  },
 ] as const satisfies readonly KeySpec<unknown>[];
 
 export type ConfigKey = (typeof SCHEMA)[number]['key'];

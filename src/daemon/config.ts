@@ -261,6 +261,7 @@ export function loadConfig(input: ConfigInput = {}): DaemonConfig {
       replyShare: get('anomaly.reply_share'),
       replyWindowTicks: get('anomaly.reply_window_ticks'),
       minReplies: get('anomaly.min_replies'),
+      densityBits: get('anomaly.density_bits'),
     },
     sources,
     file,

@@ -97,6 +97,12 @@ export async function privacyReport(
       key: 'privacy.recent_lookups',
     },
     {
+      what: "our own lookups' targets (infohashes) with one number each: how close to it the lookup's k-th closest node was",
+      held: null,
+      retention: `the last ${config.anomaly.densityWindow ?? DEFAULT_ANOMALY_OPTIONS.densityWindow} distinct targets, in memory only (in every profile), and flagged targets in the detector's recent list`,
+      why: "the target-density anomaly rule: a node's usual level is the median over its recent targets, and a target with ids placed around it (a targeted eclipse) stands out from it",
+    },
+    {
       what: 'BEP 51 infohash samples served to others',
       held: null,
       retention: readOnly

@@ -74,3 +74,33 @@ export function randomIdWithPrefix(random: Random, base: Uint8Array, prefixBits:
   out[fullBytes] = ((out[fullBytes] as number) & ~flip) | (~(base[fullBytes] as number) & flip);
   return asNodeId(out);
 }
+
+/**
+ * log2 of the XOR distance between a and b, fractional (0 for equal ids, and for distance 1).
+ * The first differing byte and the five after it give 48 bits of mantissa: plenty for a log.
+ */
+export function log2Distance(a: Uint8Array, b: Uint8Array): number {
+  const bytes = Math.min(a.length, b.length);
+  for (let i = 0; i < bytes; i++) {
+    if (((a[i] as number) ^ (b[i] as number)) === 0) continue;
+    const end = Math.min(bytes, i + 6);
+    let m = 0;
+    for (let j = i; j < end; j++) m = m * 256 + (((a[j] as number) ^ (b[j] as number)) & 255);
+    return Math.log2(m) + 8 * (bytes - end);
+  }
+  return 0;
+}
+
+/**
+ * log2 distance from `target` of the `rank`-th closest of `ids`, or undefined when there are
+ * fewer: with fewer the farthest one would read as a denser neighbourhood than there is.
+ */
+export function rankLog2Distance(
+  target: Uint8Array,
+  ids: readonly Uint8Array[],
+  rank: number,
+): number | undefined {
+  if (rank < 1 || ids.length < rank) return undefined;
+  const d = ids.map((id) => log2Distance(target, id)).sort((x, y) => x - y);
+  return d[rank - 1];
+}

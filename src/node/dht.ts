@@ -42,7 +42,7 @@ import { type PressureLevel, pressureChanges } from './budget.js';
 export { RTT_ENTRIES_SEVERE, RTT_ENTRIES_UNDER_PRESSURE } from './budget.js';
 import { sampleWalk, scrapeLookup } from './indexing.js';
 import type { GetResult, ItemCallOptions, ItemGetOptions, MutablePutOptions, PutResult } from './items.js';
-import { announceTargets } from './lookups.js';
+import { announceTargets, kthLog2Distance } from './lookups.js';
 import type {
   AnnounceOptions,
   AnnounceResult,
@@ -307,6 +307,7 @@ export class Dht extends DhtCore {
         hops: result.hops,
         found: announcedTo,
         ok: announcedTo > 0,
+        kthLog2Distance: kthLog2Distance(this, infoHash, result),
       });
       return { announcedTo, candidates: targets.length, peers: [...peers.values()] };
     } finally {

@@ -42,6 +42,15 @@ export interface DhtEvents extends RpcEvents {
     ok: boolean;
     /** Time to the first reply that carried a result (a peer, an item); undefined when none did. */
     firstResultMs?: number | undefined;
+    /**
+     * log2 of the XOR distance from the target to the k-th closest of the k answering nodes the
+     * lookup settled on (k: the node's k; under BEP 42 `prefer`, ids valid for their IPs first);
+     * undefined when fewer than k answered. Ids placed around one target (a targeted
+     * eclipse) pull it bits below the node's usual level (services/anomaly.ts, target-density).
+     * One number rather than the closest ids: the event stays small, and listeners that keep
+     * lookups (the dashboard's recent list) hold no contact ids.
+     */
+    kthLog2Distance?: number | undefined;
   };
   bootstrap: { ok: boolean; responded: number; tried: number; message: string; retryInMs?: number };
   /**

@@ -4,7 +4,7 @@
  * Announces go to the closest nodes with tokens in each family (BEP 42 `require`: only to nodes
  * whose ids are valid for their IPs).
  */
-import { compareDistance } from '../kademlia/id.js';
+import { compareDistance, rankLog2Distance } from '../kademlia/id.js';
 import { disjointLookup } from '../kademlia/disjoint.js';
 import { type LookupOptions, type LookupReply, type LookupResult, lookup } from '../kademlia/lookup.js';
 import { LookupJudge } from '../kademlia/lookup-judge.js';
@@ -147,9 +147,26 @@ export async function runLookup<R extends { nodes: Contact[]; id: Uint8Array }>(
       found: result.closest.length,
       ok: result.closest.length > 0,
       firstResultMs,
+      kthLog2Distance: kthLog2Distance(host, target, result),
     });
   }
   return result;
+}
+
+/**
+ * The lookup:finished event's `kthLog2Distance`: how far from the target the k-th closest node
+ * that answered sits. On a dual-stack node both families' answerers count, as in the merged result.
+ */
+export function kthLog2Distance(
+  host: Pick<LookupHost, 'k'>,
+  target: Uint8Array,
+  result: LookupResult<unknown>,
+): number | undefined {
+  return rankLog2Distance(
+    target,
+    result.closest.map((c) => c.contact.id),
+    host.k,
+  );
 }
 
 function mergeResults<R>(target: Uint8Array, results: LookupResult<R>[]): LookupResult<R> {

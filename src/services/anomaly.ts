@@ -22,6 +22,16 @@
  *                  default sits above every honest 30 s window measured (at most 6.2 % with
  *                  random lookups, 13.7 % when a quarter of them go to one target) and below most
  *                  windows with a 10 % Sybil cluster (docs/SECURITY.md, the threshold sweep).
+ *   target-density a lookup's k-th closest answering node sits at least `densityBits` bits (log2
+ *                  XOR distance) closer to its target than this node's usual level: ids placed
+ *                  around one target, a targeted eclipse. With n nodes spread evenly the k-th
+ *                  closest of any target lies near the same distance (about log2(k / n) + 160
+ *                  bits), so the node learns its level from its own lookups and no network size
+ *                  is configured. The usual level is the median over the last `densityWindow`
+ *                  distinct targets (one entry per target: a target looked up again and again
+ *                  neither weighs more in the baseline nor gets more chances to cross it), and
+ *                  the rule waits for `densityMinTargets` of them. Measured: 3 bits sit above
+ *                  every honest target and below every targeted-eclipse daemon (docs/SECURITY.md).
  *
  * A flagged tick still feeds the baseline, but at a quarter of the weight: a one-off burst does
  * not poison it, while a lasting change of level becomes the new normal within minutes.
@@ -29,7 +39,7 @@
  */
 
 export type AnomalyRule =
-  'inbound-spike' | 'error-spike' | 'dropped-spike' | 'subnet-flood' | 'subnet-replies';
+  'inbound-spike' | 'error-spike' | 'dropped-spike' | 'subnet-flood' | 'subnet-replies' | 'target-density';
 
 export const ANOMALY_RULES: readonly AnomalyRule[] = [
   'inbound-spike',
@@ -37,6 +47,7 @@ export const ANOMALY_RULES: readonly AnomalyRule[] = [
   'dropped-spike',
   'subnet-flood',
   'subnet-replies',
+  'target-density',
 ];
 
 /**
@@ -59,6 +70,11 @@ export interface TickCounts {
   bySubnet: ReadonlyMap<string, number>;
   /** Replies to our own queries by source subnet (the subnet-replies rule; absent: never fires). */
   repliesBySubnet?: ReadonlyMap<string, number>;
+  /**
+   * Lookups that finished in the tick, by target (hex): the log2 XOR distance of the k-th closest
+   * node that answered (the target-density rule; absent: never fires). Bounded by its producer.
+   */
+  lookupDistances?: ReadonlyMap<string, number>;
 }
 
 export interface AnomalyOptions {
@@ -83,6 +99,12 @@ export interface AnomalyOptions {
   minReplies?: number;
   /** Ticks the subnet-replies window spans. */
   replyWindowTicks?: number;
+  /** Bits (log2 XOR distance) a lookup's k-th closest must sit below the usual level to fire. */
+  densityBits?: number;
+  /** Distinct recent targets whose k-th-closest distance makes the usual level (their median). */
+  densityWindow?: number;
+  /** Distinct targets seen before target-density may fire. */
+  densityMinTargets?: number;
   /** Ticks a flag stays active after it last fired. */
   coolDownTicks?: number;
   /** Subnets whose baseline is tracked (the quietest are forgotten first). */
@@ -93,7 +115,7 @@ export interface AnomalyOptions {
 
 export interface Anomaly {
   rule: AnomalyRule;
-  /** What it is about: "inbound", "errors", "dropped", or a subnet like "10.0.0.0/24". */
+  /** What it is about: "inbound", "errors", "dropped", a subnet like "10.0.0.0/24", or a target (hex). */
   subject: string;
   /** The count that fired, per tick. */
   value: number;
@@ -128,6 +150,11 @@ export const DEFAULT_ANOMALY_OPTIONS: Required<AnomalyOptions> = {
   minReplies: 100,
   // 30 s at the daemon's 1-second tick: one tick holds too few of a node's own replies.
   replyWindowTicks: 30,
+  // Measured by the end-of-run probe (docs/SECURITY.md): honest targets at most 2.4 bits below
+  // the usual level, the targeted eclipse's victim at least 4 bits below it.
+  densityBits: 3,
+  densityWindow: 64,
+  densityMinTargets: 16,
   coolDownTicks: 30,
   maxSubnets: 1024,
   maxHistory: 50,
@@ -140,6 +167,8 @@ export class AnomalyDetector {
   private readonly subnets = new Map<string, Baseline>();
   /** Replies by subnet over the last replyWindowTicks ticks, oldest first (each map bounded by its producer). */
   private readonly replyWindow: ReadonlyMap<string, number>[] = [];
+  /** k-th-closest log2 distance of the last densityWindow distinct targets, least recent first. */
+  private readonly densityTargets = new Map<string, number>();
   /** Active flags by "rule subject". */
   private readonly activeFlags = new Map<string, Anomaly & { lastTick: number }>();
   private readonly history: Anomaly[] = [];
@@ -150,6 +179,7 @@ export class AnomalyDetector {
     'dropped-spike': 0,
     'subnet-flood': 0,
     'subnet-replies': 0,
+    'target-density': 0,
   };
 
   constructor(options: AnomalyOptions = {}) {
@@ -159,6 +189,10 @@ export class AnomalyDetector {
     }
     if (this.options.alpha <= 0 || this.options.alpha > 1)
       throw new RangeError('anomaly alpha must be in (0, 1]');
+    if (this.options.densityBits <= 0)
+      throw new RangeError('anomaly densityBits must be > 0 (bits below the usual k-th-closest distance)');
+    if (this.options.densityWindow < 1 || this.options.densityMinTargets > this.options.densityWindow)
+      throw new RangeError('anomaly densityWindow must be >= 1 and >= densityMinTargets');
   }
 
   /** Observe one tick; returns the flags that fired on it (new or continuing). */
@@ -194,6 +228,7 @@ export class AnomalyDetector {
     }
     fired.push(...this.floods(tick, warm));
     fired.push(...this.replyConcentration(tick, warm));
+    fired.push(...this.targetDensity(tick, warm));
     this.expire();
     return fired;
   }
@@ -299,6 +334,45 @@ export class AnomalyDetector {
     ];
   }
 
+  /** The node's usual k-th-closest distance (median of its recent targets), once it has enough of them. */
+  usualDensity(): number | undefined {
+    if (this.densityTargets.size < Math.max(1, this.options.densityMinTargets)) return undefined;
+    return median([...this.densityTargets.values()]);
+  }
+
+  private targetDensity(tick: TickCounts, warm: boolean): Anomaly[] {
+    const o = this.options;
+    if (!tick.lookupDistances) return [];
+    // Judged against the level before this tick's lookups join it.
+    const usual = warm ? this.usualDensity() : undefined;
+    const fired: Anomaly[] = [];
+    for (const [target, distance] of tick.lookupDistances) {
+      if (usual !== undefined && usual - distance >= o.densityBits) {
+        const threshold = usual - o.densityBits;
+        fired.push(
+          this.raise(
+            tick.at,
+            'target-density',
+            target,
+            round(distance),
+            round(usual),
+            round(threshold),
+            () =>
+              `a lookup of ${target} found its k-th closest node at 2^${round(distance)}, ${round(usual - distance)} bits closer than this node's usual 2^${round(usual)} (median of its last ${this.densityTargets.size} targets): ids placed around one target (a targeted eclipse?)`,
+          ),
+        );
+      }
+      // Re-inserting moves a target to the recent end; the least recent leave first.
+      this.densityTargets.delete(target);
+      this.densityTargets.set(target, distance);
+    }
+    for (const target of this.densityTargets.keys()) {
+      if (this.densityTargets.size <= o.densityWindow) break;
+      this.densityTargets.delete(target);
+    }
+    return fired;
+  }
+
   private raise(
     at: number,
     rule: AnomalyRule,
@@ -344,6 +418,12 @@ function update(base: Baseline, value: number, alpha: number): Baseline {
 function strip(flag: Anomaly & { lastTick?: number }): Anomaly {
   const { lastTick: _ignored, ...rest } = flag;
   return { ...rest };
+}
+
+/** Median of a non-empty list (the upper one of an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)] as number;
 }
 
 function round(n: number): number {

@@ -62,6 +62,8 @@ export const HISTORY_TICKS = 300;
 export const MAX_LOOKUPS = 50;
 /** Distinct subnets counted per tick; the rest are lumped together. */
 export const MAX_SUBNETS_PER_TICK = 4_096;
+/** Distinct lookup targets one tick passes to the target-density rule; lookups beyond them are not judged. */
+export const MAX_LOOKUP_TARGETS_PER_TICK = 256;
 /** Distinct warning codes counted. */
 export const MAX_WARNING_CODES = 32;
 
@@ -75,6 +77,8 @@ interface TickCounter {
   bySubnet: Map<string, number>;
   /** Replies to our queries by source subnet. */
   repliesBySubnet: Map<string, number>;
+  /** Lookups finished, by target (hex): the k-th closest answerer's log2 distance, the latest per target. */
+  lookupDistances: Map<string, number>;
 }
 
 export class Statistics {
@@ -213,7 +217,10 @@ export class Statistics {
       ),
       bus.on(
         'lookup:finished',
-        g((e) => this.recordLookup(e)),
+        g((e) => {
+          this.recordLookup(e);
+          this.recordDistance(e);
+        }),
       ),
       bus.on(
         'bootstrap',
@@ -266,6 +273,7 @@ export class Statistics {
       dropped: c.dropped,
       bySubnet: c.bySubnet,
       repliesBySubnet: c.repliesBySubnet,
+      lookupDistances: c.lookupDistances,
     });
     for (const a of anomalies) if (a.ticks === 1) this.events.emit('anomaly', a);
     this.events.emit('tick', { sample, anomalies });
@@ -343,6 +351,14 @@ export class Statistics {
     };
   }
 
+  /** For the target-density rule; a full tick drops the surplus (a burst of lookups is no baseline). */
+  private recordDistance(e: DhtEvents['lookup:finished']): void {
+    if (e.kthLog2Distance === undefined) return;
+    const m = this.current.lookupDistances;
+    const target = toHex(e.target);
+    if (m.size < MAX_LOOKUP_TARGETS_PER_TICK || m.has(target)) m.set(target, e.kthLog2Distance);
+  }
+
   private recordLookup(e: DhtEvents['lookup:finished']): void {
     const key = `${e.kind} ${e.ok ? 'ok' : 'failed'}`;
     this.lookupsTotal.set(key, (this.lookupsTotal.get(key) ?? 0) + 1);
@@ -409,5 +425,6 @@ function emptyTick(): TickCounter {
     dropped: 0,
     bySubnet: new Map(),
     repliesBySubnet: new Map(),
+    lookupDistances: new Map(),
   };
 }

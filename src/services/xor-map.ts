@@ -7,7 +7,7 @@
  * Angle: the node's id bits just after the shared prefix, so nodes spread around the circle in
  * id order within each ring instead of piling up.
  */
-import { commonPrefixLength, xor } from '../kademlia/id.js';
+import { commonPrefixLength, log2Distance } from '../kademlia/id.js';
 import type { RoutingTable } from '../kademlia/routing-table.js';
 import { toHex } from '../util/bytes.js';
 
@@ -33,35 +33,19 @@ export function xorMap(table: RoutingTable, now: number, max = MAX_MAP_NODES): M
   const out: MapNode[] = [];
   for (const node of table.nodes()) {
     if (out.length >= max) break;
-    const d = xor(node.id, table.localId);
     const prefix = commonPrefixLength(node.id, table.localId);
     out.push({
       id: toHex(node.id),
       address: `${node.address.host}:${node.address.port}`,
       bucket: table.bucketIndex(node.id),
       state: table.state(node, now),
-      radius: log2Distance(d) / bits,
+      radius: log2Distance(node.id, table.localId) / bits,
       angle: fractionAfter(node.id, prefix + 1),
       prefix,
       failures: node.failures,
     });
   }
   return out;
-}
-
-/** log2 of a big-endian distance, with a fractional part from the bits below the top one. */
-export function log2Distance(d: Uint8Array): number {
-  const bits = d.length * 8;
-  for (let i = 0; i < d.length; i++) {
-    const byte = d[i] as number;
-    if (byte === 0) continue;
-    const top = 31 - Math.clz32(byte);
-    const exponent = (d.length - 1 - i) * 8 + top;
-    // Mantissa from the next bits: 1.xxxx in [1, 2).
-    const mantissa = 1 + fractionAfter(d, bits - exponent);
-    return exponent + Math.log2(mantissa);
-  }
-  return 0;
 }
 
 /** The 24 bits starting at bit `start` (big-endian), as a fraction in [0, 1). */

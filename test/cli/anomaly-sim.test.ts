@@ -115,7 +115,7 @@ describe('anomaly detection of the new attacks in the simulator', () => {
   });
 });
 
-describe('the targeted-eclipse density probe in the simulator', () => {
+describe('the targeted-eclipse density probe and rule in the simulator', () => {
   it("the victim target's closest contacts are bits denser than usual under a targeted attack, not without", async () => {
     const run = (adversary?: 'targeted') =>
       simulateAnomalies({
@@ -134,5 +134,8 @@ describe('the targeted-eclipse density probe in the simulator', () => {
       attacked.targetDensity.victim.every((b) => b >= 3),
       JSON.stringify(attacked.targetDensity),
     );
+    // The detector's target-density rule, fed by the daemons' own lookups, sees the same.
+    assert.equal(attacked.daemonsByRule['target-density']?.after, 4, JSON.stringify(attacked.daemonsByRule));
+    assert.equal(free.daemonsByRule['target-density'], undefined, JSON.stringify(free.daemonsByRule));
   });
 });

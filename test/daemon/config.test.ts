@@ -97,6 +97,27 @@ describe('daemon config', () => {
     );
   });
 
+  it('the target-density threshold is a config key, defaulting to the detector, with a clear error', () => {
+    const d = dir();
+    assert.equal(
+      loadConfig({ env: {}, flags: { data_dir: d } }).anomaly.densityBits,
+      DEFAULT_ANOMALY_OPTIONS.densityBits,
+    );
+    assert.equal(DEFAULT_ANOMALY_OPTIONS.densityBits, 3);
+    const set = loadConfig({ env: { KADMIUM_ANOMALY_DENSITY_BITS: '4.5' }, flags: { data_dir: d } });
+    assert.equal(set.anomaly.densityBits, 4.5);
+    for (const bad of ['0', '-3', 'three', '200']) {
+      const found = problems(() =>
+        loadConfig({ env: {}, flags: { data_dir: d, 'anomaly.density_bits': bad } }),
+      );
+      assert.equal(found.length, 1, found.join('\n'));
+      assert.match(
+        found[0] as string,
+        new RegExp(`^anomaly\\.density_bits \\(flag\\): must be a number 0\\.5-64, got "${bad}"`),
+      );
+    }
+  });
+
   it('names the bad key, its source and the reason', () => {
     const d = dir();
     const file = join(d, 'conf.toml');

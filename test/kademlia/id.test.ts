@@ -5,7 +5,9 @@ import {
   bitAt,
   commonPrefixLength,
   compareDistance,
+  log2Distance,
   randomIdWithPrefix,
+  rankLog2Distance,
   xor,
 } from '../../src/kademlia/id.js';
 import { SeededRandom } from '../../src/util/random.js';
@@ -47,5 +49,32 @@ describe('node ids', () => {
     assert.equal(a.float(), c.float());
     const f = a.float();
     assert.ok(f >= 0 && f < 1);
+  });
+});
+
+describe('log2 distance', () => {
+  const id = (first: number, last = 0): Uint8Array => {
+    const b = new Uint8Array(20);
+    b[0] = first;
+    b[19] = last;
+    return b;
+  };
+
+  it('is exact on powers of two, fractional between them, 0 for equal ids', () => {
+    assert.equal(log2Distance(id(0), id(0)), 0);
+    assert.equal(log2Distance(id(0), id(0, 1)), 0, 'distance 1: log2 1');
+    assert.equal(log2Distance(id(0), id(0, 8)), 3);
+    assert.ok(Math.abs(log2Distance(id(0), id(0x80)) - 159) < 1e-9, 'top bit: 2^159');
+    assert.ok(Math.abs(log2Distance(id(0), id(0xc0)) - (159 + Math.log2(1.5))) < 1e-9);
+    assert.ok(log2Distance(id(0), id(0x40)) < log2Distance(id(0), id(0x41)), 'monotonic');
+  });
+
+  it('reads the k-th closest, and nothing when fewer than k', () => {
+    const t = id(0);
+    const ids = [id(0x80), id(0x01), id(0x10), id(0x40)];
+    assert.equal(rankLog2Distance(t, ids, 2), log2Distance(t, id(0x10)));
+    assert.equal(rankLog2Distance(t, ids, 4), log2Distance(t, id(0x80)));
+    assert.equal(rankLog2Distance(t, ids, 5), undefined);
+    assert.equal(rankLog2Distance(t, [], 1), undefined);
   });
 });

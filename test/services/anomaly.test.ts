@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AnomalyDetector, type TickCounts } from '../../src/services/anomaly.js';
+import { type Anomaly, AnomalyDetector, type TickCounts } from '../../src/services/anomaly.js';
 
 function tick(at: number, fields: Partial<Omit<TickCounts, 'at'>> = {}): TickCounts {
   return { at, inbound: 0, errors: 0, dropped: 0, bySubnet: new Map(), ...fields };
@@ -139,5 +139,124 @@ describe('subnet-replies: one /24 answering our lookups', () => {
       ['10.2.0', 10],
     ]);
     for (let t = 0; t < 60; t++) assert.deepEqual(d.observe(tick(t, { repliesBySubnet: m })), []);
+  });
+});
+
+describe('target-density: ids placed around one target', () => {
+  /** A 40-hex-digit target; `n` keeps them distinct. */
+  const hex = (n: number): string => n.toString(16).padStart(40, '0');
+  /** An honest level of 150 bits with a deterministic spread of at most `spread` either side. */
+  const honest = (n: number, spread = 1.2): number => 150 + spread * Math.sin(n * 1.7);
+  const lookups = (at: number, entries: [string, number][]): TickCounts =>
+    tick(at, { lookupDistances: new Map(entries) });
+  /** `ticks` ticks, each with one lookup of a new random target. */
+  function warm(d: AnomalyDetector, ticks: number, first = 0): Anomaly[] {
+    const fired: Anomaly[] = [];
+    for (let t = first; t < first + ticks; t++)
+      fired.push(...d.observe(lookups(t, [[hex(1000 + t), honest(t)]])));
+    return fired;
+  }
+  const dense = (fired: Anomaly[]): Anomaly[] => fired.filter((a) => a.rule === 'target-density');
+
+  it('fires on a target 3 bits denser than usual once the baseline is there, naming the target', () => {
+    const d = new AnomalyDetector({ warmupTicks: 10 });
+    assert.deepEqual(warm(d, 40), []);
+    const victim = 'ab'.repeat(20);
+    const fired = dense(d.observe(lookups(40, [[victim, 145.4]])));
+    assert.equal(fired.length, 1, JSON.stringify(fired));
+    const f = fired[0] as Anomaly;
+    assert.equal(f.subject, victim);
+    assert.equal(f.value, 145.4);
+    assert.ok(Math.abs(f.baseline - 150) < 1.3, `usual level ${f.baseline}`);
+    assert.equal(f.threshold, Math.round((f.baseline - 3) * 10) / 10);
+    assert.match(
+      f.message,
+      new RegExp(`a lookup of ${victim} found its k-th closest node at 2\\^145\\.4, 4\\.\\d bits closer`),
+    );
+    assert.equal(d.raised['target-density'], 1);
+    // The same target again is the same episode, not a new flag.
+    assert.equal(dense(d.observe(lookups(41, [[victim, 145.4]])))[0]?.ticks, 2);
+    assert.equal(d.raised['target-density'], 1);
+  });
+
+  it('does not fire before the baseline: during the tick warm-up, or with fewer targets than densityMinTargets', () => {
+    // Warm by ticks, but only 15 distinct targets (the default minimum is 16).
+    const few = new AnomalyDetector({ warmupTicks: 10 });
+    for (let t = 0; t < 40; t++) few.observe(lookups(t, [[hex(t % 15), honest(t % 15)]]));
+    assert.equal(few.usualDensity(), undefined);
+    assert.deepEqual(dense(few.observe(lookups(40, [['ab'.repeat(20), 140]]))), []);
+    // Enough targets, but still inside the tick warm-up.
+    const early = new AnomalyDetector({ warmupTicks: 100 });
+    for (let t = 0; t < 40; t++)
+      early.observe(
+        lookups(t, [
+          [hex(t), honest(t)],
+          [hex(500 + t), honest(500 + t)],
+        ]),
+      );
+    assert.ok(early.usualDensity() !== undefined);
+    assert.deepEqual(dense(early.observe(lookups(40, [['ab'.repeat(20), 140]]))), []);
+  });
+
+  it('stays quiet on honest spread up to 2.4 bits, at the default 3', () => {
+    const d = new AnomalyDetector({ warmupTicks: 10 });
+    const fired: Anomaly[] = [];
+    for (let t = 0; t < 500; t++) fired.push(...d.observe(lookups(t, [[hex(t), honest(t, 2.4)]])));
+    assert.deepEqual(dense(fired), []);
+    // The same spread fires at a threshold it crosses: the rule does see these values.
+    const strict = new AnomalyDetector({ warmupTicks: 10, densityBits: 2 });
+    const crossed: Anomaly[] = [];
+    for (let t = 0; t < 500; t++) crossed.push(...strict.observe(lookups(t, [[hex(t), honest(t, 2.4)]])));
+    assert.ok(dense(crossed).length > 0);
+  });
+
+  it('does not fire by repetition: a target looked up again and again counts once in the baseline', () => {
+    const d = new AnomalyDetector({ warmupTicks: 10 });
+    // An infohash in a sparse stretch (3.2 bits above the usual level) looked up three times a
+    // tick, beside one new random target a tick. Were each lookup a sample, it would soon be the
+    // median, and ordinary targets 3 bits under it would fire.
+    const popular = 'cd'.repeat(20);
+    const fired: Anomaly[] = [];
+    for (let t = 0; t < 300; t++) {
+      fired.push(
+        ...d.observe(
+          lookups(t, [
+            [popular, 153.2],
+            [hex(t), honest(t)],
+          ]),
+        ),
+      );
+      fired.push(...d.observe(lookups(t + 0.3, [[popular, 153.2]])));
+      fired.push(...d.observe(lookups(t + 0.6, [[popular, 153.2]])));
+    }
+    assert.deepEqual(dense(fired), []);
+    assert.ok(Math.abs((d.usualDensity() as number) - 150) < 1.3, `usual ${d.usualDensity()}`);
+  });
+
+  it('keeps at most densityWindow targets, however many it sees', () => {
+    const d = new AnomalyDetector({ warmupTicks: 10, densityWindow: 32, densityMinTargets: 8 });
+    for (let t = 0; t < 200; t++) {
+      const batch: [string, number][] = [];
+      for (let j = 0; j < 50; j++) batch.push([hex(t * 50 + j), honest(t * 50 + j)]);
+      d.observe(lookups(t, batch));
+    }
+    const f = dense(d.observe(lookups(200, [['ab'.repeat(20), 140]])))[0];
+    assert.ok(f, 'fired');
+    assert.match(f.message, /median of its last 32 targets/);
+    // Old targets left: a window of recent values only. Shift the level and it follows.
+    for (let t = 201; t < 240; t++) d.observe(lookups(t, [[hex(90_000 + t), 140 + Math.sin(t)]]));
+    assert.ok(Math.abs((d.usualDensity() as number) - 140) < 1.1, `usual ${d.usualDensity()}`);
+  });
+
+  it('rejects a threshold of 0 bits and a minimum above the window', () => {
+    assert.throws(() => new AnomalyDetector({ densityBits: 0 }), /densityBits must be > 0/);
+    assert.throws(
+      () => new AnomalyDetector({ densityBits: -3 }),
+      /densityBits must be >= 0|densityBits must be > 0/,
+    );
+    assert.throws(
+      () => new AnomalyDetector({ densityWindow: 8, densityMinTargets: 16 }),
+      /densityWindow must be >= 1 and >= densityMinTargets/,
+    );
   });
 });

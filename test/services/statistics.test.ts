@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { randomIdWithPrefix, rankLog2Distance } from '../../src/kademlia/id.js';
 import { Dht } from '../../src/node/dht.js';
 import { createTestnet, type Testnet } from '../../src/node/testnet.js';
 import { metricsText } from '../../src/services/metrics.js';
+import { type Anomaly, AnomalyDetector } from '../../src/services/anomaly.js';
 import { Statistics } from '../../src/services/statistics.js';
-import { log2Distance, xorMap } from '../../src/services/xor-map.js';
+import { xorMap } from '../../src/services/xor-map.js';
+import { toHex } from '../../src/util/bytes.js';
+import { SeededRandom } from '../../src/util/random.js';
+import { joinedNetwork } from '../node/memory-net.js';
 import { parseMetrics, total } from './prom-parse.js';
 
 describe('statistics service on a loopback testnet', () => {
@@ -96,16 +101,60 @@ describe('statistics service on a loopback testnet', () => {
   });
 });
 
-describe('log2 distance', () => {
-  it('is exact on powers of two and monotonic', () => {
-    const d = new Uint8Array(20);
-    assert.equal(log2Distance(d), 0);
-    d[19] = 1;
-    assert.equal(log2Distance(d), 0);
-    d[19] = 0;
-    d[0] = 0x80;
-    assert.equal(log2Distance(d), 159);
-    d[0] = 0xc0;
-    assert.ok(Math.abs(log2Distance(d) - (159 + Math.log2(1.5))) < 1e-9);
+describe('statistics: the target-density rule fed by real lookups', () => {
+  it('learns the usual k-th-closest distance from lookup:finished and flags a target with ids placed around it', async () => {
+    const random = new SeededRandom(14);
+    const victim = random.bytes(20);
+    // 80 nodes spread at random, then 12 whose ids share 24 bits with the victim target: closer
+    // to it than any honest node is likely to be (they answer honestly: the rule reads density).
+    // BEP 42 off: under `prefer` a lookup settles on ids valid for their IPs first, and the
+    // placed ids here are not (a lookup result, and so the event, would leave them out).
+    const { clock, nodes } = await joinedNetwork(92, 14, (i) => ({
+      secureIds: 'off',
+      ...(i >= 80 ? { id: randomIdWithPrefix(random, victim, 24) } : {}),
+    }));
+    const watcher = nodes[1] as Dht;
+    const stats = new Statistics(watcher, {
+      tickMs: 1_000,
+      detector: new AnomalyDetector({ warmupTicks: 2, densityMinTargets: 8 }),
+    });
+    const seen: number[] = [];
+    watcher.events.on('lookup:finished', (e) => {
+      if (e.kthLog2Distance !== undefined) seen.push(e.kthLog2Distance);
+    });
+    const flags: Anomaly[] = [];
+    stats.events.on('anomaly', (a) => flags.push(a));
+    stats.start();
+    try {
+      for (let i = 0; i < 12; i++) {
+        await clock.run(watcher.findNode(random.bytes(20)));
+        await clock.advance(1_000);
+      }
+      assert.ok(seen.length >= 12, `lookups carry the distance (${seen.length})`);
+      // 92 nodes: the 8th closest of a random target sits near log2(8 / 92) + 160, about 156.5 bits.
+      const usual = stats.detector.usualDensity();
+      assert.ok(usual !== undefined && usual > 154 && usual < 159, `usual level ${usual}`);
+      assert.equal(flags.length, 0, `random targets: no flag (${JSON.stringify(flags)})`);
+      const found = await clock.run(watcher.findNode(victim));
+      assert.equal(
+        seen.at(-1),
+        rankLog2Distance(
+          victim,
+          found.map((c) => c.id),
+          8,
+        ),
+        'the event reads the k-th closest',
+      );
+      await clock.advance(1_000);
+      assert.equal(flags.length, 1, JSON.stringify(flags));
+      assert.equal(flags[0]?.rule, 'target-density');
+      assert.equal(flags[0]?.subject, toHex(victim));
+      assert.ok((flags[0]?.value ?? 160) < 140, `the victim's 8th closest ${flags[0]?.value}`);
+      const metrics = parseMetrics(await metricsText(stats));
+      assert.equal(total(metrics, 'kadmium_anomalies_total', { rule: 'target-density' }), 1);
+    } finally {
+      stats.stop();
+      await Promise.all(nodes.map((n) => n.close()));
+    }
   });
 });
