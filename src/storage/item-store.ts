@@ -49,6 +49,27 @@ export type StoreIfOutcome = 'added' | 'replaced' | 'kept';
 export const STORAGE_CONFLICT = 'STORAGE_CONFLICT';
 
 /**
+ * `backend.storeIf` with a verdict beside the record: `judge` returns what the policy concluded
+ * about the record held now and the record to store (undefined: keep the held one). The verdict
+ * returned is the one reached on the record held at the store: a shared backend may judge more
+ * than once, and the last call is the one that counted.
+ */
+export async function storeJudged<V>(
+  backend: ItemBackend,
+  target: Uint8Array,
+  judge: (held: StoredItem | undefined) => { verdict: V; store: StoredItem | undefined },
+): Promise<{ outcome: StoreIfOutcome; verdict: V }> {
+  const last: { judged?: { verdict: V } } = {};
+  const outcome = await backend.storeIf(target, (held) => {
+    const judged = judge(held);
+    last.judged = { verdict: judged.verdict };
+    return judged.store;
+  });
+  if (!last.judged) throw new KadmiumError('STORAGE_ERROR', 'the item backend stored without deciding');
+  return { outcome, verdict: last.judged.verdict };
+}
+
+/**
  * Where item records live. No policy: a backend keeps what it is given and answers queries about
  * it; validation, TTL, capacity and eviction belong to the policy above it (`ItemStore`, or any
  * other item policy over the same records). "Stalest" means smallest expiresAt. Every backend keeps
@@ -256,15 +277,10 @@ export class ItemStore {
     ttlMs: number,
     admitted: boolean,
   ): Promise<{ kind: 'done'; result: ItemPutResult } | { kind: 'room'; item: StoredItem }> {
-    // Written by the decider: the decision on the record held at the store (the last call wins).
-    const last: { decision?: PutDecision } = {};
-    const outcome = await this.backend.storeIf(target, (held) => {
-      const decision = decidePut(put, target, mutable, now, ttlMs, held, admitted);
-      last.decision = decision;
-      return decision.kind === 'store' ? decision.item : undefined;
+    const { outcome, verdict: decision } = await storeJudged(this.backend, target, (held) => {
+      const verdict = decidePut(put, target, mutable, now, ttlMs, held, admitted);
+      return { verdict, store: verdict.kind === 'store' ? verdict.item : undefined };
     });
-    const decision = last.decision;
-    if (!decision) throw new KadmiumError('STORAGE_ERROR', 'the item backend stored without deciding');
     if (decision.kind === 'refuse') return { kind: 'done', result: decision.result };
     if (decision.kind === 'room') return { kind: 'room', item: decision.item };
     if (outcome === 'added') this.capacity.added();

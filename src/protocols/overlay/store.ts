@@ -16,7 +16,12 @@
  * The backend keeps one record per target; the item is packed into the record's `v`. An index in
  * memory (rebuilt by `open`) answers counts, quotas, eviction and GetItems without a scan.
  */
-import { type ItemBackend, STORAGE_CONFLICT, type StoredItem } from '../../storage/item-store.js';
+import {
+  type ItemBackend,
+  STORAGE_CONFLICT,
+  type StoredItem,
+  storeJudged,
+} from '../../storage/item-store.js';
 import { KadmiumError } from '../../util/errors.js';
 import { bytesEqual, bytesToBinaryString, compareBytes, toHex } from '../../util/bytes.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './constants.js';
@@ -259,17 +264,13 @@ export class OverlayStore {
     const needsRoom = tier === 'public' && !roomMade && !this.index.has(bytesToBinaryString(target));
     const expiresAt = tier === 'public' ? now + this.options.ttlMs : FOREVER;
     const record: StoredItem = { target, v: packItem(item), storedAt: now, expiresAt };
-    // Written by the decider: its verdict on the record held at the store (the last call wins).
-    const last: { verdict?: StorePutResult | 'room' } = {};
-    await this.backend.storeIf(target, (held) => {
+    const { verdict } = await storeJudged(this.backend, target, (held) => {
       const current = held && held.expiresAt > now ? unpackItem(held.v) : undefined;
-      const refusal = this.refusal(item, target, current, options);
-      last.verdict = refusal ?? (needsRoom ? 'room' : { ok: true, target, replaced: current !== undefined });
-      return last.verdict === 'room' || !last.verdict.ok ? undefined : record;
+      const v: StorePutResult | 'room' =
+        this.refusal(item, target, current, options) ??
+        (needsRoom ? 'room' : { ok: true, target, replaced: current !== undefined });
+      return { verdict: v, store: v === 'room' || !v.ok ? undefined : record };
     });
-    const verdict = last.verdict;
-    if (verdict === undefined)
-      throw new KadmiumError('STORAGE_ERROR', 'the item backend stored without deciding');
     return verdict === 'room' ? { kind: 'room' } : { kind: 'done', result: verdict, expiresAt };
   }
 
