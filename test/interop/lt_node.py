@@ -16,6 +16,7 @@ returned bencoded, as hex, so callers can compare bytes exactly.
 """
 
 import argparse
+import faulthandler
 import hashlib
 import json
 import os
@@ -29,6 +30,11 @@ import warnings
 # session.status() and session.dht_state() are deprecated in 2.0 but are the only ways the
 # 2.0.8 bindings expose the routing-table size and our node id without extra round trips.
 warnings.simplefilter('ignore', DeprecationWarning)
+
+# The bindings have crashed this process with SIGSEGV once in CI (a get_mutable of a salted item,
+# not reproduced in 12 reruns): if it happens again, stderr (which the harness puts in the test's
+# error) says which Python line was running in which thread.
+faulthandler.enable(all_threads=True)
 
 try:
     import libtorrent as lt
