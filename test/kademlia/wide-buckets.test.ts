@@ -67,9 +67,10 @@ describe('wide buckets', () => {
 });
 
 describe('the latency techniques that set bucket widths', () => {
-  it('wide-buckets is on by default; deep-buckets widens every bucket down to depth 13', () => {
-    assert.deepEqual(new LatencyRouting().wideBuckets, WIDE_BUCKETS);
+  it('deep-buckets is on by default and widens every bucket down to depth 13; wide-buckets only the four farthest', () => {
+    assert.deepEqual(new LatencyRouting(['wide-buckets']).wideBuckets, WIDE_BUCKETS);
     assert.equal(new LatencyRouting(['adaptive-timeouts']).wideBuckets, undefined);
+    assert.deepEqual(new LatencyRouting().wideBuckets, DEEP_BUCKETS);
     const deep = new LatencyRouting(['deep-buckets']).wideBuckets!;
     assert.deepEqual(deep, DEEP_BUCKETS);
     assert.equal(deep.length, 14);
