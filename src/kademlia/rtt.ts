@@ -9,7 +9,8 @@
  * Only what the RPC layer measured for a first attempt is fed in (Karn's rule): after a retry we
  * cannot tell which send the reply answered.
  */
-import { type Address, addressKey } from '../transport/address.js';
+import type { Address } from '../transport/address.js';
+import { AddressSlab } from '../transport/address-slab.js';
 
 /** Addresses whose RTT we remember; the least recently heard is forgotten first. */
 export const MAX_RTT_ENTRIES = 4_096;
@@ -24,14 +25,14 @@ export const SLOW_DEVIATIONS = 4;
 /** Quantile of the recent RTTs after which a query to an unknown contact is slow. */
 export const UNKNOWN_SLOW_QUANTILE = 0.9;
 
-interface Estimate {
-  srtt: number;
-  rttvar: number;
-  samples: number;
-}
+/** An address's fields in the slab: the TCP estimator's state and how many samples fed it. */
+const SRTT = 0;
+const RTTVAR = 1;
+const SAMPLES = 2;
 
 export class RttTracker {
-  private readonly byAddress = new Map<string, Estimate>();
+  /** Per address (SRTT, RTTVAR, SAMPLES), least recently heard forgotten first. */
+  private readonly byAddress: AddressSlab;
   private readonly window: number[] = [];
   private next = 0;
   private sorted: number[] | undefined;
@@ -39,16 +40,14 @@ export class RttTracker {
   constructor(
     /** The fixed deadline this replaces, ms: never exceeded, and used until we know better. */
     private readonly maxSlowMs: number,
-    private maxEntries = MAX_RTT_ENTRIES,
-  ) {}
+    maxEntries = MAX_RTT_ENTRIES,
+  ) {
+    this.byAddress = new AddressSlab(3, maxEntries);
+  }
 
   /** Keep at most `maxEntries` addresses from now on, dropping the least recently heard now. */
   limit(maxEntries: number): void {
-    this.maxEntries = Math.max(1, Math.floor(maxEntries));
-    for (const key of this.byAddress.keys()) {
-      if (this.byAddress.size <= this.maxEntries) break;
-      this.byAddress.delete(key);
-    }
+    this.byAddress.limit(maxEntries);
   }
 
   get size(): number {
@@ -58,21 +57,18 @@ export class RttTracker {
   /** A reply arrived `rttMs` after the only send of its query. */
   observe(address: Address, rttMs: number): void {
     if (!Number.isFinite(rttMs) || rttMs < 0) return;
-    const key = addressKey(address);
-    const e = this.byAddress.get(key);
-    if (e) {
-      this.byAddress.delete(key);
-      e.rttvar = 0.75 * e.rttvar + 0.25 * Math.abs(e.srtt - rttMs);
-      e.srtt = 0.875 * e.srtt + 0.125 * rttMs;
-      e.samples++;
-      this.byAddress.set(key, e);
+    const e = this.byAddress;
+    const slot = e.touch(address);
+    const samples = e.get(slot, SAMPLES);
+    if (samples > 0) {
+      const srtt = e.get(slot, SRTT);
+      e.set(slot, RTTVAR, 0.75 * e.get(slot, RTTVAR) + 0.25 * Math.abs(srtt - rttMs));
+      e.set(slot, SRTT, 0.875 * srtt + 0.125 * rttMs);
     } else {
-      this.byAddress.set(key, { srtt: rttMs, rttvar: rttMs / 2, samples: 1 });
-      if (this.byAddress.size > this.maxEntries) {
-        const oldest = this.byAddress.keys().next().value;
-        if (oldest !== undefined) this.byAddress.delete(oldest);
-      }
+      e.set(slot, SRTT, rttMs);
+      e.set(slot, RTTVAR, rttMs / 2);
     }
+    e.set(slot, SAMPLES, samples + 1);
     if (this.window.length < RTT_WINDOW) this.window.push(rttMs);
     else this.window[this.next] = rttMs;
     this.next = (this.next + 1) % RTT_WINDOW;
@@ -81,7 +77,8 @@ export class RttTracker {
 
   /** Smoothed RTT to an address, ms, or undefined when it never answered a first attempt. */
   srtt(address: Address): number | undefined {
-    return this.byAddress.get(addressKey(address))?.srtt;
+    const slot = this.byAddress.find(address);
+    return slot < 0 ? undefined : this.byAddress.get(slot, SRTT);
   }
 
   /** The q-quantile (0..1) of the recent RTTs, or undefined before MIN_RTT_SAMPLES. */
@@ -98,8 +95,11 @@ export class RttTracker {
    * within [MIN_SLOW_MS, maxSlowMs]. A slow query is not abandoned: its late reply still counts.
    */
   slowAfterMs(address: Address): number {
-    const e = this.byAddress.get(addressKey(address));
-    const guess = e ? e.srtt + SLOW_DEVIATIONS * e.rttvar : this.quantile(UNKNOWN_SLOW_QUANTILE);
+    const slot = this.byAddress.find(address);
+    const guess =
+      slot >= 0
+        ? this.byAddress.get(slot, SRTT) + SLOW_DEVIATIONS * this.byAddress.get(slot, RTTVAR)
+        : this.quantile(UNKNOWN_SLOW_QUANTILE);
     if (guess === undefined) return this.maxSlowMs;
     return Math.min(this.maxSlowMs, Math.max(MIN_SLOW_MS, guess));
   }

@@ -12,6 +12,7 @@ import type { MainlineClient } from '../protocols/mainline/client.js';
 import type { PunchHooks } from '../protocols/mainline/handlers/context.js';
 import type { Rpc } from '../rpc/rpc.js';
 import { type Address, addressKey, sameAddress } from '../transport/address.js';
+import { AddressSlab } from '../transport/address-slab.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { TimeoutError } from '../util/errors.js';
 import { encodeCompactAddress } from '../wire/compact.js';
@@ -59,10 +60,19 @@ interface Attempt {
   onCandidate(from: Address): void;
 }
 
+/** The key under which `recentByHost` keeps an IP: its address with port 0. */
+function hostOf(a: Address): Address {
+  return { host: a.host, port: 0, family: a.family };
+}
+
 export class Puncher implements PunchHooks {
-  private readonly recent = new Map<string, number>();
-  /** The latest querier per IP: a symmetric NAT shows us another port than it showed others. */
-  private readonly recentByHost = new Map<string, Address>();
+  /** Per querier address: when it last queried us. */
+  private readonly recent = new AddressSlab(1, MAX_RECENT_QUERIERS);
+  /**
+   * Per querier IP (kept under port 0): the port it used last. A symmetric NAT shows us another
+   * port than it showed others.
+   */
+  private readonly recentByHost = new AddressSlab(1, MAX_RECENT_QUERIERS);
   private readonly attempts = new Set<Attempt>();
   private windowStart = 0;
   private windowCount = 0;
@@ -86,19 +96,8 @@ export class Puncher implements PunchHooks {
 
   /** Every inbound query: remembers who is in touch, and feeds running punches. */
   sawQuery(from: Address): void {
-    const key = addressKey(from);
-    this.recent.delete(key);
-    this.recent.set(key, this.clock.now());
-    this.recentByHost.delete(from.host);
-    this.recentByHost.set(from.host, from);
-    if (this.recent.size > MAX_RECENT_QUERIERS) {
-      const oldest = this.recent.keys().next().value;
-      if (oldest !== undefined) this.recent.delete(oldest);
-    }
-    if (this.recentByHost.size > MAX_RECENT_QUERIERS) {
-      const oldest = this.recentByHost.keys().next().value;
-      if (oldest !== undefined) this.recentByHost.delete(oldest);
-    }
+    this.recent.set(this.recent.touch(from), 0, this.clock.now());
+    this.recentByHost.set(this.recentByHost.touch(hostOf(from)), 0, from.port);
     for (const a of this.attempts) if (a.host === from.host) a.onCandidate(from);
   }
 
@@ -255,11 +254,13 @@ export class Puncher implements PunchHooks {
    */
   inTouch(wanted: Address): Address[] {
     const now = this.clock.now();
-    const fresh = (a: Address | undefined): a is Address => {
-      const seen = a && this.recent.get(addressKey(a));
-      return seen !== undefined && now - seen <= RECENT_QUERIER_MS;
+    const fresh = (a: Address): boolean => {
+      const slot = this.recent.find(a);
+      return slot >= 0 && now - this.recent.get(slot, 0) <= RECENT_QUERIER_MS;
     };
-    const latest = this.recentByHost.get(wanted.host);
+    const hostSlot = this.recentByHost.find(hostOf(wanted));
+    const latest: Address | undefined =
+      hostSlot < 0 ? undefined : { ...wanted, port: this.recentByHost.get(hostSlot, 0) };
     return [wanted, ...(latest && !sameAddress(latest, wanted) ? [latest] : [])].filter(fresh);
   }
 
