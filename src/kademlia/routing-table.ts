@@ -326,17 +326,6 @@ export class RoutingTable {
     return (this.buckets[index] as Bucket).size < this.k;
   }
 
-  /**
-   * Whether the bucket a new contact `id` falls in has a place for it: fewer than its own limit
-   * (k times its wide multiplier), or it is the bucket that splits. Constant time.
-   */
-  hasRoom(id: Uint8Array): boolean {
-    if (id.length !== this.idLength) return false;
-    const index = this.bucketIndex(id);
-    if (index === this.buckets.length - 1 && this.buckets.length < this.idLength * 8) return true;
-    return (this.buckets[index] as Bucket).size < this.bucketLimit(index);
-  }
-
   getByAddress(address: Address): RoutingNode | undefined {
     if (!this.parseIp(address)) return undefined;
     const r = this.addresses.heldAt(ipKeyOf(scratchIp, 0, address.family), address.port);

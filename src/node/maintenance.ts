@@ -43,7 +43,6 @@ export class Maintenance {
       .catch((err: unknown) => host.warn('STORAGE', `peer expiry failed: ${String(err)}`));
     const tables = host.tables();
     if (!client || tables.size === 0) return;
-    tables.verifyWaiting();
     if (host.adaptiveRefresh) {
       this.pacer ??= new RefreshPacer();
       this.pacer.tick(now, tables.evictions, tables.size);

@@ -13,7 +13,7 @@ import {
   type RoutingTableOptions,
 } from '../kademlia/routing-table.js';
 import { compareDistance } from '../kademlia/id.js';
-import { type Address, addressKey, type Family, sameAddress } from '../transport/address.js';
+import { type Address, addressKey, type Family } from '../transport/address.js';
 import { RateLimiter } from '../rpc/rate-limit.js';
 import type { EventBus } from '../util/events.js';
 import type { DhtEvents } from './events.js';
@@ -47,22 +47,11 @@ const MAX_PINGING = 64;
  */
 export const QUERIER_PINGS_PER_S = 16;
 export const QUERIER_PING_BURST = 32;
-/**
- * Unknown queriers remembered while their bucket holds k or more but has room beyond k (a wide
- * bucket), the most recent kept. They are not pinged at once (that made every lookup cost each
- * node it asked a ping and a reply); a maintenance tick pings WAITING_QUERIERS_PER_TICK of them,
- * so a join-built table's wide buckets still fill from who queries us, at a cost per node per
- * minute that does not grow with the queries it serves.
- */
-export const MAX_WAITING_QUERIERS = 32;
-export const WAITING_QUERIERS_PER_TICK = 1;
 
 export class NodeTables {
   readonly v4: RoutingTable;
   readonly v6: RoutingTable | undefined;
   private readonly pinging = new Set<string>();
-  /** Queriers waiting for a maintenance tick's ping (MAX_WAITING_QUERIERS), oldest first. */
-  private readonly waiting: Contact[] = [];
   /** Contacts evicted for failing to answer, ever (the refresh pacer's churn signal). */
   evictions = 0;
   private readonly querierPings = new RateLimiter({
@@ -133,10 +122,9 @@ export class NodeTables {
   /**
    * A contact sent us a query. A query proves nothing (the sender need not even receive what we
    * send back), so it never puts a new contact in the table: a known contact at the same address
-   * is marked as having queried us, an unknown one at most gets a ping (at once when its bucket
-   * holds fewer than k, within QUERIER_PINGS_PER_S; at a maintenance tick when the bucket has
-   * room beyond k, `verifyWaiting`), and only its reply, through `observe(contact, true)`, admits
-   * it.
+   * is marked as having queried us, an unknown one at most gets a ping (when its bucket holds
+   * fewer than k, within QUERIER_PINGS_PER_S), and only its reply, through `observe(contact,
+   * true)`, admits it.
    * `flooding` senders (the rate limit drops their queries) get nothing.
    */
   queried(contact: Contact, flooding: boolean, now: number): void {
@@ -163,37 +151,9 @@ export class NodeTables {
     // answers, which cost no ping. Most queriers meet such a bucket, and pinging them made each
     // of our lookups cost every node it asked a ping and a reply (issue 15: 22 -> 52 datagrams a
     // get_peers on the 500-node bench).
-    if (!held && !table.shortOf(contact.id)) {
-      if (table.hasRoom(contact.id)) this.wait(contact);
-      return;
-    }
+    if (!held && !table.shortOf(contact.id)) return;
     if (!this.querierPings.allow('', now)) return;
     this.pingNode(held ?? contact);
-  }
-
-  private wait(contact: Contact): void {
-    if (this.waiting.some((c) => sameAddress(c.address, contact.address))) return;
-    if (this.waiting.length >= MAX_WAITING_QUERIERS) this.waiting.shift();
-    this.waiting.push(contact);
-  }
-
-  /**
-   * From the maintenance tick: ping up to WAITING_QUERIERS_PER_TICK remembered queriers, the most
-   * recent first, skipping those the table took meanwhile or whose bucket filled. Returns how many
-   * were pinged.
-   */
-  verifyWaiting(): number {
-    let sent = 0;
-    while (sent < WAITING_QUERIERS_PER_TICK) {
-      const contact = this.waiting.pop();
-      if (!contact) break;
-      const table = this.table(contact.address.family);
-      if (!table || table.get(contact.id) || table.getByAddress(contact.address)) continue;
-      if (!table.hasRoom(contact.id)) continue;
-      this.pingNode(contact);
-      sent++;
-    }
-    return sent;
   }
 
   /**

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { asNodeId } from '../../src/kademlia/id.js';
 import { Dht } from '../../src/node/dht.js';
-import { MAINTENANCE_INTERVAL_MS } from '../../src/node/defaults.js';
 import { QUERIER_PING_BURST } from '../../src/node/tables.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
@@ -84,38 +83,6 @@ describe('verification pings to strangers that query us (issue 15)', () => {
     own.send('find_node', close);
     await clock.advance(100);
     assert.equal(pings(own.log), 1, 'a stranger that could fill a short bucket is pinged once');
-  });
-
-  it('remembers strangers whose wide bucket has room and pings one a maintenance tick, the latest first', async () => {
-    const { clock, dht, client, pings } = await setup();
-    const k = 8;
-    for (let i = 0; i < k; i++) {
-      const address = { host: `5.0.${i}.1`, port: 4000, family: 4 as const };
-      dht.table.observe({ id: asNodeId(farId(dht.id, i + 1)), address }, true, clock.now());
-    }
-    const near = dht.id.slice();
-    near[19] = (near[19] as number) ^ 1;
-    dht.table.observe({ id: asNodeId(near), address: { host: '6.0.0.1', port: 4000, family: 4 } }, true, 1);
-    assert.ok(dht.table.bucketLimit(0) > k, 'bucket 0 is wide, with room beyond k');
-
-    const strangers = [client('7.0.0.1'), client('7.0.0.2'), client('7.0.0.3')];
-    strangers.forEach((s, i) => s.send('find_node', farId(dht.id, 90 + i)));
-    strangers[2]?.send('ping', farId(dht.id, 92)); // the same stranger again: remembered once
-    // Whether each was pinged (a ping nobody answers is sent again by the RPC layer).
-    const pinged = () => strangers.map((s) => pings(s.log) > 0);
-    await clock.advance(100);
-    assert.deepEqual(pinged(), [false, false, false], 'nobody is pinged while we answer');
-    await clock.advance(MAINTENANCE_INTERVAL_MS);
-    assert.deepEqual(pinged(), [false, false, true], 'one tick: one stranger pinged, the latest');
-    await clock.advance(MAINTENANCE_INTERVAL_MS);
-    assert.deepEqual(pinged(), [false, true, true], 'the next tick: the one before it');
-    await clock.advance(MAINTENANCE_INTERVAL_MS);
-    assert.deepEqual(pinged(), [true, true, true]);
-    const total = () => strangers.reduce((sum, s) => sum + pings(s.log), 0);
-    await clock.advance(20_000); // the RPC layer's resends of that last ping
-    const sent = total();
-    await clock.advance(MAINTENANCE_INTERVAL_MS - 20_000);
-    assert.equal(total(), sent, 'each was pinged on its own tick: nobody is left waiting');
   });
 
   it('sends its answer before the verification ping', async () => {
