@@ -21,6 +21,7 @@ export function slabKey(address: Address): Key {
     for (let i = 0; i < host.length; i++) {
       const c = host.charCodeAt(i);
       if (c === 46) {
+        if (part > 255) return addressKey(address);
         ip = ip * 256 + part;
         part = 0;
         dots++;

@@ -15,6 +15,7 @@ describe('AddressSlab', () => {
     // Not a dotted quad after all: the text, never a wrong number.
     assert.equal(slabKey({ host: '1.2.3', port: 5, family: 4 }), '1.2.3:5');
     assert.equal(slabKey({ host: '1.2.3.999', port: 5, family: 4 }), '1.2.3.999:5');
+    assert.equal(slabKey({ host: '1.999.3.4', port: 5, family: 4 }), '1.999.3.4:5');
   });
 
   it('keeps each address its own fields, new ones zeroed, across growth', () => {
