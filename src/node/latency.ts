@@ -48,8 +48,9 @@ export type LatencyTechnique = (typeof LATENCY_TECHNIQUES)[number];
  * What the simulator showed helps (docs/LATENCY.md); the rest stays available to measure. Wide
  * buckets became a default once an address answering under a new id replaced its old record
  * (kademlia/routing-table.ts), which their buckets with room had needed; deep buckets replaced
- * them once they took hops off at every size measured (as fast at 2,000 nodes built by joins,
- * faster from 10,000 nodes up) at no cost in the 500-node bench's datagrams.
+ * them once they took hops off at every size measured, at no cost in the 500-node bench's
+ * datagrams: faster on fully seeded (long-lived) tables from 10,000 nodes up, the same first-peer
+ * median on young tables built by joins (2,000 and 10,000 nodes; docs/LATENCY.md).
  */
 export const DEFAULT_LATENCY: readonly LatencyTechnique[] = ['adaptive-timeouts', 'pns', 'deep-buckets'];
 
